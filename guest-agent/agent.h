@@ -1,0 +1,47 @@
+/* mexec-agent: runs inside the VM, one process per job, speaking the mx_proto JSON-lines
+ * protocol on stdin/stdout (the SSH channel).  stdout carries protocol only; diagnostics go to
+ * stderr, which the host shows as agent messages. */
+#ifndef MX_AGENT_H
+#define MX_AGENT_H
+
+#include "mx_proto.h"
+
+#include <stddef.h>
+
+/* The default shell as on CircleCI's Linux machine executor. */
+#define MX_AGENT_DEFAULT_SHELL "/bin/bash -eo pipefail"
+/* Grace between SIGTERM and SIGKILL when a step is cancelled or times out. */
+#define MX_AGENT_KILL_GRACE_MS 5000
+
+/* Incoming messages read while a step runs (cancel, or end of input). */
+typedef struct mx_agent_in {
+    int fd;
+    mx_lines lines;
+    mx_lines deferred; /* lines that arrived during a step and are not for it */
+    int eof;
+} mx_agent_in;
+
+/* The next line to handle: deferred ones first.  Returns 1 if there is one. */
+int mx_agent_in_next(mx_agent_in *in, char **line, size_t *len);
+
+/* Writes one message to stdout; exits the agent if the host is gone. */
+void mx_agent_send(const mx_msg *m);
+void mx_agent_send_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Reads what is available on in->fd into its line buffer; returns -1 on a read error. */
+int mx_agent_in_fill(mx_agent_in *in);
+
+/* Runs one step to completion, streaming its output; sends step-end.  Returns -1 when the
+ * host went away (the agent should exit), else 0. */
+int mx_agent_run_step(const mx_msg *step, mx_agent_in *in);
+
+/* Expands a leading "~" or "~/" with home; caller frees. */
+char *mx_agent_expand_home(const char *path, const char *home);
+/* Splits a shell spec ("/bin/bash -eo pipefail") into argv with room for one more argument
+ * and a terminating NULL; returns the count.  Caller frees the vector and its strings. */
+size_t mx_agent_split_shell(const char *shell, char ***argv);
+/* Builds the child's environment: base (NULL-terminated) overridden by env. */
+char **mx_agent_build_env(char *const *base, const mx_kv *env, size_t nenv);
+void mx_agent_free_strv(char **v);
+
+#endif

@@ -1,0 +1,63 @@
+#include "agent.h"
+#include "mx_buf.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+void mx_agent_send(const mx_msg *m)
+{
+    size_t len;
+    char *line = mx_msg_encode(m, &len);
+    const char *p = line;
+    while (len > 0) {
+        ssize_t n = write(STDOUT_FILENO, p, len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            /* the host closed the channel: nobody is left to report to */
+            free(line);
+            _exit(3);
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    free(line);
+}
+
+void mx_agent_send_error(const char *fmt, ...)
+{
+    char text[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    mx_msg m = {.type = MX_MSG_ERROR, .message = text};
+    mx_agent_send(&m);
+}
+
+int mx_agent_in_fill(mx_agent_in *in)
+{
+    char chunk[65536];
+    ssize_t n;
+    do {
+        n = read(in->fd, chunk, sizeof chunk);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) return -1;
+    if (n == 0) {
+        in->eof = 1;
+        return 0;
+    }
+    mx_err err;
+    if (mx_lines_feed(&in->lines, chunk, (size_t)n, &err) < 0) {
+        fprintf(stderr, "mexec-agent: %s\n", err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+int mx_agent_in_next(mx_agent_in *in, char **line, size_t *len)
+{
+    return mx_lines_next(&in->deferred, line, len) || mx_lines_next(&in->lines, line, len);
+}

@@ -1,0 +1,80 @@
+/* mexec-agent entry point: answers hello, runs steps in order, leaves on bye or end of input. */
+#include "agent.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef MX_VERSION
+#define MX_VERSION "dev"
+#endif
+
+static int handle(const mx_msg *m, mx_agent_in *in, int *done)
+{
+    switch (m->type) {
+    case MX_MSG_HELLO: {
+        if (m->version != MX_PROTO_VERSION) {
+            mx_agent_send_error("protocol version %d not supported (agent speaks %d)",
+                                m->version, MX_PROTO_VERSION);
+            *done = 1;
+            return 3;
+        }
+        mx_msg reply = {.type = MX_MSG_HELLO,
+                        .version = MX_PROTO_VERSION,
+                        .agent = "mexec-agent " MX_VERSION};
+        mx_agent_send(&reply);
+        return 0;
+    }
+    case MX_MSG_STEP:
+        if (mx_agent_run_step(m, in) < 0) {
+            *done = 1;
+            return 3;
+        }
+        return 0;
+    case MX_MSG_BYE: *done = 1; return 0;
+    case MX_MSG_CANCEL: return 0; /* nothing runs between steps */
+    default:
+        mx_agent_send_error("unexpected %s message", mx_msg_type_name(m->type));
+        return 0;
+    }
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "--version") == 0) {
+        puts("mexec-agent " MX_VERSION);
+        return 0;
+    }
+    /* a vanished host must show up as a write error, not kill us mid-cleanup */
+    signal(SIGPIPE, SIG_IGN);
+    mx_agent_in in = {.fd = STDIN_FILENO};
+    mx_lines_init(&in.lines);
+    mx_lines_init(&in.deferred);
+    int done = 0, status = 0;
+    while (!done) {
+        char *line;
+        size_t len;
+        while (!done && mx_agent_in_next(&in, &line, &len)) {
+            mx_msg m;
+            mx_err err;
+            if (mx_msg_decode(line, len, &m, &err) < 0) {
+                mx_agent_send_error("%s", err.msg);
+            } else {
+                status = handle(&m, &in, &done);
+                mx_msg_clear(&m);
+            }
+            free(line);
+        }
+        if (done) break;
+        if (in.eof) break;
+        if (mx_agent_in_fill(&in) < 0) {
+            status = 3;
+            break;
+        }
+    }
+    mx_lines_free(&in.lines);
+    mx_lines_free(&in.deferred);
+    return status;
+}

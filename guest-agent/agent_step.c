@@ -1,0 +1,299 @@
+/* Runs one step as its own process group and streams its output back.
+ *
+ * The shell reads the command from a private file (not argv), so `ps` in the guest never shows
+ * the command text.  The loop waits on three things at once: the step's stdout and stderr, the
+ * host's channel (for cancel, or the host disappearing), and the step's exit via a pidfd. */
+#include "agent.h"
+#include "mx_buf.h"
+#include "mx_cleanup.h"
+#include "mx_fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+typedef struct run_state {
+    const mx_msg *step;
+    pid_t pid;
+    int pidfd;
+    int out[2]; /* read ends of stdout, stderr; -1 when closed */
+    int exited;
+    int wstatus;
+    enum mx_end_reason reason;
+    long long kill_deadline; /* 0: not killing */
+    long long last_output;
+} run_state;
+
+static void send_end(const mx_msg *step, int status, enum mx_end_reason reason,
+                     long long duration_ms, const char *message)
+{
+    mx_msg m = {.type = MX_MSG_STEP_END,
+                .id = step->id,
+                .exit_status = status,
+                .reason = reason,
+                .duration_ms = duration_ms,
+                .message = (char *)message};
+    mx_agent_send(&m);
+}
+
+static void forward_output(run_state *rs, int which)
+{
+    char chunk[65536];
+    ssize_t n;
+    do {
+        n = read(rs->out[which], chunk, sizeof chunk);
+    } while (n < 0 && errno == EINTR);
+    if (n <= 0) {
+        close(rs->out[which]);
+        rs->out[which] = -1;
+        return;
+    }
+    rs->last_output = now_ms();
+    mx_msg m = {.type = MX_MSG_OUTPUT,
+                .id = rs->step->id,
+                .stream = which == 0 ? MX_STREAM_STDOUT : MX_STREAM_STDERR,
+                .data = (unsigned char *)chunk,
+                .len = (size_t)n};
+    mx_agent_send(&m);
+}
+
+static void start_kill(run_state *rs, enum mx_end_reason why)
+{
+    if (rs->kill_deadline) return;
+    rs->reason = why;
+    kill(-rs->pid, SIGTERM);
+    rs->kill_deadline = now_ms() + MX_AGENT_KILL_GRACE_MS;
+}
+
+/* Handles messages from the host that arrive while a step runs: cancel acts now, anything
+ * else waits its turn.  Returns -1 if the host left (end of input is a cancel too). */
+static int handle_input(run_state *rs, mx_agent_in *in)
+{
+    if (mx_agent_in_fill(in) < 0 || in->eof) {
+        start_kill(rs, MX_END_CANCELLED);
+        return -1;
+    }
+    char *line;
+    size_t len;
+    while (mx_lines_next(&in->lines, &line, &len)) {
+        mx_msg m;
+        mx_err err;
+        int ok = mx_msg_decode(line, len, &m, &err) == 0;
+        int cancel = ok && m.type == MX_MSG_CANCEL;
+        if (ok) mx_msg_clear(&m);
+        if (cancel) {
+            start_kill(rs, MX_END_CANCELLED);
+        } else {
+            mx_err ignored;
+            mx_lines_feed(&in->deferred, line, len, &ignored);
+            mx_lines_feed(&in->deferred, "\n", 1, &ignored);
+        }
+        free(line);
+    }
+    return 0;
+}
+
+static int spawn(run_state *rs, char **argv, const char *workdir, char **envp, mx_err *err)
+{
+    int op[2], ep[2];
+    if (pipe2(op, O_CLOEXEC) < 0) return mx_fail_errno(err, MX_INFRA, "pipe");
+    if (pipe2(ep, O_CLOEXEC) < 0) {
+        close(op[0]), close(op[1]);
+        return mx_fail_errno(err, MX_INFRA, "pipe");
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(op[0]), close(op[1]), close(ep[0]), close(ep[1]);
+        return mx_fail_errno(err, MX_INFRA, "fork");
+    }
+    if (pid == 0) {
+        setpgid(0, 0);
+        int devnull = open("/dev/null", O_RDONLY);
+        if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(op[1], 1) < 0 || dup2(ep[1], 2) < 0)
+            _exit(127);
+        if (chdir(workdir) < 0) {
+            dprintf(2, "mexec-agent: cannot enter %s: %s\n", workdir, strerror(errno));
+            _exit(127);
+        }
+        signal(SIGPIPE, SIG_DFL);
+        execvpe(argv[0], argv, envp);
+        dprintf(2, "mexec-agent: cannot run %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    setpgid(pid, pid); /* also in the parent, so kill(-pid) works at once */
+    close(op[1]);
+    close(ep[1]);
+    rs->pid = pid;
+    rs->out[0] = op[0];
+    rs->out[1] = ep[0];
+    rs->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    return 0;
+}
+
+static void check_exit(run_state *rs)
+{
+    if (rs->exited) return;
+    int st;
+    pid_t r = waitpid(rs->pid, &st, WNOHANG);
+    if (r == rs->pid) {
+        rs->exited = 1;
+        rs->wstatus = st;
+    }
+}
+
+/* Waits for the step; returns -1 if the host went away meanwhile. */
+static int supervise(run_state *rs, mx_agent_in *in)
+{
+    int host_gone = 0;
+    long long timeout_ms = (long long)rs->step->no_output_timeout_s * 1000;
+    rs->last_output = now_ms();
+    while (!rs->exited || rs->out[0] >= 0 || rs->out[1] >= 0) {
+        struct pollfd p[4];
+        int np = 0, idx_out[2] = {-1, -1}, idx_in = -1, idx_pid = -1;
+        for (int i = 0; i < 2; i++)
+            if (rs->out[i] >= 0) idx_out[i] = np, p[np++] = (struct pollfd){rs->out[i], POLLIN, 0};
+        if (!host_gone) idx_in = np, p[np++] = (struct pollfd){in->fd, POLLIN, 0};
+        if (!rs->exited && rs->pidfd >= 0)
+            idx_pid = np, p[np++] = (struct pollfd){rs->pidfd, POLLIN, 0};
+
+        int wait = 1000; /* also the tick for exit checks when pidfd is unavailable */
+        long long now = now_ms();
+        if (rs->exited) {
+            /* the shell is gone but something it started still holds its output open: give
+             * that output a moment, then stop waiting for it */
+            wait = 200;
+        }
+        if (timeout_ms > 0 && !rs->kill_deadline) {
+            long long left = rs->last_output + timeout_ms - now;
+            if (left < wait) wait = left < 0 ? 0 : (int)left;
+        }
+        if (rs->kill_deadline) {
+            long long left = rs->kill_deadline - now;
+            if (left < wait) wait = left < 0 ? 0 : (int)left;
+        }
+        int r = poll(p, (nfds_t)np, wait);
+        if (r < 0 && errno != EINTR) break;
+        if (r == 0 && rs->exited) break;
+        for (int i = 0; i < 2; i++)
+            if (idx_out[i] >= 0 && p[idx_out[i]].revents) forward_output(rs, i);
+        if (idx_in >= 0 && p[idx_in].revents && handle_input(rs, in) < 0) host_gone = 1;
+        (void)idx_pid;
+        check_exit(rs);
+        now = now_ms();
+        if (!rs->exited && timeout_ms > 0 && now - rs->last_output >= timeout_ms)
+            start_kill(rs, MX_END_TIMEOUT);
+        if (!rs->exited && rs->kill_deadline && now >= rs->kill_deadline) kill(-rs->pid, SIGKILL);
+    }
+    if (!rs->exited) {
+        while (waitpid(rs->pid, &rs->wstatus, 0) < 0 && errno == EINTR) {
+        }
+        rs->exited = 1;
+    }
+    /* whatever the step left running in its group ends with the step */
+    kill(-rs->pid, SIGKILL);
+    for (int i = 0; i < 2; i++)
+        if (rs->out[i] >= 0) close(rs->out[i]);
+    if (rs->pidfd >= 0) close(rs->pidfd);
+    return host_gone ? -1 : 0;
+}
+
+static int exit_code(int wstatus)
+{
+    if (WIFEXITED(wstatus)) return WEXITSTATUS(wstatus);
+    if (WIFSIGNALED(wstatus)) return 128 + WTERMSIG(wstatus);
+    return 255;
+}
+
+static char **step_argv(const mx_msg *step, const char *script)
+{
+    char **argv;
+    if (step->kind == MX_STEP_CHECKOUT) {
+        argv = mx_xcalloc(6, sizeof *argv);
+        argv[0] = mx_xstrdup("tar");
+        argv[1] = mx_xstrdup("-xf");
+        argv[2] = mx_xstrdup(step->archive);
+        argv[3] = mx_xstrdup("--no-same-owner");
+        return argv;
+    }
+    size_t n = mx_agent_split_shell(step->shell && *step->shell ? step->shell
+                                                                : MX_AGENT_DEFAULT_SHELL,
+                                    &argv);
+    argv[n] = mx_xstrdup(script);
+    return argv;
+}
+
+int mx_agent_run_step(const mx_msg *step, mx_agent_in *in)
+{
+    long long t0 = now_ms();
+    const char *home = getenv("HOME") ? getenv("HOME") : "/";
+    mx_autofree char *workdir = mx_agent_expand_home(step->workdir, home);
+    mx_autofree char *tmpdir = NULL;
+    mx_autofree char *script = NULL;
+    char **argv = NULL, **envp = NULL;
+    mx_err err;
+    int rc = 0;
+
+    if (step->kind == MX_STEP_RUN && !step->command) {
+        send_end(step, 1, MX_END_FAILED, 0, "run step has no command");
+        return 0;
+    }
+    if (step->kind == MX_STEP_CHECKOUT && !step->archive) {
+        send_end(step, 1, MX_END_FAILED, 0, "checkout step has no archive");
+        return 0;
+    }
+    if (mx_mkdir_p(workdir, 0755, &err) < 0) {
+        send_end(step, 1, MX_END_FAILED, now_ms() - t0, err.msg);
+        return 0;
+    }
+    if (step->kind == MX_STEP_RUN) {
+        char tmpl[] = "/tmp/mexec-step-XXXXXX";
+        if (!mkdtemp(tmpl)) {
+            mx_fail_errno(&err, MX_INFRA, "mkdtemp");
+            send_end(step, 1, MX_END_FAILED, now_ms() - t0, err.msg);
+            return 0;
+        }
+        tmpdir = mx_xstrdup(tmpl);
+        script = mx_path_join(tmpdir, "step.sh");
+        if (mx_write_file(script, step->command, strlen(step->command), 0600, &err) < 0) {
+            send_end(step, 1, MX_END_FAILED, now_ms() - t0, err.msg);
+            mx_rm_rf(tmpdir, NULL);
+            return 0;
+        }
+    }
+    argv = step_argv(step, script);
+    envp = mx_agent_build_env(environ, step->env, step->nenv);
+
+    run_state rs = {.step = step, .pidfd = -1, .out = {-1, -1}, .reason = MX_END_EXITED};
+    if (spawn(&rs, argv, workdir, envp, &err) < 0) {
+        send_end(step, 1, MX_END_FAILED, now_ms() - t0, err.msg);
+    } else {
+        rc = supervise(&rs, in);
+        int code = exit_code(rs.wstatus);
+        enum mx_end_reason reason = rs.reason;
+        if (reason == MX_END_EXITED && WIFSIGNALED(rs.wstatus)) reason = MX_END_SIGNALED;
+        if (rc == 0) send_end(step, code, reason, now_ms() - t0, NULL);
+    }
+    if (step->kind == MX_STEP_CHECKOUT) unlink(step->archive);
+    if (tmpdir) mx_rm_rf(tmpdir, NULL);
+    mx_agent_free_strv(argv);
+    mx_agent_free_strv(envp);
+    return rc;
+}

@@ -1,0 +1,48 @@
+#include "mx_b64.h"
+#include "mx_buf.h"
+
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+
+char *mx_b64_encode(const void *data, size_t len)
+{
+    size_t outcap = 4 * ((len + 2) / 3) + 1;
+    unsigned char *out = mx_xmalloc(outcap);
+    /* EVP_EncodeBlock takes an int length: encode in slices that fit. */
+    size_t done = 0, o = 0;
+    const size_t slice = 3u * 1024 * 1024;
+    while (done < len || (len == 0 && done == 0)) {
+        size_t n = len - done < slice ? len - done : slice;
+        o += (size_t)EVP_EncodeBlock(out + o, (const unsigned char *)data + done, (int)n);
+        done += n;
+        if (len == 0) break;
+    }
+    out[o] = '\0';
+    return (char *)out;
+}
+
+unsigned char *mx_b64_decode(const char *s, size_t *out_len)
+{
+    size_t len = strlen(s);
+    if (len % 4 != 0) return NULL;
+    unsigned char *out = mx_xmalloc(len / 4 * 3 + 1);
+    size_t o = 0;
+    const size_t slice = 4u * 1024 * 1024;
+    for (size_t done = 0; done < len;) {
+        size_t n = len - done < slice ? len - done : slice;
+        int r = EVP_DecodeBlock(out + o, (const unsigned char *)s + done, (int)n);
+        if (r < 0) {
+            free(out);
+            return NULL;
+        }
+        o += (size_t)r;
+        done += n;
+    }
+    /* EVP_DecodeBlock counts padding as zero bytes: take them back off. */
+    if (len >= 1 && s[len - 1] == '=') o--;
+    if (len >= 2 && s[len - 2] == '=') o--;
+    out[o] = '\0';
+    *out_len = o;
+    return out;
+}

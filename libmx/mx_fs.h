@@ -1,0 +1,22 @@
+/* Small file-system helpers with errors that name the path. */
+#ifndef MX_FS_H
+#define MX_FS_H
+
+#include "mx_buf.h"
+#include "mx_err.h"
+
+#include <sys/types.h>
+
+int mx_mkdir_p(const char *path, mode_t mode, mx_err *err);
+/* Removes path and everything below it; a missing path is not an error. */
+int mx_rm_rf(const char *path, mx_err *err);
+int mx_read_file(const char *path, mx_buf *out, mx_err *err);
+/* Creates or truncates path with exactly `mode` (umask does not widen or narrow it). */
+int mx_write_file(const char *path, const void *data, size_t len, mode_t mode, mx_err *err);
+int mx_path_exists(const char *path);
+/* Joins a and b with one '/'; caller frees. */
+char *mx_path_join(const char *a, const char *b);
+/* Returns the directory part of path (a new string). */
+char *mx_dirname(const char *path);
+
+#endif

@@ -1,0 +1,285 @@
+#include "mx_proto.h"
+#include "mx_b64.h"
+#include "mx_buf.h"
+#include "mx_cleanup.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const type_names[] = {
+    [MX_MSG_HELLO] = "hello",   [MX_MSG_STEP] = "step",         [MX_MSG_CANCEL] = "cancel",
+    [MX_MSG_BYE] = "bye",       [MX_MSG_OUTPUT] = "output",     [MX_MSG_STEP_END] = "step-end",
+    [MX_MSG_ERROR] = "error",
+};
+
+static const char *const reason_names[] = {
+    [MX_END_EXITED] = "exited",       [MX_END_SIGNALED] = "signaled",
+    [MX_END_TIMEOUT] = "timeout",     [MX_END_CANCELLED] = "cancelled",
+    [MX_END_FAILED] = "failed",
+};
+
+static const char *const kind_names[] = {[MX_STEP_RUN] = "run", [MX_STEP_CHECKOUT] = "checkout"};
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+const char *mx_msg_type_name(enum mx_msg_type t)
+{
+    return (size_t)t < NELEM(type_names) ? type_names[t] : "?";
+}
+
+const char *mx_end_reason_name(enum mx_end_reason r)
+{
+    return (size_t)r < NELEM(reason_names) ? reason_names[r] : "?";
+}
+
+static int lookup(const char *const *names, size_t n, const char *s)
+{
+    for (size_t i = 0; i < n; i++)
+        if (names[i] && strcmp(names[i], s) == 0) return (int)i;
+    return -1;
+}
+
+/* json_object_set_new() fails only on out-of-memory or invalid UTF-8 keys, neither of which
+ * a message we build can recover from: treat as fatal like other allocation failures. */
+static void set(json_t *o, const char *k, json_t *v)
+{
+    if (!v || json_object_set_new(o, k, v) != 0) abort();
+}
+
+static void set_str(json_t *o, const char *k, const char *v)
+{
+    if (v) set(o, k, json_string(v));
+}
+
+char *mx_msg_encode(const mx_msg *m, size_t *len)
+{
+    mx_autojson json_t *o = json_object();
+    if (!o) abort();
+    set(o, "type", json_string(mx_msg_type_name(m->type)));
+    switch (m->type) {
+    case MX_MSG_HELLO:
+        set(o, "version", json_integer(m->version));
+        set_str(o, "agent", m->agent);
+        break;
+    case MX_MSG_STEP: {
+        set(o, "id", json_integer(m->id));
+        set(o, "kind", json_string(kind_names[m->kind]));
+        set_str(o, "name", m->name);
+        set_str(o, "command", m->command);
+        set_str(o, "shell", m->shell);
+        set_str(o, "workdir", m->workdir);
+        set_str(o, "archive", m->archive);
+        if (m->no_output_timeout_s > 0)
+            set(o, "no_output_timeout", json_integer(m->no_output_timeout_s));
+        json_t *env = json_object();
+        if (!env) abort();
+        for (size_t i = 0; i < m->nenv; i++)
+            set(env, m->env[i].key, json_string(m->env[i].value));
+        set(o, "env", env);
+        break;
+    }
+    case MX_MSG_OUTPUT: {
+        mx_autofree char *b64 = mx_b64_encode(m->data, m->len);
+        set(o, "id", json_integer(m->id));
+        set(o, "stream", json_string(m->stream == MX_STREAM_STDERR ? "stderr" : "stdout"));
+        set(o, "data", json_string(b64));
+        break;
+    }
+    case MX_MSG_STEP_END:
+        set(o, "id", json_integer(m->id));
+        set(o, "exit", json_integer(m->exit_status));
+        set(o, "reason", json_string(mx_end_reason_name(m->reason)));
+        set(o, "duration_ms", json_integer(m->duration_ms));
+        set_str(o, "message", m->message);
+        break;
+    case MX_MSG_ERROR: set_str(o, "message", m->message); break;
+    case MX_MSG_CANCEL:
+    case MX_MSG_BYE: break;
+    }
+    char *s = json_dumps(o, JSON_COMPACT);
+    if (!s) abort();
+    size_t n = strlen(s);
+    char *line = mx_xmalloc(n + 2);
+    memcpy(line, s, n);
+    line[n] = '\n';
+    line[n + 1] = '\0';
+    free(s);
+    if (len) *len = n + 1;
+    return line;
+}
+
+static int get_str(json_t *o, const char *k, char **out, int required, mx_err *err)
+{
+    json_t *v = json_object_get(o, k);
+    if (!v) {
+        if (required) return mx_fail(err, MX_INFRA, "message lacks \"%s\"", k);
+        return 0;
+    }
+    if (!json_is_string(v)) return mx_fail(err, MX_INFRA, "\"%s\" is not a string", k);
+    *out = mx_xstrdup(json_string_value(v));
+    return 0;
+}
+
+static int get_int(json_t *o, const char *k, long long *out, int required, mx_err *err)
+{
+    json_t *v = json_object_get(o, k);
+    if (!v) {
+        if (required) return mx_fail(err, MX_INFRA, "message lacks \"%s\"", k);
+        return 0;
+    }
+    if (!json_is_integer(v)) return mx_fail(err, MX_INFRA, "\"%s\" is not an integer", k);
+    *out = json_integer_value(v);
+    return 0;
+}
+
+static int decode_env(json_t *o, mx_msg *m, mx_err *err)
+{
+    json_t *env = json_object_get(o, "env");
+    if (!env) return 0;
+    if (!json_is_object(env)) return mx_fail(err, MX_INFRA, "\"env\" is not an object");
+    m->env = mx_xcalloc(json_object_size(env), sizeof *m->env);
+    const char *k;
+    json_t *v;
+    json_object_foreach(env, k, v)
+    {
+        if (!json_is_string(v)) return mx_fail(err, MX_INFRA, "env \"%s\" is not a string", k);
+        m->env[m->nenv].key = mx_xstrdup(k);
+        m->env[m->nenv].value = mx_xstrdup(json_string_value(v));
+        m->nenv++;
+    }
+    return 0;
+}
+
+static int decode_body(json_t *o, mx_msg *m, mx_err *err)
+{
+    long long n = 0;
+    mx_autofree char *s = NULL;
+    switch (m->type) {
+    case MX_MSG_HELLO:
+        if (get_int(o, "version", &n, 1, err) < 0) return -1;
+        m->version = (int)n;
+        return get_str(o, "agent", &m->agent, 0, err);
+    case MX_MSG_STEP:
+        if (get_int(o, "id", &n, 1, err) < 0) return -1;
+        m->id = (int)n;
+        if (get_str(o, "kind", &s, 1, err) < 0) return -1;
+        int kind = lookup(kind_names, NELEM(kind_names), s);
+        if (kind < 0) return mx_fail(err, MX_INFRA, "unknown step kind \"%s\"", s);
+        m->kind = (enum mx_step_kind)kind;
+        n = 0;
+        if (get_int(o, "no_output_timeout", &n, 0, err) < 0) return -1;
+        m->no_output_timeout_s = (int)n;
+        if (get_str(o, "name", &m->name, 0, err) < 0 ||
+            get_str(o, "command", &m->command, 0, err) < 0 ||
+            get_str(o, "shell", &m->shell, 0, err) < 0 ||
+            get_str(o, "workdir", &m->workdir, 0, err) < 0 ||
+            get_str(o, "archive", &m->archive, 0, err) < 0)
+            return -1;
+        return decode_env(o, m, err);
+    case MX_MSG_OUTPUT:
+        if (get_int(o, "id", &n, 1, err) < 0) return -1;
+        m->id = (int)n;
+        if (get_str(o, "stream", &s, 1, err) < 0) return -1;
+        if (strcmp(s, "stdout") == 0) m->stream = MX_STREAM_STDOUT;
+        else if (strcmp(s, "stderr") == 0) m->stream = MX_STREAM_STDERR;
+        else return mx_fail(err, MX_INFRA, "unknown stream \"%s\"", s);
+        free(mx_steal(&s));
+        if (get_str(o, "data", &s, 1, err) < 0) return -1;
+        m->data = mx_b64_decode(s, &m->len);
+        if (!m->data) return mx_fail(err, MX_INFRA, "output data is not base64");
+        return 0;
+    case MX_MSG_STEP_END:
+        if (get_int(o, "id", &n, 1, err) < 0) return -1;
+        m->id = (int)n;
+        if (get_int(o, "exit", &n, 1, err) < 0) return -1;
+        m->exit_status = (int)n;
+        if (get_int(o, "duration_ms", &m->duration_ms, 0, err) < 0) return -1;
+        if (get_str(o, "reason", &s, 1, err) < 0) return -1;
+        int r = lookup(reason_names, NELEM(reason_names), s);
+        if (r < 0) return mx_fail(err, MX_INFRA, "unknown end reason \"%s\"", s);
+        m->reason = (enum mx_end_reason)r;
+        return get_str(o, "message", &m->message, 0, err);
+    case MX_MSG_ERROR: return get_str(o, "message", &m->message, 1, err);
+    case MX_MSG_CANCEL:
+    case MX_MSG_BYE: return 0;
+    }
+    return 0;
+}
+
+int mx_msg_decode(const char *line, size_t len, mx_msg *m, mx_err *err)
+{
+    memset(m, 0, sizeof *m);
+    json_error_t jerr;
+    mx_autojson json_t *o = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!o) return mx_fail(err, MX_INFRA, "bad protocol line: %s", jerr.text);
+    if (!json_is_object(o)) return mx_fail(err, MX_INFRA, "protocol line is not an object");
+    json_t *t = json_object_get(o, "type");
+    if (!json_is_string(t)) return mx_fail(err, MX_INFRA, "protocol message lacks \"type\"");
+    int type = lookup(type_names, NELEM(type_names), json_string_value(t));
+    if (type < 0)
+        return mx_fail(err, MX_INFRA, "unknown message type \"%s\"", json_string_value(t));
+    m->type = (enum mx_msg_type)type;
+    if (decode_body(o, m, err) < 0) {
+        mx_msg_clear(m);
+        return mx_wrap(err, "%s message", mx_msg_type_name((enum mx_msg_type)type));
+    }
+    return 0;
+}
+
+void mx_msg_clear(mx_msg *m)
+{
+    free(m->agent);
+    free(m->name);
+    free(m->command);
+    free(m->shell);
+    free(m->workdir);
+    free(m->archive);
+    for (size_t i = 0; i < m->nenv; i++) {
+        free(m->env[i].key);
+        free(m->env[i].value);
+    }
+    free(m->env);
+    free(m->data);
+    free(m->message);
+    memset(m, 0, sizeof *m);
+}
+
+void mx_lines_init(mx_lines *l) { memset(l, 0, sizeof *l); }
+
+void mx_lines_free(mx_lines *l)
+{
+    free(l->data);
+    mx_lines_init(l);
+}
+
+int mx_lines_feed(mx_lines *l, const void *data, size_t len, mx_err *err)
+{
+    if (l->len + len > MX_PROTO_MAX_LINE + 1 && !memchr(l->data, '\n', l->len) &&
+        !memchr(data, '\n', len))
+        return mx_fail(err, MX_INFRA, "protocol line longer than %u bytes", MX_PROTO_MAX_LINE);
+    if (l->len + len > l->cap) {
+        size_t cap = l->cap ? l->cap : 4096;
+        while (cap < l->len + len)
+            cap *= 2;
+        l->data = mx_xrealloc(l->data, cap);
+        l->cap = cap;
+    }
+    memcpy(l->data + l->len, data, len);
+    l->len += len;
+    return 0;
+}
+
+int mx_lines_next(mx_lines *l, char **line, size_t *len)
+{
+    char *nl = l->len ? memchr(l->data, '\n', l->len) : NULL;
+    if (!nl) return 0;
+    size_t n = (size_t)(nl - l->data);
+    *line = mx_xmalloc(n + 1);
+    memcpy(*line, l->data, n);
+    (*line)[n] = '\0';
+    *len = n;
+    memmove(l->data, nl + 1, l->len - n - 1);
+    l->len -= n + 1;
+    return 1;
+}

@@ -1,0 +1,100 @@
+/* The host <-> guest-agent protocol: one JSON object per line over the SSH channel.
+ *
+ * This header is the single definition both binaries compile against, so a message added on
+ * one side cannot be forgotten on the other.  Output bytes travel base64-encoded because step
+ * output is arbitrary bytes and chunk boundaries split UTF-8 sequences.
+ *
+ *   host  -> agent: hello{version}  step{...}  cancel  bye
+ *   agent -> host : hello{version,agent}  output{id,stream,data}  step-end{id,exit,...}
+ *                   error{message}
+ */
+#ifndef MX_PROTO_H
+#define MX_PROTO_H
+
+#include "mx_err.h"
+
+#include <stddef.h>
+
+#define MX_PROTO_VERSION 1
+/* A line longer than this is a protocol violation, not a message. */
+#define MX_PROTO_MAX_LINE (8u * 1024 * 1024)
+
+enum mx_msg_type {
+    MX_MSG_HELLO,
+    MX_MSG_STEP,
+    MX_MSG_CANCEL,
+    MX_MSG_BYE,
+    MX_MSG_OUTPUT,
+    MX_MSG_STEP_END,
+    MX_MSG_ERROR,
+};
+
+enum mx_step_kind { MX_STEP_RUN, MX_STEP_CHECKOUT };
+enum mx_stream { MX_STREAM_STDOUT = 1, MX_STREAM_STDERR = 2 };
+
+/* How a step ended. */
+enum mx_end_reason {
+    MX_END_EXITED,    /* exit_status is the shell's exit status */
+    MX_END_SIGNALED,  /* exit_status is 128 + signal number */
+    MX_END_TIMEOUT,   /* no_output_timeout expired; the process group was killed */
+    MX_END_CANCELLED, /* the host sent cancel */
+    MX_END_FAILED,    /* the agent could not start the step; message says why */
+};
+
+typedef struct mx_kv {
+    char *key;
+    char *value;
+} mx_kv;
+
+typedef struct mx_msg {
+    enum mx_msg_type type;
+    int version; /* hello */
+    char *agent; /* hello from the agent: its name and version */
+
+    /* step */
+    int id; /* also output, step-end */
+    enum mx_step_kind kind;
+    char *name;
+    char *command;
+    char *shell;   /* NULL: the agent's default */
+    char *workdir; /* may start with "~" */
+    char *archive; /* checkout: tar file already uploaded to the guest */
+    mx_kv *env;
+    size_t nenv;
+    int no_output_timeout_s; /* 0: none */
+
+    /* output */
+    enum mx_stream stream;
+    unsigned char *data;
+    size_t len;
+
+    /* step-end */
+    int exit_status;
+    enum mx_end_reason reason;
+    long long duration_ms;
+
+    char *message; /* error, and step-end with MX_END_FAILED */
+} mx_msg;
+
+const char *mx_msg_type_name(enum mx_msg_type t);
+const char *mx_end_reason_name(enum mx_end_reason r);
+
+/* Encodes m as one JSON line including the trailing '\n'; caller frees. */
+char *mx_msg_encode(const mx_msg *m, size_t *len);
+/* Decodes one line (without '\n').  On success *m owns its strings: mx_msg_clear() them. */
+int mx_msg_decode(const char *line, size_t len, mx_msg *m, mx_err *err);
+void mx_msg_clear(mx_msg *m);
+
+/* Accumulates bytes from a stream and hands out complete lines. */
+typedef struct mx_lines {
+    char *data;
+    size_t len, cap;
+} mx_lines;
+
+void mx_lines_init(mx_lines *l);
+void mx_lines_free(mx_lines *l);
+int mx_lines_feed(mx_lines *l, const void *data, size_t len, mx_err *err);
+/* Returns 1 and a line (no '\n', NUL-terminated, caller frees) if one is complete, else 0. */
+int mx_lines_next(mx_lines *l, char **line, size_t *len);
+
+#endif

@@ -1,0 +1,49 @@
+/* The machine-image catalog: NAME:TAG -> recipe, and where its build lives in the image store.
+ *
+ * images/catalog.yaml maps references to recipes (images/RECIPE/recipe.sh).  A build is stored
+ * under IMAGE_STORE/RECIPE/HASH/, HASH being the SHA-256 of the recipe's files, so editing a
+ * recipe makes a new image and an unchanged recipe is never rebuilt. */
+#ifndef MX_CATALOG_H
+#define MX_CATALOG_H
+
+#include "cfg_yaml.h"
+#include "host_config.h"
+#include "mx_err.h"
+
+typedef struct mx_image {
+    char *ref;    /* NAME:TAG as asked */
+    char *recipe; /* directory under images_dir */
+    char *pin;    /* optional sha256 of base.qcow2 the catalog insists on */
+    char *recipe_dir;
+    char *recipe_hash;
+    char *dir; /* the build's directory in the store */
+    char *base, *kernel, *initrd, *manifest;
+    char *cmdline; /* kernel command line (read from the build), NULL until built */
+    int built;
+} mx_image;
+
+typedef struct mx_catalog {
+    char *path;
+    mx_node *root;
+    const mx_node *images; /* map of NAME:TAG -> entry */
+    char *default_ref;
+} mx_catalog;
+
+int mx_catalog_load(const char *images_dir, mx_catalog *cat, mx_err *err);
+void mx_catalog_free(mx_catalog *cat);
+/* "a:current, b:edge" */
+char *mx_catalog_refs(const mx_catalog *cat);
+
+/* Resolves ref (NULL: the host's or catalog's default) to an image; an unknown ref is an error
+ * listing what the catalog has. */
+int mx_catalog_resolve(const mx_catalog *cat, const mx_host_config *hc, const char *ref,
+                       mx_image *img, mx_err *err);
+/* Like resolve, and fails if the image is not built yet (telling how to build it). */
+int mx_catalog_resolve_built(const mx_catalog *cat, const mx_host_config *hc, const char *ref,
+                             mx_image *img, mx_err *err);
+void mx_image_free(mx_image *img);
+
+/* SHA-256 (hex) over every file below each directory: relative name and contents, sorted. */
+int mx_hash_dirs(const char *const dirs[], size_t ndirs, char out[65], mx_err *err);
+
+#endif

@@ -1,0 +1,377 @@
+#include "cfg_job.h"
+#include "mx_buf.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+void mx_envlist_set(mx_envlist *e, const char *key, const char *value)
+{
+    for (size_t i = 0; i < e->n; i++) {
+        if (strcmp(e->v[i].key, key) == 0) {
+            free(e->v[i].value);
+            e->v[i].value = mx_xstrdup(value);
+            return;
+        }
+    }
+    e->v = mx_xrealloc(e->v, (e->n + 1) * sizeof *e->v);
+    e->v[e->n].key = mx_xstrdup(key);
+    e->v[e->n].value = mx_xstrdup(value);
+    e->n++;
+}
+
+const char *mx_envlist_get(const mx_envlist *e, const char *key)
+{
+    for (size_t i = 0; i < e->n; i++)
+        if (strcmp(e->v[i].key, key) == 0) return e->v[i].value;
+    return NULL;
+}
+
+void mx_envlist_free(mx_envlist *e)
+{
+    for (size_t i = 0; i < e->n; i++) {
+        free(e->v[i].key);
+        free(e->v[i].value);
+    }
+    free(e->v);
+    e->v = NULL;
+    e->n = 0;
+}
+
+long mx_parse_duration(const char *s)
+{
+    if (!s || !*s) return -1;
+    long total = 0;
+    const char *p = s;
+    int any_unit = 0;
+    while (*p) {
+        if (!isdigit((unsigned char)*p)) return -1;
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (v < 0 || v > 10L * 365 * 24 * 3600) return -1;
+        p = end;
+        long mult;
+        switch (*p) {
+        case 'h': mult = 3600; break;
+        case 'm': mult = 60; break;
+        case 's': mult = 1; break;
+        case '\0':
+            if (any_unit) return -1;
+            return v; /* bare number: seconds */
+        default: return -1;
+        }
+        any_unit = 1;
+        total += v * mult;
+        p++;
+    }
+    return total;
+}
+
+static int env_name_ok(const char *k)
+{
+    if (!*k || isdigit((unsigned char)*k)) return 0;
+    for (; *k; k++)
+        if (!isalnum((unsigned char)*k) && *k != '_') return 0;
+    return 1;
+}
+
+static int scalar_value(const mx_node *v, const char *what, mx_err *err)
+{
+    if (v->kind != MX_NODE_SCALAR)
+        return mx_node_fail(err, v, "%s must be a string, not %s", what, mx_node_kind_name(v));
+    return 0;
+}
+
+static int env_add(mx_envlist *out, const mx_node *at, const char *k, const mx_node *v,
+                   mx_err *err)
+{
+    if (!env_name_ok(k))
+        return mx_node_fail(err, at, "\"%s\" is not a valid environment variable name", k);
+    if (scalar_value(v, "an environment value", err) < 0) return -1;
+    mx_envlist_set(out, k, mx_node_is_null(v) ? "" : v->value);
+    return 0;
+}
+
+int mx_cfg_env_parse(const mx_node *n, mx_envlist *out, mx_err *err)
+{
+    if (mx_node_is_null(n)) return 0;
+    if (n->kind == MX_NODE_MAP) {
+        for (size_t i = 0; i < n->n; i++)
+            if (env_add(out, n->keys[i], n->keys[i]->value, n->vals[i], err) < 0) return -1;
+        return 0;
+    }
+    if (n->kind != MX_NODE_SEQ)
+        return mx_node_fail(err, n, "environment must be a map of NAME: value");
+    for (size_t i = 0; i < n->n; i++) {
+        const mx_node *it = n->items[i];
+        if (it->kind == MX_NODE_MAP && it->n == 1) {
+            if (env_add(out, it->keys[0], it->keys[0]->value, it->vals[0], err) < 0) return -1;
+        } else if (it->kind == MX_NODE_SCALAR && strchr(it->value, '=')) {
+            const char *eq = strchr(it->value, '=');
+            char *k = mx_xstrndup(it->value, (size_t)(eq - it->value));
+            int ok = env_name_ok(k);
+            if (ok) mx_envlist_set(out, k, eq + 1);
+            free(k);
+            if (!ok) return mx_node_fail(err, it, "\"%s\" is not NAME=value", it->value);
+        } else {
+            return mx_node_fail(err, it, "environment entries are NAME: value or NAME=value");
+        }
+    }
+    return 0;
+}
+
+static int get_string(const mx_node *map, const char *key, char **out, mx_err *err)
+{
+    const mx_node *v = mx_node_get(map, key);
+    if (!v || mx_node_is_null(v)) return 0;
+    if (v->kind != MX_NODE_SCALAR)
+        return mx_node_fail(err, v, "\"%s\" must be a string, not %s", key, mx_node_kind_name(v));
+    free(*out);
+    *out = mx_xstrdup(v->value);
+    return 0;
+}
+
+/* Keys a map may have; anything else is an error naming the key and what is allowed. */
+static int check_keys(const mx_node *map, const char *what, const char *const *allowed,
+                      mx_err *err)
+{
+    for (size_t i = 0; i < map->n; i++) {
+        const char *k = map->keys[i]->value;
+        int ok = 0;
+        for (const char *const *a = allowed; *a && !ok; a++)
+            ok = strcmp(*a, k) == 0;
+        if (!ok) {
+            mx_buf list;
+            mx_buf_init(&list);
+            for (const char *const *a = allowed; *a; a++)
+                mx_buf_printf(&list, "%s%s", a == allowed ? "" : ", ", *a);
+            mx_node_fail(err, map->keys[i], "unknown key \"%s\" in %s (allowed: %s)", k, what,
+                         list.data);
+            mx_buf_free(&list);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static const char *const skipped_steps[][2] = {
+    {"save_cache", "caches are not kept between local runs"},
+    {"restore_cache", "caches are not kept between local runs"},
+    {"store_artifacts", "artifacts are not uploaded by a local run"},
+    {"store_test_results", "test results are not uploaded by a local run"},
+    {"persist_to_workspace", "workspaces are not supported for a single job"},
+    {"attach_workspace", "workspaces are not supported for a single job"},
+    {"add_ssh_keys", "SSH keys come from the CircleCI project settings, absent locally"},
+    {"setup_remote_docker", "machine jobs have a Docker engine in the VM"},
+};
+
+static int parse_timeout(const mx_node *v, int *out, mx_err *err)
+{
+    if (!v) return 0;
+    if (scalar_value(v, "no_output_timeout", err) < 0) return -1;
+    long s = mx_parse_duration(v->value);
+    if (s <= 0) return mx_node_fail(err, v, "no_output_timeout \"%s\" is not a duration like 10m, 1h30m or 45s", v->value);
+    *out = (int)s;
+    return 0;
+}
+
+static char *first_line(const char *s)
+{
+    const char *nl = strchr(s, '\n');
+    return nl ? mx_xstrndup(s, (size_t)(nl - s)) : mx_xstrdup(s);
+}
+
+static int parse_run(const mx_node *item, const mx_node *v, mx_step *st, mx_err *err)
+{
+    st->kind = MX_JOB_STEP_RUN;
+    if (v->kind == MX_NODE_SCALAR) {
+        st->command = mx_xstrdup(v->value);
+    } else if (v->kind == MX_NODE_MAP) {
+        static const char *const keys[] = {"name",  "command", "shell", "environment",
+                                           "working_directory", "no_output_timeout",
+                                           "background", "when", NULL};
+        if (check_keys(v, "a run step", keys, err) < 0) return -1;
+        if (get_string(v, "command", &st->command, err) < 0 ||
+            get_string(v, "name", &st->name, err) < 0 ||
+            get_string(v, "shell", &st->shell, err) < 0 ||
+            get_string(v, "working_directory", &st->workdir, err) < 0)
+            return -1;
+        if (!st->command) return mx_node_fail(err, v, "a run step needs \"command\"");
+        const mx_node *env = mx_node_get(v, "environment");
+        if (env && mx_cfg_env_parse(env, &st->env, err) < 0) return -1;
+        if (parse_timeout(mx_node_get(v, "no_output_timeout"), &st->no_output_timeout_s, err) < 0)
+            return -1;
+    } else {
+        return mx_node_fail(err, item, "run takes a command string or a map");
+    }
+    if (!st->name) st->name = first_line(st->command);
+    return 0;
+}
+
+static int parse_step(const mx_node *item, mx_step *st, mx_err *err)
+{
+    st->file = mx_xstrdup(item->file);
+    st->line = item->line;
+    st->col = item->col;
+    st->no_output_timeout_s = MX_DEFAULT_NO_OUTPUT_TIMEOUT_S;
+    const char *kind;
+    const mx_node *v = NULL;
+    if (item->kind == MX_NODE_SCALAR) {
+        kind = item->value;
+    } else if (item->kind == MX_NODE_MAP && item->n == 1) {
+        kind = item->keys[0]->value;
+        v = item->vals[0];
+    } else {
+        return mx_node_fail(err, item, "a step is a name (checkout) or a map with one key (run: ...)");
+    }
+    if (strcmp(kind, "run") == 0) {
+        if (!v) return mx_node_fail(err, item, "run needs a command");
+        return parse_run(item, v, st, err);
+    }
+    if (strcmp(kind, "checkout") == 0) {
+        st->kind = MX_JOB_STEP_CHECKOUT;
+        st->name = mx_xstrdup("Checkout code");
+        if (v && !mx_node_is_null(v)) {
+            if (v->kind != MX_NODE_MAP) return mx_node_fail(err, v, "checkout takes a map (path: ...)");
+            static const char *const keys[] = {"path", "name", NULL};
+            if (check_keys(v, "checkout", keys, err) < 0) return -1;
+            if (get_string(v, "path", &st->path, err) < 0 || get_string(v, "name", &st->name, err) < 0)
+                return -1;
+        }
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof skipped_steps / sizeof *skipped_steps; i++) {
+        if (strcmp(kind, skipped_steps[i][0]) == 0) {
+            st->kind = MX_JOB_STEP_SKIP;
+            st->name = mx_xstrdup(kind);
+            st->skip_reason = mx_xstrdup(skipped_steps[i][1]);
+            return 0;
+        }
+    }
+    return mx_node_fail(err, item->kind == MX_NODE_MAP ? item->keys[0] : item,
+                        "unknown step \"%s\" (steps: run, checkout; orb commands such as "
+                        "docker/check need `orbs:`)", kind);
+}
+
+static int parse_machine(const mx_node *job, mx_job *out, mx_err *err)
+{
+    const mx_node *m = mx_node_get(job, "machine");
+    if (!m) {
+        if (mx_node_get(job, "docker"))
+            return mx_node_fail(err, mx_node_get(job, "docker"),
+                                "job \"%s\" uses the docker executor; mexec runs machine "
+                                "executor jobs only (use machine: image: NAME:TAG)", out->name);
+        const char *others[] = {"macos", "windows", "executor"};
+        for (size_t i = 0; i < 3; i++)
+            if (mx_node_get(job, others[i]))
+                return mx_node_fail(err, mx_node_get(job, others[i]),
+                                    "job \"%s\": the %s executor is not supported; use machine:",
+                                    out->name, others[i]);
+        return mx_node_fail(err, job, "job \"%s\" has no executor; add machine: image: NAME:TAG",
+                            out->name);
+    }
+    int b;
+    if (m->kind == MX_NODE_SCALAR && mx_node_bool(m, &b) == 0) {
+        if (!b) return mx_node_fail(err, m, "machine: false leaves the job without an executor");
+        return 0; /* machine: true -> the default image */
+    }
+    if (m->kind != MX_NODE_MAP)
+        return mx_node_fail(err, m, "machine must be true or a map with image:");
+    static const char *const keys[] = {"image", "docker_layer_caching", "resource_class", NULL};
+    if (check_keys(m, "machine", keys, err) < 0) return -1;
+    if (get_string(m, "image", &out->image, err) < 0) return -1;
+    if (get_string(m, "resource_class", &out->resource_class, err) < 0) return -1;
+    if (!out->image) return mx_node_fail(err, m, "machine needs image: NAME:TAG");
+    return 0;
+}
+
+char *mx_cfg_job_names(const mx_node *root)
+{
+    const mx_node *jobs = mx_node_get(root, "jobs");
+    mx_buf b;
+    mx_buf_init(&b);
+    for (size_t i = 0; jobs && jobs->kind == MX_NODE_MAP && i < jobs->n; i++)
+        mx_buf_printf(&b, "%s%s", i ? ", " : "", jobs->keys[i]->value);
+    return mx_buf_steal(&b);
+}
+
+static int check_version(const mx_node *root, mx_err *err)
+{
+    const mx_node *v = mx_node_get(root, "version");
+    if (!v) return mx_node_fail(err, root, "the config lacks \"version\" (2 or 2.1)");
+    if (v->kind != MX_NODE_SCALAR || (strcmp(v->value, "2") != 0 && strcmp(v->value, "2.1") != 0 &&
+                                      strcmp(v->value, "2.0") != 0))
+        return mx_node_fail(err, v, "unsupported config version \"%s\" (2 or 2.1)",
+                            v->kind == MX_NODE_SCALAR ? v->value : "?");
+    return 0;
+}
+
+int mx_cfg_job_load(const mx_node *root, const char *name, mx_job *job, mx_err *err)
+{
+    memset(job, 0, sizeof *job);
+    job->name = mx_xstrdup(name);
+    if (root->kind != MX_NODE_MAP) return mx_node_fail(err, root, "the config must be a map");
+    if (check_version(root, err) < 0) return -1;
+    const mx_node *jobs = mx_node_get(root, "jobs");
+    if (!jobs || jobs->kind != MX_NODE_MAP)
+        return mx_node_fail(err, jobs ? jobs : root, "the config has no jobs map");
+    const mx_node *j = mx_node_get(jobs, name);
+    if (!j) {
+        char *names = mx_cfg_job_names(root);
+        mx_node_fail(err, jobs, "no job named \"%s\" (jobs: %s)", name, names);
+        free(names);
+        return -1;
+    }
+    if (j->kind != MX_NODE_MAP) return mx_node_fail(err, j, "job \"%s\" must be a map", name);
+    static const char *const keys[] = {"machine", "docker", "macos", "windows", "executor",
+                                       "resource_class", "environment", "working_directory",
+                                       "shell", "steps", "parallelism", "parameters",
+                                       "circleci_ip_ranges", NULL};
+    if (check_keys(j, "a job", keys, err) < 0) return -1;
+    job->file = mx_xstrdup(j->file);
+    job->line = j->line;
+    job->col = j->col;
+    if (parse_machine(j, job, err) < 0) return -1;
+    if (get_string(j, "resource_class", &job->resource_class, err) < 0 ||
+        get_string(j, "working_directory", &job->workdir, err) < 0 ||
+        get_string(j, "shell", &job->shell, err) < 0)
+        return -1;
+    if (!job->resource_class) job->resource_class = mx_xstrdup(MX_DEFAULT_RESOURCE_CLASS);
+    if (!job->workdir) job->workdir = mx_xstrdup(MX_DEFAULT_WORKDIR);
+    const mx_node *env = mx_node_get(j, "environment");
+    if (env && mx_cfg_env_parse(env, &job->env, err) < 0) return -1;
+    const mx_node *steps = mx_node_get(j, "steps");
+    if (!steps || steps->kind != MX_NODE_SEQ || steps->n == 0)
+        return mx_node_fail(err, steps ? steps : j, "job \"%s\" needs a list of steps", name);
+    job->steps = mx_xcalloc(steps->n, sizeof *job->steps);
+    for (size_t i = 0; i < steps->n; i++) {
+        job->nsteps++;
+        if (parse_step(steps->items[i], &job->steps[i], err) < 0)
+            return mx_wrap(err, "jobs.%s.steps[%zu]", name, i);
+    }
+    return 0;
+}
+
+void mx_job_free(mx_job *job)
+{
+    for (size_t i = 0; i < job->nsteps; i++) {
+        mx_step *s = &job->steps[i];
+        free(s->name);
+        free(s->command);
+        free(s->shell);
+        free(s->workdir);
+        free(s->path);
+        free(s->skip_reason);
+        free(s->file);
+        mx_envlist_free(&s->env);
+    }
+    free(job->steps);
+    free(job->name);
+    free(job->image);
+    free(job->resource_class);
+    free(job->workdir);
+    free(job->shell);
+    free(job->file);
+    mx_envlist_free(&job->env);
+    memset(job, 0, sizeof *job);
+}

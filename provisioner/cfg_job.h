@@ -1,0 +1,69 @@
+/* The normalized job model: what one job needs to run, whatever config syntax produced it. */
+#ifndef MX_CFG_JOB_H
+#define MX_CFG_JOB_H
+
+#include "cfg_yaml.h"
+#include "mx_err.h"
+#include "mx_proto.h"
+
+#include <stddef.h>
+
+#define MX_DEFAULT_WORKDIR "~/project"
+#define MX_DEFAULT_RESOURCE_CLASS "medium"
+#define MX_DEFAULT_NO_OUTPUT_TIMEOUT_S 600
+
+enum mx_job_step_kind {
+    MX_JOB_STEP_RUN,
+    MX_JOB_STEP_CHECKOUT,
+    MX_JOB_STEP_SKIP, /* a CircleCI step that has no local meaning: reported, not run */
+};
+
+typedef struct mx_envlist {
+    mx_kv *v;
+    size_t n;
+} mx_envlist;
+
+typedef struct mx_step {
+    enum mx_job_step_kind kind;
+    char *name;
+    char *command;
+    char *shell;   /* NULL: the job's */
+    char *workdir; /* NULL: the job's; relative paths are relative to the job's */
+    char *path;    /* checkout */
+    char *skip_reason;
+    mx_envlist env;
+    int no_output_timeout_s;
+    char *file;
+    int line, col;
+} mx_step;
+
+typedef struct mx_job {
+    char *name;
+    char *image; /* NAME:TAG, or NULL for the host's default (machine: true) */
+    char *resource_class;
+    char *workdir;
+    char *shell; /* NULL: the agent's default */
+    mx_envlist env;
+    mx_step *steps;
+    size_t nsteps;
+    char *file;
+    int line, col;
+} mx_job;
+
+/* Reads job `name` from a loaded config.  Errors name file:line:col. */
+int mx_cfg_job_load(const mx_node *root, const char *name, mx_job *job, mx_err *err);
+void mx_job_free(mx_job *job);
+
+/* Lists job names (for "unknown job" messages); returns a malloc'ed "a, b, c". */
+char *mx_cfg_job_names(const mx_node *root);
+
+void mx_envlist_set(mx_envlist *e, const char *key, const char *value);
+const char *mx_envlist_get(const mx_envlist *e, const char *key);
+void mx_envlist_free(mx_envlist *e);
+/* Parses an `environment:` node (map, or list of "K=V" / single-key maps). */
+int mx_cfg_env_parse(const mx_node *n, mx_envlist *out, mx_err *err);
+
+/* "10m", "1h30m", "45s", "2h", "90" (seconds) -> seconds; -1 if malformed. */
+long mx_parse_duration(const char *s);
+
+#endif

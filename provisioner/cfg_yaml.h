@@ -1,0 +1,43 @@
+/* YAML documents as a tree of nodes that remember where they came from.
+ *
+ * Why not libyaml's document API: every config error must name file:line:col, anchors are
+ * resolved into copies (so later expansion can edit a subtree without aliasing surprises), and
+ * "<<" merge keys — common in CircleCI configs — are applied here once. */
+#ifndef MX_CFG_YAML_H
+#define MX_CFG_YAML_H
+
+#include "mx_err.h"
+
+#include <stddef.h>
+
+typedef enum { MX_NODE_SCALAR, MX_NODE_MAP, MX_NODE_SEQ } mx_node_kind;
+
+typedef struct mx_node {
+    mx_node_kind kind;
+    char *value; /* scalar text */
+    int quoted;  /* scalar was quoted or a block scalar: never a bool/int/null */
+    struct mx_node **keys, **vals; /* map: scalar keys and their values */
+    struct mx_node **items;        /* seq */
+    size_t n;
+    char *file;
+    int line, col; /* 1-based */
+} mx_node;
+
+int mx_yaml_load_file(const char *path, mx_node **root, mx_err *err);
+int mx_yaml_load_string(const char *name, const char *text, size_t len, mx_node **root,
+                        mx_err *err);
+void mx_node_free(mx_node *n);
+mx_node *mx_node_copy(const mx_node *n);
+
+/* Map lookup; NULL if n is not a map or lacks the key. */
+mx_node *mx_node_get(const mx_node *n, const char *key);
+/* Plain scalar helpers: null is "", "~", "null" (unquoted); bool as YAML 1.1 true/false/yes/no. */
+int mx_node_is_null(const mx_node *n);
+int mx_node_bool(const mx_node *n, int *out);
+const char *mx_node_kind_name(const mx_node *n);
+
+/* Fails with "file:line:col: message". */
+int mx_node_fail(mx_err *e, const mx_node *at, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif

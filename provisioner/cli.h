@@ -1,0 +1,13 @@
+/* Subcommands of the mexec CLI, each in its own cmd_*.c file; each returns an exit status. */
+#ifndef MX_CLI_H
+#define MX_CLI_H
+
+int mx_cmd_run(int argc, char **argv);
+int mx_cmd_image(int argc, char **argv);
+int mx_cmd_gc(int argc, char **argv);
+
+/* Prints "mexec: message" and returns the error's exit status. */
+struct mx_err;
+int mx_cli_report(const struct mx_err *err);
+
+#endif

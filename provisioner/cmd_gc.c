@@ -1,0 +1,117 @@
+/* mexec gc: removes what runs that died (SIGKILL, host crash) left behind.
+ *
+ * A job is orphaned when the exclusive lock its owner held on JOB_DIR/lock can be taken: the
+ * kernel drops flocks when a process dies, whatever its pid is reused for.  Domains are ours
+ * when they carry mexec metadata; they are destroyed when their job is orphaned. */
+#include "cli.h"
+#include "host_config.h"
+#include "mx_buf.h"
+#include "mx_cleanup.h"
+#include "mx_fs.h"
+#include "vm.h"
+#include "vm_xml.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libvirt/virterror.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* A directory this young may be one whose owner has not taken its lock yet. */
+#define GRACE_S 60
+
+/* 1 if the job in dir is orphaned (its owner is gone), 0 if alive. */
+static int orphaned(const char *dir)
+{
+    struct stat st;
+    if (stat(dir, &st) < 0) return 1; /* domain whose directory is gone */
+    mx_autofree char *lock = mx_path_join(dir, "lock");
+    int fd = open(lock, O_RDWR | O_CLOEXEC);
+    if (fd < 0) return time(NULL) - st.st_mtime > GRACE_S;
+    int free_lock = flock(fd, LOCK_EX | LOCK_NB) == 0;
+    close(fd);
+    return free_lock;
+}
+
+static int gc_domains(const mx_host_config *hc, int *removed, mx_err *err)
+{
+    virConnectPtr conn = virConnectOpen(hc->libvirt_uri);
+    if (!conn)
+        return mx_fail(err, MX_INFRA, "connect to libvirt at %s: %s", hc->libvirt_uri, mx_virt_error());
+    virDomainPtr *doms = NULL;
+    int n = virConnectListAllDomains(conn, &doms, 0);
+    if (n < 0) {
+        mx_fail(err, MX_INFRA, "list domains: %s", mx_virt_error());
+        virConnectClose(conn);
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        char *meta = virDomainGetMetadata(doms[i], VIR_DOMAIN_METADATA_ELEMENT, MX_METADATA_NS, 0);
+        if (meta) {
+            mx_autofree char *dir = mx_vm_metadata_field(meta, "dir");
+            mx_autofree char *pid = mx_vm_metadata_field(meta, "owner-pid");
+            const char *name = virDomainGetName(doms[i]);
+            if (!dir || orphaned(dir)) {
+                if (virDomainIsActive(doms[i]) == 1 && virDomainDestroy(doms[i]) < 0)
+                    fprintf(stderr, "mexec: gc: destroy %s: %s\n", name, mx_virt_error());
+                /* a persistent definition (never made by mexec, but possible) goes too */
+                if (virDomainIsPersistent(doms[i]) == 1 && virDomainUndefine(doms[i]) < 0)
+                    fprintf(stderr, "mexec: gc: undefine %s: %s\n", name, mx_virt_error());
+                printf("removed VM %s (owner pid %s gone)\n", name, pid ? pid : "?");
+                (*removed)++;
+            }
+            free(meta);
+        }
+        virDomainFree(doms[i]);
+    }
+    free(doms);
+    virConnectClose(conn);
+    return 0;
+}
+
+static int gc_dirs(const mx_host_config *hc, int *removed, mx_err *err)
+{
+    DIR *d = opendir(hc->state_dir);
+    if (!d) return errno == ENOENT ? 0 : mx_fail_errno(err, MX_INFRA, "read %s", hc->state_dir);
+    struct dirent *e;
+    int rc = 0;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        mx_autofree char *dir = mx_path_join(hc->state_dir, e->d_name);
+        if (!orphaned(dir)) continue;
+        if (mx_rm_rf(dir, err) < 0) {
+            rc = -1;
+            break;
+        }
+        printf("removed job files %s\n", dir);
+        (*removed)++;
+    }
+    closedir(d);
+    return rc;
+}
+
+int mx_cmd_gc(int argc, char **argv)
+{
+    (void)argv;
+    if (argc != 1) {
+        fputs("usage: mexec gc\n", stderr);
+        return MX_USAGE;
+    }
+    mx_host_config hc;
+    mx_err err;
+    int removed = 0;
+    int rc = mx_host_config_load(&hc, &err);
+    /* domains first: their disks live in the job directories */
+    if (rc == 0) rc = gc_domains(&hc, &removed, &err);
+    if (rc == 0) rc = gc_dirs(&hc, &removed, &err);
+    mx_host_config_free(&hc);
+    if (rc < 0) return mx_cli_report(&err);
+    if (!removed) puts("nothing to remove");
+    return MX_OK;
+}

@@ -1,0 +1,116 @@
+#include "host_config.h"
+#include "cfg_yaml.h"
+#include "mx_buf.h"
+#include "mx_fs.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef MX_IMAGES_DIR
+#define MX_IMAGES_DIR "/usr/local/share/mexec/images"
+#endif
+
+/* Under TCG a systemd image needs ~20 s; a loaded host many times that. */
+#define DEFAULT_BOOT_TIMEOUT_S 300
+
+static void set_str(char **dst, const mx_node *v)
+{
+    free(*dst);
+    *dst = mx_xstrdup(v->value);
+}
+
+static int parse_int(const mx_node *v, const char *what, int min, int max, int *out, mx_err *err)
+{
+    char *end;
+    if (v->kind != MX_NODE_SCALAR) return mx_node_fail(err, v, "%s must be a number", what);
+    long n = strtol(v->value, &end, 10);
+    if (!*v->value || *end || n < min || n > max)
+        return mx_node_fail(err, v, "%s must be a whole number from %d to %d", what, min, max);
+    *out = (int)n;
+    return 0;
+}
+
+static int parse_classes(mx_host_config *hc, const mx_node *m, mx_err *err)
+{
+    if (m->kind != MX_NODE_MAP)
+        return mx_node_fail(err, m, "resource_classes must be a map of NAME: {vcpus, memory_mib}");
+    for (size_t i = 0; i < m->n; i++) {
+        const mx_node *c = m->vals[i];
+        const mx_node *cpus = mx_node_get(c, "vcpus"), *mem = mx_node_get(c, "memory_mib");
+        if (!cpus || !mem)
+            return mx_node_fail(err, c, "resource class \"%s\" needs vcpus and memory_mib",
+                                m->keys[i]->value);
+        int v = 0, mb = 0, arm = 0;
+        if (parse_int(cpus, "vcpus", 1, 1024, &v, err) < 0 ||
+            parse_int(mem, "memory_mib", 64, 16 * 1024 * 1024, &mb, err) < 0)
+            return -1;
+        const mx_node *a = mx_node_get(c, "arm");
+        if (a && mx_node_bool(a, &arm) < 0) return mx_node_fail(err, a, "arm must be true or false");
+        mx_rclass_set(&hc->classes, m->keys[i]->value, v, mb, arm);
+    }
+    return 0;
+}
+
+static int apply(mx_host_config *hc, const mx_node *root, mx_err *err)
+{
+    if (root->kind != MX_NODE_MAP) return mx_node_fail(err, root, "host config must be a map");
+    for (size_t i = 0; i < root->n; i++) {
+        const char *k = root->keys[i]->value;
+        const mx_node *v = root->vals[i];
+        if (strcmp(k, "resource_classes") == 0) {
+            if (parse_classes(hc, v, err) < 0) return -1;
+            continue;
+        }
+        if (strcmp(k, "boot_timeout") == 0) {
+            if (parse_int(v, "boot_timeout", 5, 86400, &hc->boot_timeout_s, err) < 0) return -1;
+            continue;
+        }
+        if (v->kind != MX_NODE_SCALAR) return mx_node_fail(err, v, "%s must be a string", k);
+        if (strcmp(k, "libvirt_uri") == 0) set_str(&hc->libvirt_uri, v);
+        else if (strcmp(k, "image_store") == 0) set_str(&hc->image_store, v);
+        else if (strcmp(k, "state_dir") == 0) set_str(&hc->state_dir, v);
+        else if (strcmp(k, "images_dir") == 0) set_str(&hc->images_dir, v);
+        else if (strcmp(k, "default_image") == 0) set_str(&hc->default_image, v);
+        else
+            return mx_node_fail(err, root->keys[i],
+                                "unknown host setting \"%s\" (known: libvirt_uri, image_store, "
+                                "state_dir, images_dir, default_image, boot_timeout, "
+                                "resource_classes)", k);
+    }
+    return 0;
+}
+
+int mx_host_config_load(mx_host_config *hc, mx_err *err)
+{
+    memset(hc, 0, sizeof *hc);
+    hc->libvirt_uri = mx_xstrdup("qemu:///system");
+    hc->image_store = mx_xstrdup("/var/lib/mexec/images");
+    hc->state_dir = mx_xstrdup("/var/lib/mexec/jobs");
+    hc->images_dir = mx_xstrdup(getenv("MEXEC_IMAGES_DIR") ? getenv("MEXEC_IMAGES_DIR") : MX_IMAGES_DIR);
+    hc->boot_timeout_s = DEFAULT_BOOT_TIMEOUT_S;
+    mx_rclass_defaults(&hc->classes);
+
+    const char *path = getenv("MEXEC_HOST_CONFIG");
+    int explicit = path && *path;
+    if (!explicit) path = MX_HOST_CONFIG_DEFAULT;
+    if (!mx_path_exists(path)) {
+        if (explicit) return mx_fail(err, MX_USAGE, "host config %s does not exist", path);
+        return 0;
+    }
+    mx_node *root = NULL;
+    if (mx_yaml_load_file(path, &root, err) < 0) return -1;
+    int rc = apply(hc, root, err);
+    mx_node_free(root);
+    return rc;
+}
+
+void mx_host_config_free(mx_host_config *hc)
+{
+    free(hc->libvirt_uri);
+    free(hc->image_store);
+    free(hc->state_dir);
+    free(hc->images_dir);
+    free(hc->default_image);
+    mx_rclass_free(&hc->classes);
+    memset(hc, 0, sizeof *hc);
+}

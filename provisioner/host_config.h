@@ -1,0 +1,23 @@
+/* Host settings: /etc/mexec/host.yaml, or $MEXEC_HOST_CONFIG. A missing file means defaults. */
+#ifndef MX_HOST_CONFIG_H
+#define MX_HOST_CONFIG_H
+
+#include "mx_err.h"
+#include "resource_class.h"
+
+#define MX_HOST_CONFIG_DEFAULT "/etc/mexec/host.yaml"
+
+typedef struct mx_host_config {
+    char *libvirt_uri;
+    char *image_store; /* built machine images, keyed by recipe hash */
+    char *state_dir;   /* one directory per running job */
+    char *images_dir;  /* recipes and catalog.yaml */
+    char *default_image; /* NULL: the catalog's default */
+    int boot_timeout_s;
+    mx_rclass_table classes;
+} mx_host_config;
+
+int mx_host_config_load(mx_host_config *hc, mx_err *err);
+void mx_host_config_free(mx_host_config *hc);
+
+#endif

@@ -1,0 +1,293 @@
+#include "job_run.h"
+#include "catalog.h"
+#include "checkout.h"
+#include "job_env.h"
+#include "mx_buf.h"
+#include "mx_cleanup.h"
+#include "mx_fs.h"
+#include "mx_mask.h"
+#include "resource_class.h"
+#include "session.h"
+#include "signals.h"
+#include "ssh.h"
+#include "vm.h"
+#include "vm_xml.h"
+
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef MX_LIBEXECDIR
+#define MX_LIBEXECDIR "/usr/local/libexec/mexec"
+#endif
+
+char *mx_agent_binary(mx_err *err)
+{
+    const char *env = getenv("MEXEC_AGENT");
+    if (env && *env) {
+        if (access(env, X_OK) == 0) return mx_xstrdup(env);
+        mx_fail(err, MX_INFRA, "MEXEC_AGENT=%s is not an executable file", env);
+        return NULL;
+    }
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n > 0) {
+        self[n] = '\0';
+        mx_autofree char *dir = mx_dirname(self);
+        char *p = mx_path_join(dir, "mexec-agent");
+        if (access(p, X_OK) == 0) return p;
+        free(p);
+    }
+    char *p = mx_path_join(MX_LIBEXECDIR, "mexec-agent");
+    if (access(p, X_OK) == 0) return p;
+    mx_fail(err, MX_INFRA, "cannot find mexec-agent beside mexec or in %s (set MEXEC_AGENT)",
+            MX_LIBEXECDIR);
+    free(p);
+    return NULL;
+}
+
+typedef struct job_ctx {
+    const mx_host_config *hc;
+    const mx_run_opts *o;
+    mx_job job;
+    mx_image img;
+    mx_rclass rc;
+    mx_vm vm;
+    mx_ssh ssh;
+    mx_session se;
+    mx_envlist env;
+    mx_secrets secrets;
+    char *project_dir;
+    char *agent_local;
+    char **archives; /* guest paths per step (checkout steps only) */
+    long long t0;
+} job_ctx;
+
+static void emit_fd(void *ctx, const char *data, size_t len)
+{
+    int fd = *(int *)ctx;
+    while (len > 0) {
+        ssize_t n = write(fd, data, len);
+        if (n <= 0) return; /* our own stdout closed: nothing useful to do */
+        data += n;
+        len -= (size_t)n;
+    }
+}
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("mexec: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+static int resolve(job_ctx *c, mx_err *err)
+{
+    mx_node *root = NULL;
+    if (mx_yaml_load_file(c->o->config_path, &root, err) < 0) return -1;
+    int rc = mx_cfg_job_load(root, c->o->job_name, &c->job, err);
+    mx_node_free(root);
+    if (rc < 0) return -1;
+
+    mx_catalog cat;
+    rc = mx_catalog_load(c->hc->images_dir, &cat, err);
+    if (rc == 0) rc = mx_catalog_resolve_built(&cat, c->hc, c->job.image, &c->img, err);
+    mx_catalog_free(&cat);
+    if (rc < 0) {
+        if (c->job.image) mx_wrap(err, "%s:%d:%d: job \"%s\"", c->job.file, c->job.line, c->job.col, c->job.name);
+        return -1;
+    }
+    mx_host_caps caps;
+    mx_host_caps_read(&caps);
+    int fitted = 0;
+    if (mx_rclass_resolve(&c->hc->classes, c->job.resource_class, &caps, c->o->fit_to_host,
+                          &c->rc, &fitted, err) < 0)
+        return mx_wrap(err, "%s:%d:%d: job \"%s\"", c->job.file, c->job.line, c->job.col, c->job.name);
+    if (fitted)
+        say("resource class %s fitted to this host: %d vCPUs, %d MiB", c->job.resource_class,
+            c->rc.vcpus, c->rc.memory_mib);
+    return 0;
+}
+
+static char *step_workdir(const mx_job *job, const char *dir)
+{
+    if (!dir || !*dir) return mx_xstrdup(job->workdir);
+    if (dir[0] == '/' || dir[0] == '~') return mx_xstrdup(dir);
+    return mx_path_join(job->workdir, dir);
+}
+
+/* Packs and uploads the project for every checkout step, before the agent starts. */
+static int upload_inputs(job_ctx *c, mx_err *err)
+{
+    mx_autofree char *agent_remote = mx_xasprintf("/tmp/mexec-agent-%s", c->vm.job_id);
+    if (mx_ssh_upload(&c->ssh, c->agent_local, agent_remote, 0700, err) < 0)
+        return mx_wrap(err, "upload agent");
+    c->archives = mx_xcalloc(c->job.nsteps, sizeof *c->archives);
+    for (size_t i = 0; i < c->job.nsteps; i++) {
+        if (c->job.steps[i].kind != MX_JOB_STEP_CHECKOUT) continue;
+        mx_autofree char *local = mx_xasprintf("%s/checkout-%zu.tar", c->vm.dir, i);
+        c->archives[i] = mx_xasprintf("/tmp/mexec-checkout-%s-%zu.tar", c->vm.job_id, i);
+        if (mx_checkout_archive(c->project_dir, local, err) < 0) return mx_wrap(err, "checkout");
+        if (mx_ssh_upload(&c->ssh, local, c->archives[i], 0600, err) < 0)
+            return mx_wrap(err, "upload checkout");
+        unlink(local);
+    }
+    return 0;
+}
+
+/* Runs one step; returns its exit status (0 = success), or -1 on a session failure. */
+static int run_step(job_ctx *c, size_t i, mx_err *err)
+{
+    const mx_step *st = &c->job.steps[i];
+    mx_envlist env = {0};
+    mx_step_env_build(&c->env, st, &env);
+    mx_autofree char *workdir =
+        step_workdir(&c->job, st->kind == MX_JOB_STEP_CHECKOUT ? st->path : st->workdir);
+    mx_msg m = {.type = MX_MSG_STEP,
+                .id = (int)i + 1,
+                .kind = st->kind == MX_JOB_STEP_CHECKOUT ? MX_STEP_CHECKOUT : MX_STEP_RUN,
+                .name = st->name,
+                .command = st->command,
+                .shell = st->shell ? st->shell : c->job.shell,
+                .workdir = workdir,
+                .archive = c->archives[i],
+                .env = env.v,
+                .nenv = env.n,
+                .no_output_timeout_s = st->no_output_timeout_s};
+    int rc = mx_session_send(&c->se, &m, err);
+    mx_envlist_free(&env);
+    if (rc < 0) return -1;
+
+    int out_fd = STDOUT_FILENO, err_fd = STDERR_FILENO;
+    mx_mask_stream mo, me;
+    mx_mask_stream_init(&mo, &c->secrets);
+    mx_mask_stream_init(&me, &c->secrets);
+    int status = -1;
+    for (;;) {
+        mx_msg r;
+        if (mx_session_recv(&c->se, &r, err) < 0) break;
+        if (r.type == MX_MSG_OUTPUT) {
+            if (r.stream == MX_STREAM_STDERR) mx_mask_feed(&me, r.data, r.len, emit_fd, &err_fd);
+            else mx_mask_feed(&mo, r.data, r.len, emit_fd, &out_fd);
+        } else if (r.type == MX_MSG_ERROR) {
+            say("agent: %s", r.message);
+        } else if (r.type == MX_MSG_STEP_END) {
+            mx_mask_flush(&mo, emit_fd, &out_fd);
+            mx_mask_flush(&me, emit_fd, &err_fd);
+            status = r.exit_status;
+            if (r.reason == MX_END_TIMEOUT) {
+                printf("Too long with no output (exceeded %ds)\n", st->no_output_timeout_s);
+                if (status == 0) status = 1;
+            } else if (r.reason == MX_END_FAILED) {
+                printf("mexec-agent could not run the step: %s\n", r.message ? r.message : "?");
+                if (status == 0) status = 1;
+            }
+            if (status != 0) printf("\nExited with code exit status %d\n", status);
+            fflush(stdout);
+            mx_msg_clear(&r);
+            break;
+        }
+        mx_msg_clear(&r);
+    }
+    mx_mask_flush(&mo, emit_fd, &out_fd);
+    mx_mask_flush(&me, emit_fd, &err_fd);
+    mx_mask_stream_free(&mo);
+    mx_mask_stream_free(&me);
+    return status;
+}
+
+static int run_steps(job_ctx *c, mx_err *err)
+{
+    int result = MX_OK;
+    for (size_t i = 0; i < c->job.nsteps; i++) {
+        const mx_step *st = &c->job.steps[i];
+        printf("\n==> [%zu/%zu] %s\n", i + 1, c->job.nsteps, st->name);
+        fflush(stdout);
+        if (st->kind == MX_JOB_STEP_SKIP) {
+            printf("skipped: %s\n", st->skip_reason);
+            continue;
+        }
+        int s = run_step(c, i, err);
+        if (s < 0) return -1;
+        if (s != 0) {
+            result = MX_JOB_FAILED;
+            break;
+        }
+    }
+    return result;
+}
+
+static int boot_and_run(job_ctx *c, mx_err *err)
+{
+    if (mx_vm_prepare(&c->vm, c->hc, c->job.name, err) < 0) return mx_wrap(err, "prepare VM");
+    mx_autofree char *sha = NULL, *branch = NULL;
+    mx_checkout_git_info(c->project_dir, &sha, &branch);
+    mx_builtin_info info = {c->project_dir, sha, branch, c->vm.job_id};
+    mx_job_env_build(&c->job, &c->o->cli_env, &info, &c->env);
+
+    say("job %s: booting %s (%s) as %s: %d vCPUs, %d MiB, domain type %s", c->job.name,
+        c->vm.domain_name, c->img.ref, c->job.resource_class, c->rc.vcpus, c->rc.memory_mib,
+        mx_vm_domain_type());
+    if (mx_vm_boot(&c->vm, c->hc, &c->img, &c->rc, err) < 0) return mx_wrap(err, "boot VM");
+    if (mx_stop) return mx_fail(err, MX_INFRA, "interrupted");
+    mx_ssh_target t = {.port = c->vm.ssh_port, .user = "circleci", .host_pub = c->vm.host_pub,
+                       .client_key = c->vm.client_key, .client_pub = c->vm.client_pub};
+    long long deadline = c->t0 + (long long)c->hc->boot_timeout_s * 1000;
+    if (mx_ssh_connect(&c->ssh, &t, deadline, &mx_stop, err) < 0) {
+        mx_autofree char *tail = mx_vm_console_tail(&c->vm, 15);
+        if (tail && !mx_stop) fprintf(stderr, "mexec: last lines of the guest console:\n%s\n", tail);
+        return mx_wrap(err, "connect to %s", c->vm.domain_name);
+    }
+    say("job %s: guest up after %.1f s", c->job.name, (double)(mx_now_ms() - c->t0) / 1000.0);
+    if (upload_inputs(c, err) < 0) return -1;
+    mx_autofree char *agent_remote = mx_xasprintf("/tmp/mexec-agent-%s", c->vm.job_id);
+    if (mx_session_start(&c->se, &c->ssh, agent_remote, &mx_stop, err) < 0)
+        return mx_wrap(err, "start agent");
+    return run_steps(c, err);
+}
+
+int mx_job_run(const mx_host_config *hc, const mx_run_opts *o, mx_err *err)
+{
+    job_ctx c;
+    memset(&c, 0, sizeof c);
+    c.hc = hc;
+    c.o = o;
+    c.t0 = mx_now_ms();
+    c.ssh.sock = -1;
+    c.vm.lock_fd = -1;
+    mx_secrets_init(&c.secrets);
+    int rc = resolve(&c, err);
+    if (rc == 0) {
+        c.agent_local = mx_agent_binary(err);
+        if (!c.agent_local) rc = -1;
+    }
+    if (rc == 0) {
+        c.project_dir = mx_checkout_project_dir(o->config_path);
+        rc = boot_and_run(&c, err);
+    }
+    /* teardown, on every path */
+    mx_session_end(&c.se);
+    mx_ssh_close(&c.ssh);
+    mx_vm_teardown(&c.vm);
+    if (rc >= 0)
+        say("job %s %s in %.1f s", c.job.name, rc == MX_OK ? "succeeded" : "failed",
+            (double)(mx_now_ms() - c.t0) / 1000.0);
+    if (c.archives)
+        for (size_t i = 0; i < c.job.nsteps; i++)
+            free(c.archives[i]);
+    free(c.archives);
+    free(c.project_dir);
+    free(c.agent_local);
+    mx_envlist_free(&c.env);
+    mx_secrets_free(&c.secrets);
+    mx_image_free(&c.img);
+    mx_job_free(&c.job);
+    return rc;
+}

@@ -1,0 +1,219 @@
+#include "ssh.h"
+#include "mx_b64.h"
+#include "mx_buf.h"
+#include "mx_cleanup.h"
+#include "mx_fs.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* A forwarded port accepts TCP before the guest's sshd runs; a short handshake timeout turns
+ * that hang into a retry (HOST-NOTES). */
+#define CONNECT_TIMEOUT_MS 1000
+#define HANDSHAKE_TIMEOUT_MS 3000
+#define RETRY_PAUSE_MS 500
+
+long long mx_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+const char *mx_ssh_error(LIBSSH2_SESSION *s)
+{
+    char *msg = NULL;
+    if (!s) return "no session";
+    libssh2_session_last_error(s, &msg, NULL, 0);
+    return msg && *msg ? msg : "unknown libssh2 error";
+}
+
+unsigned char *mx_ssh_pub_blob(const char *line, size_t *len)
+{
+    const char *sp = strchr(line, ' ');
+    if (!sp) return NULL;
+    sp++;
+    size_t n = strcspn(sp, " \n\r\t");
+    mx_autofree char *b64 = mx_xstrndup(sp, n);
+    return mx_b64_decode(b64, len);
+}
+
+static int tcp_connect(int port, mx_err *err)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) return mx_fail_errno(err, MX_INFRA, "socket");
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0 && errno != EINPROGRESS) {
+        mx_fail_errno(err, MX_INFRA, "connect 127.0.0.1:%d", port);
+        close(fd);
+        return -1;
+    }
+    struct pollfd p = {.fd = fd, .events = POLLOUT};
+    int r = poll(&p, 1, CONNECT_TIMEOUT_MS);
+    int soerr = 0;
+    socklen_t sl = sizeof soerr;
+    if (r <= 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0 || soerr != 0) {
+        errno = soerr ? soerr : ETIMEDOUT;
+        mx_fail_errno(err, MX_INFRA, "connect 127.0.0.1:%d", port);
+        close(fd);
+        return -1;
+    }
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
+        mx_fail_errno(err, MX_INFRA, "fcntl");
+        close(fd);
+        return -1;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    return fd;
+}
+
+void mx_ssh_close(mx_ssh *c)
+{
+    if (c->s) {
+        libssh2_session_set_blocking(c->s, 1);
+        libssh2_session_set_timeout(c->s, 2000);
+        libssh2_session_disconnect(c->s, "bye");
+        libssh2_session_free(c->s);
+        c->s = NULL;
+    }
+    if (c->sock >= 0) close(c->sock);
+    c->sock = -1;
+}
+
+/* Compares the server's host key with the one we generated. 1: same, 0: different. */
+static int host_key_matches(LIBSSH2_SESSION *s, const char *host_pub, mx_err *err)
+{
+    mx_buf pub;
+    mx_buf_init(&pub);
+    if (mx_read_file(host_pub, &pub, err) < 0) return -1;
+    size_t want_len = 0;
+    unsigned char *want = mx_ssh_pub_blob(pub.data, &want_len);
+    mx_buf_free(&pub);
+    if (!want) return mx_fail(err, MX_INFRA, "cannot parse host key %s", host_pub);
+    size_t got_len = 0;
+    int type = 0;
+    const char *got = libssh2_session_hostkey(s, &got_len, &type);
+    int same = got && got_len == want_len && memcmp(got, want, want_len) == 0;
+    free(want);
+    return same;
+}
+
+/* One attempt. Returns 0 connected, -1 retryable, -2 fatal (err set). */
+static int attempt(mx_ssh *c, const mx_ssh_target *t, mx_err *err)
+{
+    c->sock = tcp_connect(t->port, err);
+    if (c->sock < 0) return -1;
+    c->s = libssh2_session_init();
+    if (!c->s) return mx_fail(err, MX_INFRA, "libssh2_session_init failed"), -2;
+    libssh2_session_set_timeout(c->s, HANDSHAKE_TIMEOUT_MS);
+    if (libssh2_session_method_pref(c->s, LIBSSH2_METHOD_HOSTKEY, "ssh-ed25519") != 0)
+        return mx_fail(err, MX_INFRA, "libssh2 lacks ssh-ed25519: %s", mx_ssh_error(c->s)), -2;
+    if (libssh2_session_handshake(c->s, c->sock) != 0) {
+        mx_fail(err, MX_INFRA, "SSH handshake with 127.0.0.1:%d: %s", t->port, mx_ssh_error(c->s));
+        return -1;
+    }
+    int same = host_key_matches(c->s, t->host_pub, err);
+    if (same < 0) return -2;
+    if (!same) {
+        mx_fail(err, MX_INFRA, "the guest at 127.0.0.1:%d presented an SSH host key other than "
+                "the one mexec generated for it; refusing to connect", t->port);
+        return -2;
+    }
+    libssh2_session_set_timeout(c->s, 0);
+    if (libssh2_userauth_publickey_fromfile(c->s, t->user, t->client_pub, t->client_key, NULL) != 0) {
+        /* cloud-init images may run sshd before the user's key is installed: retry */
+        mx_fail(err, MX_INFRA, "SSH public-key login as %s: %s", t->user, mx_ssh_error(c->s));
+        return -1;
+    }
+    return 0;
+}
+
+int mx_ssh_connect(mx_ssh *c, const mx_ssh_target *t, long long deadline_ms,
+                   volatile sig_atomic_t *stop, mx_err *err)
+{
+    c->sock = -1;
+    c->s = NULL;
+    mx_err last;
+    mx_fail(&last, MX_INFRA, "no connection attempt made");
+    while (!*stop) {
+        int r = attempt(c, t, &last);
+        if (r == 0) return 0;
+        mx_ssh_close(c);
+        if (r == -2) {
+            *err = last;
+            return -1;
+        }
+        if (mx_now_ms() >= deadline_ms) {
+            *err = last;
+            return mx_wrap(err, "guest did not accept SSH before the boot timeout");
+        }
+        struct timespec ts = {0, RETRY_PAUSE_MS * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    return mx_fail(err, MX_INFRA, "interrupted while waiting for the guest");
+}
+
+int mx_ssh_upload(mx_ssh *c, const char *local, const char *remote_path, int mode, mx_err *err)
+{
+    mx_autoclose int fd = open(local, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return mx_fail_errno(err, MX_INFRA, "open %s", local);
+    struct stat st;
+    if (fstat(fd, &st) < 0) return mx_fail_errno(err, MX_INFRA, "stat %s", local);
+    LIBSSH2_CHANNEL *ch = libssh2_scp_send64(c->s, remote_path, mode, st.st_size, 0, 0);
+    if (!ch) return mx_fail(err, MX_INFRA, "upload %s: %s", remote_path, mx_ssh_error(c->s));
+    char buf[65536];
+    int rc = 0;
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            rc = mx_fail_errno(err, MX_INFRA, "read %s", local);
+            break;
+        }
+        if (n == 0) break;
+        for (ssize_t off = 0; off < n;) {
+            ssize_t w = libssh2_channel_write(ch, buf + off, (size_t)(n - off));
+            if (w < 0) {
+                rc = mx_fail(err, MX_INFRA, "upload %s: %s", remote_path, mx_ssh_error(c->s));
+                break;
+            }
+            off += w;
+        }
+        if (rc < 0) break;
+    }
+    if (rc == 0 && (libssh2_channel_send_eof(ch) != 0 || libssh2_channel_wait_eof(ch) != 0))
+        rc = mx_fail(err, MX_INFRA, "upload %s: %s", remote_path, mx_ssh_error(c->s));
+    if (rc == 0 && libssh2_channel_wait_closed(ch) != 0)
+        rc = mx_fail(err, MX_INFRA, "upload %s: %s", remote_path, mx_ssh_error(c->s));
+    libssh2_channel_free(ch);
+    return rc;
+}
+
+LIBSSH2_CHANNEL *mx_ssh_exec(mx_ssh *c, const char *command, mx_err *err)
+{
+    LIBSSH2_CHANNEL *ch = libssh2_channel_open_session(c->s);
+    if (!ch) {
+        mx_fail(err, MX_INFRA, "open SSH channel: %s", mx_ssh_error(c->s));
+        return NULL;
+    }
+    if (libssh2_channel_exec(ch, command) != 0) {
+        mx_fail(err, MX_INFRA, "run %s in the guest: %s", command, mx_ssh_error(c->s));
+        libssh2_channel_free(ch);
+        return NULL;
+    }
+    return ch;
+}

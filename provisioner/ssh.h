@@ -1,0 +1,41 @@
+/* SSH to a job's guest with libssh2: pinned host key, public-key auth, upload, exec.
+ *
+ * The guest's host key was generated on the host and handed to the guest in its seed, so the
+ * key the server presents must equal it byte for byte: nothing is ever trusted on first use. */
+#ifndef MX_SSH_H
+#define MX_SSH_H
+
+#include "mx_err.h"
+
+#include <libssh2.h>
+#include <signal.h>
+
+typedef struct mx_ssh {
+    int sock;
+    LIBSSH2_SESSION *s;
+} mx_ssh;
+
+typedef struct mx_ssh_target {
+    int port; /* on 127.0.0.1 */
+    const char *user;
+    const char *host_pub;   /* OpenSSH .pub file of the expected host key */
+    const char *client_key; /* private key file; client_key.pub beside it */
+    const char *client_pub;
+} mx_ssh_target;
+
+/* Connects, retrying until deadline_ms (CLOCK_MONOTONIC) while the guest boots; stops early
+ * when *stop becomes non-zero. */
+int mx_ssh_connect(mx_ssh *c, const mx_ssh_target *t, long long deadline_ms,
+                   volatile sig_atomic_t *stop, mx_err *err);
+/* Copies a local file to remote_path with mode (SCP). */
+int mx_ssh_upload(mx_ssh *c, const char *local, const char *remote_path, int mode, mx_err *err);
+/* Opens a channel running command. */
+LIBSSH2_CHANNEL *mx_ssh_exec(mx_ssh *c, const char *command, mx_err *err);
+void mx_ssh_close(mx_ssh *c);
+
+/* Decodes the key blob of an OpenSSH public key line ("ssh-ed25519 AAAA... comment"). */
+unsigned char *mx_ssh_pub_blob(const char *line, size_t *len);
+const char *mx_ssh_error(LIBSSH2_SESSION *s);
+long long mx_now_ms(void);
+
+#endif

@@ -1,0 +1,199 @@
+#include "vm.h"
+#include "mx_buf.h"
+#include "mx_cleanup.h"
+#include "mx_fs.h"
+#include "mx_proc.h"
+#include "vm_seed.h"
+#include "vm_xml.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libvirt/virterror.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static void ignore_virt_error(void *ud, virErrorPtr e) { (void)ud, (void)e; }
+
+void mx_virt_quiet(void) { virSetErrorFunc(NULL, ignore_virt_error); }
+
+const char *mx_virt_error(void)
+{
+    const char *m = virGetLastErrorMessage();
+    return m && *m ? m : "unknown libvirt error";
+}
+
+static int random_id(char out[17], mx_err *err)
+{
+    unsigned char r[8];
+    if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
+        return mx_fail_errno(err, MX_INFRA, "getrandom");
+    for (int i = 0; i < 8; i++)
+        snprintf(out + 2 * i, 3, "%02x", r[i]);
+    return 0;
+}
+
+static int free_port(int *port, mx_err *err)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return mx_fail_errno(err, MX_INFRA, "socket");
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &len) < 0) {
+        mx_fail_errno(err, MX_INFRA, "find a free port on 127.0.0.1");
+        close(fd);
+        return -1;
+    }
+    *port = ntohs(a.sin_port);
+    close(fd);
+    return 0;
+}
+
+static int keygen(const char *path, const char *comment, mx_err *err)
+{
+    const char *argv[] = {"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", path, NULL};
+    if (mx_proc_check(argv, NULL, NULL, err) < 0) return mx_wrap(err, "generate SSH key");
+    return 0;
+}
+
+int mx_vm_prepare(mx_vm *vm, const mx_host_config *hc, const char *job_name, mx_err *err)
+{
+    memset(vm, 0, sizeof *vm);
+    vm->lock_fd = -1;
+    char id[17];
+    if (random_id(id, err) < 0) return -1;
+    vm->job_id = mx_xstrdup(id);
+    vm->job_name = mx_xstrdup(job_name);
+    vm->domain_name = mx_xasprintf(MX_DOMAIN_PREFIX "%s", id);
+    if (mx_mkdir_p(hc->state_dir, 0700, err) < 0) return mx_wrap(err, "job state directory");
+    vm->dir = mx_path_join(hc->state_dir, id);
+    if (mkdir(vm->dir, 0700) < 0) {
+        free(mx_steal(&vm->dir));
+        return mx_fail_errno(err, MX_INFRA, "create job directory");
+    }
+    mx_autofree char *lock = mx_path_join(vm->dir, "lock");
+    vm->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (vm->lock_fd < 0) return mx_fail_errno(err, MX_INFRA, "create %s", lock);
+    if (flock(vm->lock_fd, LOCK_EX | LOCK_NB) < 0) return mx_fail_errno(err, MX_INFRA, "lock %s", lock);
+    char pid[32];
+    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (write(vm->lock_fd, pid, (size_t)n) != n) return mx_fail_errno(err, MX_INFRA, "write %s", lock);
+
+    vm->overlay = mx_path_join(vm->dir, "disk.qcow2");
+    vm->seed = mx_path_join(vm->dir, "seed.iso");
+    vm->console = mx_path_join(vm->dir, "console.log");
+    vm->client_key = mx_path_join(vm->dir, "client_key");
+    vm->client_pub = mx_path_join(vm->dir, "client_key.pub");
+    vm->host_pub = mx_path_join(vm->dir, "host_key.pub");
+    mx_autofree char *host_key = mx_path_join(vm->dir, "host_key");
+    mx_autofree char *comment = mx_xasprintf("mexec-%s", id);
+    if (keygen(vm->client_key, comment, err) < 0 || keygen(host_key, comment, err) < 0) return -1;
+    return 0;
+}
+
+static int make_overlay(const mx_vm *vm, const mx_image *img, mx_err *err)
+{
+    const char *argv[] = {"qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2",
+                          "-b", img->base, vm->overlay, NULL};
+    if (mx_proc_check(argv, NULL, NULL, err) < 0) return mx_wrap(err, "create overlay disk");
+    if (chmod(vm->overlay, 0600) < 0) return mx_fail_errno(err, MX_INFRA, "chmod %s", vm->overlay);
+    return 0;
+}
+
+static int start_domain(mx_vm *vm, const mx_host_config *hc, const mx_image *img,
+                        const mx_rclass *rc, mx_err *err)
+{
+    vm->conn = virConnectOpen(hc->libvirt_uri);
+    if (!vm->conn)
+        return mx_fail(err, MX_INFRA, "connect to libvirt at %s: %s (is libvirtd running? "
+                       "scripts/setup-host.sh starts it)", hc->libvirt_uri, mx_virt_error());
+    /* The forwarded port is picked free, then bound by QEMU: another process may take it in
+     * between, so a start that fails is retried on a fresh port. */
+    for (int attempt = 0; attempt < 3; attempt++) {
+        if (free_port(&vm->ssh_port, err) < 0) return -1;
+        mx_vm_spec spec = {
+            .name = vm->domain_name, .domain_type = mx_vm_domain_type(),
+            .vcpus = rc->vcpus, .memory_mib = rc->memory_mib,
+            .kernel = img->kernel, .initrd = img->initrd, .cmdline = img->cmdline,
+            .disk = vm->overlay, .seed = vm->seed, .console = vm->console,
+            .ssh_port = vm->ssh_port, .job_id = vm->job_id, .job_name = vm->job_name,
+            .job_dir = vm->dir, .owner_pid = (long)getpid(),
+        };
+        mx_autofree char *xml = mx_vm_domain_xml(&spec);
+        /* AUTODESTROY: libvirtd destroys the domain when our connection closes, so even a
+         * SIGKILLed mexec leaves no running VM (gc then removes the files). */
+        vm->dom = virDomainCreateXML(vm->conn, xml, VIR_DOMAIN_START_AUTODESTROY);
+        if (vm->dom) return 0;
+        const char *msg = mx_virt_error();
+        if (!strstr(msg, "hostfwd") && !strstr(msg, "host forwarding") && !strstr(msg, "in use"))
+            break;
+    }
+    return mx_fail(err, MX_INFRA, "start VM %s: %s", vm->domain_name, mx_virt_error());
+}
+
+int mx_vm_boot(mx_vm *vm, const mx_host_config *hc, const mx_image *img, const mx_rclass *rc,
+               mx_err *err)
+{
+    if (make_overlay(vm, img, err) < 0) return -1;
+    if (mx_vm_seed_create(vm, err) < 0) return mx_wrap(err, "create seed");
+    return start_domain(vm, hc, img, rc, err);
+}
+
+void mx_vm_teardown(mx_vm *vm)
+{
+    if (vm->dom) {
+        if (virDomainDestroy(vm->dom) < 0) {
+            virErrorPtr e = virGetLastError();
+            if (!e || e->code != VIR_ERR_OPERATION_INVALID) /* already gone is fine */
+                fprintf(stderr, "mexec: destroy VM %s: %s\n", vm->domain_name, mx_virt_error());
+        }
+        virDomainFree(vm->dom);
+        vm->dom = NULL;
+    }
+    if (vm->conn) {
+        virConnectClose(vm->conn);
+        vm->conn = NULL;
+    }
+    if (vm->dir) {
+        mx_err err;
+        if (mx_rm_rf(vm->dir, &err) < 0) fprintf(stderr, "mexec: %s\n", err.msg);
+    }
+    if (vm->lock_fd >= 0) close(vm->lock_fd);
+    vm->lock_fd = -1;
+    free(vm->job_id);
+    free(vm->job_name);
+    free(vm->dir);
+    free(vm->overlay);
+    free(vm->seed);
+    free(vm->console);
+    free(vm->client_key);
+    free(vm->client_pub);
+    free(vm->host_pub);
+    free(vm->domain_name);
+    memset(vm, 0, sizeof *vm);
+    vm->lock_fd = -1;
+}
+
+char *mx_vm_console_tail(const mx_vm *vm, int lines)
+{
+    mx_buf b;
+    mx_buf_init(&b);
+    if (!vm->console || mx_read_file(vm->console, &b, NULL) < 0 || b.len == 0) {
+        mx_buf_free(&b);
+        return NULL;
+    }
+    size_t at = b.len;
+    for (int n = 0; at > 0 && n <= lines; at--)
+        if (b.data[at - 1] == '\n') n++;
+    char *tail = mx_xstrdup(b.data + at);
+    mx_buf_free(&b);
+    return tail;
+}

@@ -1,0 +1,19 @@
+/* The per-job NoCloud seed: an ISO9660 volume labelled "cidata".
+ *
+ * It carries meta-data and user-data for cloud-init images, and the same material as plain files
+ * under mexec/ for images built by our recipes (images/common/mexec-seed), so both kinds of
+ * image get the job's SSH host key (generated on the host, so it can be pinned) and the
+ * ephemeral authorized key the same way. */
+#ifndef MX_VM_SEED_H
+#define MX_VM_SEED_H
+
+#include "mx_err.h"
+
+struct mx_vm;
+
+int mx_vm_seed_create(const struct mx_vm *vm, mx_err *err);
+/* The cloud-config document (JSON is YAML); caller frees. */
+char *mx_vm_seed_user_data(const char *authorized_key, const char *host_key,
+                           const char *host_pub);
+
+#endif

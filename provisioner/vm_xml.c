@@ -1,0 +1,137 @@
+#include "vm_xml.h"
+#include "mx_buf.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const char *mx_vm_domain_type(void)
+{
+    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    if (fd < 0) return "qemu";
+    close(fd);
+    return "kvm";
+}
+
+static void elem(mx_buf *b, const char *indent, const char *tag, const char *text)
+{
+    mx_buf_printf(b, "%s<%s>", indent, tag);
+    mx_buf_add_xml(b, text);
+    mx_buf_printf(b, "</%s>\n", tag);
+}
+
+static void add_metadata(mx_buf *b, const mx_vm_spec *s, const char *indent)
+{
+    char pid[32];
+    snprintf(pid, sizeof pid, "%ld", s->owner_pid);
+    mx_buf_printf(b, "%s<" MX_METADATA_PREFIX ":job xmlns:" MX_METADATA_PREFIX "='%s'>\n", indent,
+                  MX_METADATA_NS);
+    mx_buf i2;
+    mx_buf_init(&i2);
+    mx_buf_printf(&i2, "%s  ", indent);
+    elem(b, i2.data, MX_METADATA_PREFIX ":id", s->job_id);
+    elem(b, i2.data, MX_METADATA_PREFIX ":name", s->job_name);
+    elem(b, i2.data, MX_METADATA_PREFIX ":dir", s->job_dir);
+    elem(b, i2.data, MX_METADATA_PREFIX ":owner-pid", pid);
+    mx_buf_free(&i2);
+    mx_buf_printf(b, "%s</" MX_METADATA_PREFIX ":job>\n", indent);
+}
+
+char *mx_vm_metadata_xml(const mx_vm_spec *s)
+{
+    mx_buf b;
+    mx_buf_init(&b);
+    add_metadata(&b, s, "");
+    return mx_buf_steal(&b);
+}
+
+static void disk(mx_buf *b, const char *type, const char *file, const char *dev, int readonly)
+{
+    /* cache=unsafe: the overlay dies with the job, so flushes buy nothing and cost boot time */
+    mx_buf_printf(b, "    <disk type='file' device='disk'>\n"
+                     "      <driver name='qemu' type='%s' cache='unsafe'/>\n"
+                     "      <source file='", type);
+    mx_buf_add_xml(b, file);
+    mx_buf_printf(b, "'/>\n      <target dev='%s' bus='virtio'/>\n%s    </disk>\n", dev,
+                  readonly ? "      <readonly/>\n" : "");
+}
+
+char *mx_vm_domain_xml(const mx_vm_spec *s)
+{
+    mx_buf b;
+    mx_buf_init(&b);
+    mx_buf_printf(&b, "<domain type='%s' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>\n",
+                  strcmp(s->domain_type, "kvm") == 0 ? "kvm" : "qemu");
+    elem(&b, "  ", "name", s->name);
+    mx_buf_adds(&b, "  <metadata>\n");
+    add_metadata(&b, s, "    ");
+    mx_buf_adds(&b, "  </metadata>\n");
+    mx_buf_printf(&b, "  <memory unit='MiB'>%d</memory>\n  <vcpu>%d</vcpu>\n", s->memory_mib,
+                  s->vcpus);
+    mx_buf_adds(&b, "  <os>\n    <type arch='x86_64' machine='q35'>hvm</type>\n");
+    elem(&b, "    ", "kernel", s->kernel);
+    elem(&b, "    ", "initrd", s->initrd);
+    elem(&b, "    ", "cmdline", s->cmdline);
+    mx_buf_adds(&b, "  </os>\n  <features><acpi/></features>\n");
+    /* kvm: the host CPU as is; TCG: every feature QEMU can emulate */
+    mx_buf_adds(&b, strcmp(s->domain_type, "kvm") == 0 ? "  <cpu mode='host-passthrough'/>\n"
+                                                        : "  <cpu mode='maximum'/>\n");
+    mx_buf_adds(&b, "  <clock offset='utc'/>\n"
+                    "  <on_poweroff>destroy</on_poweroff>\n"
+                    "  <on_reboot>destroy</on_reboot>\n"
+                    "  <on_crash>destroy</on_crash>\n"
+                    "  <devices>\n");
+    disk(&b, "qcow2", s->disk, "vda", 0);
+    disk(&b, "raw", s->seed, "vdb", 1);
+    mx_buf_adds(&b, "    <serial type='file'>\n      <source path='");
+    mx_buf_add_xml(&b, s->console);
+    mx_buf_adds(&b, "'/>\n      <target port='0'/>\n    </serial>\n"
+                    /* without entropy the guest's sshd waits ~1 s at start */
+                    "    <rng model='virtio'><backend model='random'>/dev/urandom</backend></rng>\n"
+                    "    <memballoon model='none'/>\n"
+                    "  </devices>\n");
+    /* User-mode networking through QEMU itself: Debian's libvirt 9.0 lacks passt support, and
+     * on q35 the NIC needs an explicit bus/slot (HOST-NOTES). SSH is reachable on loopback only. */
+    mx_buf_printf(&b,
+                  "  <qemu:commandline>\n"
+                  "    <qemu:arg value='-netdev'/>\n"
+                  "    <qemu:arg value='user,id=net0,hostfwd=tcp:127.0.0.1:%d-:22'/>\n"
+                  "    <qemu:arg value='-device'/>\n"
+                  "    <qemu:arg value='virtio-net-pci,netdev=net0,bus=pcie.0,addr=0x0a'/>\n"
+                  "  </qemu:commandline>\n",
+                  s->ssh_port);
+    mx_buf_adds(&b, "</domain>\n");
+    return mx_buf_steal(&b);
+}
+
+char *mx_vm_metadata_field(const char *xml, const char *field)
+{
+    char open_tag[128], close_tag[128];
+    snprintf(open_tag, sizeof open_tag, "<" MX_METADATA_PREFIX ":%s>", field);
+    snprintf(close_tag, sizeof close_tag, "</" MX_METADATA_PREFIX ":%s>", field);
+    const char *a = strstr(xml, open_tag);
+    if (!a) return NULL;
+    a += strlen(open_tag);
+    const char *z = strstr(a, close_tag);
+    if (!z) return NULL;
+    /* values we write are plain (ids, paths, pids): undo only the entities we escape */
+    mx_buf out;
+    mx_buf_init(&out);
+    static const char *const ent[][2] = {{"&amp;", "&"}, {"&lt;", "<"}, {"&gt;", ">"},
+                                         {"&apos;", "'"}, {"&quot;", "\""}};
+    while (a < z) {
+        int done = 0;
+        for (size_t i = 0; i < 5 && !done; i++) {
+            size_t l = strlen(ent[i][0]);
+            if ((size_t)(z - a) >= l && strncmp(a, ent[i][0], l) == 0) {
+                mx_buf_adds(&out, ent[i][1]);
+                a += l;
+                done = 1;
+            }
+        }
+        if (!done) mx_buf_add(&out, a++, 1);
+    }
+    return mx_buf_steal(&out);
+}

@@ -1,0 +1,33 @@
+/* libvirt domain XML for one job's VM, built with escaping (never by pasting strings). */
+#ifndef MX_VM_XML_H
+#define MX_VM_XML_H
+
+#define MX_METADATA_NS "https://mexec.dev/xmlns/job/1"
+#define MX_METADATA_PREFIX "mexec"
+#define MX_DOMAIN_PREFIX "mexec-"
+
+typedef struct mx_vm_spec {
+    const char *name;        /* domain name */
+    const char *domain_type; /* "kvm" or "qemu" */
+    int vcpus;
+    int memory_mib;
+    const char *kernel, *initrd, *cmdline;
+    const char *disk;    /* per-job overlay (qcow2) */
+    const char *seed;    /* NoCloud seed image (raw ISO9660) */
+    const char *console; /* serial console log file */
+    int ssh_port;        /* host 127.0.0.1 port forwarded to the guest's 22 */
+    /* metadata, so `mexec gc` can tell our domains and their owners */
+    const char *job_id, *job_name, *job_dir;
+    long owner_pid;
+} mx_vm_spec;
+
+/* Returns the XML (caller frees). */
+char *mx_vm_domain_xml(const mx_vm_spec *s);
+/* The metadata element alone (virDomainSetMetadata / parsing tests). */
+char *mx_vm_metadata_xml(const mx_vm_spec *s);
+/* Reads a field of our metadata element ("<mexec:owner-pid>123</...>"); caller frees. */
+char *mx_vm_metadata_field(const char *xml, const char *field);
+/* "kvm" where /dev/kvm can be opened, else "qemu" (TCG). */
+const char *mx_vm_domain_type(void);
+
+#endif
