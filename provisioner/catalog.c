@@ -175,6 +175,11 @@ int mx_catalog_resolve_built(const mx_catalog *cat, const mx_host_config *hc, co
                              mx_image *img, mx_err *err)
 {
     if (mx_catalog_resolve(cat, hc, ref, img, err) < 0) return -1;
+    return mx_image_require_built(img, err);
+}
+
+int mx_image_require_built(const mx_image *img, mx_err *err)
+{
     if (!img->built)
         return mx_fail(err, MX_INFRA,
                        "machine image %s is not built yet (recipe %s, hash %.12s); run: mexec "

@@ -41,6 +41,8 @@ int mx_catalog_resolve(const mx_catalog *cat, const mx_host_config *hc, const ch
 /* Like resolve, and fails if the image is not built yet (telling how to build it). */
 int mx_catalog_resolve_built(const mx_catalog *cat, const mx_host_config *hc, const char *ref,
                              mx_image *img, mx_err *err);
+/* Fails (telling how to build it) unless the image is built. */
+int mx_image_require_built(const mx_image *img, mx_err *err);
 void mx_image_free(mx_image *img);
 
 /* SHA-256 (hex) over every file below each directory: relative name and contents, sorted. */

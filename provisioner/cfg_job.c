@@ -62,6 +62,7 @@ long mx_parse_duration(const char *s)
         }
         any_unit = 1;
         total += v * mult;
+        if (total > 10L * 365 * 24 * 3600) return -1; /* also keeps it within an int */
         p++;
     }
     return total;

@@ -172,8 +172,9 @@ static int apply_merge(loader *l, mx_node *m, size_t at)
     size_t nmaps = 1;
     if (src->kind == MX_NODE_SEQ) maps = src->items, nmaps = src->n;
     mx_node *key = m->keys[at];
-    m->keys[at] = m->keys[m->n - 1];
-    m->vals[at] = m->vals[m->n - 1];
+    /* keep the written keys in their order (environment, job lists) */
+    memmove(m->keys + at, m->keys + at + 1, (m->n - at - 1) * sizeof *m->keys);
+    memmove(m->vals + at, m->vals + at + 1, (m->n - at - 1) * sizeof *m->vals);
     m->n--;
     int rc = 0;
     for (size_t i = 0; i < nmaps && rc == 0; i++) {

@@ -75,11 +75,23 @@ static int list(const mx_catalog *cat, const mx_host_config *hc, mx_err *err)
     return 0;
 }
 
+/* Prints the directory of a built image (for scripts such as bench/boot.sh). */
+static int path(const mx_catalog *cat, const mx_host_config *hc, const char *ref, mx_err *err)
+{
+    mx_image img;
+    if (mx_catalog_resolve_built(cat, hc, ref, &img, err) < 0) return -1;
+    puts(img.dir);
+    mx_image_free(&img);
+    return 0;
+}
+
 int mx_cmd_image(int argc, char **argv)
 {
-    if (argc < 2 || (strcmp(argv[1], "build") != 0 && strcmp(argv[1], "list") != 0) ||
-        (strcmp(argv[1], "build") == 0 && argc != 3) || (strcmp(argv[1], "list") == 0 && argc != 2)) {
-        fputs("usage: mexec image build NAME:TAG | mexec image list\n", stderr);
+    const char *verb = argc >= 2 ? argv[1] : "";
+    int with_ref = strcmp(verb, "build") == 0 || strcmp(verb, "path") == 0;
+    if (!(with_ref && argc == 3) && !(strcmp(verb, "list") == 0 && argc == 2)) {
+        fputs("usage: mexec image build NAME:TAG | mexec image path NAME:TAG | mexec image list\n",
+              stderr);
         return MX_USAGE;
     }
     mx_host_config hc;
@@ -88,7 +100,11 @@ int mx_cmd_image(int argc, char **argv)
     memset(&cat, 0, sizeof cat);
     int rc = mx_host_config_load(&hc, &err);
     if (rc == 0) rc = mx_catalog_load(hc.images_dir, &cat, &err);
-    if (rc == 0) rc = strcmp(argv[1], "build") == 0 ? build(&cat, &hc, argv[2], &err) : list(&cat, &hc, &err);
+    if (rc == 0) {
+        if (strcmp(verb, "build") == 0) rc = build(&cat, &hc, argv[2], &err);
+        else if (strcmp(verb, "path") == 0) rc = path(&cat, &hc, argv[2], &err);
+        else rc = list(&cat, &hc, &err);
+    }
     mx_catalog_free(&cat);
     mx_host_config_free(&hc);
     if (rc < 0) return mx_cli_report(&err);

@@ -96,24 +96,25 @@ static int resolve(job_ctx *c, mx_err *err)
     mx_node_free(root);
     if (rc < 0) return -1;
 
+    /* config problems (exit 2) are reported before infrastructure ones (image not built) */
     mx_catalog cat;
     rc = mx_catalog_load(c->hc->images_dir, &cat, err);
-    if (rc == 0) rc = mx_catalog_resolve_built(&cat, c->hc, c->job.image, &c->img, err);
+    if (rc == 0) rc = mx_catalog_resolve(&cat, c->hc, c->job.image, &c->img, err);
     mx_catalog_free(&cat);
-    if (rc < 0) {
-        if (c->job.image) mx_wrap(err, "%s:%d:%d: job \"%s\"", c->job.file, c->job.line, c->job.col, c->job.name);
-        return -1;
-    }
+    if (rc < 0)
+        return mx_wrap(err, "%s:%d:%d: job \"%s\"", c->job.file, c->job.line, c->job.col,
+                       c->job.name);
     mx_host_caps caps;
     mx_host_caps_read(&caps);
     int fitted = 0;
     if (mx_rclass_resolve(&c->hc->classes, c->job.resource_class, &caps, c->o->fit_to_host,
                           &c->rc, &fitted, err) < 0)
-        return mx_wrap(err, "%s:%d:%d: job \"%s\"", c->job.file, c->job.line, c->job.col, c->job.name);
+        return mx_wrap(err, "%s:%d:%d: job \"%s\"", c->job.file, c->job.line, c->job.col,
+                       c->job.name);
     if (fitted)
         say("resource class %s fitted to this host: %d vCPUs, %d MiB", c->job.resource_class,
             c->rc.vcpus, c->rc.memory_mib);
-    return 0;
+    return mx_image_require_built(&c->img, err);
 }
 
 static char *step_workdir(const mx_job *job, const char *dir)

@@ -22,6 +22,7 @@ static const char usage[] =
     "                          run a machine job in a fresh VM\n"
     "  image build NAME:TAG    build a machine image from its recipe\n"
     "  image list              list the catalog and what is built\n"
+    "  image path NAME:TAG     print the directory of a built image\n"
     "  gc                      remove VMs and files of mexec runs that died\n"
     "  version                 print the version\n"
     "\n"

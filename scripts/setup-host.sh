@@ -22,6 +22,7 @@ PACKAGES=(
     qemu-system-x86 qemu-utils
     mmdebstrap genisoimage openssh-client iproute2 util-linux git xz-utils
     binutils libclang-rt-14-dev valgrind e2fsprogs
+    shellcheck clang-format bc
     linux-image-amd64 # guest kernel + initrd in /boot (direct kernel boot)
 )
 
@@ -186,9 +187,57 @@ stop_pid() {
     kill -KILL "$pid" 2>/dev/null || true
 }
 
+# The unit files come with libvirt-daemon-system, which we do not install: it
+# also pulls libvirt-daemon-config-network, whose autostarted 'default' NAT
+# network puts a bridge (virbr0) on the host. Provide minimal units instead.
+ensure_systemd_units() {
+    local reload=0
+    if ! systemctl cat virtlogd.service >/dev/null 2>&1; then
+        cat >/etc/systemd/system/virtlogd.service <<'EOF'
+# Written by mexec scripts/setup-host.sh (libvirt-daemon-system not installed).
+[Unit]
+Description=libvirt logging daemon (mexec)
+
+[Service]
+Type=simple
+ExecStart=/usr/sbin/virtlogd
+ExecReload=/bin/kill -USR1 $MAINPID
+Restart=on-failure
+
+[Install]
+WantedBy=multi-user.target
+EOF
+        reload=1
+        log "wrote /etc/systemd/system/virtlogd.service"
+    fi
+    if ! systemctl cat libvirtd.service >/dev/null 2>&1; then
+        cat >/etc/systemd/system/libvirtd.service <<'EOF'
+# Written by mexec scripts/setup-host.sh (libvirt-daemon-system not installed).
+[Unit]
+Description=libvirt daemon (mexec)
+Requires=virtlogd.service
+After=virtlogd.service
+
+[Service]
+Type=simple
+ExecStart=/usr/sbin/libvirtd
+# Restarting libvirtd must not kill running QEMU processes.
+KillMode=process
+Restart=on-failure
+
+[Install]
+WantedBy=multi-user.target
+EOF
+        reload=1
+        log "wrote /etc/systemd/system/libvirtd.service"
+    fi
+    ((reload == 0)) || systemctl daemon-reload
+}
+
 start_daemons_now() {
     if have_systemd; then
         log "systemd detected: enabling virtlogd and libvirtd"
+        ensure_systemd_units
         systemctl enable --now virtlogd.service libvirtd.service
         if ((conf_changed)); then
             systemctl restart libvirtd.service

@@ -129,6 +129,11 @@ case $mode in
         sleep 1000 & # also leaks a process into the netns
         wait
         ;;
+    stubborn) # ignores SIGTERM: the wrapper must SIGKILL it on a 2nd signal
+        trap '' TERM
+        sleep 1000 &
+        wait
+        ;;
 esac
 EOF
 chmod +x "$work/cmd.sh"
@@ -180,7 +185,8 @@ free_port() {
 }
 
 # scenario PHASE MODE: MODE is normal (CMD destroys its domain, exits 0),
-# leak (CMD exits 7 leaving the domain), term / int (wrapper gets the signal).
+# leak (CMD exits 7 leaving the domain), term / int (wrapper gets the signal),
+# kill (CMD ignores SIGTERM; a second SIGTERM 3 s later makes it SIGKILL).
 scenario() {
     local phase=$1 mode=$2 dom port ns rc=0 cmd_mode what
     dom=mexec-selftest-$$-$phase-$mode
@@ -189,6 +195,7 @@ scenario() {
     what="[$phase/$mode]"
     cmd_mode=$mode
     [[ $mode == term || $mode == int ]] && cmd_mode=hang
+    [[ $mode == kill ]] && cmd_mode=stubborn
 
     # env --default-signal: background jobs of a script start with SIGINT ignored.
     MEXEC_SELFTEST_ENV=passed-through env --default-signal=INT \
@@ -234,13 +241,14 @@ scenario() {
     case $mode in
         term) kill -TERM "$wrapper_pid" ;;
         int) kill -INT "$wrapper_pid" ;;
+        kill) kill -TERM "$wrapper_pid"; sleep 3; kill -TERM "$wrapper_pid" ;;
         *) touch "$work/$dom.go" ;;
     esac
     wait "$wrapper_pid" || rc=$?
     wrapper_pid=
 
     local want_rc
-    case $mode in normal) want_rc=0 ;; leak) want_rc=7 ;; term) want_rc=143 ;; int) want_rc=130 ;; esac
+    case $mode in normal) want_rc=0 ;; leak) want_rc=7 ;; term) want_rc=143 ;; int) want_rc=130 ;; kill) want_rc=137 ;; esac
     check "$what wrapper exit status $rc == $want_rc" test "$rc" -eq "$want_rc"
     if [[ $mode == normal ]]; then
         check "$what no leak reported" bash -c "! grep -q LEAK '$work/$dom.err'"
@@ -248,7 +256,7 @@ scenario() {
         check "$what leaked domain reported and destroyed" \
             grep -q "LEAK: domain '$dom'" "$work/$dom.err"
     fi
-    if [[ $mode == term || $mode == int ]]; then
+    if [[ $mode == term || $mode == int || $mode == kill ]]; then
         check "$what leaked 'sleep' in the netns reported" \
             grep -q "LEAK: processes still in netns" "$work/$dom.err"
     fi
@@ -268,7 +276,7 @@ scenario() {
 phase() { # phase NAME
     local mode
     echo "== phase: system libvirtd $1"
-    for mode in normal leak term int; do
+    for mode in normal leak term int kill; do
         scenario "$1" "$mode"
     done
 }

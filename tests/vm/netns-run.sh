@@ -12,10 +12,10 @@
 #
 # - CMD's exit status is returned (128+N if it died of signal N).
 # - Environment and stdin pass through to CMD; works with stdin closed (CI).
-# - SIGINT/SIGTERM/SIGHUP are forwarded to CMD (one more, 2 s later or more,
-#   sends SIGKILL);
-#   then leftover domains are destroyed (reported on stderr as leaks), the
-#   daemons stopped, stray processes in the netns killed and the netns deleted.
+# - SIGINT/SIGTERM/SIGHUP are forwarded to CMD (another one 2 s or more later
+#   sends it SIGKILL). On every exit path, leftover domains are destroyed
+#   (reported on stderr as leaks), the daemons stopped, stray processes in the
+#   netns killed (reported too) and the netns deleted.
 # - /var/lib/mexec (image cache, job state) stays the real, shared directory.
 # - MEXEC_NETNS_LOGDIR=DIR: copy the private libvirt logs there on exit.
 # Needs root and scripts/setup-host.sh (--no-daemons is enough) run once.
@@ -39,9 +39,12 @@ log() { printf 'netns-run: %s\n' "$*" >&2; }
 die() { printf 'netns-run: error: %s\n' "$*" >&2; exit 125; }
 
 # run_child CMD...: run CMD in the background with our stdin, wait for it while
-# forwarding INT/TERM/HUP to it; sets $child_rc. A repeated signal within 2 s
-# is taken as the same event (a terminal's Ctrl-C reaches every process of
-# the group and we forward it as well); one that comes later sends SIGKILL.
+# forwarding INT/TERM/HUP to it; sets $child_rc. The outer part forwards every
+# signal to the inner part. The inner part forwards the first to CMD, takes a
+# repeat within 2 s as the same event (a terminal's Ctrl-C reaches every
+# process of the group, and the outer part forwards it too) and answers a
+# later one with SIGKILL to CMD, so its own cleanup still runs.
+escalate=0
 run_child() {
     local sig
     child_sig_time=
@@ -53,11 +56,12 @@ run_child() {
         # shellcheck disable=SC2064 # expand $sig now
         trap "forward_signal $sig" "$sig"
     done
+    # (2>/dev/null: no "Killed" job notice from bash; the status says it all)
     while kill -0 "$child_pid" 2>/dev/null; do
-        wait "$child_pid" || true
+        wait "$child_pid" 2>/dev/null || true
     done
     child_rc=0
-    wait "$child_pid" || child_rc=$?
+    wait "$child_pid" 2>/dev/null || child_rc=$?
     child_pid=
     trap 'exit 130' INT
     trap 'exit 143' TERM
@@ -67,6 +71,10 @@ run_child() {
 forward_signal() {
     local sig=$1 now=$SECONDS
     [[ -n ${child_pid:-} ]] || return 0
+    if ((!escalate)); then
+        kill -s "$sig" "$child_pid" 2>/dev/null || true
+        return 0
+    fi
     if [[ -n $child_sig_time ]]; then
         ((now - child_sig_time >= 2)) || return 0
         log "got SIG$sig again: sending SIGKILL to pid $child_pid"
@@ -108,7 +116,8 @@ stop_pidfile() {
 
 inner_cleanup() {
     local rc=$? dom doms
-    trap - EXIT INT TERM HUP
+    trap '' INT TERM HUP # finish cleaning up (every step is bounded)
+    trap - EXIT
     set +e
     if [[ -S /var/run/libvirt/libvirt-sock ]]; then
         doms=$(timeout 20 virsh -q -c "$URI" list --name 2>/dev/null || true)
@@ -206,6 +215,7 @@ inner_main() {
     [[ -z $links && -z $addrs ]] ||
         die "non-loopback network in the test netns: links='$links' addrs='$addrs'"
 
+    escalate=1
     run_child "$@"
     exit "$child_rc"
 }
@@ -213,24 +223,24 @@ inner_main() {
 # ============================================================== outer part
 
 outer_cleanup() {
-    local rc=$? pids i
-    trap - EXIT INT TERM HUP
+    local rc=$? pids=() i
+    trap '' INT TERM HUP # finish cleaning up (every step is bounded)
+    trap - EXIT
     set +e
     if [[ -n ${ns:-} ]] && ip netns list | awk -v n="$ns" '$1 == n {f=1} END {exit !f}'; then
         # Anything still in the netns (a qemu whose libvirtd died, a daemon
         # that survived, a background process of CMD) is a leak: kill it.
-        pids=$(ip netns pids "$ns" 2>/dev/null | tr '\n' ' ')
-        if [[ -n ${pids// /} ]]; then
-            log "LEAK: processes still in netns $ns: $(ps -o pid=,comm= -p "${pids// /,}" | tr -s ' \n' ' ')"
-            # shellcheck disable=SC2086 # word-split pid list
-            kill -TERM $pids 2>/dev/null || true
+        mapfile -t pids < <(ip netns pids "$ns" 2>/dev/null)
+        if ((${#pids[@]})); then
+            log "LEAK: processes still in netns $ns:" \
+                "$(ps -o pid=,args= -p "$(IFS=,; echo "${pids[*]}")" | tr -s ' \n' ' ')"
+            kill -TERM "${pids[@]}" 2>/dev/null
             for ((i = 0; i < 50; i++)); do
                 [[ -z $(ip netns pids "$ns" 2>/dev/null) ]] && break
                 sleep 0.1
             done
-            pids=$(ip netns pids "$ns" 2>/dev/null | tr '\n' ' ')
-            # shellcheck disable=SC2086
-            [[ -z ${pids// /} ]] || kill -KILL $pids 2>/dev/null || true
+            mapfile -t pids < <(ip netns pids "$ns" 2>/dev/null)
+            ((${#pids[@]} == 0)) || kill -KILL "${pids[@]}" 2>/dev/null
         fi
         ip netns delete "$ns" || log "could not delete netns $ns"
     fi

@@ -1,0 +1,64 @@
+#!/bin/bash
+# bench/boot.sh [RUNS]: how much slower is `mexec run` than booting the same image by hand?
+#
+# (a) reference: plain qemu-system-x86_64 booting the debian-12 image to the first successful
+#     SSH command (images/boot-reference.sh: overlay, seed, keys, pinned host key, no libvirt);
+# (b) mexec: `mexec run` of a one-step job, from start to the step's first output line
+#     (includes libvirt, seed and key generation, agent upload and the agent session).
+# Same size for both (2 vCPUs, 2048 MiB); runs are interleaved so load drift hits both alike.
+# Prints every sample, the medians and the ratio b/a.  Needs root and a built image
+# (scripts/demo.sh or scripts/test.sh).  All VMs run in loopback-only network namespaces.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-3}
+mexec=$PWD/build/bin/mexec
+img=$("$mexec" image path debian-12:current)
+T=$(mktemp -d /tmp/mexec-bench.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+
+cat >"$T/host.yaml" <<YAML
+state_dir: $T/jobs
+resource_classes:
+  bench: { vcpus: 2, memory_mib: 2048 }
+YAML
+mkdir -p "$T/proj/.circleci"
+cat >"$T/proj/.circleci/config.yml" <<'YAML'
+version: 2.1
+jobs:
+  build:
+    machine: { image: debian-12:current }
+    resource_class: bench
+    steps:
+      - run: echo first-output-line
+YAML
+
+# One mexec run; prints seconds from its start to the first output line.
+cat >"$T/one.sh" <<'SH'
+#!/bin/bash
+set -euo pipefail
+start=$(date +%s.%N)
+"$MEXEC" run -c "$CONFIG" --job build 2>/dev/null | while IFS= read -r line; do
+    if [[ $line == first-output-line ]]; then
+        echo "$(date +%s.%N) - $start" | bc
+    fi
+done
+SH
+chmod +x "$T/one.sh"
+
+median() { sort -n | awk '{v[NR]=$1} END {if (NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
+
+: >"$T/a"
+: >"$T/b"
+for ((i = 1; i <= runs; i++)); do
+    a=$(images/boot-reference.sh --smp 2 --mem 2048 "$img" 2>/dev/null)
+    b=$(MEXEC=$mexec CONFIG=$T/proj/.circleci/config.yml MEXEC_HOST_CONFIG=$T/host.yaml \
+        tests/vm/netns-run.sh "$T/one.sh" 2>/dev/null)
+    [[ -n $a && -n $b ]] || { echo "bench: run $i produced no timing" >&2; exit 1; }
+    printf 'run %d: qemu-system %.2f s   mexec run %.2f s\n' "$i" "$a" "$b"
+    echo "$a" >>"$T/a"
+    echo "$b" >>"$T/b"
+done
+ma=$(median <"$T/a")
+mb=$(median <"$T/b")
+printf 'median over %d runs: (a) qemu-system boot to SSH %.2f s, (b) mexec run to first output %.2f s, ratio b/a %.2f\n' \
+    "$runs" "$ma" "$mb" "$(echo "$mb / $ma" | bc -l)"

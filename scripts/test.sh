@@ -1,0 +1,33 @@
+#!/bin/bash
+# README command 2 (and what .ci/run runs): the whole test suite on a fresh Debian 12 machine.
+# Installs packages, builds with gcc, clang and clang+ASan/UBSan, runs the unit tests in the
+# gcc and sanitizer builds, builds the debian-12 machine image (cached), then runs the VM tests
+# inside a loopback-only network namespace with a private libvirtd.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+step() { printf '\n=== %s\n' "$*"; }
+
+step "host packages"
+scripts/setup-host.sh --no-daemons
+
+step "style"
+shellcheck scripts/*.sh tests/vm/*.sh images/*/recipe.sh images/*.sh bench/*.sh
+git ls-files '*.c' '*.h' | xargs clang-format --dry-run -Werror
+
+step "build: gcc"
+scripts/build.sh build
+step "build: clang"
+CC=clang scripts/build.sh build-clang
+step "build: clang + AddressSanitizer + UBSan"
+CC=clang scripts/build.sh build-asan -DMEXEC_SANITIZE=ON
+
+step "unit tests (gcc)"
+(cd build && ctest -L unit --output-on-failure)
+step "unit tests (ASan+UBSan)"
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest -L unit --output-on-failure)
+
+step "machine image debian-12:current"
+build/bin/mexec image build debian-12:current
+
+step "VM tests (network namespace with only lo)"
+tests/vm/netns-run.sh bash -c 'cd build && ctest -L vm --output-on-failure'

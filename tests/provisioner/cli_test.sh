@@ -1,0 +1,56 @@
+#!/bin/bash
+# Bad input to `mexec run` fails before any VM exists, with a clear message and the documented
+# exit status: 2 for usage/config errors, 3 for infrastructure (docs/exit-codes.md).
+set -euo pipefail
+MEXEC=${MEXEC:?MEXEC must name the mexec binary}
+T=$(mktemp -d /tmp/mexec-cli.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+export MEXEC_HOST_CONFIG=$T/host.yaml
+# an empty image store: nothing is built, so no test here can boot a VM
+printf 'image_store: %s/store\nstate_dir: %s/jobs\n' "$T" "$T" >"$MEXEC_HOST_CONFIG"
+failures=0 passed=0
+
+# check NAME EXPECTED-STATUS EXPECTED-TEXT CONFIG-BODY [MEXEC-ARGS...]
+check() {
+    local name=$1 want=$2 text=$3 body=$4 rc=0
+    shift 4
+    printf '%s' "$body" >"$T/config.yml"
+    "$MEXEC" run -c "$T/config.yml" "$@" >"$T/out" 2>"$T/err" </dev/null || rc=$?
+    if [[ $rc -ne $want ]] || ! grep -qF -- "$text" "$T/err"; then
+        echo "FAIL $name: status $rc (want $want), stderr:" >&2
+        sed 's/^/  /' "$T/err" >&2
+        failures=$((failures + 1))
+    else
+        passed=$((passed + 1))
+    fi
+    [[ -z $(ls -A "$T/jobs" 2>/dev/null) ]] || { echo "FAIL $name: left job files" >&2; failures=$((failures + 1)); }
+}
+
+job() { # job RESOURCE_CLASS [IMAGE]
+    printf 'version: 2.1\njobs:\n  build:\n    machine:\n      image: %s\n    resource_class: %s\n    steps:\n      - run: echo hi\n' "${2:-debian-12:current}" "$1"
+}
+
+check malformed-yaml 2 "config.yml:4:4: did not find expected ','" $'version: 2.1\njobs:\n  a: [b\n  c: d\n' --job a
+check unknown-job 2 'no job named "nope" (jobs: build)' "$(job medium)" --job nope
+check unknown-image 2 'machine image "ubuntu-9999:current" is not in the catalog' "$(job medium ubuntu-9999:current)" --job build
+check unknown-image-lists 2 'available: debian-12:current' "$(job medium ubuntu-9999:current)" --job build
+check unknown-class 2 'unknown resource class "huge" (known: medium, large' "$(job huge)" --job build
+check arm-class 2 'needs an arm64 host; this host is x86_64' "$(job arm.medium)" --job build
+check too-large 2 'pass --fit-to-host' "$(job 2xlarge+)" --job build
+check fit-to-host 3 'resource class 2xlarge+ fitted to this host' "$(job 2xlarge+)" --job build --fit-to-host
+check not-built 3 'run: mexec image build debian-12:current' "$(job medium)" --job build
+check docker-executor 2 'uses the docker executor' $'version: 2.1\njobs:\n  build:\n    docker: [{image: cimg/base:stable}]\n    steps: [checkout]\n' --job build
+check unknown-step 2 'unknown step "frobnicate"' $'version: 2.1\njobs:\n  build:\n    machine: true\n    steps: [frobnicate]\n' --job build
+check no-job-flag 2 'run needs --job NAME' "$(job medium)"
+check bad-env-flag 2 '-e takes KEY=VALUE' "$(job medium)" --job build -e NOEQUALS
+
+rc=0
+"$MEXEC" run -c "$T/does-not-exist.yml" --job build >"$T/out" 2>"$T/err" || rc=$?
+if [[ $rc -eq 2 ]] && grep -qF "cannot read $T/does-not-exist.yml" "$T/err"; then passed=$((passed + 1)); else
+    echo "FAIL unreadable-config: status $rc" >&2; failures=$((failures + 1)); fi
+rc=0
+"$MEXEC" frobnicate >"$T/out" 2>"$T/err" || rc=$?
+if [[ $rc -eq 2 ]]; then passed=$((passed + 1)); else echo "FAIL unknown-command: $rc" >&2; failures=$((failures + 1)); fi
+
+echo "$passed passed, $failures failed"
+((failures == 0))

@@ -1,0 +1,9 @@
+#!/bin/bash
+# A guest that does not come up in time is an infrastructure failure (3), cleaned up.
+source "$(dirname "$0")/lib.sh"
+echo "boot_timeout: 5" >>"$MEXEC_HOST_CONFIG"
+run_job "$HERE/jobs/fail.yml" build
+expect_rc 3
+expect_err "did not accept SSH before the boot timeout"
+expect_no_leftovers
+echo "PASS boot_timeout"

@@ -1,0 +1,43 @@
+#!/bin/bash
+# After SIGKILL nothing runs on (libvirt auto-destroys the domain) and `mexec gc` removes the
+# files; gc also destroys a running mexec domain whose owner is gone.
+source "$(dirname "$0")/lib.sh"
+
+"$MEXEC" run -c "$HERE/jobs/sleep.yml" --job build >"$T/out" 2>"$T/err" </dev/null &
+pid=$!
+wait_for "$T/out" step-started 300
+kill -KILL "$pid"
+wait "$pid" || true
+for ((i = 0; i < 100; i++)); do
+    [[ -z $(virsh -q -c qemu:///system list --name | grep '^mexec-') ]] && break
+    sleep 0.2
+done
+[[ -n $(ls -A "$T/jobs") ]] || fail "expected the killed run's job directory to remain for gc"
+"$MEXEC" gc >"$T/out" 2>"$T/err" || fail "gc failed"
+expect_out "removed job files"
+expect_no_leftovers
+
+# A domain with mexec metadata whose owner is dead (its job directory's lock is free).
+jobdir=$T/jobs/deadbeef00000000
+mkdir -p "$jobdir" && : >"$jobdir/lock"
+kernel=$(ls "${MEXEC_TEST_IMAGE_STORE:-/var/lib/mexec/images}"/debian-12/*/vmlinux | head -n1)
+cat >"$T/orphan.xml" <<XML
+<domain type='qemu'>
+  <name>mexec-deadbeef00000000</name>
+  <metadata>
+    <mexec:job xmlns:mexec='https://mexec.dev/xmlns/job/1'>
+      <mexec:id>deadbeef00000000</mexec:id><mexec:name>orphan</mexec:name>
+      <mexec:dir>$jobdir</mexec:dir><mexec:owner-pid>1</mexec:owner-pid>
+    </mexec:job>
+  </metadata>
+  <memory unit='MiB'>128</memory><vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='q35'>hvm</type><kernel>$kernel</kernel><cmdline>panic=-1</cmdline></os>
+  <devices><memballoon model='none'/></devices>
+</domain>
+XML
+virsh -q -c qemu:///system create "$T/orphan.xml" >/dev/null || fail "could not create the orphan domain"
+"$MEXEC" gc >"$T/out" 2>"$T/err" || fail "gc failed"
+expect_out "removed VM mexec-deadbeef00000000"
+expect_out "removed job files $jobdir"
+expect_no_leftovers
+echo "PASS gc"

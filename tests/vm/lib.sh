@@ -1,0 +1,68 @@
+# Shared by the VM tests (sourced).  Each test gets its own state directory so that "nothing
+# left behind" is checked on exactly what that test's run created, and fails loudly.
+# Runs inside tests/vm/netns-run.sh (network namespace with only lo, private libvirtd).
+set -euo pipefail
+
+MEXEC=${MEXEC:?MEXEC must name the mexec binary}
+T=$(mktemp -d /tmp/mexec-vmtest.XXXXXX)
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+export MEXEC_HOST_CONFIG=$T/host.yaml
+cat >"$MEXEC_HOST_CONFIG" <<YAML
+state_dir: $T/jobs
+image_store: ${MEXEC_TEST_IMAGE_STORE:-/var/lib/mexec/images}
+resource_classes:
+  # small enough for two-core CI machines; the size test uses CircleCI's own medium
+  test.small: { vcpus: 1, memory_mib: 1536 }
+YAML
+
+cleanup_t() { rm -rf "$T"; }
+trap cleanup_t EXIT
+
+fail() {
+    echo "FAIL: $*" >&2
+    for f in "$T"/out "$T"/err; do
+        [[ -f $f ]] && { echo "--- ${f##*/}:" >&2; tail -n 40 "$f" >&2; }
+    done
+    exit 1
+}
+
+# run_job CONFIG JOB [ARGS...]: runs mexec, output in $T/out and $T/err, status in $rc.
+run_job() {
+    local config=$1 job=$2
+    shift 2
+    rc=0
+    "$MEXEC" run -c "$config" --job "$job" "$@" >"$T/out" 2>"$T/err" </dev/null || rc=$?
+}
+
+expect_rc() { [[ $rc -eq $1 ]] || fail "exit status $rc, expected $1"; }
+expect_out() { grep -qF -- "$1" "$T/out" || fail "stdout lacks: $1"; }
+expect_no_out() { ! grep -qF -- "$1" "$T/out" || fail "stdout has: $1"; }
+expect_err() { grep -qF -- "$1" "$T/err" || fail "stderr lacks: $1"; }
+
+# No mexec domain left in libvirt, and no job files left in this test's state directory.
+expect_no_leftovers() {
+    local doms
+    doms=$(virsh -q -c qemu:///system list --all --name | grep '^mexec-' || true)
+    [[ -z $doms ]] || fail "domains left behind: $doms"
+    if [[ -d $T/jobs ]] && [[ -n $(ls -A "$T/jobs") ]]; then
+        fail "job files left behind: $(ls -A "$T/jobs")"
+    fi
+}
+
+# wait_for FILE TEXT SECONDS: waits until FILE contains TEXT.
+wait_for() {
+    local i
+    for ((i = 0; i < $3 * 5; i++)); do
+        grep -qF -- "$2" "$1" 2>/dev/null && return 0
+        sleep 0.2
+    done
+    fail "\"$2\" did not appear in ${1##*/} within $3 s"
+}
+
+# A project directory with CONFIG as its .circleci/config.yml.
+make_project() {
+    mkdir -p "$T/proj/.circleci"
+    cp "$1" "$T/proj/.circleci/config.yml"
+    echo "project file" >"$T/proj/hello.txt"
+    echo "$T/proj/.circleci/config.yml"
+}
