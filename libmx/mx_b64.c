@@ -7,6 +7,7 @@
 
 char *mx_b64_encode(const void *data, size_t len)
 {
+    if (len == 0) return mx_xstrdup(""); /* data may be NULL: no pointer arithmetic on it */
     size_t outcap = 4 * ((len + 2) / 3) + 1;
     unsigned char *out = mx_xmalloc(outcap);
     /* EVP_EncodeBlock takes an int length: encode in slices that fit. */
@@ -22,10 +23,25 @@ char *mx_b64_encode(const void *data, size_t len)
     return (char *)out;
 }
 
+/* EVP_DecodeBlock skips surrounding whitespace and takes '=' anywhere: check the form first. */
+static int well_formed(const char *s, size_t len)
+{
+    size_t pad = 0;
+    if (len >= 1 && s[len - 1] == '=') pad++;
+    if (len >= 2 && s[len - 2] == '=') pad++;
+    for (size_t i = 0; i < len - pad; i++) {
+        char c = s[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '+' || c == '/'))
+            return 0;
+    }
+    return 1;
+}
+
 unsigned char *mx_b64_decode(const char *s, size_t *out_len)
 {
     size_t len = strlen(s);
-    if (len % 4 != 0) return NULL;
+    if (len % 4 != 0 || !well_formed(s, len)) return NULL;
     unsigned char *out = mx_xmalloc(len / 4 * 3 + 1);
     size_t o = 0;
     const size_t slice = 4u * 1024 * 1024;

@@ -101,7 +101,7 @@ int mx_path_exists(const char *path)
 char *mx_path_join(const char *a, const char *b)
 {
     size_t la = strlen(a);
-    while (la > 1 && a[la - 1] == '/')
+    while (la > 0 && a[la - 1] == '/')
         la--;
     while (*b == '/')
         b++;

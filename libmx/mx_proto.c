@@ -255,9 +255,22 @@ void mx_lines_free(mx_lines *l)
 
 int mx_lines_feed(mx_lines *l, const void *data, size_t len, mx_err *err)
 {
-    if (l->len + len > MX_PROTO_MAX_LINE + 1 && !memchr(l->data, '\n', l->len) &&
-        !memchr(data, '\n', len))
-        return mx_fail(err, MX_INFRA, "protocol line longer than %u bytes", MX_PROTO_MAX_LINE);
+    if (len == 0) return 0;
+    if (l->len + len > MX_PROTO_MAX_LINE) {
+        /* the unfinished line held so far, then each line in data, must fit */
+        const char *nl = l->len ? memrchr(l->data, '\n', l->len) : NULL;
+        size_t cur = nl ? l->len - (size_t)(nl + 1 - l->data) : l->len;
+        const char *p = data, *end = p + len;
+        while (p < end) {
+            const char *q = memchr(p, '\n', (size_t)(end - p));
+            if (cur + (size_t)((q ? q : end) - p) > MX_PROTO_MAX_LINE)
+                return mx_fail(err, MX_INFRA, "protocol line longer than %u bytes",
+                               MX_PROTO_MAX_LINE);
+            if (!q) break;
+            cur = 0;
+            p = q + 1;
+        }
+    }
     if (l->len + len > l->cap) {
         size_t cap = l->cap ? l->cap : 4096;
         while (cap < l->len + len)

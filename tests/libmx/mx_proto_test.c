@@ -1,0 +1,645 @@
+/* mx_proto: every message survives encode -> decode, malformed lines are refused with a reason,
+ * and mx_lines reassembles lines whatever the chunking. */
+#include "test_util.h"
+
+#include "mx_proto.h"
+
+/* Encodes m, checks the framing (one line, one trailing '\n'), decodes it into *out. */
+static void round_trip(const mx_msg *m, mx_msg *out)
+{
+    size_t len = 0;
+    char *line = mx_msg_encode(m, &len);
+    assert_non_null(line);
+    assert_int_equal(len, strlen(line));
+    assert_true(len >= 2);
+    assert_int_equal(line[len - 1], '\n');
+    assert_null(memchr(line, '\n', len - 1));
+    mx_err err = {0};
+    if (mx_msg_decode(line, len - 1, out, &err) < 0) fail_msg("decode %s: %s", line, err.msg);
+    assert_int_equal(out->type, m->type);
+    free(line);
+}
+
+static void assert_str_or_null(const char *a, const char *b)
+{
+    if (!a || !b) {
+        assert_ptr_equal(a, b);
+        return;
+    }
+    assert_string_equal(a, b);
+}
+
+static void test_hello(void **state)
+{
+    (void)state;
+    mx_msg m = {.type = MX_MSG_HELLO, .version = MX_PROTO_VERSION};
+    mx_msg d;
+    round_trip(&m, &d);
+    assert_int_equal(d.version, MX_PROTO_VERSION);
+    assert_null(d.agent);
+    mx_msg_clear(&d);
+
+    mx_msg a = {.type = MX_MSG_HELLO, .version = 7, .agent = "mexec-agent 1.2.3"};
+    round_trip(&a, &d);
+    assert_int_equal(d.version, 7);
+    assert_string_equal(d.agent, "mexec-agent 1.2.3");
+    mx_msg_clear(&d);
+}
+
+static void test_step_run(void **state)
+{
+    (void)state;
+    mx_kv env[] = {{"FOO", "bar"},
+                   {"EMPTY", ""},
+                   {"WITH_EQ", "a=b=c"},
+                   {"UNICODE", "h\xc3\xa9llo \xe2\x82\xac"},
+                   {"QUOTES", "\"quoted\" \\ back\nnewline\ttab"}};
+    mx_msg m = {.type = MX_MSG_STEP,
+                .id = 42,
+                .kind = MX_STEP_RUN,
+                .name = "Run tests",
+                .command = "set -x\nmake test 2>&1 | tee log\n",
+                .shell = "/bin/sh -e",
+                .workdir = "~/project/sub dir",
+                .env = env,
+                .nenv = sizeof env / sizeof *env,
+                .no_output_timeout_s = 1800};
+    mx_msg d;
+    round_trip(&m, &d);
+    assert_int_equal(d.id, 42);
+    assert_int_equal(d.kind, MX_STEP_RUN);
+    assert_string_equal(d.name, m.name);
+    assert_string_equal(d.command, m.command);
+    assert_string_equal(d.shell, m.shell);
+    assert_string_equal(d.workdir, m.workdir);
+    assert_null(d.archive);
+    assert_int_equal(d.no_output_timeout_s, 1800);
+    assert_int_equal(d.nenv, m.nenv);
+    for (size_t i = 0; i < m.nenv; i++) {
+        assert_string_equal(d.env[i].key, env[i].key);
+        assert_string_equal(d.env[i].value, env[i].value);
+    }
+    mx_msg_clear(&d);
+    /* clear leaves a reusable, empty message */
+    assert_null(d.env);
+    assert_int_equal(d.nenv, 0);
+    assert_null(d.command);
+}
+
+static void test_step_minimal_defaults(void **state)
+{
+    (void)state;
+    /* no shell, no workdir, no env, no timeout: all come back absent */
+    mx_msg m = {.type = MX_MSG_STEP, .id = 1, .kind = MX_STEP_RUN, .command = "true"};
+    mx_msg d;
+    round_trip(&m, &d);
+    assert_int_equal(d.id, 1);
+    assert_null(d.shell);
+    assert_null(d.workdir);
+    assert_null(d.name);
+    assert_int_equal(d.nenv, 0);
+    assert_int_equal(d.no_output_timeout_s, 0);
+    mx_msg_clear(&d);
+}
+
+static void test_step_checkout(void **state)
+{
+    (void)state;
+    mx_msg m = {.type = MX_MSG_STEP,
+                .id = 3,
+                .kind = MX_STEP_CHECKOUT,
+                .name = "Checkout code",
+                .workdir = "/home/circleci/project",
+                .archive = "/tmp/mexec-checkout.tar",
+                .no_output_timeout_s = 1};
+    mx_msg d;
+    round_trip(&m, &d);
+    assert_int_equal(d.kind, MX_STEP_CHECKOUT);
+    assert_string_equal(d.archive, m.archive);
+    assert_string_equal(d.workdir, m.workdir);
+    assert_string_equal(d.name, m.name);
+    assert_null(d.command);
+    assert_int_equal(d.no_output_timeout_s, 1);
+    mx_msg_clear(&d);
+}
+
+static void test_cancel_bye(void **state)
+{
+    (void)state;
+    mx_msg d;
+    mx_msg c = {.type = MX_MSG_CANCEL};
+    round_trip(&c, &d);
+    mx_msg_clear(&d);
+    mx_msg b = {.type = MX_MSG_BYE};
+    round_trip(&b, &d);
+    mx_msg_clear(&d);
+    /* the wire names are part of the protocol */
+    char *line = mx_msg_encode(&c, NULL);
+    assert_string_equal(line, "{\"type\":\"cancel\"}\n");
+    free(line);
+    line = mx_msg_encode(&b, NULL);
+    assert_string_equal(line, "{\"type\":\"bye\"}\n");
+    free(line);
+}
+
+static void test_output_binary(void **state)
+{
+    (void)state;
+    unsigned char bytes[256 + 8];
+    for (int i = 0; i < 256; i++)
+        bytes[i] = (unsigned char)i; /* NUL, controls, every high byte */
+    /* invalid UTF-8: a lone continuation byte, a truncated sequence, an overlong NUL */
+    const unsigned char bad[8] = {0x80, 0xc3, 0x00, 0xe2, 0x82, 0xc0, 0x80, 0xff};
+    memcpy(bytes + 256, bad, sizeof bad);
+    for (int stream = MX_STREAM_STDOUT; stream <= MX_STREAM_STDERR; stream++) {
+        /* every length 0..3 mod 3 exercises each base64 padding case */
+        for (size_t len = 0; len <= sizeof bytes; len += (len < 8 ? 1 : 37)) {
+            mx_msg m = {.type = MX_MSG_OUTPUT,
+                        .id = 9,
+                        .stream = (enum mx_stream)stream,
+                        .data = len ? bytes + sizeof bytes - len : NULL,
+                        .len = len};
+            mx_msg d;
+            round_trip(&m, &d);
+            assert_int_equal(d.id, 9);
+            assert_int_equal(d.stream, stream);
+            assert_int_equal(d.len, len);
+            assert_non_null(d.data);
+            if (len) assert_memory_equal(d.data, m.data, len);
+            mx_msg_clear(&d);
+        }
+    }
+    mx_msg all = {.type = MX_MSG_OUTPUT,
+                  .id = 1,
+                  .stream = MX_STREAM_STDOUT,
+                  .data = bytes,
+                  .len = sizeof bytes};
+    mx_msg d;
+    round_trip(&all, &d);
+    assert_int_equal(d.len, sizeof bytes);
+    assert_memory_equal(d.data, bytes, sizeof bytes);
+    mx_msg_clear(&d);
+}
+
+static void test_step_end_every_reason(void **state)
+{
+    (void)state;
+    const enum mx_end_reason reasons[] = {MX_END_EXITED, MX_END_SIGNALED, MX_END_TIMEOUT,
+                                          MX_END_CANCELLED, MX_END_FAILED};
+    const char *names[] = {"exited", "signaled", "timeout", "cancelled", "failed"};
+    for (size_t i = 0; i < sizeof reasons / sizeof *reasons; i++) {
+        assert_string_equal(mx_end_reason_name(reasons[i]), names[i]);
+        mx_msg m = {.type = MX_MSG_STEP_END,
+                    .id = (int)i + 100,
+                    .exit_status = (int)i * 50,
+                    .reason = reasons[i],
+                    .duration_ms = 5000000000LL + (long long)i, /* beyond 32 bits */
+                    .message =
+                        reasons[i] == MX_END_FAILED ? "cannot enter /x: Permission denied" : NULL};
+        mx_msg d;
+        round_trip(&m, &d);
+        assert_int_equal(d.id, m.id);
+        assert_int_equal(d.exit_status, m.exit_status);
+        assert_int_equal(d.reason, reasons[i]);
+        assert_true(d.duration_ms == m.duration_ms);
+        assert_str_or_null(d.message, m.message);
+        char *line = mx_msg_encode(&m, NULL);
+        char want[64];
+        snprintf(want, sizeof want, "\"reason\":\"%s\"", names[i]);
+        tu_assert_contains(line, want);
+        free(line);
+        mx_msg_clear(&d);
+    }
+}
+
+static void test_error(void **state)
+{
+    (void)state;
+    mx_msg m = {.type = MX_MSG_ERROR, .message = "protocol version 9 not supported"};
+    mx_msg d;
+    round_trip(&m, &d);
+    assert_string_equal(d.message, m.message);
+    mx_msg_clear(&d);
+}
+
+static void test_type_names(void **state)
+{
+    (void)state;
+    assert_string_equal(mx_msg_type_name(MX_MSG_HELLO), "hello");
+    assert_string_equal(mx_msg_type_name(MX_MSG_STEP), "step");
+    assert_string_equal(mx_msg_type_name(MX_MSG_CANCEL), "cancel");
+    assert_string_equal(mx_msg_type_name(MX_MSG_BYE), "bye");
+    assert_string_equal(mx_msg_type_name(MX_MSG_OUTPUT), "output");
+    assert_string_equal(mx_msg_type_name(MX_MSG_STEP_END), "step-end");
+    assert_string_equal(mx_msg_type_name(MX_MSG_ERROR), "error");
+    assert_string_equal(mx_msg_type_name((enum mx_msg_type)99), "?");
+    assert_string_equal(mx_end_reason_name((enum mx_end_reason)99), "?");
+}
+
+/* The line must be refused, with a message containing `why`, and leave nothing allocated. */
+static void reject(const char *line, const char *why)
+{
+    mx_msg m;
+    mx_err err = {0};
+    if (mx_msg_decode(line, strlen(line), &m, &err) == 0) {
+        mx_msg_clear(&m);
+        fail_msg("accepted: %s", line);
+    }
+    assert_int_equal(err.status, MX_INFRA);
+    tu_assert_contains(err.msg, why);
+    /* a refused message owns nothing */
+    assert_null(m.env);
+    assert_null(m.data);
+    assert_null(m.agent);
+    assert_null(m.command);
+}
+
+static void test_reject_not_json(void **state)
+{
+    (void)state;
+    reject("", "bad protocol line");
+    reject("hello", "bad protocol line");
+    reject("{\"type\":\"bye\"", "bad protocol line");
+    reject("{\"type\":\"bye\"} trailing", "bad protocol line");
+    reject("{'type':'bye'}", "bad protocol line");
+    /* a string holding NUL (\u0000) is refused by the JSON layer */
+    reject("{\"type\":\"error\",\"message\":\"a\\u0000b\"}", "bad protocol line");
+}
+
+static void test_reject_not_object(void **state)
+{
+    (void)state;
+    reject("[1,2,3]", "not an object");
+    reject("[{\"type\":\"bye\"}]", "not an object");
+    /* bare scalars are refused by the JSON layer already */
+    reject("\"hello\"", "bad protocol line");
+    reject("42", "bad protocol line");
+    reject("null", "bad protocol line");
+}
+
+static void test_reject_missing_or_unknown_type(void **state)
+{
+    (void)state;
+    reject("{}", "lacks \"type\"");
+    reject("{\"version\":1}", "lacks \"type\"");
+    reject("{\"type\":1}", "lacks \"type\"");
+    reject("{\"type\":null}", "lacks \"type\"");
+    reject("{\"type\":\"launch\"}", "unknown message type \"launch\"");
+    reject("{\"type\":\"HELLO\",\"version\":1}", "unknown message type");
+}
+
+static void test_reject_wrong_field_types(void **state)
+{
+    (void)state;
+    reject("{\"type\":\"hello\"}", "hello message: message lacks \"version\"");
+    reject("{\"type\":\"hello\",\"version\":\"1\"}", "\"version\" is not an integer");
+    reject("{\"type\":\"hello\",\"version\":1.5}", "\"version\" is not an integer");
+    reject("{\"type\":\"hello\",\"version\":1,\"agent\":3}", "\"agent\" is not a string");
+    reject("{\"type\":\"step\",\"id\":\"1\",\"kind\":\"run\"}", "\"id\" is not an integer");
+    reject("{\"type\":\"step\",\"kind\":\"run\"}", "lacks \"id\"");
+    reject("{\"type\":\"step\",\"id\":1}", "lacks \"kind\"");
+    reject("{\"type\":\"step\",\"id\":1,\"kind\":\"deploy\"}", "unknown step kind \"deploy\"");
+    reject("{\"type\":\"step\",\"id\":1,\"kind\":\"run\",\"command\":[\"ls\"]}",
+           "\"command\" is not a string");
+    reject("{\"type\":\"step\",\"id\":1,\"kind\":\"run\",\"no_output_timeout\":\"10m\"}",
+           "\"no_output_timeout\" is not an integer");
+    reject("{\"type\":\"step\",\"id\":1,\"kind\":\"run\",\"env\":[\"A=1\"]}",
+           "\"env\" is not an object");
+    /* the first env entries are fine: what was decoded so far must be released */
+    reject("{\"type\":\"step\",\"id\":1,\"kind\":\"run\",\"command\":\"x\","
+           "\"env\":{\"A\":\"1\",\"B\":\"2\",\"C\":3}}",
+           "env \"C\" is not a string");
+    reject("{\"type\":\"output\",\"id\":1,\"stream\":\"stdout\",\"data\":5}",
+           "\"data\" is not a string");
+    reject("{\"type\":\"output\",\"id\":1,\"stream\":\"stdlog\",\"data\":\"\"}",
+           "unknown stream \"stdlog\"");
+    reject("{\"type\":\"output\",\"id\":1,\"data\":\"\"}", "lacks \"stream\"");
+    reject("{\"type\":\"step-end\",\"id\":1,\"exit\":\"0\",\"reason\":\"exited\"}",
+           "\"exit\" is not an integer");
+    reject("{\"type\":\"step-end\",\"id\":1,\"exit\":0}", "lacks \"reason\"");
+    reject("{\"type\":\"step-end\",\"id\":1,\"exit\":0,\"reason\":\"crashed\"}",
+           "unknown end reason \"crashed\"");
+    reject("{\"type\":\"step-end\",\"id\":1,\"exit\":0,\"reason\":\"exited\",\"duration_ms\":true}",
+           "\"duration_ms\" is not an integer");
+    reject("{\"type\":\"step-end\",\"id\":1,\"exit\":0,\"reason\":\"failed\",\"message\":{}}",
+           "\"message\" is not a string");
+    reject("{\"type\":\"error\"}", "error message: message lacks \"message\"");
+}
+
+static void test_reject_bad_base64(void **state)
+{
+    (void)state;
+    const char *bad[] = {"QQ",       /* not a multiple of 4 */
+                         "Q!==",     /* outside the alphabet */
+                         "QUJD\n",   /* whitespace */
+                         "QU JD",    /* whitespace */
+                         " QUJ",     /* leading whitespace */
+                         "QUJ ",     /* trailing whitespace */
+                         "====",     /* padding only */
+                         "Q===",     /* too much padding */
+                         "QQ=A",     /* padding inside */
+                         "QQ==QUJD", /* padding before more data */
+                         "=QUJ"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char *line = mx_xasprintf("{\"type\":\"output\",\"id\":1,\"stream\":\"stderr\","
+                                  "\"data\":\"%s\"}",
+                                  bad[i][strlen(bad[i]) - 1] == '\n' ? "QUJD\\n" : bad[i]);
+        reject(line, "output data is not base64");
+        free(line);
+    }
+}
+
+static void test_reject_duplicate_keys(void **state)
+{
+    (void)state;
+    reject("{\"type\":\"hello\",\"version\":1,\"version\":2}", "bad protocol line");
+    reject("{\"type\":\"bye\",\"type\":\"cancel\"}", "bad protocol line");
+    reject("{\"type\":\"step\",\"id\":1,\"kind\":\"run\",\"env\":{\"A\":\"1\",\"A\":\"2\"}}",
+           "bad protocol line");
+}
+
+static void test_decode_ignores_unknown_fields(void **state)
+{
+    (void)state;
+    /* a newer peer may add fields: they are ignored, not fatal */
+    const char *line = "{\"type\":\"hello\",\"version\":1,\"features\":[\"x\"],\"agent\":\"a\"}";
+    mx_msg m;
+    mx_err err;
+    assert_int_equal(mx_msg_decode(line, strlen(line), &m, &err), 0);
+    assert_int_equal(m.type, MX_MSG_HELLO);
+    assert_string_equal(m.agent, "a");
+    mx_msg_clear(&m);
+    /* decode uses len, not the NUL: what follows the given length is not part of the line */
+    const char *two = "{\"type\":\"bye\"}{\"type\":\"cancel\"}";
+    assert_int_equal(mx_msg_decode(two, 14, &m, &err), 0);
+    assert_int_equal(m.type, MX_MSG_BYE);
+    mx_msg_clear(&m);
+}
+
+/* ---- mx_lines ---- */
+
+typedef struct collected {
+    char **v;
+    size_t *lens;
+    size_t n;
+} collected;
+
+static void drain_lines(mx_lines *l, collected *c)
+{
+    char *line;
+    size_t len;
+    while (mx_lines_next(l, &line, &len)) {
+        assert_int_equal(line[len], '\0');
+        c->v = mx_xrealloc(c->v, (c->n + 1) * sizeof *c->v);
+        c->lens = mx_xrealloc(c->lens, (c->n + 1) * sizeof *c->lens);
+        c->v[c->n] = line;
+        c->lens[c->n] = len;
+        c->n++;
+    }
+}
+
+static void collected_free(collected *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        free(c->v[i]);
+    free(c->v);
+    free(c->lens);
+    memset(c, 0, sizeof *c);
+}
+
+static void test_lines_basic(void **state)
+{
+    (void)state;
+    mx_lines l;
+    mx_lines_init(&l);
+    mx_err err;
+    char *line = NULL;
+    size_t len = 0;
+    assert_int_equal(mx_lines_next(&l, &line, &len), 0);
+    assert_int_equal(mx_lines_feed(&l, "abc", 3, &err), 0);
+    assert_int_equal(mx_lines_next(&l, &line, &len), 0); /* incomplete */
+    assert_int_equal(mx_lines_feed(&l, "\n\nx\0y\nrest", 11, &err), 0);
+    assert_int_equal(mx_lines_next(&l, &line, &len), 1);
+    assert_int_equal(len, 3);
+    assert_string_equal(line, "abc");
+    free(line);
+    assert_int_equal(mx_lines_next(&l, &line, &len), 1); /* empty line */
+    assert_int_equal(len, 0);
+    assert_string_equal(line, "");
+    free(line);
+    assert_int_equal(mx_lines_next(&l, &line, &len), 1); /* NUL inside a line is kept */
+    assert_int_equal(len, 3);
+    assert_memory_equal(line, "x\0y", 3);
+    free(line);
+    assert_int_equal(mx_lines_next(&l, &line, &len), 0); /* "rest" waits for its newline */
+    assert_int_equal(mx_lines_feed(&l, "", 0, &err), 0);
+    assert_int_equal(mx_lines_next(&l, &line, &len), 0);
+    assert_int_equal(mx_lines_feed(&l, "\n", 1, &err), 0);
+    assert_int_equal(mx_lines_next(&l, &line, &len), 1);
+    assert_string_equal(line, "rest");
+    free(line);
+    mx_lines_free(&l);
+    /* an empty accumulator frees cleanly too */
+    mx_lines_init(&l);
+    mx_lines_free(&l);
+}
+
+/* A stream of real protocol messages, cut into chunks at every boundary. */
+static char *message_stream(size_t *len, size_t *nmsgs)
+{
+    unsigned char bin[] = {0, 1, 2, '\n', 0xff, 0xfe, '\r', 0x80};
+    mx_kv env[] = {{"A", "1"}, {"NL", "x\ny"}};
+    mx_msg msgs[] = {
+        {.type = MX_MSG_HELLO, .version = 1, .agent = "mexec-agent test"},
+        {.type = MX_MSG_STEP,
+         .id = 1,
+         .kind = MX_STEP_RUN,
+         .command = "echo \"a\nb\"",
+         .env = env,
+         .nenv = 2},
+        {.type = MX_MSG_OUTPUT,
+         .id = 1,
+         .stream = MX_STREAM_STDOUT,
+         .data = bin,
+         .len = sizeof bin},
+        {.type = MX_MSG_CANCEL},
+        {.type = MX_MSG_STEP_END, .id = 1, .exit_status = 143, .reason = MX_END_CANCELLED},
+        {.type = MX_MSG_BYE},
+    };
+    mx_buf b;
+    mx_buf_init(&b);
+    for (size_t i = 0; i < sizeof msgs / sizeof *msgs; i++) {
+        size_t n;
+        char *line = mx_msg_encode(&msgs[i], &n);
+        mx_buf_add(&b, line, n);
+        free(line);
+    }
+    *len = b.len;
+    *nmsgs = sizeof msgs / sizeof *msgs;
+    return mx_buf_steal(&b);
+}
+
+static void check_stream_lines(const collected *c, size_t nmsgs)
+{
+    const enum mx_msg_type want[] = {MX_MSG_HELLO,  MX_MSG_STEP,     MX_MSG_OUTPUT,
+                                     MX_MSG_CANCEL, MX_MSG_STEP_END, MX_MSG_BYE};
+    assert_int_equal(c->n, nmsgs);
+    for (size_t i = 0; i < c->n; i++) {
+        mx_msg m;
+        mx_err err;
+        if (mx_msg_decode(c->v[i], c->lens[i], &m, &err) < 0) fail_msg("%s", err.msg);
+        assert_int_equal(m.type, want[i]);
+        if (m.type == MX_MSG_OUTPUT) {
+            assert_int_equal(m.len, 8);
+            assert_memory_equal(m.data, "\0\1\2\n\xff\xfe\r\x80", 8);
+        }
+        if (m.type == MX_MSG_STEP) assert_string_equal(m.env[1].value, "x\ny");
+        mx_msg_clear(&m);
+    }
+}
+
+static void test_lines_every_split(void **state)
+{
+    (void)state;
+    size_t len, nmsgs;
+    char *s = message_stream(&len, &nmsgs);
+    mx_err err;
+    /* two chunks, cut at every position */
+    for (size_t cut = 0; cut <= len; cut++) {
+        mx_lines l;
+        mx_lines_init(&l);
+        collected c = {0};
+        assert_int_equal(mx_lines_feed(&l, s, cut, &err), 0);
+        drain_lines(&l, &c);
+        assert_int_equal(mx_lines_feed(&l, s + cut, len - cut, &err), 0);
+        drain_lines(&l, &c);
+        check_stream_lines(&c, nmsgs);
+        assert_int_equal(l.len, 0);
+        collected_free(&c);
+        mx_lines_free(&l);
+    }
+    /* three chunks at every pair of positions, draining only at the end */
+    for (size_t a = 0; a <= len; a += 7) {
+        for (size_t b = a; b <= len; b += 5) {
+            mx_lines l;
+            mx_lines_init(&l);
+            collected c = {0};
+            assert_int_equal(mx_lines_feed(&l, s, a, &err), 0);
+            assert_int_equal(mx_lines_feed(&l, s + a, b - a, &err), 0);
+            drain_lines(&l, &c);
+            assert_int_equal(mx_lines_feed(&l, s + b, len - b, &err), 0);
+            drain_lines(&l, &c);
+            check_stream_lines(&c, nmsgs);
+            collected_free(&c);
+            mx_lines_free(&l);
+        }
+    }
+    /* one byte at a time, and pseudo-random chunk sizes */
+    for (unsigned seed = 0; seed < 20; seed++) {
+        mx_lines l;
+        mx_lines_init(&l);
+        collected c = {0};
+        unsigned x = seed * 2654435761u + 1;
+        for (size_t at = 0; at < len;) {
+            x = x * 1103515245u + 12345u;
+            size_t n = seed == 0 ? 1 : 1 + (x >> 16) % 97;
+            if (n > len - at) n = len - at;
+            assert_int_equal(mx_lines_feed(&l, s + at, n, &err), 0);
+            at += n;
+            if (x & 0x100) drain_lines(&l, &c);
+        }
+        drain_lines(&l, &c);
+        check_stream_lines(&c, nmsgs);
+        collected_free(&c);
+        mx_lines_free(&l);
+    }
+    free(s);
+}
+
+static void test_lines_max_line(void **state)
+{
+    (void)state;
+    const size_t max = MX_PROTO_MAX_LINE;
+    const size_t chunk = 1024 * 1024;
+    char *big = mx_xmalloc(max + 2);
+    memset(big, 'x', max + 2);
+    mx_err err = {0};
+    char *line;
+    size_t len;
+
+    /* exactly the limit, then its newline: accepted */
+    mx_lines l;
+    mx_lines_init(&l);
+    for (size_t at = 0; at < max; at += chunk)
+        assert_int_equal(mx_lines_feed(&l, big + at, max - at < chunk ? max - at : chunk, &err), 0);
+    assert_int_equal(mx_lines_feed(&l, "\nnext", 5, &err), 0);
+    assert_int_equal(mx_lines_next(&l, &line, &len), 1);
+    assert_int_equal(len, max);
+    assert_int_equal(line[max - 1], 'x');
+    free(line);
+    mx_lines_free(&l);
+
+    /* the limit plus a byte, in pieces: refused when the line outgrows the limit */
+    mx_lines_init(&l);
+    for (size_t at = 0; at < max; at += chunk)
+        assert_int_equal(mx_lines_feed(&l, big + at, chunk, &err), 0);
+    assert_int_equal(mx_lines_feed(&l, "x", 1, &err), -1);
+    assert_int_equal(err.status, MX_INFRA);
+    tu_assert_contains(err.msg, "protocol line longer than 8388608 bytes");
+    mx_lines_free(&l);
+
+    /* one chunk of limit+1 bytes and its newline: still too long */
+    mx_lines_init(&l);
+    big[max + 1] = '\n';
+    assert_int_equal(mx_lines_feed(&l, big, max + 2, &err), -1);
+    tu_assert_contains(err.msg, "protocol line longer");
+    mx_lines_free(&l);
+
+    /* a short complete line first does not excuse an overlong one after it */
+    mx_lines_init(&l);
+    assert_int_equal(mx_lines_feed(&l, "{}\n", 3, &err), 0);
+    big[max + 1] = 'x';
+    assert_int_equal(mx_lines_feed(&l, big, max + 1, &err), -1);
+    mx_lines_free(&l);
+
+    /* many lines that together exceed the limit are fine */
+    mx_lines_init(&l);
+    for (size_t i = 0; i < max + 2; i += 1000)
+        big[i] = '\n';
+    assert_int_equal(mx_lines_feed(&l, big, max + 2, &err), 0);
+    size_t nlines = 0;
+    while (mx_lines_next(&l, &line, &len)) {
+        assert_true(len < 1000);
+        free(line);
+        nlines++;
+    }
+    assert_int_equal(nlines, (max + 2 + 999) / 1000);
+    mx_lines_free(&l);
+    free(big);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hello),
+        cmocka_unit_test(test_step_run),
+        cmocka_unit_test(test_step_minimal_defaults),
+        cmocka_unit_test(test_step_checkout),
+        cmocka_unit_test(test_cancel_bye),
+        cmocka_unit_test(test_output_binary),
+        cmocka_unit_test(test_step_end_every_reason),
+        cmocka_unit_test(test_error),
+        cmocka_unit_test(test_type_names),
+        cmocka_unit_test(test_reject_not_json),
+        cmocka_unit_test(test_reject_not_object),
+        cmocka_unit_test(test_reject_missing_or_unknown_type),
+        cmocka_unit_test(test_reject_wrong_field_types),
+        cmocka_unit_test(test_reject_bad_base64),
+        cmocka_unit_test(test_reject_duplicate_keys),
+        cmocka_unit_test(test_decode_ignores_unknown_fields),
+        cmocka_unit_test(test_lines_basic),
+        cmocka_unit_test(test_lines_every_split),
+        cmocka_unit_test(test_lines_max_line),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,354 @@
+/* cfg_job: the config fixtures in tests/fixtures/config, one data-driven runner (curl style).
+ *
+ * For each NAME.yml there is a NAME.expected.  The runner loads the YAML, then the job "build"
+ * (or the one named by a first line "# job: NAME"), and compares:
+ *   - "error: TEXT" (first line): loading must fail and TEXT must occur in the message
+ *     (%DIR% in TEXT stands for this directory);
+ *   - anything else: the whole canonical dump of the job model, below, must equal the file.
+ * To add a case, add NAME.yml and NAME.expected; nothing here changes. */
+#include "test_util.h"
+
+#include "cfg_job.h"
+#include "cfg_yaml.h"
+
+#include <dirent.h>
+
+#ifndef MX_FIXTURES_DIR
+#error "MX_FIXTURES_DIR must name tests/fixtures/config"
+#endif
+
+/* Strings are dumped quoted with C escapes so whitespace and newlines are visible; NULL is "-". */
+static void dump_str(mx_buf *b, const char *s)
+{
+    if (!s) {
+        mx_buf_adds(b, "-");
+        return;
+    }
+    mx_buf_adds(b, "\"");
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        switch (*p) {
+        case '\n':
+            mx_buf_adds(b, "\\n");
+            break;
+        case '\t':
+            mx_buf_adds(b, "\\t");
+            break;
+        case '"':
+            mx_buf_adds(b, "\\\"");
+            break;
+        case '\\':
+            mx_buf_adds(b, "\\\\");
+            break;
+        default:
+            if (*p < 0x20 || *p == 0x7f)
+                mx_buf_printf(b, "\\x%02x", *p);
+            else
+                mx_buf_add(b, p, 1);
+        }
+    }
+    mx_buf_adds(b, "\"");
+}
+
+static void dump_field(mx_buf *b, const char *indent, const char *name, const char *value)
+{
+    mx_buf_printf(b, "%s%s: ", indent, name);
+    dump_str(b, value);
+    mx_buf_adds(b, "\n");
+}
+
+static void dump_env(mx_buf *b, const char *indent, const mx_envlist *e)
+{
+    mx_buf_printf(b, "%senv: %zu\n", indent, e->n);
+    for (size_t i = 0; i < e->n; i++) {
+        mx_buf_printf(b, "%s  %s=", indent, e->v[i].key);
+        dump_str(b, e->v[i].value);
+        mx_buf_adds(b, "\n");
+    }
+}
+
+static const char *kind_name(enum mx_job_step_kind k)
+{
+    switch (k) {
+    case MX_JOB_STEP_RUN:
+        return "run";
+    case MX_JOB_STEP_CHECKOUT:
+        return "checkout";
+    case MX_JOB_STEP_SKIP:
+        return "skip";
+    }
+    return "?";
+}
+
+static char *dump_job(const mx_job *job)
+{
+    mx_buf b;
+    mx_buf_init(&b);
+    dump_field(&b, "", "job", job->name);
+    mx_buf_printf(&b, "at: %d:%d\n", job->line, job->col);
+    dump_field(&b, "", "image", job->image);
+    dump_field(&b, "", "resource_class", job->resource_class);
+    dump_field(&b, "", "workdir", job->workdir);
+    dump_field(&b, "", "shell", job->shell);
+    dump_env(&b, "", &job->env);
+    mx_buf_printf(&b, "steps: %zu\n", job->nsteps);
+    for (size_t i = 0; i < job->nsteps; i++) {
+        const mx_step *s = &job->steps[i];
+        mx_buf_printf(&b, "- %s at %d:%d\n", kind_name(s->kind), s->line, s->col);
+        dump_field(&b, "  ", "name", s->name);
+        dump_field(&b, "  ", "command", s->command);
+        dump_field(&b, "  ", "workdir", s->workdir);
+        dump_field(&b, "  ", "shell", s->shell);
+        dump_field(&b, "  ", "path", s->path);
+        dump_env(&b, "  ", &s->env);
+        mx_buf_printf(&b, "  no_output_timeout: %d\n", s->no_output_timeout_s);
+        dump_field(&b, "  ", "skip", s->skip_reason);
+    }
+    return mx_buf_steal(&b);
+}
+
+/* "# job: NAME" on the first line picks the job; else "build". */
+static char *job_name_of(const char *yaml_text)
+{
+    const char *tag = "# job: ";
+    if (strncmp(yaml_text, tag, strlen(tag)) != 0) return mx_xstrdup("build");
+    const char *p = yaml_text + strlen(tag);
+    size_t n = strcspn(p, " \t\r\n");
+    assert_true(n > 0);
+    return mx_xstrndup(p, n);
+}
+
+/* The expected error text with %DIR% replaced by the fixtures directory. */
+static char *expand_dir(const char *text, size_t len)
+{
+    mx_buf b;
+    mx_buf_init(&b);
+    const char *end = text + len;
+    while (text < end) {
+        const char *at = strstr(text, "%DIR%");
+        if (!at || at >= end) at = end;
+        mx_buf_add(&b, text, (size_t)(at - text));
+        if (at == end) break;
+        mx_buf_adds(&b, MX_FIXTURES_DIR);
+        text = at + 5;
+    }
+    return mx_buf_steal(&b);
+}
+
+static void run_fixture(void **state)
+{
+    const char *yml = *state;
+    char *exp_path = mx_xasprintf("%.*s.expected", (int)(strlen(yml) - 4), yml);
+    if (!mx_path_exists(exp_path)) fail_msg("%s has no %s", yml, exp_path);
+    char *expected = tu_read(exp_path);
+    char *text = tu_read(yml);
+    char *job_name = job_name_of(text);
+
+    mx_err err = {0};
+    mx_node *root = NULL;
+    mx_job job;
+    memset(&job, 0, sizeof job);
+    int rc = mx_yaml_load_file(yml, &root, &err);
+    if (rc == 0) rc = mx_cfg_job_load(root, job_name, &job, &err);
+
+    const char *etag = "error: ";
+    if (strncmp(expected, etag, strlen(etag)) == 0) {
+        char *want = expand_dir(expected + strlen(etag), strcspn(expected + strlen(etag), "\n"));
+        if (rc == 0) {
+            char *got = dump_job(&job);
+            fail_msg("%s: loaded, but expected the error \"%s\"; got:\n%s", yml, want, got);
+        }
+        if (!strstr(err.msg, want))
+            fail_msg("%s:\n  error:    %s\n  expected: %s", yml, err.msg, want);
+        /* a config error is the user's to fix */
+        assert_int_equal(err.status, MX_USAGE);
+        free(want);
+    } else {
+        if (rc < 0) fail_msg("%s: %s", yml, err.msg);
+        char *got = dump_job(&job);
+        if (strcmp(got, expected) != 0)
+            fail_msg("%s: the job model differs from %s\n--- got:\n%s--- expected:\n%s", yml,
+                     exp_path, got, expected);
+        free(got);
+    }
+    mx_job_free(&job);
+    mx_node_free(root);
+    free(job_name);
+    free(text);
+    free(expected);
+    free(exp_path);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int run_fixtures(void)
+{
+    DIR *d = opendir(MX_FIXTURES_DIR);
+    if (!d) {
+        fprintf(stderr, "cannot open %s\n", MX_FIXTURES_DIR);
+        return 1;
+    }
+    char **paths = NULL;
+    size_t n = 0, nexpected = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t l = strlen(e->d_name);
+        if (l > 9 && strcmp(e->d_name + l - 9, ".expected") == 0) nexpected++;
+        if (l <= 4 || strcmp(e->d_name + l - 4, ".yml") != 0) continue;
+        paths = mx_xrealloc(paths, (n + 1) * sizeof *paths);
+        paths[n++] = mx_path_join(MX_FIXTURES_DIR, e->d_name);
+    }
+    closedir(d);
+    qsort(paths, n, sizeof *paths, cmp_str);
+    struct CMUnitTest *tests = mx_xcalloc(n, sizeof *tests);
+    for (size_t i = 0; i < n; i++) {
+        tests[i].name = strrchr(paths[i], '/') + 1;
+        tests[i].test_func = run_fixture;
+        tests[i].initial_state = paths[i];
+    }
+    int failed = 0;
+    /* guard against a runner that passes because it found nothing, or orphaned expectations */
+    if (n < 20 || nexpected != n) {
+        fprintf(stderr, "%zu fixtures and %zu .expected files in %s\n", n, nexpected,
+                MX_FIXTURES_DIR);
+        failed = 1;
+    }
+    failed += _cmocka_run_group_tests("config fixtures", tests, n, NULL, NULL);
+    for (size_t i = 0; i < n; i++)
+        free(paths[i]);
+    free(paths);
+    free(tests);
+    return failed;
+}
+
+/* ---- the helpers the loader is made of ---- */
+
+static void test_parse_duration(void **state)
+{
+    (void)state;
+    const struct {
+        const char *in;
+        long want;
+    } cases[] = {
+        {"10m", 600},
+        {"1h30m", 5400},
+        {"45s", 45},
+        {"2h", 7200},
+        {"90", 90},
+        {"0", 0},
+        {"1h1m1s", 3661},
+        {"5m30s", 330},
+        {"", -1},
+        {"m", -1},
+        {"10x", -1},
+        {"-5m", -1},
+        {"10 m", -1},
+        {" 10m", -1},
+        {"1.5h", -1},
+        {"10m5", -1},
+        {"ten", -1},
+        {"10M", -1},
+        {"999999999999999999999h", -1},
+        {"87600h", 315360000},
+        {"87601h", -1},
+        {"5256001m", -1},
+        {"3000000h", -1},
+        {"87599h60m", 315360000},
+        {"87599h61m", -1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        long got = mx_parse_duration(cases[i].in);
+        if (got != cases[i].want)
+            fail_msg("mx_parse_duration(\"%s\") = %ld, want %ld", cases[i].in, got, cases[i].want);
+    }
+    assert_int_equal(mx_parse_duration(NULL), -1);
+}
+
+static void test_envlist(void **state)
+{
+    (void)state;
+    mx_envlist e = {0};
+    assert_null(mx_envlist_get(&e, "A"));
+    mx_envlist_set(&e, "A", "1");
+    mx_envlist_set(&e, "B", "2");
+    mx_envlist_set(&e, "A", "3"); /* replaced in place: order is of first definition */
+    assert_int_equal(e.n, 2);
+    assert_string_equal(e.v[0].key, "A");
+    assert_string_equal(mx_envlist_get(&e, "A"), "3");
+    assert_string_equal(mx_envlist_get(&e, "B"), "2");
+    assert_null(mx_envlist_get(&e, "a"));
+    mx_envlist_free(&e);
+    assert_int_equal(e.n, 0);
+    assert_null(e.v);
+}
+
+static void env_fails(const char *yaml, const char *want)
+{
+    mx_node *root = NULL;
+    mx_err err = {0};
+    if (mx_yaml_load_string("e.yml", yaml, strlen(yaml), &root, &err) < 0) fail_msg("%s", err.msg);
+    mx_envlist e = {0};
+    if (mx_cfg_env_parse(mx_node_get(root, "environment"), &e, &err) == 0)
+        fail_msg("accepted environment: %s", yaml);
+    tu_assert_contains(err.msg, want);
+    mx_envlist_free(&e);
+    mx_node_free(root);
+}
+
+static void test_env_parse_errors(void **state)
+{
+    (void)state;
+    env_fails("environment: just a string\n", "e.yml:1:14: environment must be a map");
+    env_fails("environment:\n  1BAD: x\n", "e.yml:2:3: \"1BAD\" is not a valid environment");
+    env_fails("environment:\n  A-B: x\n", "\"A-B\" is not a valid environment variable name");
+    env_fails("environment:\n  A: [1, 2]\n", "e.yml:2:6: an environment value must be a string");
+    env_fails("environment:\n  - NOEQUALS\n", "e.yml:2:5: environment entries are NAME: value");
+    env_fails("environment:\n  - 'BAD NAME=x'\n", "\"BAD NAME=x\" is not NAME=value");
+    env_fails("environment:\n  - =x\n", "\"=x\" is not NAME=value");
+    env_fails("environment:\n  - {A: 1, B: 2}\n", "environment entries are NAME: value");
+}
+
+static void test_job_names(void **state)
+{
+    (void)state;
+    const char *yaml = "jobs:\n  zeta: {}\n  alpha: {}\n  mid: {}\n";
+    mx_node *root = NULL;
+    mx_err err;
+    assert_int_equal(mx_yaml_load_string("j.yml", yaml, strlen(yaml), &root, &err), 0);
+    char *names = mx_cfg_job_names(root);
+    assert_string_equal(names, "zeta, alpha, mid"); /* as written */
+    free(names);
+    mx_node_free(root);
+    assert_int_equal(mx_yaml_load_string("j.yml", "a: 1", 4, &root, &err), 0);
+    names = mx_cfg_job_names(root);
+    assert_string_equal(names, "");
+    free(names);
+    mx_node_free(root);
+}
+
+static void test_root_not_a_map(void **state)
+{
+    (void)state;
+    mx_node *root = NULL;
+    mx_err err;
+    assert_int_equal(mx_yaml_load_string("r.yml", "- a\n- b\n", 8, &root, &err), 0);
+    mx_job job;
+    assert_int_equal(mx_cfg_job_load(root, "build", &job, &err), -1);
+    assert_string_equal(err.msg, "r.yml:1:1: the config must be a map");
+    mx_job_free(&job);
+    mx_node_free(root);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse_duration),   cmocka_unit_test(test_envlist),
+        cmocka_unit_test(test_env_parse_errors), cmocka_unit_test(test_job_names),
+        cmocka_unit_test(test_root_not_a_map),
+    };
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    failed += run_fixtures();
+    return failed ? 1 : 0;
+}

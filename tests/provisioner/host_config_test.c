@@ -1,0 +1,183 @@
+/* host_config: defaults, MEXEC_HOST_CONFIG overrides, and errors that point into the file. */
+#include "test_util.h"
+
+#include "host_config.h"
+
+typedef struct fixture {
+    char *dir;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = mx_xcalloc(1, sizeof *f);
+    f->dir = tu_mkdtemp();
+    unsetenv("MEXEC_IMAGES_DIR");
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    unsetenv("MEXEC_HOST_CONFIG");
+    unsetenv("MEXEC_IMAGES_DIR");
+    tu_rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+/* Writes host.yaml into the fixture dir and points MEXEC_HOST_CONFIG at it. */
+static char *use_config(fixture *f, const char *text)
+{
+    char *path = tu_write(f->dir, "host.yaml", text);
+    assert_int_equal(setenv("MEXEC_HOST_CONFIG", path, 1), 0);
+    return path;
+}
+
+static const mx_rclass *find_class(const mx_host_config *hc, const char *name)
+{
+    for (size_t i = 0; i < hc->classes.n; i++)
+        if (strcmp(hc->classes.v[i].name, name) == 0) return &hc->classes.v[i];
+    return NULL;
+}
+
+static void test_overrides(void **state)
+{
+    fixture *f = *state;
+    free(use_config(f, "# site settings\n"
+                       "libvirt_uri: qemu:///session\n"
+                       "image_store: /srv/mexec/images\n"
+                       "state_dir: /srv/mexec/jobs\n"
+                       "images_dir: /srv/mexec/recipes\n"
+                       "default_image: debian-12:edge\n"
+                       "boot_timeout: 900\n"
+                       "resource_classes:\n"
+                       "  medium: {vcpus: 1, memory_mib: 2048}\n"
+                       "  big.arm:\n"
+                       "    vcpus: 64\n"
+                       "    memory_mib: 131072\n"
+                       "    arm: yes\n"));
+    mx_host_config hc;
+    mx_err err = {0};
+    if (mx_host_config_load(&hc, &err) < 0) fail_msg("%s", err.msg);
+    assert_string_equal(hc.libvirt_uri, "qemu:///session");
+    assert_string_equal(hc.image_store, "/srv/mexec/images");
+    assert_string_equal(hc.state_dir, "/srv/mexec/jobs");
+    assert_string_equal(hc.images_dir, "/srv/mexec/recipes");
+    assert_string_equal(hc.default_image, "debian-12:edge");
+    assert_int_equal(hc.boot_timeout_s, 900);
+    const mx_rclass *m = find_class(&hc, "medium");
+    assert_non_null(m);
+    assert_int_equal(m->vcpus, 1);
+    assert_int_equal(m->memory_mib, 2048);
+    assert_int_equal(m->arm, 0);
+    const mx_rclass *b = find_class(&hc, "big.arm");
+    assert_non_null(b);
+    assert_int_equal(b->vcpus, 64);
+    assert_int_equal(b->memory_mib, 131072);
+    assert_int_equal(b->arm, 1);
+    /* the rest of the built-in table is still there */
+    const mx_rclass *l = find_class(&hc, "large");
+    assert_non_null(l);
+    assert_int_equal(l->vcpus, 4);
+    mx_host_config_free(&hc);
+}
+
+static void test_defaults_with_empty_map(void **state)
+{
+    fixture *f = *state;
+    free(use_config(f, "{}\n"));
+    assert_int_equal(setenv("MEXEC_IMAGES_DIR", "/opt/images", 1), 0);
+    mx_host_config hc;
+    mx_err err = {0};
+    if (mx_host_config_load(&hc, &err) < 0) fail_msg("%s", err.msg);
+    assert_string_equal(hc.libvirt_uri, "qemu:///system");
+    assert_string_equal(hc.image_store, "/var/lib/mexec/images");
+    assert_string_equal(hc.state_dir, "/var/lib/mexec/jobs");
+    assert_string_equal(hc.images_dir, "/opt/images");
+    assert_null(hc.default_image);
+    assert_int_equal(hc.boot_timeout_s, 300);
+    assert_non_null(find_class(&hc, "2xlarge+"));
+    mx_host_config_free(&hc);
+}
+
+static void test_no_config_at_default_path(void **state)
+{
+    (void)state;
+    if (mx_path_exists(MX_HOST_CONFIG_DEFAULT)) skip(); /* this host has one: not a clean slate */
+    unsetenv("MEXEC_HOST_CONFIG");
+    mx_host_config hc;
+    mx_err err = {0};
+    assert_int_equal(mx_host_config_load(&hc, &err), 0);
+    assert_string_equal(hc.libvirt_uri, "qemu:///system");
+    mx_host_config_free(&hc);
+    /* an empty variable means the default too */
+    setenv("MEXEC_HOST_CONFIG", "", 1);
+    assert_int_equal(mx_host_config_load(&hc, &err), 0);
+    mx_host_config_free(&hc);
+}
+
+static void load_fails(fixture *f, const char *text, const char *want)
+{
+    char *path = use_config(f, text);
+    mx_host_config hc;
+    mx_err err = {0};
+    int rc = mx_host_config_load(&hc, &err);
+    mx_host_config_free(&hc);
+    if (rc == 0) fail_msg("accepted host config:\n%s", text);
+    assert_int_equal(err.status, MX_USAGE);
+    char *full = mx_xasprintf("%s%s", path, want);
+    if (!strstr(err.msg, full)) fail_msg("error \"%s\", want \"%s\"", err.msg, full);
+    free(full);
+    free(path);
+}
+
+static void test_errors(void **state)
+{
+    fixture *f = *state;
+    load_fails(f, "libvirt_uri: qemu:///system\nboot_timout: 30\n",
+               ":2:1: unknown host setting \"boot_timout\" (known: libvirt_uri, image_store, "
+               "state_dir, images_dir, default_image, boot_timeout, resource_classes)");
+    load_fails(f, "boot_timeout: 1\n",
+               ":1:15: boot_timeout must be a whole number from 5 to 86400");
+    load_fails(f, "boot_timeout: 30s\n", ":1:15: boot_timeout must be a whole number");
+    load_fails(f, "boot_timeout: [1]\n", ":1:15: boot_timeout must be a number");
+    load_fails(f, "image_store: [a, b]\n", ":1:14: image_store must be a string");
+    load_fails(f, "resource_classes: [medium]\n", ":1:19: resource_classes must be a map");
+    load_fails(f, "resource_classes:\n  tiny: {vcpus: 1}\n",
+               ":2:9: resource class \"tiny\" needs vcpus and memory_mib");
+    load_fails(f, "resource_classes:\n  tiny: {vcpus: 0, memory_mib: 512}\n",
+               ":2:17: vcpus must be a whole number from 1 to 1024");
+    load_fails(f, "resource_classes:\n  tiny: {vcpus: 1, memory_mib: 512, arm: maybe}\n",
+               ":2:42: arm must be true or false");
+    load_fails(f, "- a list\n", ":1:1: host config must be a map");
+    load_fails(f, "a: [\n", ":2:1:");
+}
+
+static void test_missing_explicit_file(void **state)
+{
+    fixture *f = *state;
+    char *path = mx_path_join(f->dir, "absent.yaml");
+    setenv("MEXEC_HOST_CONFIG", path, 1);
+    mx_host_config hc;
+    mx_err err = {0};
+    assert_int_equal(mx_host_config_load(&hc, &err), -1);
+    mx_host_config_free(&hc);
+    assert_int_equal(err.status, MX_USAGE);
+    char *want = mx_xasprintf("host config %s does not exist", path);
+    assert_string_equal(err.msg, want);
+    free(want);
+    free(path);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_overrides, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_defaults_with_empty_map, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_config_at_default_path, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_missing_explicit_file, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,244 @@
+/* vm_xml: the domain XML libvirt gets, for KVM and TCG, escaped and valid against libvirt's
+ * own schema (virt-xml-validate, from libvirt-clients, when it is installed). */
+#include "test_util.h"
+
+#include "mx_proc.h"
+#include "vm_xml.h"
+
+#include <fcntl.h>
+
+#define NASTY "a&b<c>d'e\"f"
+
+static mx_vm_spec spec(const char *type, const char *dir)
+{
+    return (mx_vm_spec){
+        .name = "mexec-" NASTY,
+        .domain_type = type,
+        .vcpus = 4,
+        .memory_mib = 15360,
+        .kernel = dir, /* replaced below: the paths live in the test's directory */
+        .initrd = dir,
+        .cmdline = "console=ttyS0 root=/dev/vda rw quiet x=\"1\" y='2' <&>",
+        .disk = dir,
+        .seed = dir,
+        .console = dir,
+        .ssh_port = 40222,
+        .job_id = "0123abcd-" NASTY,
+        .job_name = "build & test <all>",
+        .job_dir = dir,
+        .owner_pid = 424242,
+    };
+}
+
+typedef struct paths {
+    char *dir, *kernel, *initrd, *disk, *seed, *console, *job_dir;
+} paths;
+
+static void make_paths(paths *p)
+{
+    p->dir = tu_mkdtemp();
+    /* every path carries the characters XML must escape */
+    p->kernel = mx_path_join(p->dir, "vmlinux " NASTY);
+    p->initrd = mx_path_join(p->dir, "initrd " NASTY ".img");
+    p->disk = mx_path_join(p->dir, "disk " NASTY ".qcow2");
+    p->seed = mx_path_join(p->dir, "seed " NASTY ".iso");
+    p->console = mx_path_join(p->dir, "console " NASTY ".log");
+    p->job_dir = mx_path_join(p->dir, "job " NASTY);
+}
+
+static void free_paths(paths *p)
+{
+    free(p->kernel);
+    free(p->initrd);
+    free(p->disk);
+    free(p->seed);
+    free(p->console);
+    free(p->job_dir);
+    tu_rmdir(p->dir);
+}
+
+static mx_vm_spec full_spec(const char *type, const paths *p)
+{
+    mx_vm_spec s = spec(type, p->dir);
+    s.kernel = p->kernel;
+    s.initrd = p->initrd;
+    s.disk = p->disk;
+    s.seed = p->seed;
+    s.console = p->console;
+    s.job_dir = p->job_dir;
+    return s;
+}
+
+static char *escaped(const char *s)
+{
+    mx_buf b;
+    mx_buf_init(&b);
+    mx_buf_add_xml(&b, s);
+    return mx_buf_steal(&b);
+}
+
+static void assert_has_escaped(const char *xml, const char *before, const char *raw,
+                               const char *after)
+{
+    char *e = escaped(raw);
+    char *want = mx_xasprintf("%s%s%s", before, e, after);
+    tu_assert_contains(xml, want);
+    free(want);
+    free(e);
+}
+
+/* Runs virt-xml-validate on the XML; returns 0 if valid, -1 if the tool is missing. */
+static int validate(const char *dir, const char *xml)
+{
+    const char *probe[] = {"sh", "-c", "command -v virt-xml-validate", NULL};
+    mx_err err = {0};
+    if (mx_proc_run(probe, NULL, NULL, &err) != 0) return -1;
+    char *file = tu_write(dir, "domain.xml", xml);
+    const char *argv[] = {"virt-xml-validate", file, "domain", NULL};
+    mx_buf out;
+    mx_buf_init(&out);
+    int rc = mx_proc_check(argv, NULL, &out, &err);
+    if (rc != 0) fail_msg("virt-xml-validate refused the domain: %s\n%s", err.msg, xml);
+    mx_buf_free(&out);
+    free(file);
+    return 0;
+}
+
+static void check_domain(const char *type)
+{
+    paths p;
+    make_paths(&p);
+    mx_vm_spec s = full_spec(type, &p);
+    char *xml = mx_vm_domain_xml(&s);
+    char *head = mx_xasprintf("<domain type='%s' ", type);
+    assert_memory_equal(xml, head, strlen(head));
+    free(head);
+    assert_has_escaped(xml, "<name>", s.name, "</name>");
+    tu_assert_contains(xml, "<name>mexec-a&amp;b&lt;c&gt;d&apos;e&quot;f</name>");
+    tu_assert_contains(xml, "<memory unit='MiB'>15360</memory>");
+    tu_assert_contains(xml, "<vcpu>4</vcpu>");
+    assert_has_escaped(xml, "<kernel>", p.kernel, "</kernel>");
+    assert_has_escaped(xml, "<initrd>", p.initrd, "</initrd>");
+    assert_has_escaped(xml, "<cmdline>", s.cmdline, "</cmdline>");
+    assert_has_escaped(xml, "<source file='", p.disk, "'/>");
+    assert_has_escaped(xml, "<source file='", p.seed, "'/>");
+    assert_has_escaped(xml, "<source path='", p.console, "'/>");
+    tu_assert_contains(xml, "<driver name='qemu' type='qcow2'");
+    tu_assert_contains(xml, "<driver name='qemu' type='raw'");
+    tu_assert_contains(xml, "<target dev='vda' bus='virtio'/>");
+    tu_assert_contains(xml, "<target dev='vdb' bus='virtio'/>\n      <readonly/>");
+    tu_assert_contains(xml, "hostfwd=tcp:127.0.0.1:40222-:22");
+    tu_assert_contains(xml, "<on_reboot>destroy</on_reboot>");
+    if (strcmp(type, "kvm") == 0) {
+        tu_assert_contains(xml, "<cpu mode='host-passthrough'/>");
+        tu_assert_not_contains(xml, "mode='maximum'");
+    } else {
+        tu_assert_contains(xml, "<cpu mode='maximum'/>");
+        tu_assert_not_contains(xml, "host-passthrough");
+    }
+    /* no raw special character from the spec leaks into the document */
+    tu_assert_not_contains(xml, "<c>");
+    tu_assert_not_contains(xml, "d'e");
+    tu_assert_not_contains(xml, "e\"f");
+    tu_assert_not_contains(xml, "a&b");
+    tu_assert_not_contains(xml, "<&>");
+
+    /* the metadata inside the domain reads back as written */
+    char *v = mx_vm_metadata_field(xml, "id");
+    assert_string_equal(v, s.job_id);
+    free(v);
+    v = mx_vm_metadata_field(xml, "name");
+    assert_string_equal(v, s.job_name);
+    free(v);
+    v = mx_vm_metadata_field(xml, "dir");
+    assert_string_equal(v, p.job_dir);
+    free(v);
+    v = mx_vm_metadata_field(xml, "owner-pid");
+    assert_string_equal(v, "424242");
+    free(v);
+    tu_assert_contains(xml, "<mexec:job xmlns:mexec='" MX_METADATA_NS "'>");
+
+    if (validate(p.dir, xml) < 0)
+        fprintf(stderr, "virt-xml-validate not installed: schema check skipped\n");
+    free(xml);
+    free_paths(&p);
+}
+
+static void test_domain_qemu(void **state)
+{
+    (void)state;
+    check_domain("qemu");
+}
+
+static void test_domain_kvm(void **state)
+{
+    (void)state;
+    check_domain("kvm");
+}
+
+static void test_unknown_type_is_qemu(void **state)
+{
+    (void)state;
+    paths p;
+    make_paths(&p);
+    mx_vm_spec s = full_spec("kvm' injected='1", &p);
+    char *xml = mx_vm_domain_xml(&s);
+    assert_memory_equal(xml, "<domain type='qemu' ", 20);
+    free(xml);
+    free_paths(&p);
+}
+
+static void test_metadata_round_trip(void **state)
+{
+    (void)state;
+    const char *odd[] = {"plain",
+                         "",
+                         "&amp; literally",
+                         "a&b",
+                         "<mexec:id>inner</mexec:id>",
+                         "quote ' and \"",
+                         "&lt;&gt;",
+                         "tail&"};
+    for (size_t i = 0; i < sizeof odd / sizeof *odd; i++) {
+        mx_vm_spec s = spec("qemu", "/tmp");
+        s.job_id = odd[i];
+        s.job_name = odd[(i + 1) % (sizeof odd / sizeof *odd)];
+        s.job_dir = "/var/lib/mexec/jobs/x";
+        s.owner_pid = -1;
+        char *xml = mx_vm_metadata_xml(&s);
+        char *got = mx_vm_metadata_field(xml, "id");
+        if (!got || strcmp(got, odd[i]) != 0)
+            fail_msg("id \"%s\" came back as \"%s\" from\n%s", odd[i], got ? got : "(null)", xml);
+        free(got);
+        got = mx_vm_metadata_field(xml, "name");
+        assert_string_equal(got, s.job_name);
+        free(got);
+        got = mx_vm_metadata_field(xml, "owner-pid");
+        assert_string_equal(got, "-1");
+        free(got);
+        assert_null(mx_vm_metadata_field(xml, "missing"));
+        free(xml);
+    }
+    assert_null(mx_vm_metadata_field("<mexec:id>unterminated", "id"));
+    assert_null(mx_vm_metadata_field("", "id"));
+}
+
+static void test_domain_type_probe(void **state)
+{
+    (void)state;
+    const char *t = mx_vm_domain_type();
+    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    int can_open = fd >= 0;
+    if (fd >= 0) close(fd);
+    assert_string_equal(t, can_open ? "kvm" : "qemu");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_domain_qemu),          cmocka_unit_test(test_domain_kvm),
+        cmocka_unit_test(test_unknown_type_is_qemu), cmocka_unit_test(test_metadata_round_trip),
+        cmocka_unit_test(test_domain_type_probe),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,87 @@
+/* Helpers shared by the unit tests: temporary directories and small file operations that fail
+ * the test (not return codes) when the machinery itself breaks. */
+#ifndef MX_TEST_UTIL_H
+#define MX_TEST_UTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "mx_buf.h"
+#include "mx_err.h"
+#include "mx_fs.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* A fresh directory under $TMPDIR (or /tmp); caller frees and removes with tu_rmdir(). */
+static inline char *tu_mkdtemp(void)
+{
+    const char *base = getenv("TMPDIR");
+    char *tmpl = mx_xasprintf("%s/mexec-test-XXXXXX", base && *base ? base : "/tmp");
+    if (!mkdtemp(tmpl)) {
+        free(tmpl);
+        fail_msg("mkdtemp failed");
+    }
+    /* realpath: some tests compare against what a child process sees as its cwd */
+    char *real = realpath(tmpl, NULL);
+    free(tmpl);
+    assert_non_null(real);
+    return real;
+}
+
+static inline void tu_rmdir(char *dir)
+{
+    if (!dir) return;
+    mx_err err;
+    if (mx_rm_rf(dir, &err) < 0) fprintf(stderr, "cleanup: %s\n", err.msg);
+    free(dir);
+}
+
+/* Writes text to dir/name, creating parent directories. */
+static inline char *tu_write(const char *dir, const char *name, const char *text)
+{
+    char *path = mx_path_join(dir, name);
+    char *parent = mx_dirname(path);
+    mx_err err;
+    if (mx_mkdir_p(parent, 0755, &err) < 0) fail_msg("%s", err.msg);
+    free(parent);
+    if (mx_write_file(path, text, strlen(text), 0644, &err) < 0) fail_msg("%s", err.msg);
+    return path;
+}
+
+static inline void tu_write_free(const char *dir, const char *name, const char *text)
+{
+    free(tu_write(dir, name, text));
+}
+
+/* The file's contents (NUL-terminated); fails the test if it cannot be read. */
+static inline char *tu_read(const char *path)
+{
+    mx_buf b;
+    mx_buf_init(&b);
+    mx_err err;
+    if (mx_read_file(path, &b, &err) < 0) fail_msg("%s", err.msg);
+    return mx_buf_steal(&b);
+}
+
+#define tu_assert_contains(haystack, needle)                                                       \
+    do {                                                                                           \
+        const char *h_ = (haystack), *n_ = (needle);                                               \
+        if (!h_ || !strstr(h_, n_))                                                                \
+            fail_msg("expected to find \"%s\" in \"%s\"", n_, h_ ? h_ : "(null)");                 \
+    } while (0)
+
+#define tu_assert_not_contains(haystack, needle)                                                   \
+    do {                                                                                           \
+        const char *h_ = (haystack), *n_ = (needle);                                               \
+        if (h_ && strstr(h_, n_)) fail_msg("did not expect \"%s\" in \"%s\"", n_, h_);             \
+    } while (0)
+
+#endif
