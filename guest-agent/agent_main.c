@@ -16,14 +16,13 @@ static int handle(const mx_msg *m, mx_agent_in *in, int *done)
     switch (m->type) {
     case MX_MSG_HELLO: {
         if (m->version != MX_PROTO_VERSION) {
-            mx_agent_send_error("protocol version %d not supported (agent speaks %d)",
-                                m->version, MX_PROTO_VERSION);
+            mx_agent_send_error("protocol version %d not supported (agent speaks %d)", m->version,
+                                MX_PROTO_VERSION);
             *done = 1;
             return 3;
         }
-        mx_msg reply = {.type = MX_MSG_HELLO,
-                        .version = MX_PROTO_VERSION,
-                        .agent = "mexec-agent " MX_VERSION};
+        mx_msg reply = {
+            .type = MX_MSG_HELLO, .version = MX_PROTO_VERSION, .agent = "mexec-agent " MX_VERSION};
         mx_agent_send(&reply);
         return 0;
     }
@@ -33,8 +32,11 @@ static int handle(const mx_msg *m, mx_agent_in *in, int *done)
             return 3;
         }
         return 0;
-    case MX_MSG_BYE: *done = 1; return 0;
-    case MX_MSG_CANCEL: return 0; /* nothing runs between steps */
+    case MX_MSG_BYE:
+        *done = 1;
+        return 0;
+    case MX_MSG_CANCEL:
+        return 0; /* nothing runs between steps */
     default:
         mx_agent_send_error("unexpected %s message", mx_msg_type_name(m->type));
         return 0;

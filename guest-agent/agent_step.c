@@ -233,9 +233,8 @@ static char **step_argv(const mx_msg *step, const char *script)
         argv[3] = mx_xstrdup("--no-same-owner");
         return argv;
     }
-    size_t n = mx_agent_split_shell(step->shell && *step->shell ? step->shell
-                                                                : MX_AGENT_DEFAULT_SHELL,
-                                    &argv);
+    size_t n = mx_agent_split_shell(
+        step->shell && *step->shell ? step->shell : MX_AGENT_DEFAULT_SHELL, &argv);
     argv[n] = mx_xstrdup(script);
     return argv;
 }

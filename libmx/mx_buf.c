@@ -87,7 +87,10 @@ void mx_buf_add(mx_buf *b, const void *data, size_t len)
     b->data[b->len] = '\0';
 }
 
-void mx_buf_adds(mx_buf *b, const char *s) { mx_buf_add(b, s, strlen(s)); }
+void mx_buf_adds(mx_buf *b, const char *s)
+{
+    mx_buf_add(b, s, strlen(s));
+}
 
 void mx_buf_printf(mx_buf *b, const char *fmt, ...)
 {
@@ -107,12 +110,23 @@ void mx_buf_add_xml(mx_buf *b, const char *s)
 {
     for (; *s; s++) {
         switch (*s) {
-        case '&': mx_buf_adds(b, "&amp;"); break;
-        case '<': mx_buf_adds(b, "&lt;"); break;
-        case '>': mx_buf_adds(b, "&gt;"); break;
-        case '\'': mx_buf_adds(b, "&apos;"); break;
-        case '"': mx_buf_adds(b, "&quot;"); break;
-        default: mx_buf_add(b, s, 1);
+        case '&':
+            mx_buf_adds(b, "&amp;");
+            break;
+        case '<':
+            mx_buf_adds(b, "&lt;");
+            break;
+        case '>':
+            mx_buf_adds(b, "&gt;");
+            break;
+        case '\'':
+            mx_buf_adds(b, "&apos;");
+            break;
+        case '"':
+            mx_buf_adds(b, "&quot;");
+            break;
+        default:
+            mx_buf_add(b, s, 1);
         }
     }
 }

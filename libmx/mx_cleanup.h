@@ -8,7 +8,10 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-static inline void mx_freep(void *p) { free(*(void **)p); }
+static inline void mx_freep(void *p)
+{
+    free(*(void **)p);
+}
 static inline void mx_closep(int *fd)
 {
     if (*fd >= 0) close(*fd);
@@ -17,7 +20,10 @@ static inline void mx_fclosep(FILE **f)
 {
     if (*f) fclose(*f);
 }
-static inline void mx_json_decrefp(json_t **j) { json_decref(*j); }
+static inline void mx_json_decrefp(json_t **j)
+{
+    json_decref(*j);
+}
 
 #define mx_autofree __attribute__((cleanup(mx_freep)))
 #define mx_autoclose __attribute__((cleanup(mx_closep)))
@@ -25,7 +31,7 @@ static inline void mx_json_decrefp(json_t **j) { json_decref(*j); }
 #define mx_autojson __attribute__((cleanup(mx_json_decrefp)))
 
 /* Hands ownership out of a cleanup-tagged variable. */
-#define mx_steal(pp)                                                                              \
+#define mx_steal(pp)                                                                               \
     ({                                                                                             \
         __typeof__(*(pp)) mx_tmp_ = *(pp);                                                         \
         *(pp) = NULL;                                                                              \

@@ -92,7 +92,10 @@ void mx_mask_stream_init(mx_mask_stream *m, const mx_secrets *secrets)
     mx_buf_init(&m->pending);
 }
 
-void mx_mask_stream_free(mx_mask_stream *m) { mx_buf_free(&m->pending); }
+void mx_mask_stream_free(mx_mask_stream *m)
+{
+    mx_buf_free(&m->pending);
+}
 
 void mx_mask_feed(mx_mask_stream *m, const void *data, size_t len, mx_emit_fn emit, void *ctx)
 {
@@ -109,7 +112,10 @@ void mx_mask_flush(mx_mask_stream *m, mx_emit_fn emit, void *ctx)
     if (m->pending.len) process(m, 1, emit, ctx);
 }
 
-static void to_buf(void *ctx, const char *data, size_t len) { mx_buf_add(ctx, data, len); }
+static void to_buf(void *ctx, const char *data, size_t len)
+{
+    mx_buf_add(ctx, data, len);
+}
 
 char *mx_secrets_mask(const mx_secrets *s, const char *text)
 {

@@ -36,8 +36,7 @@ static void drain(int fds[2], mx_buf *out, mx_buf *errtext)
     }
 }
 
-static int run(const char *const argv[], const char *cwd, mx_buf *out, mx_buf *errtext,
-               mx_err *err)
+static int run(const char *const argv[], const char *cwd, mx_buf *out, mx_buf *errtext, mx_err *err)
 {
     int op[2], ep[2];
     if (pipe2(op, O_CLOEXEC) < 0) return mx_fail_errno(err, MX_INFRA, "pipe");
@@ -95,8 +94,8 @@ int mx_proc_check(const char *const argv[], const char *cwd, mx_buf *out, mx_err
     if (r > 0) {
         while (errtext.len && (errtext.data[errtext.len - 1] == '\n'))
             errtext.data[--errtext.len] = '\0';
-        mx_fail(err, MX_INFRA, "%s exited with status %d%s%s", argv[0], r,
-                errtext.len ? ": " : "", errtext.len ? errtext.data : "");
+        mx_fail(err, MX_INFRA, "%s exited with status %d%s%s", argv[0], r, errtext.len ? ": " : "",
+                errtext.len ? errtext.data : "");
         r = -1;
     }
     mx_buf_free(&errtext);

@@ -8,15 +8,14 @@
 #include <string.h>
 
 static const char *const type_names[] = {
-    [MX_MSG_HELLO] = "hello",   [MX_MSG_STEP] = "step",         [MX_MSG_CANCEL] = "cancel",
-    [MX_MSG_BYE] = "bye",       [MX_MSG_OUTPUT] = "output",     [MX_MSG_STEP_END] = "step-end",
+    [MX_MSG_HELLO] = "hello", [MX_MSG_STEP] = "step",     [MX_MSG_CANCEL] = "cancel",
+    [MX_MSG_BYE] = "bye",     [MX_MSG_OUTPUT] = "output", [MX_MSG_STEP_END] = "step-end",
     [MX_MSG_ERROR] = "error",
 };
 
 static const char *const reason_names[] = {
-    [MX_END_EXITED] = "exited",       [MX_END_SIGNALED] = "signaled",
-    [MX_END_TIMEOUT] = "timeout",     [MX_END_CANCELLED] = "cancelled",
-    [MX_END_FAILED] = "failed",
+    [MX_END_EXITED] = "exited",       [MX_END_SIGNALED] = "signaled", [MX_END_TIMEOUT] = "timeout",
+    [MX_END_CANCELLED] = "cancelled", [MX_END_FAILED] = "failed",
 };
 
 static const char *const kind_names[] = {[MX_STEP_RUN] = "run", [MX_STEP_CHECKOUT] = "checkout"};
@@ -93,9 +92,12 @@ char *mx_msg_encode(const mx_msg *m, size_t *len)
         set(o, "duration_ms", json_integer(m->duration_ms));
         set_str(o, "message", m->message);
         break;
-    case MX_MSG_ERROR: set_str(o, "message", m->message); break;
+    case MX_MSG_ERROR:
+        set_str(o, "message", m->message);
+        break;
     case MX_MSG_CANCEL:
-    case MX_MSG_BYE: break;
+    case MX_MSG_BYE:
+        break;
     }
     char *s = json_dumps(o, JSON_COMPACT);
     if (!s) abort();
@@ -181,9 +183,12 @@ static int decode_body(json_t *o, mx_msg *m, mx_err *err)
         if (get_int(o, "id", &n, 1, err) < 0) return -1;
         m->id = (int)n;
         if (get_str(o, "stream", &s, 1, err) < 0) return -1;
-        if (strcmp(s, "stdout") == 0) m->stream = MX_STREAM_STDOUT;
-        else if (strcmp(s, "stderr") == 0) m->stream = MX_STREAM_STDERR;
-        else return mx_fail(err, MX_INFRA, "unknown stream \"%s\"", s);
+        if (strcmp(s, "stdout") == 0)
+            m->stream = MX_STREAM_STDOUT;
+        else if (strcmp(s, "stderr") == 0)
+            m->stream = MX_STREAM_STDERR;
+        else
+            return mx_fail(err, MX_INFRA, "unknown stream \"%s\"", s);
         free(mx_steal(&s));
         if (get_str(o, "data", &s, 1, err) < 0) return -1;
         m->data = mx_b64_decode(s, &m->len);
@@ -200,9 +205,11 @@ static int decode_body(json_t *o, mx_msg *m, mx_err *err)
         if (r < 0) return mx_fail(err, MX_INFRA, "unknown end reason \"%s\"", s);
         m->reason = (enum mx_end_reason)r;
         return get_str(o, "message", &m->message, 0, err);
-    case MX_MSG_ERROR: return get_str(o, "message", &m->message, 1, err);
+    case MX_MSG_ERROR:
+        return get_str(o, "message", &m->message, 1, err);
     case MX_MSG_CANCEL:
-    case MX_MSG_BYE: return 0;
+    case MX_MSG_BYE:
+        return 0;
     }
     return 0;
 }
@@ -245,7 +252,10 @@ void mx_msg_clear(mx_msg *m)
     memset(m, 0, sizeof *m);
 }
 
-void mx_lines_init(mx_lines *l) { memset(l, 0, sizeof *l); }
+void mx_lines_init(mx_lines *l)
+{
+    memset(l, 0, sizeof *l);
+}
 
 void mx_lines_free(mx_lines *l)
 {

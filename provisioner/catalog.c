@@ -136,12 +136,14 @@ int mx_catalog_resolve(const mx_catalog *cat, const mx_host_config *hc, const ch
 {
     memset(img, 0, sizeof *img);
     if (!ref) ref = hc->default_image ? hc->default_image : cat->default_ref;
-    if (!ref) return mx_fail(err, MX_USAGE, "no default machine image (set default: in %s)", cat->path);
+    if (!ref)
+        return mx_fail(err, MX_USAGE, "no default machine image (set default: in %s)", cat->path);
     const mx_node *e = mx_node_get(cat->images, ref);
     if (!e) {
         mx_autofree char *refs = mx_catalog_refs(cat);
-        return mx_fail(err, MX_USAGE, "machine image \"%s\" is not in the catalog %s (available: %s)",
-                       ref, cat->path, refs);
+        return mx_fail(err, MX_USAGE,
+                       "machine image \"%s\" is not in the catalog %s (available: %s)", ref,
+                       cat->path, refs);
     }
     img->ref = mx_xstrdup(ref);
     img->recipe = mx_xstrdup(mx_node_get(e, "recipe")->value);

@@ -52,13 +52,20 @@ long mx_parse_duration(const char *s)
         p = end;
         long mult;
         switch (*p) {
-        case 'h': mult = 3600; break;
-        case 'm': mult = 60; break;
-        case 's': mult = 1; break;
+        case 'h':
+            mult = 3600;
+            break;
+        case 'm':
+            mult = 60;
+            break;
+        case 's':
+            mult = 1;
+            break;
         case '\0':
             if (any_unit) return -1;
             return v; /* bare number: seconds */
-        default: return -1;
+        default:
+            return -1;
         }
         any_unit = 1;
         total += v * mult;
@@ -83,8 +90,7 @@ static int scalar_value(const mx_node *v, const char *what, mx_err *err)
     return 0;
 }
 
-static int env_add(mx_envlist *out, const mx_node *at, const char *k, const mx_node *v,
-                   mx_err *err)
+static int env_add(mx_envlist *out, const mx_node *at, const char *k, const mx_node *v, mx_err *err)
 {
     if (!env_name_ok(k))
         return mx_node_fail(err, at, "\"%s\" is not a valid environment variable name", k);
@@ -133,8 +139,7 @@ static int get_string(const mx_node *map, const char *key, char **out, mx_err *e
 }
 
 /* Keys a map may have; anything else is an error naming the key and what is allowed. */
-static int check_keys(const mx_node *map, const char *what, const char *const *allowed,
-                      mx_err *err)
+static int check_keys(const mx_node *map, const char *what, const char *const *allowed, mx_err *err)
 {
     for (size_t i = 0; i < map->n; i++) {
         const char *k = map->keys[i]->value;
@@ -171,7 +176,9 @@ static int parse_timeout(const mx_node *v, int *out, mx_err *err)
     if (!v) return 0;
     if (scalar_value(v, "no_output_timeout", err) < 0) return -1;
     long s = mx_parse_duration(v->value);
-    if (s <= 0) return mx_node_fail(err, v, "no_output_timeout \"%s\" is not a duration like 10m, 1h30m or 45s", v->value);
+    if (s <= 0)
+        return mx_node_fail(
+            err, v, "no_output_timeout \"%s\" is not a duration like 10m, 1h30m or 45s", v->value);
     *out = (int)s;
     return 0;
 }
@@ -188,9 +195,15 @@ static int parse_run(const mx_node *item, const mx_node *v, mx_step *st, mx_err 
     if (v->kind == MX_NODE_SCALAR) {
         st->command = mx_xstrdup(v->value);
     } else if (v->kind == MX_NODE_MAP) {
-        static const char *const keys[] = {"name",  "command", "shell", "environment",
-                                           "working_directory", "no_output_timeout",
-                                           "background", "when", NULL};
+        static const char *const keys[] = {"name",
+                                           "command",
+                                           "shell",
+                                           "environment",
+                                           "working_directory",
+                                           "no_output_timeout",
+                                           "background",
+                                           "when",
+                                           NULL};
         if (check_keys(v, "a run step", keys, err) < 0) return -1;
         if (get_string(v, "command", &st->command, err) < 0 ||
             get_string(v, "name", &st->name, err) < 0 ||
@@ -223,7 +236,8 @@ static int parse_step(const mx_node *item, mx_step *st, mx_err *err)
         kind = item->keys[0]->value;
         v = item->vals[0];
     } else {
-        return mx_node_fail(err, item, "a step is a name (checkout) or a map with one key (run: ...)");
+        return mx_node_fail(err, item,
+                            "a step is a name (checkout) or a map with one key (run: ...)");
     }
     if (strcmp(kind, "run") == 0) {
         if (!v) return mx_node_fail(err, item, "run needs a command");
@@ -233,10 +247,12 @@ static int parse_step(const mx_node *item, mx_step *st, mx_err *err)
         st->kind = MX_JOB_STEP_CHECKOUT;
         st->name = mx_xstrdup("Checkout code");
         if (v && !mx_node_is_null(v)) {
-            if (v->kind != MX_NODE_MAP) return mx_node_fail(err, v, "checkout takes a map (path: ...)");
+            if (v->kind != MX_NODE_MAP)
+                return mx_node_fail(err, v, "checkout takes a map (path: ...)");
             static const char *const keys[] = {"path", "name", NULL};
             if (check_keys(v, "checkout", keys, err) < 0) return -1;
-            if (get_string(v, "path", &st->path, err) < 0 || get_string(v, "name", &st->name, err) < 0)
+            if (get_string(v, "path", &st->path, err) < 0 ||
+                get_string(v, "name", &st->name, err) < 0)
                 return -1;
         }
         return 0;
@@ -251,7 +267,8 @@ static int parse_step(const mx_node *item, mx_step *st, mx_err *err)
     }
     return mx_node_fail(err, item->kind == MX_NODE_MAP ? item->keys[0] : item,
                         "unknown step \"%s\" (steps: run, checkout; orb commands such as "
-                        "docker/check need `orbs:`)", kind);
+                        "docker/check need `orbs:`)",
+                        kind);
 }
 
 static int parse_machine(const mx_node *job, mx_job *out, mx_err *err)
@@ -261,7 +278,8 @@ static int parse_machine(const mx_node *job, mx_job *out, mx_err *err)
         if (mx_node_get(job, "docker"))
             return mx_node_fail(err, mx_node_get(job, "docker"),
                                 "job \"%s\" uses the docker executor; mexec runs machine "
-                                "executor jobs only (use machine: image: NAME:TAG)", out->name);
+                                "executor jobs only (use machine: image: NAME:TAG)",
+                                out->name);
         const char *others[] = {"macos", "windows", "executor"};
         for (size_t i = 0; i < 3; i++)
             if (mx_node_get(job, others[i]))
@@ -324,10 +342,20 @@ int mx_cfg_job_load(const mx_node *root, const char *name, mx_job *job, mx_err *
         return -1;
     }
     if (j->kind != MX_NODE_MAP) return mx_node_fail(err, j, "job \"%s\" must be a map", name);
-    static const char *const keys[] = {"machine", "docker", "macos", "windows", "executor",
-                                       "resource_class", "environment", "working_directory",
-                                       "shell", "steps", "parallelism", "parameters",
-                                       "circleci_ip_ranges", NULL};
+    static const char *const keys[] = {"machine",
+                                       "docker",
+                                       "macos",
+                                       "windows",
+                                       "executor",
+                                       "resource_class",
+                                       "environment",
+                                       "working_directory",
+                                       "shell",
+                                       "steps",
+                                       "parallelism",
+                                       "parameters",
+                                       "circleci_ip_ranges",
+                                       NULL};
     if (check_keys(j, "a job", keys, err) < 0) return -1;
     job->file = mx_xstrdup(j->file);
     job->line = j->line;

@@ -123,7 +123,8 @@ int mx_node_is_null(const mx_node *n)
 int mx_node_bool(const mx_node *n, int *out)
 {
     if (!n || n->kind != MX_NODE_SCALAR || n->quoted) return -1;
-    static const char *const t[] = {"true", "yes", "on", "y"}, *const f[] = {"false", "no", "off", "n"};
+    static const char *const t[] = {"true", "yes", "on", "y"}, *const f[] = {"false", "no", "off",
+                                                                             "n"};
     for (size_t i = 0; i < 4; i++) {
         if (strcasecmp(n->value, t[i]) == 0) return *out = 1, 0;
         if (strcasecmp(n->value, f[i]) == 0) return *out = 0, 0;
@@ -135,9 +136,12 @@ const char *mx_node_kind_name(const mx_node *n)
 {
     if (!n) return "nothing";
     switch (n->kind) {
-    case MX_NODE_SCALAR: return "a scalar";
-    case MX_NODE_MAP: return "a map";
-    case MX_NODE_SEQ: return "a list";
+    case MX_NODE_SCALAR:
+        return "a scalar";
+    case MX_NODE_MAP:
+        return "a map";
+    case MX_NODE_SEQ:
+        return "a list";
     }
     return "?";
 }
@@ -320,8 +324,8 @@ static int load(loader *l, mx_node **root)
         }
         if (t == YAML_DOCUMENT_START_EVENT) {
             if (state == 2) {
-                mx_fail(l->err, MX_USAGE, "%s:%zu:%zu: only one YAML document is allowed",
-                        l->file, ev.start_mark.line + 1, ev.start_mark.column + 1);
+                mx_fail(l->err, MX_USAGE, "%s:%zu:%zu: only one YAML document is allowed", l->file,
+                        ev.start_mark.line + 1, ev.start_mark.column + 1);
                 yaml_event_delete(&ev);
                 goto out;
             }
@@ -354,8 +358,7 @@ out:
     return rc;
 }
 
-int mx_yaml_load_string(const char *name, const char *text, size_t len, mx_node **root,
-                        mx_err *err)
+int mx_yaml_load_string(const char *name, const char *text, size_t len, mx_node **root, mx_err *err)
 {
     loader l = {.file = name, .err = err};
     if (!yaml_parser_initialize(&l.parser))

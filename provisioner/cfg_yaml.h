@@ -14,8 +14,8 @@ typedef enum { MX_NODE_SCALAR, MX_NODE_MAP, MX_NODE_SEQ } mx_node_kind;
 
 typedef struct mx_node {
     mx_node_kind kind;
-    char *value; /* scalar text */
-    int quoted;  /* scalar was quoted or a block scalar: never a bool/int/null */
+    char *value;                   /* scalar text */
+    int quoted;                    /* scalar was quoted or a block scalar: never a bool/int/null */
     struct mx_node **keys, **vals; /* map: scalar keys and their values */
     struct mx_node **items;        /* seq */
     size_t n;

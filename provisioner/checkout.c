@@ -52,8 +52,8 @@ static int git_file_list(const char *dir, const char *list_path, mx_err *err)
     static const char *const top_args[] = {"rev-parse", "--show-toplevel", NULL};
     mx_autofree char *top = git_line(dir, top_args);
     if (!top) return 0;
-    const char *argv[] = {"git", "-C", dir, "ls-files", "-z", "--cached", "--others",
-                          "--exclude-standard", NULL};
+    const char *argv[] = {
+        "git", "-C", dir, "ls-files", "-z", "--cached", "--others", "--exclude-standard", NULL};
     mx_buf out;
     mx_buf_init(&out);
     if (mx_proc_check(argv, NULL, &out, err) < 0) {
@@ -87,8 +87,8 @@ int mx_checkout_archive(const char *project_dir, const char *archive, mx_err *er
     int rc;
     if (in_git) {
         /* tar recurses into listed directories: that packs .git whole */
-        const char *argv[] = {"tar", "-c", "-f", archive, "-C", project_dir, "--null", "-T",
-                              list, NULL};
+        const char *argv[] = {"tar",       "-c",     "-f", archive, "-C",
+                              project_dir, "--null", "-T", list,    NULL};
         rc = mx_proc_check(argv, NULL, NULL, err);
     } else {
         const char *argv[] = {"tar", "-c", "-f", archive, "-C", project_dir, ".", NULL};

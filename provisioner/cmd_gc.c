@@ -43,7 +43,8 @@ static int gc_domains(const mx_host_config *hc, int *removed, mx_err *err)
 {
     virConnectPtr conn = virConnectOpen(hc->libvirt_uri);
     if (!conn)
-        return mx_fail(err, MX_INFRA, "connect to libvirt at %s: %s", hc->libvirt_uri, mx_virt_error());
+        return mx_fail(err, MX_INFRA, "connect to libvirt at %s: %s", hc->libvirt_uri,
+                       mx_virt_error());
     virDomainPtr *doms = NULL;
     int n = virConnectListAllDomains(conn, &doms, 0);
     if (n < 0) {

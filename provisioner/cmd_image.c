@@ -37,7 +37,8 @@ static int build(const mx_catalog *cat, const mx_host_config *hc, const char *re
             img.recipe_hash);
     const char *argv[] = {"bash", script, tmpl, NULL};
     int status = mx_proc_run_inherit(argv, &mx_stop, err);
-    if (status == 0 && chmod(tmpl, 0755) < 0) status = mx_fail_errno(err, MX_INFRA, "chmod %s", tmpl);
+    if (status == 0 && chmod(tmpl, 0755) < 0)
+        status = mx_fail_errno(err, MX_INFRA, "chmod %s", tmpl);
     if (status == 0 && rename(tmpl, img.dir) < 0)
         status = mx_fail_errno(err, MX_INFRA, "move the build to %s", img.dir);
     if (status != 0) {
@@ -67,7 +68,8 @@ static int list(const mx_catalog *cat, const mx_host_config *hc, mx_err *err)
         long long sz = img.built ? file_size(img.base) : -1;
         char size[32] = "-";
         if (sz >= 0) snprintf(size, sizeof size, "%.0f MiB", (double)sz / 1048576.0);
-        const char *def = cat->default_ref && strcmp(cat->default_ref, img.ref) == 0 ? " (default)" : "";
+        const char *def =
+            cat->default_ref && strcmp(cat->default_ref, img.ref) == 0 ? " (default)" : "";
         printf("%-24s %-14s %-8s %-14.12s %s%s\n", img.ref, img.recipe, img.built ? "yes" : "no",
                img.recipe_hash, size, def);
         mx_image_free(&img);
@@ -101,9 +103,12 @@ int mx_cmd_image(int argc, char **argv)
     int rc = mx_host_config_load(&hc, &err);
     if (rc == 0) rc = mx_catalog_load(hc.images_dir, &cat, &err);
     if (rc == 0) {
-        if (strcmp(verb, "build") == 0) rc = build(&cat, &hc, argv[2], &err);
-        else if (strcmp(verb, "path") == 0) rc = path(&cat, &hc, argv[2], &err);
-        else rc = list(&cat, &hc, &err);
+        if (strcmp(verb, "build") == 0)
+            rc = build(&cat, &hc, argv[2], &err);
+        else if (strcmp(verb, "path") == 0)
+            rc = path(&cat, &hc, argv[2], &err);
+        else
+            rc = list(&cat, &hc, &err);
     }
     mx_catalog_free(&cat);
     mx_host_config_free(&hc);

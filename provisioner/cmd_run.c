@@ -36,17 +36,24 @@ int mx_cmd_run(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:j:e:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'c': o.config_path = optarg; break;
-        case 'j': o.job_name = optarg; break;
+        case 'c':
+            o.config_path = optarg;
+            break;
+        case 'j':
+            o.job_name = optarg;
+            break;
         case 'e':
             if (add_cli_env(&o.cli_env, optarg) < 0) rc = MX_USAGE;
             break;
-        case 'F': o.fit_to_host = 1; break;
+        case 'F':
+            o.fit_to_host = 1;
+            break;
         case 'h':
             puts("usage: mexec run [-c CONFIG] --job NAME [-e KEY=VALUE]... [--fit-to-host]");
             mx_envlist_free(&o.cli_env);
             return MX_OK;
-        default: rc = MX_USAGE;
+        default:
+            rc = MX_USAGE;
         }
     }
     if (rc == MX_OK && optind < argc) {
@@ -68,7 +75,8 @@ int mx_cmd_run(int argc, char **argv)
     } else {
         int r = mx_job_run(&hc, &o, &err);
         if (mx_stop) {
-            fprintf(stderr, "mexec: interrupted by signal %d; VM and files removed\n", (int)mx_stop);
+            fprintf(stderr, "mexec: interrupted by signal %d; VM and files removed\n",
+                    (int)mx_stop);
             rc = 128 + (int)mx_stop;
         } else {
             rc = r < 0 ? mx_cli_report(&err) : r;

@@ -45,7 +45,8 @@ static int parse_classes(mx_host_config *hc, const mx_node *m, mx_err *err)
             parse_int(mem, "memory_mib", 64, 16 * 1024 * 1024, &mb, err) < 0)
             return -1;
         const mx_node *a = mx_node_get(c, "arm");
-        if (a && mx_node_bool(a, &arm) < 0) return mx_node_fail(err, a, "arm must be true or false");
+        if (a && mx_node_bool(a, &arm) < 0)
+            return mx_node_fail(err, a, "arm must be true or false");
         mx_rclass_set(&hc->classes, m->keys[i]->value, v, mb, arm);
     }
     return 0;
@@ -66,16 +67,22 @@ static int apply(mx_host_config *hc, const mx_node *root, mx_err *err)
             continue;
         }
         if (v->kind != MX_NODE_SCALAR) return mx_node_fail(err, v, "%s must be a string", k);
-        if (strcmp(k, "libvirt_uri") == 0) set_str(&hc->libvirt_uri, v);
-        else if (strcmp(k, "image_store") == 0) set_str(&hc->image_store, v);
-        else if (strcmp(k, "state_dir") == 0) set_str(&hc->state_dir, v);
-        else if (strcmp(k, "images_dir") == 0) set_str(&hc->images_dir, v);
-        else if (strcmp(k, "default_image") == 0) set_str(&hc->default_image, v);
+        if (strcmp(k, "libvirt_uri") == 0)
+            set_str(&hc->libvirt_uri, v);
+        else if (strcmp(k, "image_store") == 0)
+            set_str(&hc->image_store, v);
+        else if (strcmp(k, "state_dir") == 0)
+            set_str(&hc->state_dir, v);
+        else if (strcmp(k, "images_dir") == 0)
+            set_str(&hc->images_dir, v);
+        else if (strcmp(k, "default_image") == 0)
+            set_str(&hc->default_image, v);
         else
             return mx_node_fail(err, root->keys[i],
                                 "unknown host setting \"%s\" (known: libvirt_uri, image_store, "
                                 "state_dir, images_dir, default_image, boot_timeout, "
-                                "resource_classes)", k);
+                                "resource_classes)",
+                                k);
     }
     return 0;
 }
@@ -86,7 +93,8 @@ int mx_host_config_load(mx_host_config *hc, mx_err *err)
     hc->libvirt_uri = mx_xstrdup("qemu:///system");
     hc->image_store = mx_xstrdup("/var/lib/mexec/images");
     hc->state_dir = mx_xstrdup("/var/lib/mexec/jobs");
-    hc->images_dir = mx_xstrdup(getenv("MEXEC_IMAGES_DIR") ? getenv("MEXEC_IMAGES_DIR") : MX_IMAGES_DIR);
+    hc->images_dir =
+        mx_xstrdup(getenv("MEXEC_IMAGES_DIR") ? getenv("MEXEC_IMAGES_DIR") : MX_IMAGES_DIR);
     hc->boot_timeout_s = DEFAULT_BOOT_TIMEOUT_S;
     mx_rclass_defaults(&hc->classes);
 

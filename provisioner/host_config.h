@@ -9,9 +9,9 @@
 
 typedef struct mx_host_config {
     char *libvirt_uri;
-    char *image_store; /* built machine images, keyed by recipe hash */
-    char *state_dir;   /* one directory per running job */
-    char *images_dir;  /* recipes and catalog.yaml */
+    char *image_store;   /* built machine images, keyed by recipe hash */
+    char *state_dir;     /* one directory per running job */
+    char *images_dir;    /* recipes and catalog.yaml */
     char *default_image; /* NULL: the catalog's default */
     int boot_timeout_s;
     mx_rclass_table classes;

@@ -107,8 +107,8 @@ static int resolve(job_ctx *c, mx_err *err)
     mx_host_caps caps;
     mx_host_caps_read(&caps);
     int fitted = 0;
-    if (mx_rclass_resolve(&c->hc->classes, c->job.resource_class, &caps, c->o->fit_to_host,
-                          &c->rc, &fitted, err) < 0)
+    if (mx_rclass_resolve(&c->hc->classes, c->job.resource_class, &caps, c->o->fit_to_host, &c->rc,
+                          &fitted, err) < 0)
         return mx_wrap(err, "%s:%d:%d: job \"%s\"", c->job.file, c->job.line, c->job.col,
                        c->job.name);
     if (fitted)
@@ -175,8 +175,10 @@ static int run_step(job_ctx *c, size_t i, mx_err *err)
         mx_msg r;
         if (mx_session_recv(&c->se, &r, err) < 0) break;
         if (r.type == MX_MSG_OUTPUT) {
-            if (r.stream == MX_STREAM_STDERR) mx_mask_feed(&me, r.data, r.len, emit_fd, &err_fd);
-            else mx_mask_feed(&mo, r.data, r.len, emit_fd, &out_fd);
+            if (r.stream == MX_STREAM_STDERR)
+                mx_mask_feed(&me, r.data, r.len, emit_fd, &err_fd);
+            else
+                mx_mask_feed(&mo, r.data, r.len, emit_fd, &out_fd);
         } else if (r.type == MX_MSG_ERROR) {
             say("agent: %s", r.message);
         } else if (r.type == MX_MSG_STEP_END) {
@@ -238,12 +240,16 @@ static int boot_and_run(job_ctx *c, mx_err *err)
         mx_vm_domain_type());
     if (mx_vm_boot(&c->vm, c->hc, &c->img, &c->rc, err) < 0) return mx_wrap(err, "boot VM");
     if (mx_stop) return mx_fail(err, MX_INFRA, "interrupted");
-    mx_ssh_target t = {.port = c->vm.ssh_port, .user = "circleci", .host_pub = c->vm.host_pub,
-                       .client_key = c->vm.client_key, .client_pub = c->vm.client_pub};
+    mx_ssh_target t = {.port = c->vm.ssh_port,
+                       .user = "circleci",
+                       .host_pub = c->vm.host_pub,
+                       .client_key = c->vm.client_key,
+                       .client_pub = c->vm.client_pub};
     long long deadline = c->t0 + (long long)c->hc->boot_timeout_s * 1000;
     if (mx_ssh_connect(&c->ssh, &t, deadline, &mx_stop, err) < 0) {
         mx_autofree char *tail = mx_vm_console_tail(&c->vm, 15);
-        if (tail && !mx_stop) fprintf(stderr, "mexec: last lines of the guest console:\n%s\n", tail);
+        if (tail && !mx_stop)
+            fprintf(stderr, "mexec: last lines of the guest console:\n%s\n", tail);
         return mx_wrap(err, "connect to %s", c->vm.domain_name);
     }
     say("job %s: guest up after %.1f s", c->job.name, (double)(mx_now_ms() - c->t0) / 1000.0);

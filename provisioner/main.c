@@ -60,9 +60,12 @@ int main(int argc, char **argv)
         return MX_INFRA;
     }
     int rc;
-    if (strcmp(argv[1], "run") == 0) rc = mx_cmd_run(argc - 1, argv + 1);
-    else if (strcmp(argv[1], "image") == 0) rc = mx_cmd_image(argc - 1, argv + 1);
-    else if (strcmp(argv[1], "gc") == 0) rc = mx_cmd_gc(argc - 1, argv + 1);
+    if (strcmp(argv[1], "run") == 0)
+        rc = mx_cmd_run(argc - 1, argv + 1);
+    else if (strcmp(argv[1], "image") == 0)
+        rc = mx_cmd_image(argc - 1, argv + 1);
+    else if (strcmp(argv[1], "gc") == 0)
+        rc = mx_cmd_gc(argc - 1, argv + 1);
     else {
         fprintf(stderr, "mexec: unknown command \"%s\"\n\n%s", argv[1], usage);
         rc = MX_USAGE;

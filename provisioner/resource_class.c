@@ -53,12 +53,13 @@ void mx_host_caps_read(mx_host_caps *caps)
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     caps->cpus = n > 0 ? (int)n : 1;
     struct sysinfo si;
-    caps->memory_mib = sysinfo(&si) == 0 ? (long)((si.totalram * (unsigned long long)si.mem_unit) >> 20) : 0;
+    caps->memory_mib =
+        sysinfo(&si) == 0 ? (long)((si.totalram * (unsigned long long)si.mem_unit) >> 20) : 0;
     caps->arch = uname(&u) == 0 ? u.machine : "unknown";
 }
 
-int mx_rclass_resolve(const mx_rclass_table *t, const char *name, const mx_host_caps *host,
-                      int fit, mx_rclass *out, int *fitted, mx_err *err)
+int mx_rclass_resolve(const mx_rclass_table *t, const char *name, const mx_host_caps *host, int fit,
+                      mx_rclass *out, int *fitted, mx_err *err)
 {
     const mx_rclass *rc = NULL;
     for (size_t i = 0; i < t->n && !rc; i++)

@@ -34,7 +34,7 @@ void mx_host_caps_read(mx_host_caps *caps);
 
 /* Resolves `name` for this host into *out (vcpus/memory).  A class larger than the host is an
  * error unless fit is set, in which case it is shrunk to the host and *fitted is set. */
-int mx_rclass_resolve(const mx_rclass_table *t, const char *name, const mx_host_caps *host,
-                      int fit, mx_rclass *out, int *fitted, mx_err *err);
+int mx_rclass_resolve(const mx_rclass_table *t, const char *name, const mx_host_caps *host, int fit,
+                      mx_rclass *out, int *fitted, mx_err *err);
 
 #endif

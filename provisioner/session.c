@@ -120,7 +120,8 @@ int mx_session_start(mx_session *se, mx_ssh *ssh, const char *agent_path,
     else if (reply.type != MX_MSG_HELLO)
         rc = mx_fail(err, MX_INFRA, "agent answered hello with %s", mx_msg_type_name(reply.type));
     else if (reply.version != MX_PROTO_VERSION)
-        rc = mx_fail(err, MX_INFRA, "agent speaks protocol %d, mexec %d", reply.version, MX_PROTO_VERSION);
+        rc = mx_fail(err, MX_INFRA, "agent speaks protocol %d, mexec %d", reply.version,
+                     MX_PROTO_VERSION);
     if (rc == 0) se->agent = mx_xstrdup(reply.agent ? reply.agent : "mexec-agent");
     mx_msg_clear(&reply);
     return rc;

@@ -53,7 +53,8 @@ static int tcp_connect(int port, mx_err *err)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) return mx_fail_errno(err, MX_INFRA, "socket");
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0 && errno != EINPROGRESS) {
         mx_fail_errno(err, MX_INFRA, "connect 127.0.0.1:%d", port);
@@ -129,12 +130,15 @@ static int attempt(mx_ssh *c, const mx_ssh_target *t, mx_err *err)
     int same = host_key_matches(c->s, t->host_pub, err);
     if (same < 0) return -2;
     if (!same) {
-        mx_fail(err, MX_INFRA, "the guest at 127.0.0.1:%d presented an SSH host key other than "
-                "the one mexec generated for it; refusing to connect", t->port);
+        mx_fail(err, MX_INFRA,
+                "the guest at 127.0.0.1:%d presented an SSH host key other than "
+                "the one mexec generated for it; refusing to connect",
+                t->port);
         return -2;
     }
     libssh2_session_set_timeout(c->s, 0);
-    if (libssh2_userauth_publickey_fromfile(c->s, t->user, t->client_pub, t->client_key, NULL) != 0) {
+    if (libssh2_userauth_publickey_fromfile(c->s, t->user, t->client_pub, t->client_key, NULL) !=
+        0) {
         /* cloud-init images may run sshd before the user's key is installed: retry */
         mx_fail(err, MX_INFRA, "SSH public-key login as %s: %s", t->user, mx_ssh_error(c->s));
         return -1;

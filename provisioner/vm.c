@@ -20,9 +20,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static void ignore_virt_error(void *ud, virErrorPtr e) { (void)ud, (void)e; }
+static void ignore_virt_error(void *ud, virErrorPtr e)
+{
+    (void)ud, (void)e;
+}
 
-void mx_virt_quiet(void) { virSetErrorFunc(NULL, ignore_virt_error); }
+void mx_virt_quiet(void)
+{
+    virSetErrorFunc(NULL, ignore_virt_error);
+}
 
 const char *mx_virt_error(void)
 {
@@ -59,7 +65,8 @@ static int free_port(int *port, mx_err *err)
 
 static int keygen(const char *path, const char *comment, mx_err *err)
 {
-    const char *argv[] = {"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", path, NULL};
+    const char *argv[] = {"ssh-keygen", "-q",    "-t", "ed25519", "-N", "",
+                          "-C",         comment, "-f", path,      NULL};
     if (mx_proc_check(argv, NULL, NULL, err) < 0) return mx_wrap(err, "generate SSH key");
     return 0;
 }
@@ -82,10 +89,12 @@ int mx_vm_prepare(mx_vm *vm, const mx_host_config *hc, const char *job_name, mx_
     mx_autofree char *lock = mx_path_join(vm->dir, "lock");
     vm->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (vm->lock_fd < 0) return mx_fail_errno(err, MX_INFRA, "create %s", lock);
-    if (flock(vm->lock_fd, LOCK_EX | LOCK_NB) < 0) return mx_fail_errno(err, MX_INFRA, "lock %s", lock);
+    if (flock(vm->lock_fd, LOCK_EX | LOCK_NB) < 0)
+        return mx_fail_errno(err, MX_INFRA, "lock %s", lock);
     char pid[32];
     int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
-    if (write(vm->lock_fd, pid, (size_t)n) != n) return mx_fail_errno(err, MX_INFRA, "write %s", lock);
+    if (write(vm->lock_fd, pid, (size_t)n) != n)
+        return mx_fail_errno(err, MX_INFRA, "write %s", lock);
 
     vm->overlay = mx_path_join(vm->dir, "disk.qcow2");
     vm->seed = mx_path_join(vm->dir, "seed.iso");
@@ -101,8 +110,8 @@ int mx_vm_prepare(mx_vm *vm, const mx_host_config *hc, const char *job_name, mx_
 
 static int make_overlay(const mx_vm *vm, const mx_image *img, mx_err *err)
 {
-    const char *argv[] = {"qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2",
-                          "-b", img->base, vm->overlay, NULL};
+    const char *argv[] = {"qemu-img", "create", "-q",      "-f",        "qcow2", "-F",
+                          "qcow2",    "-b",     img->base, vm->overlay, NULL};
     if (mx_proc_check(argv, NULL, NULL, err) < 0) return mx_wrap(err, "create overlay disk");
     if (chmod(vm->overlay, 0600) < 0) return mx_fail_errno(err, MX_INFRA, "chmod %s", vm->overlay);
     return 0;
@@ -113,19 +122,30 @@ static int start_domain(mx_vm *vm, const mx_host_config *hc, const mx_image *img
 {
     vm->conn = virConnectOpen(hc->libvirt_uri);
     if (!vm->conn)
-        return mx_fail(err, MX_INFRA, "connect to libvirt at %s: %s (is libvirtd running? "
-                       "scripts/setup-host.sh starts it)", hc->libvirt_uri, mx_virt_error());
+        return mx_fail(err, MX_INFRA,
+                       "connect to libvirt at %s: %s (is libvirtd running? "
+                       "scripts/setup-host.sh starts it)",
+                       hc->libvirt_uri, mx_virt_error());
     /* The forwarded port is picked free, then bound by QEMU: another process may take it in
      * between, so a start that fails is retried on a fresh port. */
     for (int attempt = 0; attempt < 3; attempt++) {
         if (free_port(&vm->ssh_port, err) < 0) return -1;
         mx_vm_spec spec = {
-            .name = vm->domain_name, .domain_type = mx_vm_domain_type(),
-            .vcpus = rc->vcpus, .memory_mib = rc->memory_mib,
-            .kernel = img->kernel, .initrd = img->initrd, .cmdline = img->cmdline,
-            .disk = vm->overlay, .seed = vm->seed, .console = vm->console,
-            .ssh_port = vm->ssh_port, .job_id = vm->job_id, .job_name = vm->job_name,
-            .job_dir = vm->dir, .owner_pid = (long)getpid(),
+            .name = vm->domain_name,
+            .domain_type = mx_vm_domain_type(),
+            .vcpus = rc->vcpus,
+            .memory_mib = rc->memory_mib,
+            .kernel = img->kernel,
+            .initrd = img->initrd,
+            .cmdline = img->cmdline,
+            .disk = vm->overlay,
+            .seed = vm->seed,
+            .console = vm->console,
+            .ssh_port = vm->ssh_port,
+            .job_id = vm->job_id,
+            .job_name = vm->job_name,
+            .job_dir = vm->dir,
+            .owner_pid = (long)getpid(),
         };
         mx_autofree char *xml = mx_vm_domain_xml(&spec);
         /* AUTODESTROY: libvirtd destroys the domain when our connection closes, so even a

@@ -18,12 +18,12 @@ static json_t *must(json_t *j)
 
 char *mx_vm_seed_user_data(const char *authorized_key, const char *host_key, const char *host_pub)
 {
-    mx_autojson json_t *doc = must(json_pack(
-        "{s:[{s:s, s:[s,s], s:s, s:s, s:b, s:[s]}], s:{s:s, s:s}, s:b, s:[]}",
-        "users", "name", "circleci", "groups", "docker", "sudo", "sudo", "ALL=(ALL) NOPASSWD:ALL",
-        "shell", "/bin/bash", "lock_passwd", 1, "ssh_authorized_keys", authorized_key,
-        "ssh_keys", "ed25519_private", host_key, "ed25519_public", host_pub,
-        "ssh_deletekeys", 1, "ssh_genkeytypes"));
+    mx_autojson json_t *doc = must(
+        json_pack("{s:[{s:s, s:[s,s], s:s, s:s, s:b, s:[s]}], s:{s:s, s:s}, s:b, s:[]}", "users",
+                  "name", "circleci", "groups", "docker", "sudo", "sudo", "ALL=(ALL) NOPASSWD:ALL",
+                  "shell", "/bin/bash", "lock_passwd", 1, "ssh_authorized_keys", authorized_key,
+                  "ssh_keys", "ed25519_private", host_key, "ed25519_public", host_pub,
+                  "ssh_deletekeys", 1, "ssh_genkeytypes"));
     char *json = json_dumps(doc, JSON_INDENT(2));
     if (!json) abort();
     char *out = mx_xasprintf("#cloud-config\n%s\n", json);
@@ -55,8 +55,8 @@ int mx_vm_seed_create(const mx_vm *vm, mx_err *err)
     mx_autofree char *host_pub = host_key ? read_text(vm->host_pub, err) : NULL;
     if (!host_pub) return -1;
     if (mx_mkdir_p(sub, 0700, err) < 0) return -1;
-    mx_autofree char *meta = mx_xasprintf("instance-id: %s\nlocal-hostname: %s\n",
-                                          vm->domain_name, vm->domain_name);
+    mx_autofree char *meta =
+        mx_xasprintf("instance-id: %s\nlocal-hostname: %s\n", vm->domain_name, vm->domain_name);
     mx_autofree char *user = mx_vm_seed_user_data(client_pub, host_key, host_pub);
     mx_autofree char *hostname = mx_xasprintf("%s\n", vm->domain_name);
     int rc = 0;
@@ -67,8 +67,8 @@ int mx_vm_seed_create(const mx_vm *vm, mx_err *err)
         put(sub, "hostname", hostname, 0644, err) < 0) {
         rc = -1;
     } else {
-        const char *argv[] = {"genisoimage", "-quiet", "-output", vm->seed, "-volid", "cidata",
-                              "-joliet", "-rock", dir, NULL};
+        const char *argv[] = {"genisoimage", "-quiet",  "-output", vm->seed, "-volid",
+                              "cidata",      "-joliet", "-rock",   dir,      NULL};
         rc = mx_proc_check(argv, NULL, NULL, err);
         if (rc == 0 && chmod(vm->seed, 0600) < 0) rc = mx_fail_errno(err, MX_INFRA, "chmod seed");
     }

@@ -13,7 +13,6 @@ struct mx_vm;
 
 int mx_vm_seed_create(const struct mx_vm *vm, mx_err *err);
 /* The cloud-config document (JSON is YAML); caller frees. */
-char *mx_vm_seed_user_data(const char *authorized_key, const char *host_key,
-                           const char *host_pub);
+char *mx_vm_seed_user_data(const char *authorized_key, const char *host_key, const char *host_pub);
 
 #endif

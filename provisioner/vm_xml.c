@@ -50,9 +50,11 @@ char *mx_vm_metadata_xml(const mx_vm_spec *s)
 static void disk(mx_buf *b, const char *type, const char *file, const char *dev, int readonly)
 {
     /* cache=unsafe: the overlay dies with the job, so flushes buy nothing and cost boot time */
-    mx_buf_printf(b, "    <disk type='file' device='disk'>\n"
-                     "      <driver name='qemu' type='%s' cache='unsafe'/>\n"
-                     "      <source file='", type);
+    mx_buf_printf(b,
+                  "    <disk type='file' device='disk'>\n"
+                  "      <driver name='qemu' type='%s' cache='unsafe'/>\n"
+                  "      <source file='",
+                  type);
     mx_buf_add_xml(b, file);
     mx_buf_printf(b, "'/>\n      <target dev='%s' bus='virtio'/>\n%s    </disk>\n", dev,
                   readonly ? "      <readonly/>\n" : "");
@@ -62,7 +64,8 @@ char *mx_vm_domain_xml(const mx_vm_spec *s)
 {
     mx_buf b;
     mx_buf_init(&b);
-    mx_buf_printf(&b, "<domain type='%s' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>\n",
+    mx_buf_printf(&b,
+                  "<domain type='%s' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>\n",
                   strcmp(s->domain_type, "kvm") == 0 ? "kvm" : "qemu");
     elem(&b, "  ", "name", s->name);
     mx_buf_adds(&b, "  <metadata>\n");
@@ -77,7 +80,7 @@ char *mx_vm_domain_xml(const mx_vm_spec *s)
     mx_buf_adds(&b, "  </os>\n  <features><acpi/></features>\n");
     /* kvm: the host CPU as is; TCG: every feature QEMU can emulate */
     mx_buf_adds(&b, strcmp(s->domain_type, "kvm") == 0 ? "  <cpu mode='host-passthrough'/>\n"
-                                                        : "  <cpu mode='maximum'/>\n");
+                                                       : "  <cpu mode='maximum'/>\n");
     mx_buf_adds(&b, "  <clock offset='utc'/>\n"
                     "  <on_poweroff>destroy</on_poweroff>\n"
                     "  <on_reboot>destroy</on_reboot>\n"
@@ -119,8 +122,8 @@ char *mx_vm_metadata_field(const char *xml, const char *field)
     /* values we write are plain (ids, paths, pids): undo only the entities we escape */
     mx_buf out;
     mx_buf_init(&out);
-    static const char *const ent[][2] = {{"&amp;", "&"}, {"&lt;", "<"}, {"&gt;", ">"},
-                                         {"&apos;", "'"}, {"&quot;", "\""}};
+    static const char *const ent[][2] = {
+        {"&amp;", "&"}, {"&lt;", "<"}, {"&gt;", ">"}, {"&apos;", "'"}, {"&quot;", "\""}};
     while (a < z) {
         int done = 0;
         for (size_t i = 0; i < 5 && !done; i++) {
