@@ -1,5 +1,6 @@
 #!/bin/bash
 # A guest that does not come up in time is an infrastructure failure (3), cleaned up.
+# shellcheck source=tests/vm/lib.sh
 source "$(dirname "$0")/lib.sh"
 echo "boot_timeout: 5" >>"$MEXEC_HOST_CONFIG"
 run_job "$HERE/jobs/fail.yml" build

@@ -1,6 +1,7 @@
 #!/bin/bash
 # After SIGKILL nothing runs on (libvirt auto-destroys the domain) and `mexec gc` removes the
 # files; gc also destroys a running mexec domain whose owner is gone.
+# shellcheck source=tests/vm/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 "$MEXEC" run -c "$HERE/jobs/sleep.yml" --job build >"$T/out" 2>"$T/err" </dev/null &
@@ -9,7 +10,7 @@ wait_for "$T/out" step-started 300
 kill -KILL "$pid"
 wait "$pid" || true
 for ((i = 0; i < 100; i++)); do
-    [[ -z $(virsh -q -c qemu:///system list --name | grep '^mexec-') ]] && break
+    virsh -q -c qemu:///system list --name | grep -q '^mexec-' || break
     sleep 0.2
 done
 [[ -n $(ls -A "$T/jobs") ]] || fail "expected the killed run's job directory to remain for gc"
@@ -20,7 +21,7 @@ expect_no_leftovers
 # A domain with mexec metadata whose owner is dead (its job directory's lock is free).
 jobdir=$T/jobs/deadbeef00000000
 mkdir -p "$jobdir" && : >"$jobdir/lock"
-kernel=$(ls "${MEXEC_TEST_IMAGE_STORE:-/var/lib/mexec/images}"/debian-12/*/vmlinux | head -n1)
+kernel=$(find "${MEXEC_TEST_IMAGE_STORE:-/var/lib/mexec/images}"/debian-12/ -name vmlinux -print -quit)
 cat >"$T/orphan.xml" <<XML
 <domain type='qemu'>
   <name>mexec-deadbeef00000000</name>

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the VM tests (sourced).  Each test gets its own state directory so that "nothing
 # left behind" is checked on exactly what that test's run created, and fails loudly.
 # Runs inside tests/vm/netns-run.sh (network namespace with only lo, private libvirtd).
@@ -5,6 +6,8 @@ set -euo pipefail
 
 MEXEC=${MEXEC:?MEXEC must name the mexec binary}
 T=$(mktemp -d /tmp/mexec-vmtest.XXXXXX)
+# used by the tests that source this file
+# shellcheck disable=SC2034
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 export MEXEC_HOST_CONFIG=$T/host.yaml
 cat >"$MEXEC_HOST_CONFIG" <<YAML

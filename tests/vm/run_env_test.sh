@@ -1,5 +1,6 @@
 #!/bin/bash
 # Environment precedence, working directories, checkout, and the VM's size match the class.
+# shellcheck source=tests/vm/lib.sh
 source "$(dirname "$0")/lib.sh"
 config=$(make_project "$HERE/jobs/env.yml")
 secret="s3cr3t-$RANDOM-$RANDOM"

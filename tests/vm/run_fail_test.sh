@@ -1,5 +1,6 @@
 #!/bin/bash
 # A failing step fails the job (exit 1) with the step's status; later steps do not run.
+# shellcheck source=tests/vm/lib.sh
 source "$(dirname "$0")/lib.sh"
 run_job "$HERE/jobs/fail.yml" build
 expect_rc 1

@@ -1,5 +1,6 @@
 #!/bin/bash
 # The README's example job passes in a real VM and leaves nothing behind.
+# shellcheck source=tests/vm/lib.sh
 source "$(dirname "$0")/lib.sh"
 run_job "$HERE/../../examples/hello/.circleci/config.yml" build
 expect_rc 0

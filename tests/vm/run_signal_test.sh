@@ -1,5 +1,6 @@
 #!/bin/bash
 # SIGINT while a step runs and SIGTERM while the VM boots: exit 128+N, nothing left behind.
+# shellcheck source=tests/vm/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 "$MEXEC" run -c "$HERE/jobs/sleep.yml" --job build >"$T/out" 2>"$T/err" </dev/null &
