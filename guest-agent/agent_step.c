@@ -7,6 +7,7 @@
 #include "mx_buf.h"
 #include "mx_cleanup.h"
 #include "mx_fs.h"
+#include "mx_proc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -113,22 +114,10 @@ static int handle_input(run_state *rs, mx_agent_in *in)
 
 static int spawn(run_state *rs, char **argv, const char *workdir, char **envp, mx_err *err)
 {
-    int op[2], ep[2];
-    if (pipe2(op, O_CLOEXEC) < 0) return mx_fail_errno(err, MX_INFRA, "pipe");
-    if (pipe2(ep, O_CLOEXEC) < 0) {
-        close(op[0]), close(op[1]);
-        return mx_fail_errno(err, MX_INFRA, "pipe");
-    }
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(op[0]), close(op[1]), close(ep[0]), close(ep[1]);
-        return mx_fail_errno(err, MX_INFRA, "fork");
-    }
+    pid_t pid = mx_proc_fork_piped(&rs->out[0], &rs->out[1], err);
+    if (pid < 0) return -1;
     if (pid == 0) {
         setpgid(0, 0);
-        int devnull = open("/dev/null", O_RDONLY);
-        if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(op[1], 1) < 0 || dup2(ep[1], 2) < 0)
-            _exit(127);
         if (chdir(workdir) < 0) {
             dprintf(2, "mexec-agent: cannot enter %s: %s\n", workdir, strerror(errno));
             _exit(127);
@@ -139,11 +128,7 @@ static int spawn(run_state *rs, char **argv, const char *workdir, char **envp, m
         _exit(127);
     }
     setpgid(pid, pid); /* also in the parent, so kill(-pid) works at once */
-    close(op[1]);
-    close(ep[1]);
     rs->pid = pid;
-    rs->out[0] = op[0];
-    rs->out[1] = ep[0];
     rs->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
     return 0;
 }

@@ -36,7 +36,7 @@ static void drain(int fds[2], mx_buf *out, mx_buf *errtext)
     }
 }
 
-static int run(const char *const argv[], const char *cwd, mx_buf *out, mx_buf *errtext, mx_err *err)
+pid_t mx_proc_fork_piped(int *out_fd, int *err_fd, mx_err *err)
 {
     int op[2], ep[2];
     if (pipe2(op, O_CLOEXEC) < 0) return mx_fail_errno(err, MX_INFRA, "pipe");
@@ -51,10 +51,25 @@ static int run(const char *const argv[], const char *cwd, mx_buf *out, mx_buf *e
         return mx_fail_errno(err, MX_INFRA, "fork");
     }
     if (pid == 0) {
-        /* child: only async-signal-safe calls until exec */
         int devnull = open("/dev/null", O_RDONLY);
         if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(op[1], 1) < 0 || dup2(ep[1], 2) < 0)
             _exit(127);
+        return 0;
+    }
+    close(op[1]);
+    close(ep[1]);
+    *out_fd = op[0];
+    *err_fd = ep[0];
+    return pid;
+}
+
+static int run(const char *const argv[], const char *cwd, mx_buf *out, mx_buf *errtext, mx_err *err)
+{
+    int fds[2];
+    pid_t pid = mx_proc_fork_piped(&fds[0], &fds[1], err);
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        /* child: only async-signal-safe calls until exec */
         if (cwd && chdir(cwd) < 0) _exit(127);
         sigset_t none;
         sigemptyset(&none);
@@ -62,9 +77,6 @@ static int run(const char *const argv[], const char *cwd, mx_buf *out, mx_buf *e
         execvp(argv[0], (char *const *)argv);
         _exit(127);
     }
-    close(op[1]);
-    close(ep[1]);
-    int fds[2] = {op[0], ep[0]};
     drain(fds, out, errtext);
     int st;
     while (waitpid(pid, &st, 0) < 0) {

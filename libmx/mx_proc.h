@@ -8,6 +8,13 @@
 #include "mx_buf.h"
 #include "mx_err.h"
 
+#include <sys/types.h>
+
+/* Forks a child whose stdin is /dev/null and whose stdout and stderr feed two pipes.  In the
+ * parent it returns the child's pid and the pipes' read ends in *out_fd and *err_fd; in the
+ * child it returns 0 (make only async-signal-safe calls there until exec); -1 on failure. */
+pid_t mx_proc_fork_piped(int *out_fd, int *err_fd, mx_err *err);
+
 /* Runs argv[0] (PATH searched) in cwd (NULL: current), stdin from /dev/null.  stdout goes to
  * *out when out is non-NULL (else discarded); stderr is kept to explain a failure.
  * Returns the exit status (0..255, or 128+signal), or -1 with *err set if it could not run. */
