@@ -86,12 +86,8 @@ static void start_kill(run_state *rs, enum mx_end_reason why)
 
 /* Handles messages from the host that arrive while a step runs: cancel acts now, anything
  * else waits its turn.  Returns -1 if the host left (end of input is a cancel too). */
-static int handle_input(run_state *rs, mx_agent_in *in)
+static void scan_input(run_state *rs, mx_agent_in *in)
 {
-    if (mx_agent_in_fill(in) < 0 || in->eof) {
-        start_kill(rs, MX_END_CANCELLED);
-        return -1;
-    }
     char *line;
     size_t len;
     while (mx_lines_next(&in->lines, &line, &len)) {
@@ -109,6 +105,15 @@ static int handle_input(run_state *rs, mx_agent_in *in)
         }
         free(line);
     }
+}
+
+static int handle_input(run_state *rs, mx_agent_in *in)
+{
+    if (mx_agent_in_fill(in) < 0 || in->eof) {
+        start_kill(rs, MX_END_CANCELLED);
+        return -1;
+    }
+    scan_input(rs, in);
     return 0;
 }
 
@@ -150,6 +155,7 @@ static int supervise(run_state *rs, mx_agent_in *in)
     int host_gone = 0;
     long long timeout_ms = (long long)rs->step->no_output_timeout_s * 1000;
     rs->last_output = now_ms();
+    scan_input(rs, in); /* a cancel may have arrived in the same read as its step */
     while (!rs->exited || rs->out[0] >= 0 || rs->out[1] >= 0) {
         struct pollfd p[4];
         int np = 0, idx_out[2] = {-1, -1}, idx_in = -1, idx_pid = -1;
@@ -266,16 +272,21 @@ int mx_agent_run_step(const mx_msg *step, mx_agent_in *in)
     envp = mx_agent_build_env(environ, step->env, step->nenv);
 
     run_state rs = {.step = step, .pidfd = -1, .out = {-1, -1}, .reason = MX_END_EXITED};
+    int code = 1;
+    enum mx_end_reason reason = MX_END_FAILED;
+    const char *why = NULL;
     if (spawn(&rs, argv, workdir, envp, &err) < 0) {
-        send_end(step, 1, MX_END_FAILED, now_ms() - t0, err.msg);
+        why = err.msg;
     } else {
         rc = supervise(&rs, in);
-        int code = exit_code(rs.wstatus);
-        enum mx_end_reason reason = rs.reason;
+        code = exit_code(rs.wstatus);
+        reason = rs.reason;
         if (reason == MX_END_EXITED && WIFSIGNALED(rs.wstatus)) reason = MX_END_SIGNALED;
-        if (rc == 0) send_end(step, code, reason, now_ms() - t0, NULL);
     }
+    /* the archive goes before step-end, so the host never sees a finished checkout whose
+     * archive still exists */
     if (step->kind == MX_STEP_CHECKOUT) unlink(step->archive);
+    if (rc == 0) send_end(step, code, reason, now_ms() - t0, why);
     if (tmpdir) mx_rm_rf(tmpdir, NULL);
     mx_agent_free_strv(argv);
     mx_agent_free_strv(envp);

@@ -101,7 +101,11 @@ int mx_hash_dirs(const char *const dirs[], size_t ndirs, char out[65], mx_err *e
                 mx_buf_init(&content);
                 mx_autofree char *full = mx_path_join(dirs[d], pl.v[i]);
                 rc = mx_read_file(full, &content, err);
+                /* name, length, contents: no two different trees feed the same bytes */
+                char len[32];
+                int ll = snprintf(len, sizeof len, "%zu", content.len) + 1;
                 if (rc == 0 && (EVP_DigestUpdate(ctx, pl.v[i], strlen(pl.v[i]) + 1) != 1 ||
+                                EVP_DigestUpdate(ctx, len, (size_t)ll) != 1 ||
                                 EVP_DigestUpdate(ctx, content.data, content.len) != 1))
                     rc = mx_fail(err, MX_INFRA, "SHA-256 update failed");
                 mx_buf_free(&content);
