@@ -27,9 +27,13 @@ static int add_cli_env(mx_envlist *env, const char *kv)
 int mx_cmd_run(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"config", required_argument, 0, 'c'}, {"job", required_argument, 0, 'j'},
-        {"env", required_argument, 0, 'e'},    {"fit-to-host", no_argument, 0, 'F'},
-        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0},
+        {"config", required_argument, 0, 'c'},
+        {"job", required_argument, 0, 'j'},
+        {"env", required_argument, 0, 'e'},
+        {"context", required_argument, 0, 'C'},
+        {"fit-to-host", no_argument, 0, 'F'},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
     };
     mx_run_opts o = {.config_path = ".circleci/config.yml"};
     int rc = MX_OK, c;
@@ -48,11 +52,17 @@ int mx_cmd_run(int argc, char **argv)
         case 'F':
             o.fit_to_host = 1;
             break;
+        case 'C':
+            o.contexts = mx_xrealloc(o.contexts, (o.ncontexts + 1) * sizeof *o.contexts);
+            o.contexts[o.ncontexts++] = optarg;
+            break;
         case 'h':
-            puts("usage: mexec run [-c CONFIG] --job NAME [-e KEY=VALUE]... [--fit-to-host]");
+            puts("usage: mexec run [-c CONFIG] --job NAME [-e KEY=VALUE]... [--context NAME]... "
+                 "[--fit-to-host]");
             mx_envlist_free(&o.cli_env);
+            free(o.contexts);
             return MX_OK;
-        default:
+        default: /* getopt has said what was wrong */
             rc = MX_USAGE;
         }
     }
@@ -66,6 +76,7 @@ int mx_cmd_run(int argc, char **argv)
     }
     if (rc != MX_OK) {
         mx_envlist_free(&o.cli_env);
+        free(o.contexts);
         return rc;
     }
     mx_host_config hc;
@@ -84,5 +95,6 @@ int mx_cmd_run(int argc, char **argv)
     }
     mx_host_config_free(&hc);
     mx_envlist_free(&o.cli_env);
+    free(o.contexts);
     return rc;
 }

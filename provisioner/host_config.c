@@ -75,12 +75,14 @@ static int apply(mx_host_config *hc, const mx_node *root, mx_err *err)
             set_str(&hc->state_dir, v);
         else if (strcmp(k, "images_dir") == 0)
             set_str(&hc->images_dir, v);
+        else if (strcmp(k, "contexts_dir") == 0)
+            set_str(&hc->contexts_dir, v);
         else if (strcmp(k, "default_image") == 0)
             set_str(&hc->default_image, v);
         else
             return mx_node_fail(err, root->keys[i],
                                 "unknown host setting \"%s\" (known: libvirt_uri, image_store, "
-                                "state_dir, images_dir, default_image, boot_timeout, "
+                                "state_dir, images_dir, default_image, contexts_dir, boot_timeout, "
                                 "resource_classes)",
                                 k);
     }
@@ -119,6 +121,7 @@ void mx_host_config_free(mx_host_config *hc)
     free(hc->state_dir);
     free(hc->images_dir);
     free(hc->default_image);
+    free(hc->contexts_dir);
     mx_rclass_free(&hc->classes);
     memset(hc, 0, sizeof *hc);
 }

@@ -13,6 +13,7 @@ typedef struct mx_host_config {
     char *state_dir;     /* one directory per running job */
     char *images_dir;    /* recipes and catalog.yaml */
     char *default_image; /* NULL: the catalog's default */
+    char *contexts_dir;  /* NULL: $HOME/.config/mexec/contexts */
     int boot_timeout_s;
     mx_rclass_table classes;
 } mx_host_config;

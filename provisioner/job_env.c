@@ -8,10 +8,11 @@ static void overlay(mx_envlist *out, const mx_envlist *in)
         mx_envlist_set(out, in->v[i].key, in->v[i].value);
 }
 
-void mx_job_env_build(const mx_job *job, const mx_envlist *cli, const mx_builtin_info *info,
-                      mx_envlist *out)
+void mx_job_env_build(const mx_job *job, const mx_envlist *cli, const mx_envlist *contexts,
+                      const mx_builtin_info *info, mx_envlist *out)
 {
     if (cli) overlay(out, cli);
+    if (contexts) overlay(out, contexts);
     const char *repo = info->project_dir ? strrchr(info->project_dir, '/') : NULL;
     mx_envlist_set(out, "CI", "true");
     mx_envlist_set(out, "CIRCLECI", "true");

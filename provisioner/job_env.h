@@ -1,5 +1,5 @@
 /* The environment a job's steps see, in CircleCI's precedence (highest first): step
- * environment, job environment, built-ins, then values given with -e. */
+ * environment, job environment, built-ins, contexts, then values given with -e. */
 #ifndef MX_JOB_ENV_H
 #define MX_JOB_ENV_H
 
@@ -11,9 +11,9 @@ typedef struct mx_builtin_info {
     const char *job_id;
 } mx_builtin_info;
 
-/* The job-level environment: cli values, overridden by built-ins, overridden by the job's. */
-void mx_job_env_build(const mx_job *job, const mx_envlist *cli, const mx_builtin_info *info,
-                      mx_envlist *out);
+/* The job-level environment: cli values, overridden by contexts, by built-ins, by the job's. */
+void mx_job_env_build(const mx_job *job, const mx_envlist *cli, const mx_envlist *contexts,
+                      const mx_builtin_info *info, mx_envlist *out);
 /* One step's environment: the job's, overridden by the step's. */
 void mx_step_env_build(const mx_envlist *job_env, const mx_step *step, mx_envlist *out);
 

@@ -1,6 +1,7 @@
 #include "job_run.h"
 #include "catalog.h"
 #include "checkout.h"
+#include "contexts.h"
 #include "job_env.h"
 #include "mx_buf.h"
 #include "mx_cleanup.h"
@@ -59,6 +60,7 @@ typedef struct job_ctx {
     mx_ssh ssh;
     mx_session se;
     mx_envlist env;
+    mx_envlist context_env;
     mx_secrets secrets;
     char *project_dir;
     char *agent_local;
@@ -96,6 +98,10 @@ static int resolve(job_ctx *c, mx_err *err)
     mx_node_free(root);
     if (rc < 0) return -1;
 
+    mx_autofree char *ctx_dir = mx_contexts_dir(c->hc);
+    if (mx_contexts_load(ctx_dir, c->o->contexts, c->o->ncontexts, &c->context_env, &c->secrets,
+                         err) < 0)
+        return -1;
     /* config problems (exit 2) are reported before infrastructure ones (image not built) */
     mx_catalog cat;
     rc = mx_catalog_load(c->hc->images_dir, &cat, err);
@@ -233,7 +239,7 @@ static int boot_and_run(job_ctx *c, mx_err *err)
     mx_autofree char *sha = NULL, *branch = NULL;
     mx_checkout_git_info(c->project_dir, &sha, &branch);
     mx_builtin_info info = {c->project_dir, sha, branch, c->vm.job_id};
-    mx_job_env_build(&c->job, &c->o->cli_env, &info, &c->env);
+    mx_job_env_build(&c->job, &c->o->cli_env, &c->context_env, &info, &c->env);
 
     say("job %s: booting %s (%s) as %s: %d vCPUs, %d MiB, domain type %s", c->job.name,
         c->vm.domain_name, c->img.ref, c->job.resource_class, c->rc.vcpus, c->rc.memory_mib,
@@ -293,6 +299,7 @@ int mx_job_run(const mx_host_config *hc, const mx_run_opts *o, mx_err *err)
     free(c.project_dir);
     free(c.agent_local);
     mx_envlist_free(&c.env);
+    mx_envlist_free(&c.context_env);
     mx_secrets_free(&c.secrets);
     mx_image_free(&c.img);
     mx_job_free(&c.job);

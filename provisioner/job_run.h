@@ -10,6 +10,8 @@ typedef struct mx_run_opts {
     const char *config_path;
     const char *job_name;
     mx_envlist cli_env;
+    const char **contexts; /* --context NAME, in order */
+    size_t ncontexts;
     int fit_to_host;
 } mx_run_opts;
 

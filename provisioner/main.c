@@ -18,7 +18,7 @@
 static const char usage[] =
     "usage: mexec COMMAND [ARGS]\n"
     "\n"
-    "  run [-c CONFIG] --job NAME [-e KEY=VALUE]... [--fit-to-host]\n"
+    "  run [-c CONFIG] --job NAME [-e KEY=VALUE]... [--context NAME]... [--fit-to-host]\n"
     "                          run a machine job in a fresh VM\n"
     "  image build NAME:TAG    build a machine image from its recipe\n"
     "  image list              list the catalog and what is built\n"

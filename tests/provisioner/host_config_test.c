@@ -137,7 +137,7 @@ static void test_errors(void **state)
     fixture *f = *state;
     load_fails(f, "libvirt_uri: qemu:///system\nboot_timout: 30\n",
                ":2:1: unknown host setting \"boot_timout\" (known: libvirt_uri, image_store, "
-               "state_dir, images_dir, default_image, boot_timeout, resource_classes)");
+               "state_dir, images_dir, default_image, contexts_dir, boot_timeout, resource_classes)");
     load_fails(f, "boot_timeout: 1\n",
                ":1:15: boot_timeout must be a whole number from 5 to 86400");
     load_fails(f, "boot_timeout: 30s\n", ":1:15: boot_timeout must be a whole number");

@@ -35,7 +35,7 @@ static void test_precedence(void **state)
                             .branch = "main",
                             .job_id = "job-uuid-1"};
     mx_envlist jenv = {0};
-    mx_job_env_build(&job, &cli, &info, &jenv);
+    mx_job_env_build(&job, &cli, NULL, &info, &jenv);
     assert_string_equal(mx_envlist_get(&jenv, "LEVEL"), "job");
     assert_string_equal(mx_envlist_get(&jenv, "CLI_ONLY"), "c");
     assert_string_equal(mx_envlist_get(&jenv, "JOB_ONLY"), "j");
@@ -75,7 +75,7 @@ static void test_builtins(void **state)
                             .branch = "feature/x",
                             .job_id = "id-42"};
     mx_envlist env = {0};
-    mx_job_env_build(&job, NULL, &info, &env); /* no -e values, no job environment */
+    mx_job_env_build(&job, NULL, NULL, &info, &env); /* no -e values, no job environment */
     assert_string_equal(mx_envlist_get(&env, "CIRCLE_BRANCH"), "feature/x");
     assert_string_equal(mx_envlist_get(&env, "CIRCLE_JOB"), "build");
     assert_string_equal(mx_envlist_get(&env, "CIRCLE_WORKING_DIRECTORY"), "~/project");
@@ -93,14 +93,14 @@ static void test_builtins(void **state)
     job.name = mx_xstrdup("test");
     job.workdir = mx_xstrdup("/w");
     mx_builtin_info bare = {.project_dir = "/", .sha = NULL, .branch = "HEAD", .job_id = "j"};
-    mx_job_env_build(&job, NULL, &bare, &env);
+    mx_job_env_build(&job, NULL, NULL, &bare, &env);
     assert_null(mx_envlist_get(&env, "CIRCLE_SHA1"));
     assert_null(mx_envlist_get(&env, "CIRCLE_BRANCH"));
     assert_null(mx_envlist_get(&env, "CIRCLE_PROJECT_REPONAME"));
     assert_string_equal(mx_envlist_get(&env, "CIRCLE_JOB"), "test");
     mx_envlist_free(&env);
     mx_builtin_info none = {.project_dir = NULL, .branch = NULL, .job_id = "j"};
-    mx_job_env_build(&job, NULL, &none, &env);
+    mx_job_env_build(&job, NULL, NULL, &none, &env);
     assert_null(mx_envlist_get(&env, "CIRCLE_PROJECT_REPONAME"));
     mx_envlist_free(&env);
     mx_job_free(&job);
@@ -120,7 +120,7 @@ static void test_order_is_stable(void **state)
     mx_envlist_set(&cli, "B", "cli");
     mx_builtin_info info = {.project_dir = "/p/r", .job_id = "j"};
     mx_envlist env = {0};
-    mx_job_env_build(&job, &cli, &info, &env);
+    mx_job_env_build(&job, &cli, NULL, &info, &env);
     assert_string_equal(env.v[0].key, "A");
     assert_string_equal(env.v[0].value, "job");
     assert_string_equal(env.v[1].key, "B");
