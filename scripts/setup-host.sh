@@ -23,6 +23,8 @@ PACKAGES=(
     mmdebstrap genisoimage openssh-client iproute2 util-linux git xz-utils
     binutils libclang-rt-14-dev valgrind e2fsprogs
     shellcheck clang-format bc
+    python3-botocore # SigV4 reference signer for the credential tests (tests/credentials)
+    docker-registry skopeo apache2-utils python3-jwt python3-cryptography openssl # registry tests
     linux-image-amd64 # guest kernel + initrd in /boot (direct kernel boot)
 )
 

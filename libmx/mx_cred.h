@@ -1,0 +1,73 @@
+/* Registry credentials for an image reference, resolved the way GitLab Runner resolves them.
+ *
+ * Why GitLab's rules: mexec is also a GitLab custom-executor driver (issue 5), and users bring
+ * DOCKER_AUTH_CONFIG values written for GitLab.  Sources are added in precedence order:
+ *   1. explicit values (env / contexts named by the orb parameters; ECR tokens),
+ *   2. DOCKER_AUTH_CONFIG (job variable before the runner's own),
+ *   3. the user's ~/.docker/config.json,
+ *   4. job-payload credentials (GitLab's JOB_RESPONSE_FILE).
+ * Within one source, `credHelpers` beat `credsStore`, which beats `auths`.  Across sources, the
+ * first source that names a registry key keeps it; the key chosen for an image is the longest
+ * path prefix of the normalized image name (`registry.example.com/team` beats
+ * `registry.example.com`), over the keys of all sources together — exactly GitLab's rule.
+ *
+ * Secrets never appear in an mx_err message: messages name sources, keys, helpers, variables. */
+#ifndef MX_CRED_H
+#define MX_CRED_H
+
+#include "mx_err.h"
+
+typedef struct mx_cred {
+    char *username;       /* NULL with an identity token from a helper ("<token>") */
+    char *password;       /* may be NULL */
+    char *identity_token; /* OAuth refresh token; NULL if none */
+    char *server;         /* the registry key as its source wrote it */
+    char *source;         /* "$DOCKER_AUTH_CONFIG", a file path, "env DOCKER_LOGIN", ... */
+} mx_cred;
+
+void mx_cred_clear(mx_cred *c);
+
+/* Returns the variable's value or NULL (unset).  Lets callers resolve against a job's env. */
+typedef const char *(*mx_cred_env_fn)(void *ctx, const char *name);
+
+typedef struct mx_cred_opts {
+    /* Credential helpers that may run (host config).  NULL: any well-formed name; a list
+     * (NULL-terminated, possibly empty) restricts them. */
+    const char *const *allowed_helpers;
+    /* Where docker-credential-* programs are looked up (colon-separated); NULL: $PATH. */
+    const char *helper_path;
+} mx_cred_opts;
+
+typedef struct mx_cred_resolver mx_cred_resolver;
+
+/* Flags for mx_cred_add_static. */
+enum {
+    /* The entry covers every repository on its host and hides other sources' keys on that host
+     * (ECR tokens: a stored token for the same registry may be stale and is never reused). */
+    MX_CRED_HOST_WIDE = 1,
+};
+
+mx_cred_resolver *mx_cred_resolver_new(const mx_cred_opts *opts);
+void mx_cred_resolver_free(mx_cred_resolver *r);
+
+/* One explicit credential for `registry` (host or host/path; docker.io aliases allowed). */
+int mx_cred_add_static(mx_cred_resolver *r, const char *registry, const char *username,
+                       const char *password, const char *source, int flags, mx_err *err);
+/* The orb's way: user_var and pass_var name environment variables.  A missing or empty one is
+ * an error naming the variable. */
+int mx_cred_add_env(mx_cred_resolver *r, const char *registry, const char *user_var,
+                    const char *pass_var, mx_cred_env_fn env, void *env_ctx, mx_err *err);
+/* A docker config document (DOCKER_AUTH_CONFIG's value); `source` names it in messages. */
+int mx_cred_add_config_text(mx_cred_resolver *r, const char *text, const char *source, mx_err *err);
+/* A config.json file; a missing file adds nothing and is not an error. */
+int mx_cred_add_config_file(mx_cred_resolver *r, const char *path, mx_err *err);
+
+/* Resolves credentials for an image reference ("ubuntu:22.04", "quay.io/org/img@sha256:...")
+ * or a registry name.  Returns 1 and fills *out, 0 when no source has credentials (anonymous
+ * pull), -1 on error (a helper failed or is missing, a bad reference). */
+int mx_cred_resolve(mx_cred_resolver *r, const char *image, mx_cred *out, mx_err *err);
+/* The same for a registry ("quay.io", "localhost:5000", "https://index.docker.io/v1/"):
+ * what `docker login REGISTRY` needs. */
+int mx_cred_resolve_registry(mx_cred_resolver *r, const char *registry, mx_cred *out, mx_err *err);
+
+#endif
