@@ -1,7 +1,7 @@
 #!/bin/bash
 # README command 2 (and what .ci/run runs): the whole test suite on a fresh Debian 12 machine.
-# Installs packages, builds with gcc, clang and clang+ASan/UBSan, runs the unit tests in the
-# gcc and sanitizer builds, builds the debian-12 machine image (cached), then runs the VM tests
+# Installs packages, builds with gcc, clang and clang+ASan/UBSan, runs the unit and registry
+# tests in the gcc and sanitizer builds, builds the debian-12 machine image (cached), then runs the VM tests
 # inside a loopback-only network namespace with a private libvirtd.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,7 +11,7 @@ step "host packages"
 scripts/setup-host.sh --no-daemons
 
 step "style"
-shellcheck -x scripts/*.sh tests/vm/*.sh tests/provisioner/*.sh images/*/recipe.sh images/*.sh bench/*.sh .ci/run
+shellcheck -x scripts/*.sh tests/vm/*.sh tests/provisioner/*.sh tests/registry/*.sh images/*/recipe.sh images/*.sh bench/*.sh .ci/run
 git ls-files '*.c' '*.h' | xargs clang-format --dry-run -Werror
 
 step "build: gcc"
@@ -25,6 +25,10 @@ step "unit tests (gcc)"
 (cd build && ctest -L unit --output-on-failure)
 step "unit tests (ASan+UBSan)"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest -L unit --output-on-failure)
+
+step "registry client against real registries on loopback (gcc, then ASan+UBSan)"
+(cd build && ctest -L registry --output-on-failure)
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest -L registry --output-on-failure)
 
 step "machine image debian-12:current"
 build/bin/mexec image build debian-12:current

@@ -1,0 +1,105 @@
+#!/usr/bin/python3
+"""Write an OCI image layout with no container engine, for pushing with skopeo.
+
+Why: the test hosts have no Docker engine; an image is only blobs and JSON, so this writes them
+directly.  Layers are gzip streams at level 0 (stored blocks: instant to make, and skopeo keeps gzip
+layers as they are, where it would compress plain tars itself) of tars holding one file of
+seeded pseudo-random bytes (random so nothing compresses, seeded so a run is reproducible).
+
+  make_image.py DIR TAG [--layers N] [--layer-size BYTES] [--platforms os/arch[/variant],...]
+
+With one platform the layout's index.json points at an image manifest; with several, at an
+image index (push it with `skopeo copy --all`).  Prints the manifest JSON of each platform's
+image on stdout, one per line, so callers can find layer digests.
+"""
+import argparse
+import gzip
+import hashlib
+import io
+import json
+import os
+import random
+import tarfile
+
+MT_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+MT_INDEX = "application/vnd.oci.image.index.v1+json"
+MT_CONFIG = "application/vnd.oci.image.config.v1+json"
+MT_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
+
+
+def put_blob(root, data):
+    digest = hashlib.sha256(data).hexdigest()
+    path = os.path.join(root, "blobs", "sha256", digest)
+    with open(path, "wb") as f:
+        f.write(data)
+    return "sha256:" + digest
+
+
+def layer_tar(name, payload):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        info = tarfile.TarInfo(name)
+        info.size = len(payload)
+        info.mtime = 0
+        info.mode = 0o644
+        tar.addfile(info, io.BytesIO(payload))
+    return buf.getvalue()
+
+
+def image(root, plat, nlayers, size, rng):
+    parts = plat.split("/")
+    os_, arch = parts[0], parts[1]
+    layers, diff_ids = [], []
+    for i in range(nlayers):
+        tar = layer_tar(f"data/{arch}-{i}.bin", rng.randbytes(size))
+        blob = gzip.compress(tar, compresslevel=0, mtime=0)
+        d = put_blob(root, blob)
+        layers.append({"mediaType": MT_LAYER, "digest": d, "size": len(blob)})
+        diff_ids.append("sha256:" + hashlib.sha256(tar).hexdigest())
+    config = {"architecture": arch, "os": os_,
+              "config": {"Cmd": ["/bin/sh"]},
+              "rootfs": {"type": "layers", "diff_ids": diff_ids}}
+    if len(parts) > 2:
+        config["variant"] = parts[2]
+    cfg = json.dumps(config, sort_keys=True).encode()
+    manifest = {"schemaVersion": 2, "mediaType": MT_MANIFEST,
+                "config": {"mediaType": MT_CONFIG, "digest": put_blob(root, cfg),
+                           "size": len(cfg)},
+                "layers": layers}
+    body = json.dumps(manifest, sort_keys=True).encode()
+    platform = {"os": os_, "architecture": arch}
+    if len(parts) > 2:
+        platform["variant"] = parts[2]
+    print(json.dumps(manifest, sort_keys=True))
+    return {"mediaType": MT_MANIFEST, "digest": put_blob(root, body), "size": len(body),
+            "platform": platform}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("dir")
+    ap.add_argument("tag")
+    ap.add_argument("--layers", type=int, default=2)
+    ap.add_argument("--layer-size", type=int, default=64 * 1024)
+    ap.add_argument("--platforms", default="linux/amd64")
+    ap.add_argument("--seed", default="mexec")
+    a = ap.parse_args()
+    os.makedirs(os.path.join(a.dir, "blobs", "sha256"), exist_ok=True)
+    with open(os.path.join(a.dir, "oci-layout"), "w") as f:
+        f.write('{"imageLayoutVersion":"1.0.0"}')
+    rng = random.Random(f"{a.seed}/{a.tag}")
+    descs = [image(a.dir, p, a.layers, a.layer_size, rng) for p in a.platforms.split(",")]
+    if len(descs) == 1:
+        top = dict(descs[0])
+        top.pop("platform")
+    else:
+        idx = json.dumps({"schemaVersion": 2, "mediaType": MT_INDEX, "manifests": descs},
+                         sort_keys=True).encode()
+        top = {"mediaType": MT_INDEX, "digest": put_blob(a.dir, idx), "size": len(idx)}
+    top["annotations"] = {"org.opencontainers.image.ref.name": a.tag}
+    with open(os.path.join(a.dir, "index.json"), "w") as f:
+        json.dump({"schemaVersion": 2, "manifests": [top]}, f)
+
+
+if __name__ == "__main__":
+    main()
