@@ -52,6 +52,45 @@ static int parse_classes(mx_host_config *hc, const mx_node *m, mx_err *err)
     return 0;
 }
 
+static int parse_registries(mx_host_config *hc, const mx_node *m, mx_err *err)
+{
+    if (m->kind != MX_NODE_MAP)
+        return mx_node_fail(err, m, "registries must be a map of HOST:PORT: {ca, insecure}");
+    hc->registries = mx_xcalloc(m->n, sizeof *hc->registries);
+    for (size_t i = 0; i < m->n; i++) {
+        const mx_node *r = m->vals[i], *ca = mx_node_get(r, "ca"),
+                      *ins = mx_node_get(r, "insecure");
+        mx_registry_cfg *rc = &hc->registries[hc->nregistries++];
+        rc->host = mx_xstrdup(m->keys[i]->value);
+        if (r->kind != MX_NODE_MAP)
+            return mx_node_fail(err, r, "registry %s takes {ca: FILE, insecure: BOOL}", rc->host);
+        if (strchr(rc->host, '/') || strstr(rc->host, ".."))
+            return mx_node_fail(err, m->keys[i], "\"%s\" is not HOST[:PORT]", rc->host);
+        if (ca) {
+            if (ca->kind != MX_NODE_SCALAR || !mx_path_exists(ca->value))
+                return mx_node_fail(err, ca, "CA file \"%s\" does not exist",
+                                    ca->kind == MX_NODE_SCALAR ? ca->value : "?");
+            rc->ca = mx_xstrdup(ca->value);
+        }
+        if (ins && mx_node_bool(ins, &rc->insecure) < 0)
+            return mx_node_fail(err, ins, "insecure must be true or false");
+    }
+    return 0;
+}
+
+static int parse_mirrors(mx_host_config *hc, const mx_node *m, mx_err *err)
+{
+    if (m->kind != MX_NODE_SEQ)
+        return mx_node_fail(err, m, "registry_mirrors must be a list of URLs");
+    hc->mirrors = mx_xcalloc(m->n, sizeof *hc->mirrors);
+    for (size_t i = 0; i < m->n; i++) {
+        if (m->items[i]->kind != MX_NODE_SCALAR)
+            return mx_node_fail(err, m->items[i], "a registry mirror is a URL");
+        hc->mirrors[hc->nmirrors++] = mx_xstrdup(m->items[i]->value);
+    }
+    return 0;
+}
+
 static int apply(mx_host_config *hc, const mx_node *root, mx_err *err)
 {
     if (root->kind != MX_NODE_MAP) return mx_node_fail(err, root, "host config must be a map");
@@ -60,6 +99,14 @@ static int apply(mx_host_config *hc, const mx_node *root, mx_err *err)
         const mx_node *v = root->vals[i];
         if (strcmp(k, "resource_classes") == 0) {
             if (parse_classes(hc, v, err) < 0) return -1;
+            continue;
+        }
+        if (strcmp(k, "registries") == 0) {
+            if (parse_registries(hc, v, err) < 0) return -1;
+            continue;
+        }
+        if (strcmp(k, "registry_mirrors") == 0) {
+            if (parse_mirrors(hc, v, err) < 0) return -1;
             continue;
         }
         if (strcmp(k, "boot_timeout") == 0) {
@@ -83,6 +130,7 @@ static int apply(mx_host_config *hc, const mx_node *root, mx_err *err)
             return mx_node_fail(err, root->keys[i],
                                 "unknown host setting \"%s\" (known: libvirt_uri, image_store, "
                                 "state_dir, images_dir, default_image, contexts_dir, boot_timeout, "
+                                "registries, registry_mirrors, "
                                 "resource_classes)",
                                 k);
     }
@@ -122,6 +170,14 @@ void mx_host_config_free(mx_host_config *hc)
     free(hc->images_dir);
     free(hc->default_image);
     free(hc->contexts_dir);
+    for (size_t i = 0; i < hc->nregistries; i++) {
+        free(hc->registries[i].host);
+        free(hc->registries[i].ca);
+    }
+    free(hc->registries);
+    for (size_t i = 0; i < hc->nmirrors; i++)
+        free(hc->mirrors[i]);
+    free(hc->mirrors);
     mx_rclass_free(&hc->classes);
     memset(hc, 0, sizeof *hc);
 }

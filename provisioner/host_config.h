@@ -7,6 +7,13 @@
 
 #define MX_HOST_CONFIG_DEFAULT "/etc/mexec/host.yaml"
 
+/* How the guest's dockerd treats one registry (host:port as the guest reaches it). */
+typedef struct mx_registry_cfg {
+    char *host;
+    char *ca;     /* CA certificate file on the host -> /etc/docker/certs.d/HOST/ca.crt */
+    int insecure; /* plain HTTP or unverified TLS: only when the user asks */
+} mx_registry_cfg;
+
 typedef struct mx_host_config {
     char *libvirt_uri;
     char *image_store;   /* built machine images, keyed by recipe hash */
@@ -15,6 +22,10 @@ typedef struct mx_host_config {
     char *default_image; /* NULL: the catalog's default */
     char *contexts_dir;  /* NULL: $HOME/.config/mexec/contexts */
     int boot_timeout_s;
+    mx_registry_cfg *registries;
+    size_t nregistries;
+    char **mirrors; /* registry-mirrors for the guest's dockerd */
+    size_t nmirrors;
     mx_rclass_table classes;
 } mx_host_config;
 

@@ -163,7 +163,7 @@ int mx_vm_boot(mx_vm *vm, const mx_host_config *hc, const mx_image *img, const m
                mx_err *err)
 {
     if (make_overlay(vm, img, err) < 0) return -1;
-    if (mx_vm_seed_create(vm, err) < 0) return mx_wrap(err, "create seed");
+    if (mx_vm_seed_create(vm, hc, err) < 0) return mx_wrap(err, "create seed");
     return start_domain(vm, hc, img, rc, err);
 }
 

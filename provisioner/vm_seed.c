@@ -3,6 +3,7 @@
 #include "mx_cleanup.h"
 #include "mx_fs.h"
 #include "mx_proc.h"
+#include "host_config.h"
 #include "vm.h"
 
 #include <jansson.h>
@@ -45,7 +46,82 @@ static int put(const char *dir, const char *name, const char *text, mode_t mode,
     return mx_write_file(p, text, strlen(text), mode, err);
 }
 
-int mx_vm_seed_create(const mx_vm *vm, mx_err *err)
+char *mx_vm_seed_daemon_json(const mx_host_config *hc)
+{
+    mx_autojson json_t *doc = must(json_object());
+    mx_autojson json_t *insecure = must(json_array());
+    mx_autojson json_t *mirrors = must(json_array());
+    for (size_t i = 0; i < hc->nregistries; i++)
+        if (hc->registries[i].insecure &&
+            json_array_append_new(insecure, must(json_string(hc->registries[i].host))) != 0)
+            abort();
+    for (size_t i = 0; i < hc->nmirrors; i++)
+        if (json_array_append_new(mirrors, must(json_string(hc->mirrors[i]))) != 0) abort();
+    if (json_array_size(insecure) == 0 && json_array_size(mirrors) == 0) return NULL;
+    if (json_array_size(insecure) && json_object_set(doc, "insecure-registries", insecure) != 0)
+        abort();
+    if (json_array_size(mirrors) && json_object_set(doc, "registry-mirrors", mirrors) != 0) abort();
+    char *text = json_dumps(doc, JSON_INDENT(2));
+    if (!text) abort();
+    return text;
+}
+
+static int stage_file(const char *root, const char *rel, const char *text, size_t len, mx_err *err)
+{
+    mx_autofree char *path = mx_path_join(root, rel);
+    mx_autofree char *dir = mx_dirname(path);
+    if (mx_mkdir_p(dir, 0755, err) < 0) return -1;
+    return mx_write_file(path, text, len, 0644, err);
+}
+
+/* Packs the guest dockerd's configuration into mexec/files.tar (files only, no directory
+ * entries, so extracting over / cannot change the mode of an existing directory). */
+static int docker_files(const mx_host_config *hc, const char *seed_dir, const char *stage,
+                        mx_err *err)
+{
+    const char *argv[64] = {"tar",
+                            "-c",
+                            "-f",
+                            NULL,
+                            "-C",
+                            stage,
+                            "--owner=0",
+                            "--group=0",
+                            "--numeric-owner",
+                            "--mode=u=rw,go=r"};
+    size_t argc = 10;
+    mx_autofree char *tarfile = mx_path_join(seed_dir, "mexec/files.tar");
+    argv[3] = tarfile;
+    char *owned[64] = {0};
+    size_t nowned = 0;
+    int rc = 0;
+    mx_autofree char *daemon = mx_vm_seed_daemon_json(hc);
+    if (daemon) {
+        rc = stage_file(stage, "etc/docker/daemon.json", daemon, strlen(daemon), err);
+        argv[argc++] = "etc/docker/daemon.json";
+    }
+    for (size_t i = 0; rc == 0 && i < hc->nregistries && argc < 60; i++) {
+        if (!hc->registries[i].ca) continue;
+        mx_buf ca;
+        mx_buf_init(&ca);
+        char *rel = mx_xasprintf("etc/docker/certs.d/%s/ca.crt", hc->registries[i].host);
+        owned[nowned++] = rel;
+        rc = mx_read_file(hc->registries[i].ca, &ca, err);
+        if (rc == 0) rc = stage_file(stage, rel, ca.data, ca.len, err);
+        mx_buf_free(&ca);
+        argv[argc++] = rel;
+    }
+    if (rc == 0 && argc > 10) {
+        argv[argc] = NULL;
+        rc = mx_proc_check(argv, NULL, NULL, err);
+    }
+    for (size_t i = 0; i < nowned; i++)
+        free(owned[i]);
+    mx_rm_rf(stage, NULL);
+    return rc < 0 ? mx_wrap(err, "guest docker settings") : 0;
+}
+
+int mx_vm_seed_create(const mx_vm *vm, const mx_host_config *hc, mx_err *err)
 {
     mx_autofree char *dir = mx_path_join(vm->dir, "seed");
     mx_autofree char *sub = mx_path_join(dir, "mexec");
@@ -67,6 +143,10 @@ int mx_vm_seed_create(const mx_vm *vm, mx_err *err)
         put(sub, "hostname", hostname, 0644, err) < 0) {
         rc = -1;
     } else {
+        mx_autofree char *stage = mx_path_join(vm->dir, "seed-files");
+        rc = docker_files(hc, dir, stage, err);
+    }
+    if (rc == 0) {
         const char *argv[] = {"genisoimage", "-quiet",  "-output", vm->seed, "-volid",
                               "cidata",      "-joliet", "-rock",   dir,      NULL};
         rc = mx_proc_check(argv, NULL, NULL, err);

@@ -10,8 +10,13 @@
 #include "mx_err.h"
 
 struct mx_vm;
+struct mx_host_config;
 
-int mx_vm_seed_create(const struct mx_vm *vm, mx_err *err);
+/* Writes the seed image; the guest's dockerd settings (registry CAs, insecure registries,
+ * mirrors) from the host config travel as mexec/files.tar. */
+int mx_vm_seed_create(const struct mx_vm *vm, const struct mx_host_config *hc, mx_err *err);
+/* /etc/docker/daemon.json for the guest, or NULL when the host config sets nothing. */
+char *mx_vm_seed_daemon_json(const struct mx_host_config *hc);
 /* The cloud-config document (JSON is YAML); caller frees. */
 char *mx_vm_seed_user_data(const char *authorized_key, const char *host_key, const char *host_pub);
 

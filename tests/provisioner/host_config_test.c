@@ -83,6 +83,45 @@ static void test_overrides(void **state)
     mx_host_config_free(&hc);
 }
 
+static void test_registries_and_mirrors(void **state)
+{
+    fixture *f = *state;
+    free(tu_write(f->dir, "ca.crt", "-----BEGIN CERTIFICATE-----\n"));
+    char *text = mx_xasprintf("registries:\n"
+                              "  10.0.2.2:5443: {ca: %s/ca.crt}\n"
+                              "  10.0.2.2:5000: {insecure: true}\n"
+                              "contexts_dir: /srv/contexts\n"
+                              "registry_mirrors: [http://10.0.2.2:5001]\n",
+                              f->dir);
+    free(use_config(f, text));
+    free(text);
+    mx_host_config hc;
+    mx_err err = {0};
+    if (mx_host_config_load(&hc, &err) < 0) fail_msg("%s", err.msg);
+    assert_int_equal(hc.nregistries, 2);
+    assert_string_equal(hc.registries[0].host, "10.0.2.2:5443");
+    assert_non_null(strstr(hc.registries[0].ca, "/ca.crt"));
+    assert_int_equal(hc.registries[0].insecure, 0);
+    assert_string_equal(hc.registries[1].host, "10.0.2.2:5000");
+    assert_null(hc.registries[1].ca);
+    assert_int_equal(hc.registries[1].insecure, 1);
+    assert_int_equal(hc.nmirrors, 1);
+    assert_string_equal(hc.mirrors[0], "http://10.0.2.2:5001");
+    assert_string_equal(hc.contexts_dir, "/srv/contexts");
+    mx_host_config_free(&hc);
+
+    /* a CA that does not exist, and a registry name that would escape certs.d */
+    free(use_config(f, "registries:\n  r.example:443: {ca: /nonexistent/ca.crt}\n"));
+    assert_int_equal(mx_host_config_load(&hc, &err), -1);
+    assert_non_null(
+        strstr(err.msg, "host.yaml:2:23: CA file \"/nonexistent/ca.crt\" does not exist"));
+    mx_host_config_free(&hc);
+    free(use_config(f, "registries:\n  ../x: {insecure: true}\n"));
+    assert_int_equal(mx_host_config_load(&hc, &err), -1);
+    assert_non_null(strstr(err.msg, "host.yaml:2:3: \"../x\" is not HOST[:PORT]"));
+    mx_host_config_free(&hc);
+}
+
 static void test_defaults_with_empty_map(void **state)
 {
     fixture *f = *state;
@@ -137,7 +176,8 @@ static void test_errors(void **state)
     fixture *f = *state;
     load_fails(f, "libvirt_uri: qemu:///system\nboot_timout: 30\n",
                ":2:1: unknown host setting \"boot_timout\" (known: libvirt_uri, image_store, "
-               "state_dir, images_dir, default_image, contexts_dir, boot_timeout, resource_classes)");
+               "state_dir, images_dir, default_image, contexts_dir, boot_timeout, registries, "
+               "registry_mirrors, resource_classes)");
     load_fails(f, "boot_timeout: 1\n",
                ":1:15: boot_timeout must be a whole number from 5 to 86400");
     load_fails(f, "boot_timeout: 30s\n", ":1:15: boot_timeout must be a whole number");
@@ -174,6 +214,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_overrides, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_registries_and_mirrors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_defaults_with_empty_map, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_config_at_default_path, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),

@@ -1,6 +1,7 @@
 /* vm_seed: the cloud-config user-data is "#cloud-config" then a JSON document cloud-init reads. */
 #include "test_util.h"
 
+#include "host_config.h"
 #include "vm_seed.h"
 
 #include <jansson.h>
@@ -72,11 +73,45 @@ static void test_unicode_survives(void **state)
     free(ud);
 }
 
+static void test_daemon_json(void **state)
+{
+    (void)state;
+    mx_host_config hc;
+    memset(&hc, 0, sizeof hc);
+    /* nothing configured: the image's own dockerd settings stay */
+    assert_null(mx_vm_seed_daemon_json(&hc));
+
+    mx_registry_cfg regs[] = {
+        {.host = "10.0.2.2:5000", .insecure = 1},
+        {.host = "10.0.2.2:5443", .ca = "/x/ca.crt"}, /* a CA is not "insecure" */
+    };
+    char *mirrors[] = {"http://10.0.2.2:5001"};
+    hc.registries = regs;
+    hc.nregistries = 2;
+    hc.mirrors = mirrors;
+    hc.nmirrors = 1;
+    char *text = mx_vm_seed_daemon_json(&hc);
+    assert_non_null(text);
+    json_error_t e;
+    json_t *doc = json_loads(text, 0, &e);
+    assert_non_null(doc);
+    json_t *ins = json_object_get(doc, "insecure-registries");
+    assert_int_equal(json_array_size(ins), 1);
+    assert_string_equal(json_string_value(json_array_get(ins, 0)), "10.0.2.2:5000");
+    json_t *mir = json_object_get(doc, "registry-mirrors");
+    assert_int_equal(json_array_size(mir), 1);
+    assert_string_equal(json_string_value(json_array_get(mir, 0)), "http://10.0.2.2:5001");
+    assert_int_equal(json_object_size(doc), 2);
+    json_decref(doc);
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_user_data),
         cmocka_unit_test(test_unicode_survives),
+        cmocka_unit_test(test_daemon_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
