@@ -1,4 +1,6 @@
 #include "cfg_job.h"
+#include "cfg_internal.h"
+#include "cfg_suggest.h"
 #include "mx_buf.h"
 
 #include <ctype.h>
@@ -138,26 +140,9 @@ static int get_string(const mx_node *map, const char *key, char **out, mx_err *e
     return 0;
 }
 
-/* Keys a map may have; anything else is an error naming the key and what is allowed. */
 static int check_keys(const mx_node *map, const char *what, const char *const *allowed, mx_err *err)
 {
-    for (size_t i = 0; i < map->n; i++) {
-        const char *k = map->keys[i]->value;
-        int ok = 0;
-        for (const char *const *a = allowed; *a && !ok; a++)
-            ok = strcmp(*a, k) == 0;
-        if (!ok) {
-            mx_buf list;
-            mx_buf_init(&list);
-            for (const char *const *a = allowed; *a; a++)
-                mx_buf_printf(&list, "%s%s", a == allowed ? "" : ", ", *a);
-            mx_node_fail(err, map->keys[i], "unknown key \"%s\" in %s (allowed: %s)", k, what,
-                         list.data);
-            mx_buf_free(&list);
-            return -1;
-        }
-    }
-    return 0;
+    return mx_cfg_check_keys(map, what, allowed, err);
 }
 
 static const char *const skipped_steps[][2] = {
@@ -180,6 +165,74 @@ static int parse_timeout(const mx_node *v, int *out, mx_err *err)
         return mx_node_fail(
             err, v, "no_output_timeout \"%s\" is not a duration like 10m, 1h30m or 45s", v->value);
     *out = (int)s;
+    return 0;
+}
+
+static int parse_when(const mx_node *v, enum mx_step_when *out, mx_err *err)
+{
+    if (!v) return 0;
+    static const char *const names[] = {"on_success", "on_fail", "always"};
+    for (int i = 0; i < 3 && v->kind == MX_NODE_SCALAR; i++)
+        if (strcmp(v->value, names[i]) == 0) return *out = (enum mx_step_when)i, 0;
+    mx_buf m;
+    mx_buf_init(&m);
+    mx_buf_printf(&m, "when must be on_success, on_fail or always, not \"%s\"",
+                  v->kind == MX_NODE_SCALAR ? v->value : mx_node_kind_name(v));
+    if (v->kind == MX_NODE_SCALAR) mx_cfg_suggest_add(&m, v->value, names, 3);
+    mx_node_fail(err, v, "%s", m.data);
+    mx_buf_free(&m);
+    return -1;
+}
+
+/* docker/check and docker/pull as the expander normalized them (snake_case, all defaults). */
+static int parse_docker(const char *kind, const mx_node *v, mx_step *st, mx_err *err)
+{
+    if (!v || v->kind != MX_NODE_MAP) return mx_node_fail(err, v, "%s takes a map", kind);
+    int b = 0;
+    if (strcmp(kind, "docker/check") == 0) {
+        static const char *const keys[] = {"registry", "docker_username", "docker_password",
+                                           "use_docker_credentials_store", NULL};
+        if (check_keys(v, kind, keys, err) < 0) return -1;
+        st->kind = MX_JOB_STEP_DOCKER_CHECK;
+        st->registry = mx_xstrdup("docker.io");
+        st->username_env = mx_xstrdup("DOCKER_LOGIN");
+        st->password_env = mx_xstrdup("DOCKER_PASSWORD");
+        if (get_string(v, "registry", &st->registry, err) < 0 ||
+            get_string(v, "docker_username", &st->username_env, err) < 0 ||
+            get_string(v, "docker_password", &st->password_env, err) < 0)
+            return -1;
+        const mx_node *cs = mx_node_get(v, "use_docker_credentials_store");
+        if (cs && mx_node_bool(cs, &b) < 0)
+            return mx_node_fail(err, cs, "use_docker_credentials_store must be true or false");
+        st->use_credentials_store = b;
+        st->name = mx_xasprintf("Docker login to %s", st->registry);
+        return 0;
+    }
+    static const char *const keys[] = {"images", "ignore_docker_pull_error", NULL};
+    if (check_keys(v, kind, keys, err) < 0) return -1;
+    st->kind = MX_JOB_STEP_DOCKER_PULL;
+    const mx_node *ig = mx_node_get(v, "ignore_docker_pull_error");
+    if (ig && mx_node_bool(ig, &b) < 0)
+        return mx_node_fail(err, ig, "ignore_docker_pull_error must be true or false");
+    st->ignore_pull_error = b;
+    const mx_node *im = mx_node_get(v, "images");
+    if (!im || im->kind != MX_NODE_SCALAR)
+        return mx_node_fail(err, im ? im : v, "docker/pull needs images: a comma-separated list");
+    /* comma-separated, as the orb takes them; blanks around names are not part of them */
+    for (const char *p = im->value; *p;) {
+        p += strspn(p, " \t\n,");
+        size_t n = strcspn(p, ",");
+        size_t t = n;
+        while (t > 0 && strchr(" \t\n", p[t - 1]))
+            t--;
+        if (t > 0) {
+            st->images = mx_xrealloc(st->images, (st->nimages + 1) * sizeof *st->images);
+            st->images[st->nimages++] = mx_xstrndup(p, t);
+        }
+        p += n;
+    }
+    if (st->nimages == 0) return mx_node_fail(err, im, "docker/pull needs at least one image");
+    st->name = mx_xstrdup("Docker pull");
     return 0;
 }
 
@@ -215,6 +268,10 @@ static int parse_run(const mx_node *item, const mx_node *v, mx_step *st, mx_err 
         if (env && mx_cfg_env_parse(env, &st->env, err) < 0) return -1;
         if (parse_timeout(mx_node_get(v, "no_output_timeout"), &st->no_output_timeout_s, err) < 0)
             return -1;
+        const mx_node *bg = mx_node_get(v, "background");
+        if (bg && mx_node_bool(bg, &st->background) < 0)
+            return mx_node_fail(err, bg, "background must be true or false");
+        if (parse_when(mx_node_get(v, "when"), &st->when, err) < 0) return -1;
     } else {
         return mx_node_fail(err, item, "run takes a command string or a map");
     }
@@ -257,6 +314,8 @@ static int parse_step(const mx_node *item, mx_step *st, mx_err *err)
         }
         return 0;
     }
+    if (strcmp(kind, "docker/check") == 0 || strcmp(kind, "docker/pull") == 0)
+        return parse_docker(kind, v, st, err);
     for (size_t i = 0; i < sizeof skipped_steps / sizeof *skipped_steps; i++) {
         if (strcmp(kind, skipped_steps[i][0]) == 0) {
             st->kind = MX_JOB_STEP_SKIP;
@@ -280,8 +339,8 @@ static int parse_machine(const mx_node *job, mx_job *out, mx_err *err)
                                 "job \"%s\" uses the docker executor; mexec runs machine "
                                 "executor jobs only (use machine: image: NAME:TAG)",
                                 out->name);
-        const char *others[] = {"macos", "windows", "executor"};
-        for (size_t i = 0; i < 3; i++)
+        const char *others[] = {"macos", "windows"};
+        for (size_t i = 0; i < 2; i++)
             if (mx_node_get(job, others[i]))
                 return mx_node_fail(err, mx_node_get(job, others[i]),
                                     "job \"%s\": the %s executor is not supported; use machine:",
@@ -314,48 +373,13 @@ char *mx_cfg_job_names(const mx_node *root)
     return mx_buf_steal(&b);
 }
 
-static int check_version(const mx_node *root, mx_err *err)
+/* The job model from an expanded job (the 2.0 form: no parameters, executors or commands). */
+static int parse_job(const mx_node *j, const char *name, mx_job *job, mx_err *err)
 {
-    const mx_node *v = mx_node_get(root, "version");
-    if (!v) return mx_node_fail(err, root, "the config lacks \"version\" (2 or 2.1)");
-    if (v->kind != MX_NODE_SCALAR || (strcmp(v->value, "2") != 0 && strcmp(v->value, "2.1") != 0 &&
-                                      strcmp(v->value, "2.0") != 0))
-        return mx_node_fail(err, v, "unsupported config version \"%s\" (2 or 2.1)",
-                            v->kind == MX_NODE_SCALAR ? v->value : "?");
-    return 0;
-}
-
-int mx_cfg_job_load(const mx_node *root, const char *name, mx_job *job, mx_err *err)
-{
-    memset(job, 0, sizeof *job);
-    job->name = mx_xstrdup(name);
-    if (root->kind != MX_NODE_MAP) return mx_node_fail(err, root, "the config must be a map");
-    if (check_version(root, err) < 0) return -1;
-    const mx_node *jobs = mx_node_get(root, "jobs");
-    if (!jobs || jobs->kind != MX_NODE_MAP)
-        return mx_node_fail(err, jobs ? jobs : root, "the config has no jobs map");
-    const mx_node *j = mx_node_get(jobs, name);
-    if (!j) {
-        char *names = mx_cfg_job_names(root);
-        mx_node_fail(err, jobs, "no job named \"%s\" (jobs: %s)", name, names);
-        free(names);
-        return -1;
-    }
     if (j->kind != MX_NODE_MAP) return mx_node_fail(err, j, "job \"%s\" must be a map", name);
-    static const char *const keys[] = {"machine",
-                                       "docker",
-                                       "macos",
-                                       "windows",
-                                       "executor",
-                                       "resource_class",
-                                       "environment",
-                                       "working_directory",
-                                       "shell",
-                                       "steps",
-                                       "parallelism",
-                                       "parameters",
-                                       "circleci_ip_ranges",
-                                       NULL};
+    static const char *const keys[] = {
+        "machine",           "docker", "macos", "windows",     "resource_class",     "environment",
+        "working_directory", "shell",  "steps", "parallelism", "circleci_ip_ranges", NULL};
     if (check_keys(j, "a job", keys, err) < 0) return -1;
     job->file = mx_xstrdup(j->file);
     job->line = j->line;
@@ -381,6 +405,40 @@ int mx_cfg_job_load(const mx_node *root, const char *name, mx_job *job, mx_err *
     return 0;
 }
 
+int mx_cfg_job_load_opts(const mx_node *root, const char *name, const mx_cfg_opts *o, mx_job *job,
+                         mx_err *err)
+{
+    memset(job, 0, sizeof *job);
+    job->name = mx_xstrdup(name);
+    mx_node *j = NULL;
+    if (mx_cfg_job_node(root, name, o, &j, err) < 0) return -1;
+    int rc = parse_job(j, name, job, err);
+    mx_node_free(j);
+    return rc;
+}
+
+int mx_cfg_job_load(const mx_node *root, const char *name, mx_job *job, mx_err *err)
+{
+    return mx_cfg_job_load_opts(root, name, NULL, job, err);
+}
+
+int mx_cfg_validate(const mx_node *root, const mx_cfg_opts *o, mx_err *err)
+{
+    mx_node *doc = NULL;
+    if (mx_cfg_process(root, o, &doc, err) < 0) return -1;
+    const mx_node *jobs = mx_node_get(doc, "jobs");
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < jobs->n; i++) {
+        mx_job job;
+        memset(&job, 0, sizeof job);
+        job.name = mx_xstrdup(jobs->keys[i]->value);
+        rc = parse_job(jobs->vals[i], job.name, &job, err);
+        mx_job_free(&job);
+    }
+    mx_node_free(doc);
+    return rc;
+}
+
 void mx_job_free(mx_job *job)
 {
     for (size_t i = 0; i < job->nsteps; i++) {
@@ -391,6 +449,12 @@ void mx_job_free(mx_job *job)
         free(s->workdir);
         free(s->path);
         free(s->skip_reason);
+        free(s->registry);
+        free(s->username_env);
+        free(s->password_env);
+        for (size_t k = 0; k < s->nimages; k++)
+            free(s->images[k]);
+        free(s->images);
         free(s->file);
         mx_envlist_free(&s->env);
     }

@@ -15,7 +15,16 @@
 enum mx_job_step_kind {
     MX_JOB_STEP_RUN,
     MX_JOB_STEP_CHECKOUT,
-    MX_JOB_STEP_SKIP, /* a CircleCI step that has no local meaning: reported, not run */
+    MX_JOB_STEP_SKIP,         /* a CircleCI step that has no local meaning: reported, not run */
+    MX_JOB_STEP_DOCKER_CHECK, /* docker/check of the docker orb: docker login */
+    MX_JOB_STEP_DOCKER_PULL,  /* docker/pull of the docker orb */
+};
+
+/* When a step runs, given how the steps before it ended (CircleCI's run `when:`). */
+enum mx_step_when {
+    MX_WHEN_ON_SUCCESS, /* the default: only while every earlier step succeeded */
+    MX_WHEN_ON_FAIL,
+    MX_WHEN_ALWAYS,
 };
 
 typedef struct mx_envlist {
@@ -33,6 +42,16 @@ typedef struct mx_step {
     char *skip_reason;
     mx_envlist env;
     int no_output_timeout_s;
+    int background; /* run: starts, and later steps run while it does */
+    enum mx_step_when when;
+    /* docker/check: credentials from the variables these name */
+    char *registry;
+    char *username_env, *password_env;
+    int use_credentials_store;
+    /* docker/pull */
+    char **images;
+    size_t nimages;
+    int ignore_pull_error;
     char *file;
     int line, col;
 } mx_step;

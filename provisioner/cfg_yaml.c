@@ -9,6 +9,8 @@
 #include <strings.h>
 #include <yaml.h>
 
+static void map_add(mx_node *m, mx_node *k, mx_node *v);
+
 /* Nesting deeper than this is rejected: it is no config, and recursion must stay bounded. */
 #define MAX_DEPTH 256
 
@@ -88,6 +90,52 @@ mx_node *mx_node_copy(const mx_node *n)
             c->items[i] = mx_node_copy(n->items[i]);
     }
     return c;
+}
+
+mx_node *mx_node_new(mx_node_kind kind, const mx_node *at)
+{
+    mx_node *n = mx_xcalloc(1, sizeof *n);
+    n->kind = kind;
+    n->file = mx_xstrdup(at ? at->file : "-");
+    n->line = at ? at->line : 0;
+    n->col = at ? at->col : 0;
+    return n;
+}
+
+mx_node *mx_node_new_scalar(const char *value, const mx_node *at)
+{
+    mx_node *n = mx_node_new(MX_NODE_SCALAR, at);
+    n->value = mx_xstrdup(value);
+    return n;
+}
+
+void mx_node_map_put(mx_node *m, const char *key, mx_node *v)
+{
+    mx_node_map_add(m, mx_node_new_scalar(key, v), v);
+}
+
+void mx_node_map_del(mx_node *m, const char *key)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        if (strcmp(m->keys[i]->value, key) != 0) continue;
+        mx_node_free(m->keys[i]);
+        mx_node_free(m->vals[i]);
+        memmove(m->keys + i, m->keys + i + 1, (m->n - i - 1) * sizeof *m->keys);
+        memmove(m->vals + i, m->vals + i + 1, (m->n - i - 1) * sizeof *m->vals);
+        m->n--;
+        return;
+    }
+}
+
+void mx_node_seq_add(mx_node *s, mx_node *v)
+{
+    s->items = mx_xrealloc(s->items, (s->n + 1) * sizeof *s->items);
+    s->items[s->n++] = v;
+}
+
+void mx_node_map_add(mx_node *m, mx_node *k, mx_node *v)
+{
+    map_add(m, k, v);
 }
 
 static void map_add(mx_node *m, mx_node *k, mx_node *v)

@@ -36,6 +36,16 @@ int mx_node_is_null(const mx_node *n);
 int mx_node_bool(const mx_node *n, int *out);
 const char *mx_node_kind_name(const mx_node *n);
 
+/* Builders for trees made by expansion; each new node takes its location from `at`. */
+mx_node *mx_node_new(mx_node_kind kind, const mx_node *at);
+mx_node *mx_node_new_scalar(const char *value, const mx_node *at);
+/* Appends; the map or sequence takes ownership of k and v. */
+void mx_node_map_add(mx_node *m, mx_node *k, mx_node *v);
+void mx_node_map_put(mx_node *m, const char *key, mx_node *v);
+void mx_node_seq_add(mx_node *s, mx_node *v);
+/* Removes and frees the entry for key, if present. */
+void mx_node_map_del(mx_node *m, const char *key);
+
 /* Fails with "file:line:col: message". */
 int mx_node_fail(mx_err *e, const mx_node *at, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -90,13 +90,15 @@ static void say(const char *fmt, ...)
     va_end(ap);
 }
 
+static int check_runnable(const mx_job *job, mx_err *err);
+
 static int resolve(job_ctx *c, mx_err *err)
 {
     mx_node *root = NULL;
     if (mx_yaml_load_file(c->o->config_path, &root, err) < 0) return -1;
     int rc = mx_cfg_job_load(root, c->o->job_name, &c->job, err);
     mx_node_free(root);
-    if (rc < 0) return -1;
+    if (rc < 0 || check_runnable(&c->job, err) < 0) return -1;
 
     mx_autofree char *ctx_dir = mx_contexts_dir(c->hc);
     if (mx_contexts_load(ctx_dir, c->o->contexts, c->o->ncontexts, &c->context_env, &c->secrets,
@@ -212,11 +214,26 @@ static int run_step(job_ctx *c, size_t i, mx_err *err)
     return status;
 }
 
+/* CircleCI's `when:` — whether a step runs given how the steps before it went. */
+static int step_should_run(const mx_step *st, int failed)
+{
+    switch (st->when) {
+    case MX_WHEN_ALWAYS:
+        return 1;
+    case MX_WHEN_ON_FAIL:
+        return failed;
+    case MX_WHEN_ON_SUCCESS:
+        return !failed;
+    }
+    return !failed;
+}
+
 static int run_steps(job_ctx *c, mx_err *err)
 {
-    int result = MX_OK;
+    int failed = 0;
     for (size_t i = 0; i < c->job.nsteps; i++) {
         const mx_step *st = &c->job.steps[i];
+        if (!step_should_run(st, failed)) continue; /* as CircleCI: not shown at all */
         printf("\n==> [%zu/%zu] %s\n", i + 1, c->job.nsteps, st->name);
         fflush(stdout);
         if (st->kind == MX_JOB_STEP_SKIP) {
@@ -225,12 +242,27 @@ static int run_steps(job_ctx *c, mx_err *err)
         }
         int s = run_step(c, i, err);
         if (s < 0) return -1;
-        if (s != 0) {
-            result = MX_JOB_FAILED;
-            break;
-        }
+        if (s != 0) failed = 1;
     }
-    return result;
+    return failed ? MX_JOB_FAILED : MX_OK;
+}
+
+/* Steps this runner cannot carry out are refused before a VM is made, never mis-run. */
+static int check_runnable(const mx_job *job, mx_err *err)
+{
+    for (size_t i = 0; i < job->nsteps; i++) {
+        const mx_step *st = &job->steps[i];
+        const char *what = NULL;
+        if (st->kind == MX_JOB_STEP_RUN && st->background) what = "background run steps";
+        if (st->kind == MX_JOB_STEP_DOCKER_CHECK) what = "docker/check";
+        if (st->kind == MX_JOB_STEP_DOCKER_PULL) what = "docker/pull";
+        if (what)
+            return mx_fail(err, MX_USAGE,
+                           "%s:%d:%d: jobs.%s.steps[%zu]: %s are not supported by "
+                           "this mexec yet",
+                           st->file, st->line, st->col, job->name, i, what);
+    }
+    return 0;
 }
 
 static int boot_and_run(job_ctx *c, mx_err *err)

@@ -23,6 +23,7 @@ static const char usage[] =
     "  image build NAME:TAG    build a machine image from its recipe\n"
     "  image list              list the catalog and what is built\n"
     "  image path NAME:TAG     print the directory of a built image\n"
+    "  config validate|process [-c CONFIG] [--param K=V]  check or expand a config, offline\n"
     "  gc                      remove VMs and files of mexec runs that died\n"
     "  version                 print the version\n"
     "\n"
@@ -64,6 +65,8 @@ int main(int argc, char **argv)
         rc = mx_cmd_run(argc - 1, argv + 1);
     else if (strcmp(argv[1], "image") == 0)
         rc = mx_cmd_image(argc - 1, argv + 1);
+    else if (strcmp(argv[1], "config") == 0)
+        rc = mx_cmd_config(argc - 1, argv + 1);
     else if (strcmp(argv[1], "gc") == 0)
         rc = mx_cmd_gc(argc - 1, argv + 1);
     else {

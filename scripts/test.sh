@@ -30,6 +30,13 @@ step "registry client against real registries on loopback (gcc, then ASan+UBSan)
 (cd build && ctest -L registry --output-on-failure)
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest -L registry --output-on-failure)
 
+step "fuzz: config loader + 2.1 expander (libFuzzer, bounded)"
+CC=clang scripts/build.sh build-fuzz -DMEXEC_FUZZ=ON -DMEXEC_SANITIZE=ON
+corpus=$(mktemp -d)
+build-fuzz/tests/bin/cfg_fuzz -max_total_time="${MEXEC_FUZZ_SECONDS:-60}" -timeout=10 \
+    -rss_limit_mb=2048 -print_final_stats=1 "$corpus" tests/fuzz/corpus/cfg 2>&1 | tail -n 3
+rm -rf "$corpus"
+
 step "machine image debian-12:current"
 build/bin/mexec image build debian-12:current
 

@@ -75,6 +75,10 @@ static const char *kind_name(enum mx_job_step_kind k)
         return "checkout";
     case MX_JOB_STEP_SKIP:
         return "skip";
+    case MX_JOB_STEP_DOCKER_CHECK:
+        return "docker-check";
+    case MX_JOB_STEP_DOCKER_PULL:
+        return "docker-pull";
     }
     return "?";
 }
@@ -102,6 +106,25 @@ static char *dump_job(const mx_job *job)
         dump_env(&b, "  ", &s->env);
         mx_buf_printf(&b, "  no_output_timeout: %d\n", s->no_output_timeout_s);
         dump_field(&b, "  ", "skip", s->skip_reason);
+        /* fields added with 2.1 support are dumped only when set, so older fixtures stand */
+        if (s->background) mx_buf_adds(&b, "  background: 1\n");
+        if (s->when != MX_WHEN_ON_SUCCESS)
+            mx_buf_printf(&b, "  when: %s\n", s->when == MX_WHEN_ON_FAIL ? "on_fail" : "always");
+        if (s->kind == MX_JOB_STEP_DOCKER_CHECK) {
+            dump_field(&b, "  ", "registry", s->registry);
+            dump_field(&b, "  ", "username_env", s->username_env);
+            dump_field(&b, "  ", "password_env", s->password_env);
+            mx_buf_printf(&b, "  use_credentials_store: %d\n", s->use_credentials_store);
+        }
+        if (s->kind == MX_JOB_STEP_DOCKER_PULL) {
+            mx_buf_printf(&b, "  images: %zu\n", s->nimages);
+            for (size_t k = 0; k < s->nimages; k++) {
+                mx_buf_adds(&b, "    ");
+                dump_str(&b, s->images[k]);
+                mx_buf_adds(&b, "\n");
+            }
+            mx_buf_printf(&b, "  ignore_pull_error: %d\n", s->ignore_pull_error);
+        }
     }
     return mx_buf_steal(&b);
 }

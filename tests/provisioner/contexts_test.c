@@ -96,7 +96,8 @@ static void test_errors(void **state)
     const char *badname[] = {"bad"};
     assert_int_equal(mx_contexts_load(dir, badname, 1, &env, &sec, &err), -1);
     assert_non_null(strstr(err.msg, "context bad: "));
-    assert_non_null(strstr(err.msg, "bad.yaml:1:3: environment entries are NAME: value or NAME=value"));
+    assert_non_null(
+        strstr(err.msg, "bad.yaml:1:3: environment entries are NAME: value or NAME=value"));
     mx_envlist_free(&env);
     mx_secrets_free(&sec);
 }

@@ -1,0 +1,105 @@
+/* mexec config validate|process: the config half of mexec, offline, like `circleci config`.
+ * It lives in mx_host (not a cmd_*.c of the mexec target) only because of build ordering. */
+#include "cfg_process.h"
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char config_usage[] =
+    "usage: mexec config validate [-c CONFIG] [--param KEY=VALUE]...\n"
+    "       mexec config process [-c CONFIG] [--param KEY=VALUE]... [--branch B] [--tag T]\n";
+
+static int report(const mx_err *err)
+{
+    fprintf(stderr, "mexec: %s\n", err->msg);
+    return err->status ? err->status : MX_INFRA;
+}
+
+int mx_cmd_config(int argc, char **argv)
+{
+    if (argc < 2 || (strcmp(argv[1], "validate") != 0 && strcmp(argv[1], "process") != 0)) {
+        if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+            fputs(config_usage, stdout);
+            return MX_OK;
+        }
+        fputs(config_usage, stderr);
+        return MX_USAGE;
+    }
+    int process = strcmp(argv[1], "process") == 0;
+    static const struct option opts[] = {
+        {"config", required_argument, 0, 'c'}, {"param", required_argument, 0, 'p'},
+        {"branch", required_argument, 0, 'b'}, {"tag", required_argument, 0, 't'},
+        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0},
+    };
+    const char *path = ".circleci/config.yml";
+    mx_envlist params = {0};
+    mx_cfg_opts o = {.params = &params};
+    int rc = MX_OK, c;
+    optind = 1;
+    while ((c = getopt_long(argc - 1, argv + 1, "c:h", opts, NULL)) != -1) {
+        const char *eq;
+        switch (c) {
+        case 'c':
+            path = optarg;
+            break;
+        case 'p':
+            eq = strchr(optarg, '=');
+            if (!eq || eq == optarg) {
+                fprintf(stderr, "mexec: --param takes KEY=VALUE, not \"%s\"\n", optarg);
+                rc = MX_USAGE;
+                break;
+            }
+            char *k = mx_xstrndup(optarg, (size_t)(eq - optarg));
+            mx_envlist_set(&params, k, eq + 1);
+            free(k);
+            break;
+        case 'b':
+            o.branch = optarg;
+            break;
+        case 't':
+            o.tag = optarg;
+            break;
+        case 'h':
+            fputs(config_usage, stdout);
+            mx_envlist_free(&params);
+            return MX_OK;
+        default:
+            rc = MX_USAGE;
+        }
+    }
+    if (rc == MX_OK && optind < argc - 1) {
+        fprintf(stderr, "mexec: unexpected argument \"%s\"\n", argv[optind + 1]);
+        rc = MX_USAGE;
+    }
+    if (rc != MX_OK) {
+        mx_envlist_free(&params);
+        return rc;
+    }
+    mx_err err = {0};
+    mx_node *root = NULL, *doc = NULL;
+    mx_buf out;
+    mx_buf_init(&out);
+    if (mx_yaml_load_file(path, &root, &err) < 0)
+        rc = -1;
+    else if (mx_cfg_validate(root, &o, &err) < 0)
+        rc = -1;
+    else if (process)
+        rc = mx_cfg_process(root, &o, &doc, &err) < 0 || mx_cfg_emit(doc, &out, &err) < 0 ? -1 : 0;
+    if (rc < 0) {
+        /* an unreadable file is the user's to fix, like a bad one */
+        if (err.status == MX_INFRA && !root) err.status = MX_USAGE;
+        rc = report(&err);
+    } else if (process) {
+        fwrite(out.data, 1, out.len, stdout);
+    } else {
+        printf("Config file at %s is valid.\n", path);
+    }
+    mx_buf_free(&out);
+    mx_node_free(doc);
+    mx_node_free(root);
+    mx_envlist_free(&params);
+    return rc;
+}

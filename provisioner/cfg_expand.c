@@ -1,0 +1,327 @@
+/* Expansion of one job: parameters bound and substituted, the executor merged in, commands
+ * and when/unless steps replaced by the steps they stand for, pre- and post-steps added. */
+#include "cfg_cond.h"
+#include "cfg_internal.h"
+#include "cfg_params.h"
+#include "cfg_suggest.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Steps the job model knows; everything else is a command. */
+static const char *const builtin_steps[] = {"run",
+                                            "checkout",
+                                            "save_cache",
+                                            "restore_cache",
+                                            "store_artifacts",
+                                            "store_test_results",
+                                            "persist_to_workspace",
+                                            "attach_workspace",
+                                            "add_ssh_keys",
+                                            "setup_remote_docker",
+                                            "when",
+                                            "unless",
+                                            NULL};
+
+static int is_builtin_step(const char *k)
+{
+    for (const char *const *b = builtin_steps; *b; b++)
+        if (strcmp(*b, k) == 0) return 1;
+    return 0;
+}
+
+static int expand_steps(mx_cfg *c, const mx_cfg_orb *scope, const mx_node *steps, mx_node *out,
+                        mx_err *err);
+
+static int invoke_command(mx_cfg *c, const mx_cfg_orb *scope, const char *name, const mx_node *args,
+                          const mx_node *at, mx_node *out, mx_err *err)
+{
+    const mx_cfg_orb *dscope;
+    int docker;
+    const mx_node *def = mx_cfg_find(c, scope, "commands", name, &dscope, &docker, at, err);
+    if (!def) {
+        if (strchr(name, '/')) return -1;
+        /* a bare unknown name: most likely a misspelt built-in step */
+        mx_buf m;
+        mx_buf_init(&m);
+        mx_buf_printf(&m, "unknown step \"%s\"", name);
+        const char *s = mx_cfg_suggest(name, builtin_steps, 12);
+        if (s) mx_buf_printf(&m, "; did you mean \"%s\"?", s);
+        mx_buf_adds(&m, " (steps: run, checkout, when, unless, the cache/workspace/artifact steps "
+                        "and commands:)");
+        mx_node_fail(err, at, "%s", m.data);
+        mx_buf_free(&m);
+        return -1;
+    }
+    if (docker) return mx_cfg_docker_step(c, strchr(name, '/') + 1, args, at, out, err);
+    if (c->depth >= MX_CFG_MAX_NESTING)
+        return mx_node_fail(err, at,
+                            "commands nest deeper than %d levels (does \"%s\" invoke "
+                            "itself?)",
+                            MX_CFG_MAX_NESTING, name);
+    if (def->kind != MX_NODE_MAP)
+        return mx_node_fail(err, def, "command \"%s\" must be a map", name);
+    static const char *const keys[] = {"description", "parameters", "steps", NULL};
+    if (mx_cfg_check_keys(def, "a command", keys, err) < 0) return -1;
+    const mx_node *steps = mx_node_get(def, "steps");
+    if (!steps) return mx_node_fail(err, def, "command \"%s\" needs steps:", name);
+    char *what = mx_xasprintf("command \"%s\"", name);
+    mx_node *bound = NULL, *body = NULL;
+    int rc = mx_cfg_params_bind(mx_node_get(def, "parameters"), args, NULL, at, what, &bound, err);
+    if (rc == 0) {
+        mx_cfg_scope s = {.params = bound, .owner = what, .pipeline = c->pipeline};
+        rc = mx_cfg_subst(steps, &s, &body, err);
+    }
+    if (rc == 0) {
+        size_t mark = mx_cfg_push(c, " > commands.%s.steps", name);
+        c->depth++;
+        rc = expand_steps(c, dscope, body, out, err);
+        c->depth--;
+        mx_cfg_pop(c, mark);
+    }
+    mx_node_free(body);
+    mx_node_free(bound);
+    free(what);
+    return rc;
+}
+
+static int expand_when(mx_cfg *c, const mx_cfg_orb *scope, const char *kind, const mx_node *v,
+                       mx_node *out, mx_err *err)
+{
+    if (v->kind != MX_NODE_MAP)
+        return mx_node_fail(err, v, "%s takes a map with condition: and steps:", kind);
+    static const char *const keys[] = {"condition", "steps", NULL};
+    if (mx_cfg_check_keys(v, kind, keys, err) < 0) return -1;
+    const mx_node *cond = mx_node_get(v, "condition"), *steps = mx_node_get(v, "steps");
+    if (!cond) return mx_node_fail(err, v, "%s needs condition:", kind);
+    if (!steps) return mx_node_fail(err, v, "%s needs steps:", kind);
+    int r = 0;
+    if (mx_cfg_cond_eval(cond, &r, err) < 0) return -1;
+    if (strcmp(kind, "unless") == 0) r = !r;
+    return r ? expand_steps(c, scope, steps, out, err) : 0;
+}
+
+static int expand_step(mx_cfg *c, const mx_cfg_orb *scope, const mx_node *item, mx_node *out,
+                       mx_err *err)
+{
+    if (item->kind == MX_NODE_SEQ) return expand_steps(c, scope, item, out, err);
+    if (item->kind == MX_NODE_SCALAR) {
+        if (is_builtin_step(item->value) && strcmp(item->value, "run") != 0 &&
+            strcmp(item->value, "when") != 0 && strcmp(item->value, "unless") != 0) {
+            mx_node_seq_add(out, mx_node_copy(item));
+            return 0;
+        }
+        return invoke_command(c, scope, item->value, NULL, item, out, err);
+    }
+    if (item->n != 1)
+        return mx_node_fail(err, item,
+                            "a step is a name (checkout) or a map with one key (run: ...)");
+    const char *k = item->keys[0]->value;
+    const mx_node *v = item->vals[0];
+    size_t mark = mx_cfg_push(c, ".%s", k);
+    int rc;
+    if (strcmp(k, "when") == 0 || strcmp(k, "unless") == 0)
+        rc = expand_when(c, scope, k, v, out, err);
+    else if (is_builtin_step(k) || (!c->v21 && mx_cfg_docker_is_step(k)))
+        rc = (mx_node_seq_add(out, mx_node_copy(item)), 0);
+    else
+        rc = invoke_command(c, scope, k, v, item->keys[0], out, err);
+    if (rc < 0) mx_cfg_here(c, err);
+    mx_cfg_pop(c, mark);
+    return rc;
+}
+
+static int expand_steps(mx_cfg *c, const mx_cfg_orb *scope, const mx_node *steps, mx_node *out,
+                        mx_err *err)
+{
+    if (mx_node_is_null(steps)) return 0;
+    if (steps->kind != MX_NODE_SEQ) return mx_node_fail(err, steps, "steps must be a list");
+    for (size_t i = 0; i < steps->n; i++) {
+        size_t mark = mx_cfg_push(c, "[%zu]", i);
+        int rc = expand_step(c, scope, steps->items[i], out, err);
+        if (rc < 0) mx_cfg_here(c, err);
+        mx_cfg_pop(c, mark);
+        if (rc < 0) return -1;
+    }
+    return 0;
+}
+
+/* Keys of a job that an executor provides. */
+static const char *const executor_keys[] = {"machine",
+                                            "docker",
+                                            "macos",
+                                            "windows",
+                                            "resource_class",
+                                            "environment",
+                                            "working_directory",
+                                            "shell",
+                                            "parameters",
+                                            "description",
+                                            NULL};
+
+/* Merges the executor named by the job's `executor:` into the job (the job's keys win; the
+ * environments are merged). */
+static int apply_executor(mx_cfg *c, const mx_cfg_orb *scope, mx_node *job, mx_err *err)
+{
+    const mx_node *e = mx_node_get(job, "executor");
+    const mx_node *name = e, *args = NULL;
+    if (e->kind == MX_NODE_MAP) {
+        name = mx_node_get(e, "name");
+        args = e;
+        if (!name) return mx_node_fail(err, e, "executor: needs name:");
+    }
+    if (name->kind != MX_NODE_SCALAR || mx_node_is_null(name))
+        return mx_node_fail(err, name, "executor must be a name or a map with name:");
+    const mx_cfg_orb *dscope;
+    int docker;
+    const mx_node *def =
+        mx_cfg_find(c, scope, "executors", name->value, &dscope, &docker, name, err);
+    if (!def) return -1;
+    if (docker)
+        return mx_node_fail(err, name,
+                            "executor \"%s\" of the built-in docker orb is not available (its "
+                            "executors are docker images); use machine: or your own executors:",
+                            name->value);
+    if (def->kind != MX_NODE_MAP)
+        return mx_node_fail(err, def, "executor \"%s\" must be a map", name->value);
+    if (mx_cfg_check_keys(def, "an executor", executor_keys, err) < 0) return -1;
+    static const char *const reserved[] = {"name", NULL};
+    char *what = mx_xasprintf("executor \"%s\"", name->value);
+    mx_node *bound = NULL, *body = NULL;
+    int rc =
+        mx_cfg_params_bind(mx_node_get(def, "parameters"), args, reserved, name, what, &bound, err);
+    if (rc == 0) {
+        mx_cfg_scope s = {.params = bound, .owner = what, .pipeline = c->pipeline};
+        rc = mx_cfg_subst(def, &s, &body, err);
+    }
+    for (size_t i = 0; rc == 0 && i < body->n; i++) {
+        const char *k = body->keys[i]->value;
+        if (strcmp(k, "parameters") == 0 || strcmp(k, "description") == 0) continue;
+        mx_node *mine = mx_node_get(job, k);
+        if (strcmp(k, "environment") == 0 && mine && mine->kind == MX_NODE_MAP &&
+            body->vals[i]->kind == MX_NODE_MAP) {
+            /* the executor's variables come first; the job's override them */
+            mx_node *env = mx_node_copy(body->vals[i]);
+            for (size_t j = 0; j < mine->n; j++) {
+                mx_node_map_del(env, mine->keys[j]->value);
+                mx_node_map_add(env, mx_node_copy(mine->keys[j]), mx_node_copy(mine->vals[j]));
+            }
+            mx_node_map_del(job, "environment");
+            mx_node_map_put(job, "environment", env);
+        } else if (!mine) {
+            /* an executor with machine: replaces any other executor kind the job lacks */
+            mx_node_map_add(job, mx_node_copy(body->keys[i]), mx_node_copy(body->vals[i]));
+        }
+    }
+    mx_node_free(body);
+    mx_node_free(bound);
+    free(what);
+    if (rc == 0) mx_node_map_del(job, "executor");
+    return rc;
+}
+
+static const char *const inv_reserved[] = {"requires",  "context",    "filters", "name", "matrix",
+                                           "pre-steps", "post-steps", "type",    NULL};
+
+static int add_extra_steps(mx_cfg *c, const mx_node *inv, const char *key, mx_node *out,
+                           mx_err *err)
+{
+    const mx_node *s = mx_node_get(inv, key);
+    if (!s) return 0;
+    size_t mark = mx_cfg_push(c, " > %s", key);
+    int rc = expand_steps(c, NULL, s, out, err);
+    if (rc < 0) mx_cfg_here(c, err);
+    mx_cfg_pop(c, mark);
+    return rc;
+}
+
+/* Executor keys first and steps last, whichever came from where: output reads the same way for
+ * every job. */
+static mx_node *canonical_order(mx_node *job)
+{
+    static const char *const first[] = {"machine",           "docker",         "macos",
+                                        "windows",           "resource_class", "environment",
+                                        "working_directory", "shell",          NULL};
+    mx_node *out = mx_node_new(MX_NODE_MAP, job);
+    for (int pass = 0; pass < 3; pass++) {
+        for (const char *const *f = first; pass == 0 && *f; f++) {
+            for (size_t i = 0; i < job->n; i++) {
+                if (!job->keys[i] || strcmp(job->keys[i]->value, *f) != 0) continue;
+                mx_node_map_add(out, job->keys[i], job->vals[i]);
+                job->keys[i] = job->vals[i] = NULL;
+            }
+        }
+        for (size_t i = 0; pass > 0 && i < job->n; i++) {
+            if (!job->keys[i] || (pass == 1) == (strcmp(job->keys[i]->value, "steps") == 0))
+                continue;
+            mx_node_map_add(out, job->keys[i], job->vals[i]);
+            job->keys[i] = job->vals[i] = NULL;
+        }
+    }
+    job->n = 0;
+    mx_node_free(job);
+    return out;
+}
+
+int mx_cfg_expand_job(mx_cfg *c, const char *ref, const mx_node *inv, const mx_node *at,
+                      mx_node **out, mx_err *err)
+{
+    *out = NULL;
+    const mx_cfg_orb *dscope;
+    int docker;
+    const mx_node *def = mx_cfg_find(c, NULL, "jobs", ref, &dscope, &docker, at, err);
+    if (!def) return -1;
+    if (docker)
+        return mx_node_fail(err, at,
+                            "job \"%s\" of the built-in docker orb is not available (it runs in a "
+                            "docker executor); use docker/check and docker/pull in a machine job",
+                            ref);
+    if (def->kind != MX_NODE_MAP) return mx_node_fail(err, def, "job \"%s\" must be a map", ref);
+    char *what = mx_xasprintf("job \"%s\"", ref);
+    mx_node *bound = NULL, *shape = mx_node_new(MX_NODE_MAP, def), *job = NULL;
+    int rc = mx_cfg_params_bind(mx_node_get(def, "parameters"), inv, inv_reserved, at, what, &bound,
+                                err);
+    /* the job without its declarations, which are not to be substituted */
+    for (size_t i = 0; i < def->n; i++)
+        if (strcmp(def->keys[i]->value, "parameters") != 0 &&
+            strcmp(def->keys[i]->value, "description") != 0)
+            mx_node_map_add(shape, mx_node_copy(def->keys[i]), mx_node_copy(def->vals[i]));
+    if (rc == 0) {
+        mx_cfg_scope s = {.params = bound, .owner = what, .pipeline = c->pipeline};
+        rc = mx_cfg_subst(shape, &s, &job, err);
+    }
+    if (rc == 0 && mx_node_get(job, "executor")) {
+        size_t mark = mx_cfg_push(c, ".executor");
+        rc = apply_executor(c, dscope, job, err);
+        if (rc < 0) mx_cfg_here(c, err);
+        mx_cfg_pop(c, mark);
+    }
+    const mx_node *steps = job ? mx_node_get(job, "steps") : NULL;
+    if (rc == 0 && steps && steps->kind == MX_NODE_SEQ) {
+        mx_node *seq = mx_node_new(MX_NODE_SEQ, steps);
+        rc = add_extra_steps(c, inv, "pre-steps", seq, err);
+        if (rc == 0) {
+            size_t mark = mx_cfg_push(c, ".steps");
+            rc = expand_steps(c, dscope, steps, seq, err);
+            if (rc < 0) mx_cfg_here(c, err);
+            mx_cfg_pop(c, mark);
+        }
+        if (rc == 0) rc = add_extra_steps(c, inv, "post-steps", seq, err);
+        /* replaced in place: the key keeps its position in the job */
+        for (size_t i = 0; i < job->n; i++) {
+            if (strcmp(job->keys[i]->value, "steps") != 0) continue;
+            mx_node_free(job->vals[i]);
+            job->vals[i] = seq;
+            break;
+        }
+    }
+    mx_node_free(shape);
+    mx_node_free(bound);
+    free(what);
+    if (rc < 0) {
+        mx_node_free(job);
+        return -1;
+    }
+    *out = canonical_order(job);
+    return 0;
+}

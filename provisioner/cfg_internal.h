@@ -1,0 +1,84 @@
+/* Shared by the cfg_*.c files that expand a config; not for other modules. */
+#ifndef MX_CFG_INTERNAL_H
+#define MX_CFG_INTERNAL_H
+
+#include "cfg_process.h"
+#include "cfg_yaml.h"
+#include "mx_buf.h"
+#include "mx_err.h"
+
+#define MX_CFG_MAX_NESTING 64 /* commands invoking commands: deeper is a loop */
+
+typedef struct mx_cfg_orb {
+    char *alias;
+    int docker;         /* the built-in CircleCI docker orb */
+    const mx_node *def; /* inline or file orb: a map with commands, jobs, executors */
+    mx_node *owned;     /* the tree of an orb loaded from a file */
+} mx_cfg_orb;
+
+typedef struct mx_cfg {
+    const mx_node *root;
+    int v21;
+    mx_cfg_orb *orbs;
+    size_t norbs;
+    mx_node *pipeline; /* "parameters.x", "git.branch", ... -> value */
+    mx_buf path;       /* where expansion is ("jobs.build.steps[2]"), for error messages */
+    int wrapped;
+    int depth;
+} mx_cfg;
+
+int mx_cfg_open(const mx_node *root, const mx_cfg_opts *o, mx_cfg **out, mx_err *err);
+void mx_cfg_close(mx_cfg *c);
+
+/* The path of expansion: push returns the length to pop back to. */
+size_t mx_cfg_push(mx_cfg *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void mx_cfg_pop(mx_cfg *c, size_t len);
+/* Prefixes the current path to the error, once (the innermost frame knows it best); -1. */
+int mx_cfg_here(mx_cfg *c, mx_err *err);
+
+/* A definition (section "commands", "jobs", "executors") by name as written where `scope` is
+ * (NULL: the config; else an orb).  "alias/name" looks in an orb.  *orb_out is the scope of
+ * the definition; *docker is set when it names the built-in docker orb. */
+const mx_node *mx_cfg_find(mx_cfg *c, const mx_cfg_orb *scope, const char *section,
+                           const char *name, const mx_cfg_orb **orb_out, int *docker,
+                           const mx_node *at, mx_err *err);
+
+/* One job, expanded.  ref: the definition; inv: the workflow's invocation map (arguments,
+ * pre-steps, post-steps) or NULL; the result is a map in the normalized 2.0 form. */
+int mx_cfg_expand_job(mx_cfg *c, const char *ref, const mx_node *inv, const mx_node *at,
+                      mx_node **out, mx_err *err);
+
+/* The expanded (normalized) job NAME: a workflow job's name, else jobs.NAME. */
+int mx_cfg_job_node(const mx_node *root, const char *name, const mx_cfg_opts *o, mx_node **out,
+                    mx_err *err);
+
+/* The built-in docker orb: a step "docker/<cmd>" with its arguments -> a normalized step. */
+int mx_cfg_docker_step(mx_cfg *c, const char *cmd, const mx_node *args, const mx_node *at,
+                       mx_node *out_steps, mx_err *err);
+/* Is this normalized step key one of the built-in orb's (docker/check, docker/pull)? */
+int mx_cfg_docker_is_step(const char *key);
+
+/* ---- workflows ---- */
+typedef struct mx_cfg_inv {
+    char *name;    /* unique within the workflow */
+    char *job;     /* the definition it runs */
+    char *alias;   /* a matrix's alias (requires: ALIAS means all of its jobs), or NULL */
+    mx_node *node; /* the invocation map after pipeline and matrix substitution */
+    const mx_node *at;
+} mx_cfg_inv;
+
+typedef struct mx_cfg_wf {
+    char *name;
+    const mx_node *at;
+    int enabled;
+    mx_cfg_inv *inv;
+    size_t ninv;
+} mx_cfg_wf;
+
+int mx_cfg_workflows(mx_cfg *c, mx_cfg_wf **out, size_t *n, mx_err *err);
+void mx_cfg_workflows_free(mx_cfg_wf *w, size_t n);
+/* Builds the plan of workflow w. */
+int mx_cfg_wf_plan(mx_cfg *c, const mx_cfg_wf *w, const char *branch, const char *tag,
+                   mx_plan *plan, mx_err *err);
+
+#endif

@@ -1,0 +1,385 @@
+#include "cfg_params.h"
+#include "cfg_suggest.h"
+#include "mx_buf.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const types[] = {"string", "boolean",  "integer",      "enum",
+                                    "steps",  "executor", "env_var_name", NULL};
+
+static int is_integer(const char *s)
+{
+    if (*s == '-' || *s == '+') s++;
+    if (!*s) return 0;
+    for (; *s; s++)
+        if (!isdigit((unsigned char)*s)) return 0;
+    return 1;
+}
+
+static int env_name_ok(const char *k)
+{
+    if (!*k || isdigit((unsigned char)*k)) return 0;
+    for (; *k; k++)
+        if (!isalnum((unsigned char)*k) && *k != '_') return 0;
+    return 1;
+}
+
+int mx_cfg_truthy(const mx_node *n)
+{
+    if (!n) return 0;
+    if (n->kind != MX_NODE_SCALAR) return n->n > 0;
+    if (mx_node_is_null(n) || !*n->value) return 0;
+    int b;
+    if (mx_node_bool(n, &b) == 0) return b;
+    if (!n->quoted && is_integer(n->value)) return strtol(n->value, NULL, 10) != 0;
+    return 1;
+}
+
+static int check_decl(const mx_node *name, const mx_node *d, mx_err *err)
+{
+    if (d->kind != MX_NODE_MAP)
+        return mx_node_fail(err, d, "parameter \"%s\" must be a map with type:", name->value);
+    static const char *const keys[] = {"type", "default", "description", "enum", NULL};
+    if (mx_cfg_check_keys(d, "a parameter declaration", keys, err) < 0) return -1;
+    const mx_node *t = mx_node_get(d, "type");
+    if (!t) return mx_node_fail(err, d, "parameter \"%s\" needs a type", name->value);
+    int known = 0;
+    for (size_t i = 0; types[i] && t->kind == MX_NODE_SCALAR; i++)
+        known |= strcmp(types[i], t->value) == 0;
+    if (!known) {
+        mx_buf m;
+        mx_buf_init(&m);
+        mx_buf_printf(&m, "parameter \"%s\": unknown type \"%s\"", name->value,
+                      t->kind == MX_NODE_SCALAR ? t->value : "?");
+        if (t->kind == MX_NODE_SCALAR) mx_cfg_suggest_add(&m, t->value, types, 7);
+        mx_buf_adds(&m, " (types: string, boolean, integer, enum, steps, executor, env_var_name)");
+        mx_node_fail(err, t, "%s", m.data);
+        mx_buf_free(&m);
+        return -1;
+    }
+    const mx_node *e = mx_node_get(d, "enum");
+    if (strcmp(t->value, "enum") == 0) {
+        if (!e || e->kind != MX_NODE_SEQ || e->n == 0)
+            return mx_node_fail(err, e ? e : d, "enum parameter \"%s\" needs enum: [values]",
+                                name->value);
+        for (size_t i = 0; i < e->n; i++)
+            if (e->items[i]->kind != MX_NODE_SCALAR)
+                return mx_node_fail(err, e->items[i], "enum values must be scalars");
+    } else if (e) {
+        return mx_node_fail(err, e, "enum: is for parameters of type enum");
+    }
+    return 0;
+}
+
+/* The value of a parameter of the declared type, normalized (booleans as true/false, strings
+ * marked quoted so "1.0" stays a string), or an error at the value. */
+static int typed_value(const mx_node *name, const mx_node *d, const mx_node *v, const char *what,
+                       mx_node **out, mx_err *err)
+{
+    const char *t = mx_node_get(d, "type")->value;
+    const char *pn = name->value;
+    if (strcmp(t, "steps") == 0) {
+        if (mx_node_is_null(v)) {
+            *out = mx_node_new(MX_NODE_SEQ, v);
+            return 0;
+        }
+        if (v->kind != MX_NODE_SEQ)
+            return mx_node_fail(err, v, "%s: parameter \"%s\" takes a list of steps, not %s", what,
+                                pn, mx_node_kind_name(v));
+        *out = mx_node_copy(v);
+        return 0;
+    }
+    if (strcmp(t, "executor") == 0) {
+        if (v->kind == MX_NODE_SEQ || mx_node_is_null(v) ||
+            (v->kind == MX_NODE_MAP && !mx_node_get(v, "name")))
+            return mx_node_fail(
+                err, v, "%s: parameter \"%s\" takes an executor name or a map with name:", what,
+                pn);
+        *out = mx_node_copy(v);
+        return 0;
+    }
+    if (v->kind != MX_NODE_SCALAR)
+        return mx_node_fail(err, v, "%s: parameter \"%s\" is of type %s, not %s", what, pn, t,
+                            mx_node_kind_name(v));
+    const char *s = mx_node_is_null(v) ? "" : v->value;
+    mx_node *r = mx_node_new_scalar(s, v);
+    if (strcmp(t, "boolean") == 0) {
+        int b;
+        if (mx_node_bool(v, &b) < 0) {
+            mx_node_free(r);
+            return mx_node_fail(err, v, "%s: parameter \"%s\" is a boolean; \"%s\" is not", what,
+                                pn, s);
+        }
+        free(r->value);
+        r->value = mx_xstrdup(b ? "true" : "false");
+    } else if (strcmp(t, "integer") == 0) {
+        if (v->quoted || !is_integer(s)) {
+            mx_node_free(r);
+            return mx_node_fail(err, v, "%s: parameter \"%s\" is an integer; \"%s\" is not", what,
+                                pn, s);
+        }
+    } else {
+        r->quoted = 1;
+        if (strcmp(t, "env_var_name") == 0 && !env_name_ok(s)) {
+            mx_node_free(r);
+            return mx_node_fail(err, v,
+                                "%s: parameter \"%s\" is an env_var_name; \"%s\" is not a valid "
+                                "environment variable name",
+                                what, pn, s);
+        }
+        if (strcmp(t, "enum") == 0) {
+            const mx_node *e = mx_node_get(d, "enum");
+            int ok = 0;
+            mx_buf vals;
+            mx_buf_init(&vals);
+            for (size_t i = 0; i < e->n; i++) {
+                ok |= strcmp(e->items[i]->value, s) == 0;
+                mx_buf_printf(&vals, "%s%s", i ? ", " : "", e->items[i]->value);
+            }
+            if (!ok) {
+                mx_node_fail(err, v, "%s: parameter \"%s\" is an enum; \"%s\" is not one of: %s",
+                             what, pn, s, vals.data);
+                mx_buf_free(&vals);
+                mx_node_free(r);
+                return -1;
+            }
+            mx_buf_free(&vals);
+        }
+    }
+    *out = r;
+    return 0;
+}
+
+static int reserved_key(const char *const *reserved, const char *k)
+{
+    for (; reserved && *reserved; reserved++)
+        if (strcmp(*reserved, k) == 0) return 1;
+    return 0;
+}
+
+int mx_cfg_params_bind(const mx_node *decls, const mx_node *args, const char *const *reserved,
+                       const mx_node *at, const char *what, mx_node **out, mx_err *err)
+{
+    *out = NULL;
+    if (decls && mx_node_is_null(decls)) decls = NULL;
+    if (decls && decls->kind != MX_NODE_MAP)
+        return mx_node_fail(err, decls, "%s: parameters must be a map", what);
+    if (args && mx_node_is_null(args)) args = NULL;
+    if (args && args->kind != MX_NODE_MAP)
+        return mx_node_fail(err, args, "%s takes a map of arguments, not %s", what,
+                            mx_node_kind_name(args));
+    for (size_t i = 0; args && i < args->n; i++) {
+        const char *k = args->keys[i]->value;
+        if (reserved_key(reserved, k) || mx_node_get(decls, k)) continue;
+        mx_buf m;
+        mx_buf_init(&m);
+        mx_buf_printf(&m, "%s has no parameter \"%s\"", what, k);
+        mx_cfg_suggest_keys(&m, k, decls);
+        if (decls && decls->n) {
+            mx_buf_adds(&m, " (parameters: ");
+            for (size_t j = 0; j < decls->n; j++)
+                mx_buf_printf(&m, "%s%s", j ? ", " : "", decls->keys[j]->value);
+            mx_buf_adds(&m, ")");
+        }
+        mx_node_fail(err, args->keys[i], "%s", m.data);
+        mx_buf_free(&m);
+        return -1;
+    }
+    mx_node *bound = mx_node_new(MX_NODE_MAP, at);
+    for (size_t i = 0; decls && i < decls->n; i++) {
+        const mx_node *name = decls->keys[i], *d = decls->vals[i];
+        if (check_decl(name, d, err) < 0) goto fail;
+        const mx_node *v = mx_node_get(args, name->value);
+        if (!v) v = mx_node_get(d, "default");
+        if (!v) {
+            mx_node_fail(err, args ? args : at, "%s needs parameter \"%s\" (type %s, no default)",
+                         what, name->value, mx_node_get(d, "type")->value);
+            goto fail;
+        }
+        mx_node *val = NULL;
+        if (typed_value(name, d, v, what, &val, err) < 0) goto fail;
+        mx_node_map_put(bound, name->value, val);
+    }
+    *out = bound;
+    return 0;
+fail:
+    mx_node_free(bound);
+    return -1;
+}
+
+/* ---- substitution ---- */
+
+typedef struct ref {
+    size_t start, end; /* of the whole "<< ... >>" */
+    char *name;        /* "parameters.x" */
+} ref;
+
+/* Finds the next << parameters.x >> / << pipeline.x >> / << matrix.x >> at or after `from`.
+ * Other "<<" (heredocs, << include(...) >>) are left alone. */
+static int next_ref(const char *s, size_t from, ref *r)
+{
+    for (const char *p = strstr(s + from, "<<"); p; p = strstr(p + 1, "<<")) {
+        const char *q = p + 2;
+        while (*q == ' ' || *q == '\t')
+            q++;
+        const char *id = q;
+        while (isalnum((unsigned char)*q) || *q == '_' || *q == '-' || *q == '.')
+            q++;
+        size_t idlen = (size_t)(q - id);
+        while (*q == ' ' || *q == '\t')
+            q++;
+        if (idlen == 0 || strncmp(q, ">>", 2) != 0) continue;
+        static const char *const prefixes[] = {"parameters.", "pipeline.", "matrix."};
+        int ok = 0;
+        for (size_t i = 0; i < 3; i++)
+            ok |= idlen > strlen(prefixes[i]) && strncmp(id, prefixes[i], strlen(prefixes[i])) == 0;
+        if (!ok) continue;
+        r->start = (size_t)(p - s);
+        r->end = (size_t)(q + 2 - s);
+        r->name = mx_xstrndup(id, idlen);
+        return 1;
+    }
+    return 0;
+}
+
+static void list_keys(mx_buf *m, const mx_node *map)
+{
+    if (!map || map->n == 0) return;
+    mx_buf_adds(m, " (defined: ");
+    for (size_t i = 0; i < map->n; i++)
+        mx_buf_printf(m, "%s%s", i ? ", " : "", map->keys[i]->value);
+    mx_buf_adds(m, ")");
+}
+
+static const mx_node *resolve(const char *name, const mx_cfg_scope *s, const mx_node *at,
+                              mx_err *err)
+{
+    const mx_node *table;
+    const char *key, *kind;
+    if (strncmp(name, "parameters.", 11) == 0)
+        table = s->params, key = name + 11, kind = "parameter";
+    else if (strncmp(name, "pipeline.", 9) == 0)
+        table = s->pipeline, key = name + 9, kind = "pipeline value";
+    else
+        table = s->matrix, key = name + 7, kind = "matrix parameter";
+    const mx_node *v = mx_node_get(table, key);
+    if (v) return v;
+    mx_buf m;
+    mx_buf_init(&m);
+    if (table == s->params && !table)
+        mx_buf_printf(&m,
+                      "undefined parameter << %s >>: only jobs, commands and executors have "
+                      "parameters",
+                      name);
+    else if (table == s->matrix && !table)
+        mx_buf_printf(&m,
+                      "undefined << %s >>: matrix values exist only in a workflow job with "
+                      "matrix:",
+                      name);
+    else {
+        mx_buf_printf(&m, "undefined %s << %s >>", kind, name);
+        if (table == s->params && s->owner) mx_buf_printf(&m, " in %s", s->owner);
+        mx_cfg_suggest_keys(&m, key, table);
+        list_keys(&m, table);
+    }
+    mx_node_fail(err, at, "%s", m.data);
+    mx_buf_free(&m);
+    return NULL;
+}
+
+/* *splice is set when the result is a list that replaced a whole scalar (to be spliced into a
+ * surrounding list). */
+static int subst_scalar(const mx_node *in, const mx_cfg_scope *s, mx_node **out, int *splice,
+                        mx_err *err)
+{
+    ref r;
+    if (!next_ref(in->value, 0, &r)) {
+        *out = mx_node_copy(in);
+        return 0;
+    }
+    if (r.start == 0 && in->value[r.end] == '\0') {
+        const mx_node *v = resolve(r.name, s, in, err);
+        free(r.name);
+        if (!v) return -1;
+        *out = mx_node_copy(v);
+        *splice = v->kind == MX_NODE_SEQ;
+        return 0;
+    }
+    mx_buf b;
+    mx_buf_init(&b);
+    size_t pos = 0;
+    int more = 1;
+    while (more) {
+        mx_buf_add(&b, in->value + pos, r.start - pos);
+        const mx_node *v = resolve(r.name, s, in, err);
+        if (v && v->kind != MX_NODE_SCALAR) {
+            mx_node_fail(err, in, "<< %s >> is %s and cannot be part of a string", r.name,
+                         mx_node_kind_name(v));
+            v = NULL;
+        }
+        free(r.name);
+        if (!v) {
+            mx_buf_free(&b);
+            return -1;
+        }
+        mx_buf_adds(&b, mx_node_is_null(v) ? "" : v->value);
+        pos = r.end;
+        more = next_ref(in->value, pos, &r);
+    }
+    mx_buf_adds(&b, in->value + pos);
+    mx_node *n = mx_node_new_scalar(b.data ? b.data : "", in);
+    n->quoted = in->quoted;
+    mx_buf_free(&b);
+    *out = n;
+    return 0;
+}
+
+static int subst(const mx_node *in, const mx_cfg_scope *s, mx_node **out, int *splice, mx_err *err)
+{
+    *splice = 0;
+    if (in->kind == MX_NODE_SCALAR) return subst_scalar(in, s, out, splice, err);
+    mx_node *n = mx_node_new(in->kind, in);
+    for (size_t i = 0; i < in->n; i++) {
+        mx_node *v = NULL, *k = NULL;
+        int sp = 0, ksp = 0;
+        if (subst(in->kind == MX_NODE_MAP ? in->vals[i] : in->items[i], s, &v, &sp, err) < 0)
+            goto fail;
+        if (in->kind == MX_NODE_SEQ) {
+            if (!sp) {
+                mx_node_seq_add(n, v);
+                continue;
+            }
+            for (size_t j = 0; j < v->n; j++) {
+                mx_node_seq_add(n, v->items[j]);
+                v->items[j] = NULL;
+            }
+            v->n = 0;
+            mx_node_free(v);
+            continue;
+        }
+        if (subst(in->keys[i], s, &k, &ksp, err) < 0) {
+            mx_node_free(v);
+            goto fail;
+        }
+        if (k->kind != MX_NODE_SCALAR) {
+            mx_node_fail(err, in->keys[i], "a map key must become a string");
+            mx_node_free(k);
+            mx_node_free(v);
+            goto fail;
+        }
+        mx_node_map_add(n, k, v);
+    }
+    *out = n;
+    return 0;
+fail:
+    mx_node_free(n);
+    return -1;
+}
+
+int mx_cfg_subst(const mx_node *in, const mx_cfg_scope *s, mx_node **out, mx_err *err)
+{
+    int splice;
+    return subst(in, s, out, &splice, err);
+}

@@ -1,0 +1,9 @@
+# Config processing: 2.1 expansion (orbs, commands, executors, parameters, matrix, when),
+# workflows and the `mexec config` command.
+target_sources(mx_host PRIVATE
+  ${CMAKE_CURRENT_LIST_DIR}/cfg_suggest.c ${CMAKE_CURRENT_LIST_DIR}/cfg_params.c
+  ${CMAKE_CURRENT_LIST_DIR}/cfg_cond.c ${CMAKE_CURRENT_LIST_DIR}/cfg_orbs.c
+  ${CMAKE_CURRENT_LIST_DIR}/cfg_orb_docker.c ${CMAKE_CURRENT_LIST_DIR}/cfg_expand.c
+  ${CMAKE_CURRENT_LIST_DIR}/cfg_workflow.c ${CMAKE_CURRENT_LIST_DIR}/cfg_process.c
+  ${CMAKE_CURRENT_LIST_DIR}/cfg_emit.c
+  ${CMAKE_CURRENT_LIST_DIR}/cfg_cli.c)

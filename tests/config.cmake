@@ -1,0 +1,22 @@
+# Config processing (2.1 expansion, workflows): fixture-driven unit tests and a fuzz target.
+mx_unit_test(cfg_process_test provisioner/cfg_process_test.c mx_host)
+target_compile_definitions(cfg_process_test PRIVATE
+  MX_PROCESS_FIXTURES="${CMAKE_CURRENT_SOURCE_DIR}/fixtures/config-process"
+  MX_PLAN_FIXTURES="${CMAKE_CURRENT_SOURCE_DIR}/fixtures/config-plan")
+
+# `mexec config validate|process` as a user runs it: exit statuses and messages.
+add_test(NAME cfg_cli_test COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/provisioner/cfg_cli_test.sh)
+set_tests_properties(cfg_cli_test PROPERTIES LABELS unit TIMEOUT 300
+  ENVIRONMENT "MEXEC=$<TARGET_FILE:mexec>;FIXTURES=${CMAKE_CURRENT_SOURCE_DIR}/fixtures/config-process")
+
+# libFuzzer: the loader and the expander on arbitrary bytes (clang only).
+#   cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DMEXEC_FUZZ=ON && cmake --build build-fuzz
+#   build-fuzz/tests/bin/cfg_fuzz -max_total_time=60 tests/fuzz/corpus/cfg
+option(MEXEC_FUZZ "Build libFuzzer targets (clang)" OFF)
+if(MEXEC_FUZZ AND CMAKE_C_COMPILER_ID MATCHES "Clang")
+  add_executable(cfg_fuzz fuzz/cfg_fuzz.c)
+  target_link_libraries(cfg_fuzz PRIVATE mx_host)
+  target_compile_options(cfg_fuzz PRIVATE -fsanitize=fuzzer)
+  target_link_options(cfg_fuzz PRIVATE -fsanitize=fuzzer)
+  set_target_properties(cfg_fuzz PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${MX_TEST_BIN_DIR})
+endif()

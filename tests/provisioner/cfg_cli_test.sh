@@ -1,0 +1,50 @@
+#!/bin/bash
+# `mexec config validate|process` as a user runs it: output, exit statuses, messages.
+set -euo pipefail
+MEXEC=${MEXEC:?MEXEC must name the mexec binary}
+FIXTURES=${FIXTURES:?FIXTURES must name tests/fixtures/config-process}
+T=$(mktemp -d /tmp/mexec-cfgcli.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+export MEXEC_ORB_DIR=$T/no-orbs
+failures=0 passed=0
+
+# check NAME EXPECTED-STATUS EXPECTED-TEXT MEXEC-ARGS...  (text looked for in stdout+stderr)
+check() {
+    local name=$1 want=$2 text=$3 rc=0
+    shift 3
+    "$MEXEC" "$@" >"$T/out" 2>"$T/err" </dev/null || rc=$?
+    if [[ $rc -ne $want ]] || ! cat "$T/out" "$T/err" | grep -qF -- "$text"; then
+        echo "FAIL $name: status $rc (want $want), output:" >&2
+        sed 's/^/  /' "$T/out" "$T/err" >&2
+        failures=$((failures + 1))
+    else
+        passed=$((passed + 1))
+    fi
+}
+
+F=$FIXTURES
+check valid 0 "Config file at $F/matrix.yml is valid." config validate -c "$F/matrix.yml"
+check process 0 "test-bsd-2.0:" config process -c "$F/matrix.yml"
+check process-docker 0 "docker_username: REG_USER" config process -c "$F/orb_docker_v2.yml"
+check param 0 "deploying to prod" config process -c "$F/pipeline_params.yml" --param deploy=true --param target=prod
+check param-unknown 2 'did you mean "deploy"?' config process -c "$F/pipeline_params.yml" --param deploi=true
+check param-type 2 'parameter "retries" is an integer' config process -c "$F/pipeline_params.yml" --param retries=many
+check param-syntax 2 "--param takes KEY=VALUE" config process -c "$F/pipeline_params.yml" --param nothing
+check invalid 2 'did you mean "checkout"?' config validate -c "$F/err_unknown_step.yml"
+check invalid-model 2 'a run step needs "command"' config validate -c "$F/err_run_no_command.yml"
+check process-invalid 2 'uses the docker executor' config process -c "$F/err_docker_executor.yml"
+check missing-file 2 "cannot read $T/nope.yml" config validate -c "$T/nope.yml"
+check no-subcommand 2 "usage: mexec config validate" config
+check bad-subcommand 2 "usage: mexec config validate" config frobnicate
+check extra-arg 2 'unexpected argument "extra"' config validate -c "$F/matrix.yml" extra
+mkdir -p "$T/orbs/acme"
+cp "$F/orbs/acme/tools.yml" "$T/orbs/acme/tools.yml"
+MEXEC_ORB_DIR=$T/orbs check orb-dir 0 "echo hi lint" config process -c "$F/orb_file.yml"
+check orb-dir-missing 2 "put its source at $T/no-orbs/acme/tools.yml" config process -c "$F/orb_file.yml"
+
+# the output is a config mexec accepts as it is
+"$MEXEC" config process -c "$F/orb_inline.yml" >"$T/processed.yml"
+check reprocess 0 "kit/test:" config process -c "$T/processed.yml"
+
+echo "$passed passed, $failures failed"
+((failures == 0))
