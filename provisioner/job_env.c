@@ -26,6 +26,7 @@ void mx_job_env_build(const mx_job *job, const mx_envlist *cli, const mx_envlist
     if (info->sha) mx_envlist_set(out, "CIRCLE_SHA1", info->sha);
     if (info->branch && strcmp(info->branch, "HEAD") != 0)
         mx_envlist_set(out, "CIRCLE_BRANCH", info->branch);
+    if (info->tag) mx_envlist_set(out, "CIRCLE_TAG", info->tag);
     overlay(out, &job->env);
 }
 

@@ -8,6 +8,7 @@
 typedef struct mx_builtin_info {
     const char *project_dir;
     const char *sha, *branch; /* may be NULL */
+    const char *tag;          /* a tag build (--tag), else NULL */
     const char *job_id;
 } mx_builtin_info;
 

@@ -96,7 +96,7 @@ static int resolve(job_ctx *c, mx_err *err)
 {
     mx_node *root = NULL;
     if (mx_yaml_load_file(c->o->config_path, &root, err) < 0) return -1;
-    int rc = mx_cfg_job_load(root, c->o->job_name, &c->job, err);
+    int rc = mx_cfg_job_load_opts(root, c->o->job_name, c->o->cfg, &c->job, err);
     mx_node_free(root);
     if (rc < 0 || check_runnable(&c->job, err) < 0) return -1;
 
@@ -270,7 +270,14 @@ static int boot_and_run(job_ctx *c, mx_err *err)
     if (mx_vm_prepare(&c->vm, c->hc, c->job.name, err) < 0) return mx_wrap(err, "prepare VM");
     mx_autofree char *sha = NULL, *branch = NULL;
     mx_checkout_git_info(c->project_dir, &sha, &branch);
-    mx_builtin_info info = {c->project_dir, sha, branch, c->vm.job_id};
+    /* --branch/--tag say what this build is of; else the working tree's git state */
+    const mx_cfg_opts *cfg = c->o->cfg;
+    mx_builtin_info info = {.project_dir = c->project_dir,
+                            .sha = sha,
+                            .branch = cfg && cfg->branch ? cfg->branch
+                                                         : (cfg && cfg->tag ? NULL : branch),
+                            .tag = cfg ? cfg->tag : NULL,
+                            .job_id = c->vm.job_id};
     mx_job_env_build(&c->job, &c->o->cli_env, &c->context_env, &info, &c->env);
 
     say("job %s: booting %s (%s) as %s: %d vCPUs, %d MiB, domain type %s", c->job.name,

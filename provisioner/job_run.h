@@ -3,6 +3,7 @@
 #define MX_JOB_RUN_H
 
 #include "cfg_job.h"
+#include "cfg_process.h"
 #include "host_config.h"
 #include "mx_err.h"
 
@@ -10,7 +11,8 @@ typedef struct mx_run_opts {
     const char *config_path;
     const char *job_name;
     mx_envlist cli_env;
-    const char **contexts; /* --context NAME, in order */
+    const mx_cfg_opts *cfg; /* pipeline parameters, branch, tag (NULL: none) */
+    const char **contexts;  /* --context NAME, in order */
     size_t ncontexts;
     int fit_to_host;
 } mx_run_opts;

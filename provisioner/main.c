@@ -18,8 +18,9 @@
 static const char usage[] =
     "usage: mexec COMMAND [ARGS]\n"
     "\n"
-    "  run [-c CONFIG] --job NAME [-e KEY=VALUE]... [--context NAME]... [--fit-to-host]\n"
-    "                          run a machine job in a fresh VM\n"
+    "  run [-c CONFIG] (--job NAME | --workflow NAME) [-e KEY=VALUE]... [--context NAME]...\n"
+    "      [--param KEY=VALUE]... [--branch B | --tag T] [--fit-to-host]\n"
+    "                          run a job, or a workflow's jobs, each in a fresh VM\n"
     "  image build NAME:TAG    build a machine image from its recipe\n"
     "  image list              list the catalog and what is built\n"
     "  image path NAME:TAG     print the directory of a built image\n"

@@ -130,9 +130,22 @@ static void test_order_is_stable(void **state)
     mx_job_free(&job);
 }
 
+static void test_tag_build(void **state)
+{
+    (void)state;
+    mx_job job = {.name = "release", .workdir = "~/project"};
+    mx_builtin_info info = {.project_dir = "/src/repo", .tag = "v1.2.3", .job_id = "id"};
+    mx_envlist env = {0};
+    mx_job_env_build(&job, NULL, NULL, &info, &env);
+    assert_string_equal(mx_envlist_get(&env, "CIRCLE_TAG"), "v1.2.3");
+    assert_null(mx_envlist_get(&env, "CIRCLE_BRANCH")); /* CircleCI sets one or the other */
+    mx_envlist_free(&env);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_tag_build),
         cmocka_unit_test(test_precedence),
         cmocka_unit_test(test_builtins),
         cmocka_unit_test(test_order_is_stable),
