@@ -4,6 +4,7 @@
  * the command text.  The loop waits on three things at once: the step's stdout and stderr, the
  * host's channel (for cancel, or the host disappearing), and the step's exit via a pidfd. */
 #include "agent.h"
+#include "agent_docker.h"
 #include "mx_buf.h"
 #include "mx_cleanup.h"
 #include "mx_fs.h"
@@ -241,6 +242,8 @@ int mx_agent_run_step(const mx_msg *step, mx_agent_in *in)
     mx_err err;
     int rc = 0;
 
+    if (step->kind == MX_STEP_DOCKER_CHECK || step->kind == MX_STEP_DOCKER_PULL)
+        return mx_agent_run_docker_step(step, in);
     if (step->kind == MX_STEP_RUN && !step->command) {
         send_end(step, 1, MX_END_FAILED, 0, "run step has no command");
         return 0;

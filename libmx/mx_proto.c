@@ -4,6 +4,7 @@
 #include "mx_cleanup.h"
 
 #include <jansson.h>
+#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,7 +19,12 @@ static const char *const reason_names[] = {
     [MX_END_CANCELLED] = "cancelled", [MX_END_FAILED] = "failed",
 };
 
-static const char *const kind_names[] = {[MX_STEP_RUN] = "run", [MX_STEP_CHECKOUT] = "checkout"};
+static const char *const kind_names[] = {
+    [MX_STEP_RUN] = "run",
+    [MX_STEP_CHECKOUT] = "checkout",
+    [MX_STEP_DOCKER_CHECK] = "docker-check",
+    [MX_STEP_DOCKER_PULL] = "docker-pull",
+};
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -51,6 +57,41 @@ static void set_str(json_t *o, const char *k, const char *v)
     if (v) set(o, k, json_string(v));
 }
 
+static json_t *encode_docker(const mx_msg *m)
+{
+    const mx_docker_args *d = &m->docker;
+    json_t *o = json_object();
+    if (!o) abort();
+    if (m->kind == MX_STEP_DOCKER_CHECK) {
+        set_str(o, "registry", d->registry);
+        set_str(o, "username", d->username);
+        set_str(o, "password", d->password);
+        set(o, "credentials_store", json_boolean(d->credentials_store));
+    } else {
+        json_t *images = json_array();
+        if (!images) abort();
+        for (size_t i = 0; i < d->nimages; i++)
+            if (json_array_append_new(images, json_string(d->images[i])) != 0) abort();
+        set(o, "images", images);
+        json_t *auths = json_array();
+        if (!auths) abort();
+        for (size_t i = 0; i < d->nauths; i++) {
+            json_t *a = json_object();
+            if (!a) abort();
+            set_str(a, "registry", d->auths[i].registry);
+            set_str(a, "username", d->auths[i].username);
+            set_str(a, "password", d->auths[i].password);
+            set_str(a, "identitytoken", d->auths[i].identitytoken);
+            if (json_array_append_new(auths, a) != 0) abort();
+        }
+        set(o, "auths", auths);
+        set(o, "ignore_errors", json_boolean(d->ignore_errors));
+    }
+    set(o, "retries", json_integer(d->retries));
+    set(o, "retry_delay_s", json_integer(d->retry_delay_s));
+    return o;
+}
+
 char *mx_msg_encode(const mx_msg *m, size_t *len)
 {
     mx_autojson json_t *o = json_object();
@@ -76,6 +117,8 @@ char *mx_msg_encode(const mx_msg *m, size_t *len)
         for (size_t i = 0; i < m->nenv; i++)
             set(env, m->env[i].key, json_string(m->env[i].value));
         set(o, "env", env);
+        if (m->kind == MX_STEP_DOCKER_CHECK || m->kind == MX_STEP_DOCKER_PULL)
+            set(o, "docker", encode_docker(m));
         break;
     }
     case MX_MSG_OUTPUT: {
@@ -135,6 +178,76 @@ static int get_int(json_t *o, const char *k, long long *out, int required, mx_er
     return 0;
 }
 
+static int get_bool(json_t *o, const char *k, int *out, mx_err *err)
+{
+    json_t *v = json_object_get(o, k);
+    if (!v) return 0;
+    if (!json_is_boolean(v)) return mx_fail(err, MX_INFRA, "\"%s\" is not a boolean", k);
+    *out = json_is_true(v);
+    return 0;
+}
+
+/* A count or a delay: a negative one would mean nothing sensible, so it is refused here rather
+ * than clamped by each reader. */
+static int get_nonneg(json_t *o, const char *k, int *out, mx_err *err)
+{
+    long long n = 0;
+    if (get_int(o, k, &n, 0, err) < 0) return -1;
+    if (n < 0 || n > 1000000) return mx_fail(err, MX_INFRA, "\"%s\" is out of range", k);
+    *out = (int)n;
+    return 0;
+}
+
+static int decode_docker_auths(json_t *arr, mx_docker_args *d, mx_err *err)
+{
+    if (!json_is_array(arr)) return mx_fail(err, MX_INFRA, "\"auths\" is not an array");
+    d->auths = mx_xcalloc(json_array_size(arr) + 1, sizeof *d->auths);
+    size_t i;
+    json_t *a;
+    json_array_foreach(arr, i, a)
+    {
+        if (!json_is_object(a)) return mx_fail(err, MX_INFRA, "auths[%zu] is not an object", i);
+        mx_docker_auth *e = &d->auths[d->nauths++];
+        if (get_str(a, "registry", &e->registry, 1, err) < 0 ||
+            get_str(a, "username", &e->username, 0, err) < 0 ||
+            get_str(a, "password", &e->password, 0, err) < 0 ||
+            get_str(a, "identitytoken", &e->identitytoken, 0, err) < 0)
+            return mx_wrap(err, "auths[%zu]", i);
+    }
+    return 0;
+}
+
+static int decode_docker(json_t *o, mx_msg *m, mx_err *err)
+{
+    json_t *dj = json_object_get(o, "docker");
+    if (!dj) return 0; /* the agent says what is missing, with the step's id */
+    if (!json_is_object(dj)) return mx_fail(err, MX_INFRA, "\"docker\" is not an object");
+    mx_docker_args *d = &m->docker;
+    if (get_str(dj, "registry", &d->registry, 0, err) < 0 ||
+        get_str(dj, "username", &d->username, 0, err) < 0 ||
+        get_str(dj, "password", &d->password, 0, err) < 0 ||
+        get_bool(dj, "credentials_store", &d->credentials_store, err) < 0 ||
+        get_bool(dj, "ignore_errors", &d->ignore_errors, err) < 0 ||
+        get_nonneg(dj, "retries", &d->retries, err) < 0 ||
+        get_nonneg(dj, "retry_delay_s", &d->retry_delay_s, err) < 0)
+        return -1;
+    json_t *images = json_object_get(dj, "images");
+    if (images) {
+        if (!json_is_array(images)) return mx_fail(err, MX_INFRA, "\"images\" is not an array");
+        d->images = mx_xcalloc(json_array_size(images) + 1, sizeof *d->images);
+        size_t i;
+        json_t *v;
+        json_array_foreach(images, i, v)
+        {
+            if (!json_is_string(v)) return mx_fail(err, MX_INFRA, "images[%zu] is not a string", i);
+            d->images[d->nimages++] = mx_xstrdup(json_string_value(v));
+        }
+    }
+    json_t *auths = json_object_get(dj, "auths");
+    if (auths && decode_docker_auths(auths, d, err) < 0) return -1;
+    return 0;
+}
+
 static int decode_env(json_t *o, mx_msg *m, mx_err *err)
 {
     json_t *env = json_object_get(o, "env");
@@ -178,6 +291,9 @@ static int decode_body(json_t *o, mx_msg *m, mx_err *err)
             get_str(o, "workdir", &m->workdir, 0, err) < 0 ||
             get_str(o, "archive", &m->archive, 0, err) < 0)
             return -1;
+        if (m->kind == MX_STEP_DOCKER_CHECK || m->kind == MX_STEP_DOCKER_PULL) {
+            if (decode_docker(o, m, err) < 0) return -1;
+        }
         return decode_env(o, m, err);
     case MX_MSG_OUTPUT:
         if (get_int(o, "id", &n, 1, err) < 0) return -1;
@@ -234,8 +350,33 @@ int mx_msg_decode(const char *line, size_t len, mx_msg *m, mx_err *err)
     return 0;
 }
 
+/* Wipes a secret before freeing it: the agent's heap may end up in a core file. */
+static void free_secret(char *s)
+{
+    if (s) OPENSSL_cleanse(s, strlen(s));
+    free(s);
+}
+
+static void docker_clear(mx_docker_args *d)
+{
+    free(d->registry);
+    free(d->username);
+    free_secret(d->password);
+    for (size_t i = 0; i < d->nimages; i++)
+        free(d->images[i]);
+    free(d->images);
+    for (size_t i = 0; i < d->nauths; i++) {
+        free(d->auths[i].registry);
+        free(d->auths[i].username);
+        free_secret(d->auths[i].password);
+        free_secret(d->auths[i].identitytoken);
+    }
+    free(d->auths);
+}
+
 void mx_msg_clear(mx_msg *m)
 {
+    docker_clear(&m->docker);
     free(m->agent);
     free(m->name);
     free(m->command);

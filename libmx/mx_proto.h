@@ -29,7 +29,12 @@ enum mx_msg_type {
     MX_MSG_ERROR,
 };
 
-enum mx_step_kind { MX_STEP_RUN, MX_STEP_CHECKOUT };
+enum mx_step_kind {
+    MX_STEP_RUN,
+    MX_STEP_CHECKOUT,
+    MX_STEP_DOCKER_CHECK, /* docker/check: docker login through the guest's Engine API */
+    MX_STEP_DOCKER_PULL,  /* docker/pull: image pulls through the guest's Engine API */
+};
 enum mx_stream { MX_STREAM_STDOUT = 1, MX_STREAM_STDERR = 2 };
 
 /* How a step ended. */
@@ -45,6 +50,34 @@ typedef struct mx_kv {
     char *key;
     char *value;
 } mx_kv;
+
+/* Credentials the host resolved for one registry, for docker-pull's X-Registry-Auth. */
+typedef struct mx_docker_auth {
+    char *registry; /* as the host names it: "docker.io", "host:port", "host/ns" */
+    char *username;
+    char *password;
+    char *identitytoken; /* OAuth refresh token instead of a password; NULL if none */
+} mx_docker_auth;
+
+/* The "docker" object of docker-check and docker-pull steps.  Secrets travel here, never in
+ * env or command, so the agent can keep them out of argv, files other than config.json, and
+ * output. */
+typedef struct mx_docker_args {
+    /* docker-check */
+    char *registry; /* as the orb takes it: "docker.io" (NULL: docker.io) or host[:port] */
+    char *username;
+    char *password;
+    int credentials_store; /* write credsStore (the orb's use-docker-credentials-store) */
+    /* docker-pull */
+    char **images; /* already split on commas */
+    size_t nimages;
+    mx_docker_auth *auths;
+    size_t nauths;
+    int ignore_errors; /* a failed pull is reported and the next image tried; status 0 */
+    /* both */
+    int retries;       /* extra attempts after the first, >= 0 */
+    int retry_delay_s; /* wait between attempts, >= 0 */
+} mx_docker_args;
 
 typedef struct mx_msg {
     enum mx_msg_type type;
@@ -62,6 +95,7 @@ typedef struct mx_msg {
     mx_kv *env;
     size_t nenv;
     int no_output_timeout_s; /* 0: none */
+    mx_docker_args docker;   /* docker-check, docker-pull */
 
     /* output */
     enum mx_stream stream;

@@ -252,6 +252,9 @@ static void reject(const char *line, const char *why)
     assert_null(m.data);
     assert_null(m.agent);
     assert_null(m.command);
+    assert_null(m.docker.images);
+    assert_null(m.docker.auths);
+    assert_null(m.docker.password);
 }
 
 static void test_reject_not_json(void **state)
@@ -356,6 +359,136 @@ static void test_reject_duplicate_keys(void **state)
     reject("{\"type\":\"bye\",\"type\":\"cancel\"}", "bad protocol line");
     reject("{\"type\":\"step\",\"id\":1,\"kind\":\"run\",\"env\":{\"A\":\"1\",\"A\":\"2\"}}",
            "bad protocol line");
+}
+
+static void test_step_docker_check(void **state)
+{
+    (void)state;
+    mx_msg m = {.type = MX_MSG_STEP,
+                .id = 3,
+                .kind = MX_STEP_DOCKER_CHECK,
+                .name = "docker/check",
+                .docker = {.registry = "registry.example.com:5000",
+                           .username = "robot",
+                           .password = "p\"a\\ss w\xc3\xb6rd",
+                           .credentials_store = 1,
+                           .retries = 3,
+                           .retry_delay_s = 2}};
+    mx_msg d;
+    round_trip(&m, &d);
+    assert_int_equal(d.kind, MX_STEP_DOCKER_CHECK);
+    assert_string_equal(d.docker.registry, "registry.example.com:5000");
+    assert_string_equal(d.docker.username, "robot");
+    assert_string_equal(d.docker.password, "p\"a\\ss w\xc3\xb6rd");
+    assert_int_equal(d.docker.credentials_store, 1);
+    assert_int_equal(d.docker.retries, 3);
+    assert_int_equal(d.docker.retry_delay_s, 2);
+    assert_null(d.docker.images);
+    assert_int_equal(d.docker.nauths, 0);
+    mx_msg_clear(&d);
+
+    /* defaults: no registry (docker.io), no store, no retries */
+    mx_msg min = {.type = MX_MSG_STEP, .id = 4, .kind = MX_STEP_DOCKER_CHECK};
+    round_trip(&min, &d);
+    assert_null(d.docker.registry);
+    assert_null(d.docker.password);
+    assert_int_equal(d.docker.credentials_store, 0);
+    assert_int_equal(d.docker.retries, 0);
+    mx_msg_clear(&d);
+}
+
+static void test_step_docker_pull(void **state)
+{
+    (void)state;
+    char *images[] = {
+        "acme/private-db:1.2.3", "quay.io/project/image:tag",
+        "busybox@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"};
+    mx_docker_auth auths[] = {
+        {.registry = "docker.io", .username = "hub", .password = "hub-pw"},
+        {.registry = "quay.io", .username = "<token>", .identitytoken = "refresh-tok"},
+    };
+    mx_msg m = {.type = MX_MSG_STEP,
+                .id = 5,
+                .kind = MX_STEP_DOCKER_PULL,
+                .docker = {.images = images,
+                           .nimages = 3,
+                           .auths = auths,
+                           .nauths = 2,
+                           .ignore_errors = 1,
+                           .retries = 2,
+                           .retry_delay_s = 0}};
+    mx_msg d;
+    round_trip(&m, &d);
+    assert_int_equal(d.kind, MX_STEP_DOCKER_PULL);
+    assert_int_equal(d.docker.nimages, 3);
+    for (size_t i = 0; i < 3; i++)
+        assert_string_equal(d.docker.images[i], images[i]);
+    assert_int_equal(d.docker.nauths, 2);
+    assert_string_equal(d.docker.auths[0].registry, "docker.io");
+    assert_string_equal(d.docker.auths[0].username, "hub");
+    assert_string_equal(d.docker.auths[0].password, "hub-pw");
+    assert_null(d.docker.auths[0].identitytoken);
+    assert_string_equal(d.docker.auths[1].username, "<token>");
+    assert_null(d.docker.auths[1].password);
+    assert_string_equal(d.docker.auths[1].identitytoken, "refresh-tok");
+    assert_int_equal(d.docker.ignore_errors, 1);
+    assert_int_equal(d.docker.retries, 2);
+    assert_null(d.docker.registry);
+    mx_msg_clear(&d);
+
+    /* empty lists survive as empty */
+    mx_msg empty = {.type = MX_MSG_STEP, .id = 6, .kind = MX_STEP_DOCKER_PULL};
+    round_trip(&empty, &d);
+    assert_int_equal(d.docker.nimages, 0);
+    assert_int_equal(d.docker.nauths, 0);
+    assert_int_equal(d.docker.ignore_errors, 0);
+    mx_msg_clear(&d);
+
+    /* a run step carries no docker object, and one sent anyway is ignored */
+    mx_msg run = {.type = MX_MSG_STEP, .id = 7, .kind = MX_STEP_RUN, .command = "true"};
+    size_t len;
+    char *line = mx_msg_encode(&run, &len);
+    tu_assert_not_contains(line, "docker");
+    free(line);
+    const char *with =
+        "{\"type\":\"step\",\"id\":1,\"kind\":\"run\",\"docker\":{\"images\":[\"x\"]}}";
+    mx_err err;
+    assert_int_equal(mx_msg_decode(with, strlen(with), &d, &err), 0);
+    assert_int_equal(d.docker.nimages, 0);
+    mx_msg_clear(&d);
+}
+
+#define STEP_D(kind, docker)                                                                       \
+    "{\"type\":\"step\",\"id\":1,\"kind\":\"" kind "\",\"docker\":" docker "}"
+
+static void test_reject_docker_fields(void **state)
+{
+    (void)state;
+    reject(STEP_D("docker-check", "[]"), "\"docker\" is not an object");
+    reject(STEP_D("docker-check", "{\"registry\":5}"), "\"registry\" is not a string");
+    reject(STEP_D("docker-check", "{\"username\":null}"), "\"username\" is not a string");
+    reject(STEP_D("docker-check", "{\"password\":[\"x\"]}"), "\"password\" is not a string");
+    reject(STEP_D("docker-check", "{\"credentials_store\":\"true\"}"),
+           "\"credentials_store\" is not a boolean");
+    reject(STEP_D("docker-check", "{\"credentials_store\":1}"),
+           "\"credentials_store\" is not a boolean");
+    reject(STEP_D("docker-check", "{\"retries\":\"3\"}"), "\"retries\" is not an integer");
+    reject(STEP_D("docker-check", "{\"retries\":-1}"), "\"retries\" is out of range");
+    reject(STEP_D("docker-check", "{\"retry_delay_s\":1.5}"),
+           "\"retry_delay_s\" is not an integer");
+    reject(STEP_D("docker-pull", "{\"images\":\"a,b\"}"), "\"images\" is not an array");
+    /* the first entries were decoded: they must be released (ASan checks) */
+    reject(STEP_D("docker-pull", "{\"images\":[\"a\",\"b\",3]}"), "images[2] is not a string");
+    reject(STEP_D("docker-pull", "{\"images\":[],\"auths\":{}}"), "\"auths\" is not an array");
+    reject(STEP_D("docker-pull", "{\"auths\":[\"docker.io\"]}"), "auths[0] is not an object");
+    reject(STEP_D("docker-pull", "{\"auths\":[{\"registry\":\"a\",\"password\":\"pw\"},"
+                                 "{\"username\":\"u\",\"password\":\"pw\"}]}"),
+           "auths[1]: message lacks \"registry\"");
+    reject(STEP_D("docker-pull", "{\"auths\":[{\"registry\":\"a\",\"password\":7}]}"),
+           "\"password\" is not a string");
+    reject(STEP_D("docker-pull", "{\"auths\":[{\"registry\":\"a\",\"identitytoken\":false}]}"),
+           "\"identitytoken\" is not a string");
+    reject(STEP_D("docker-pull", "{\"ignore_errors\":0}"), "\"ignore_errors\" is not a boolean");
 }
 
 static void test_decode_ignores_unknown_fields(void **state)
@@ -625,6 +758,9 @@ int main(void)
         cmocka_unit_test(test_step_run),
         cmocka_unit_test(test_step_minimal_defaults),
         cmocka_unit_test(test_step_checkout),
+        cmocka_unit_test(test_step_docker_check),
+        cmocka_unit_test(test_step_docker_pull),
+        cmocka_unit_test(test_reject_docker_fields),
         cmocka_unit_test(test_cancel_bye),
         cmocka_unit_test(test_output_binary),
         cmocka_unit_test(test_step_end_every_reason),

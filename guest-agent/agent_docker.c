@@ -1,0 +1,398 @@
+/* The Engine API plumbing of docker steps: output, cancel while waiting or transferring, the
+ * HTTP requests over the unix socket, and waiting for dockerd to come up. */
+#include "agent_docker.h"
+#include "mx_b64.h"
+#include "mx_cleanup.h"
+#include "mx_cred_ref.h"
+#include "mx_fs.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Error bodies are short JSON; more than this is not worth keeping in memory. */
+#define MXD_MAX_BODY (1024 * 1024)
+/* Between two /_ping attempts while dockerd starts. */
+#define MXD_PING_INTERVAL_MS 500
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void mxd_say(mxd_ctx *c, enum mx_stream s, const char *fmt, ...)
+{
+    mx_buf b;
+    mx_buf_init(&b);
+    va_list ap;
+    va_start(ap, fmt);
+    char *text = NULL;
+    if (vasprintf(&text, fmt, ap) < 0) abort();
+    va_end(ap);
+    mx_buf_adds(&b, text);
+    mx_buf_add(&b, "\n", 1);
+    free(text);
+    mx_msg m = {.type = MX_MSG_OUTPUT,
+                .id = c->step->id,
+                .stream = s,
+                .data = (unsigned char *)b.data,
+                .len = b.len};
+    mx_agent_send(&m);
+    mx_buf_free(&b);
+}
+
+/* Reads what the host sent: cancel acts now, anything else waits its turn (as during run
+ * steps).  Returns -1 once the step must stop. */
+static int watch_host(mxd_ctx *c)
+{
+    if (c->cancelled || c->host_gone) return -1;
+    struct pollfd p = {.fd = c->in->fd, .events = POLLIN};
+    int r = poll(&p, 1, 0);
+    if (r <= 0) return 0;
+    if (mx_agent_in_fill(c->in) < 0 || c->in->eof) {
+        c->host_gone = 1;
+        return -1;
+    }
+    char *line;
+    size_t len;
+    while (mx_lines_next(&c->in->lines, &line, &len)) {
+        mx_msg m;
+        mx_err err;
+        int ok = mx_msg_decode(line, len, &m, &err) == 0;
+        if (ok && m.type == MX_MSG_CANCEL) {
+            c->cancelled = 1;
+        } else {
+            mx_err ignored;
+            mx_lines_feed(&c->in->deferred, line, len, &ignored);
+            mx_lines_feed(&c->in->deferred, "\n", 1, &ignored);
+        }
+        if (ok) mx_msg_clear(&m);
+        free(line);
+    }
+    return c->cancelled ? -1 : 0;
+}
+
+int mxd_sleep(mxd_ctx *c, long ms)
+{
+    long long end = now_ms() + ms;
+    for (;;) {
+        if (watch_host(c) < 0) return -1;
+        long long left = end - now_ms();
+        if (left <= 0) return 0;
+        struct pollfd p = {.fd = c->in->fd, .events = POLLIN};
+        poll(&p, 1, left > 1000 ? 1000 : (int)left);
+    }
+}
+
+typedef struct xfer {
+    mxd_ctx *c;
+    CURL *h;
+    const mxd_request *rq;
+    mx_buf *body;
+    mx_lines lines;
+    int overflow;
+} xfer;
+
+static size_t on_write(char *data, size_t size, size_t n, void *userp)
+{
+    xfer *x = userp;
+    size_t len = size * n;
+    long status = 0;
+    if (curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK) return 0;
+    if (x->rq->on_line && status / 100 == 2) {
+        mx_err err;
+        if (mx_lines_feed(&x->lines, data, len, &err) < 0) return 0; /* aborts the transfer */
+        char *line;
+        size_t ll;
+        while (mx_lines_next(&x->lines, &line, &ll)) {
+            x->rq->on_line(x->rq->line_ctx, line, ll);
+            free(line);
+        }
+        return len;
+    }
+    if (x->body->len + len > MXD_MAX_BODY) {
+        x->overflow = 1;
+        return len; /* keep what fits: an error message is at the start */
+    }
+    mx_buf_add(x->body, data, len);
+    return len;
+}
+
+/* libcurl calls this about once a second even when nothing arrives, which is when a cancel
+ * from the host is noticed during a long pull. */
+static int on_progress(void *userp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    xfer *x = userp;
+    return watch_host(x->c) < 0 ? 1 : 0;
+}
+
+#define SETOPT(h, opt, val)                                                                        \
+    do {                                                                                           \
+        if (curl_easy_setopt((h), (opt), (val)) != CURLE_OK) {                                     \
+            rc = mx_fail(err, MX_INFRA, "libcurl: cannot set " #opt);                              \
+            goto out;                                                                              \
+        }                                                                                          \
+    } while (0)
+
+int mxd_http(mxd_ctx *c, const mxd_request *rq, long *status, mx_buf *body, mx_err *err)
+{
+    int rc = 0;
+    struct curl_slist *hdrs = NULL;
+    mx_autofree char *url = mx_xasprintf("http://localhost%s", rq->path);
+    xfer x = {.c = c, .rq = rq, .body = body};
+    mx_lines_init(&x.lines);
+    *status = 0;
+    CURL *h = curl_easy_init();
+    if (!h) return mx_fail(err, MX_INFRA, "libcurl: cannot create a handle");
+    x.h = h;
+    SETOPT(h, CURLOPT_UNIX_SOCKET_PATH, c->sock);
+    SETOPT(h, CURLOPT_URL, url);
+    SETOPT(h, CURLOPT_NOSIGNAL, 1L);
+    SETOPT(h, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+    if (rq->timeout_ms > 0) SETOPT(h, CURLOPT_TIMEOUT_MS, rq->timeout_ms);
+    SETOPT(h, CURLOPT_WRITEFUNCTION, on_write);
+    SETOPT(h, CURLOPT_WRITEDATA, &x);
+    SETOPT(h, CURLOPT_NOPROGRESS, 0L);
+    SETOPT(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    SETOPT(h, CURLOPT_XFERINFODATA, &x);
+    if (strcmp(rq->method, "POST") == 0) {
+        SETOPT(h, CURLOPT_POST, 1L);
+        SETOPT(h, CURLOPT_POSTFIELDS, rq->body ? rq->body : "");
+    }
+    /* the body is JSON (the daemon insists on the type for /auth) */
+    struct curl_slist *t = curl_slist_append(hdrs, "Content-Type: application/json");
+    if (!t) {
+        rc = mx_fail(err, MX_INFRA, "libcurl: out of memory");
+        goto out;
+    }
+    hdrs = t;
+    if (rq->header) {
+        t = curl_slist_append(hdrs, rq->header);
+        if (!t) {
+            rc = mx_fail(err, MX_INFRA, "libcurl: out of memory");
+            goto out;
+        }
+        hdrs = t;
+    }
+    SETOPT(h, CURLOPT_HTTPHEADER, hdrs);
+    CURLcode cc = curl_easy_perform(h);
+    if (c->cancelled || c->host_gone) {
+        rc = mx_fail(err, MX_JOB_FAILED, "cancelled");
+        goto out;
+    }
+    if (cc != CURLE_OK) {
+        rc = mx_fail(err, MX_JOB_FAILED, "Cannot connect to the Docker daemon at unix://%s: %s",
+                     c->sock, curl_easy_strerror(cc));
+        goto out;
+    }
+    if (curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status) != CURLE_OK) {
+        rc = mx_fail(err, MX_INFRA, "libcurl: no response code");
+        goto out;
+    }
+    /* a last line without '\n' still counts */
+    if (rq->on_line && *status / 100 == 2 && x.lines.len > 0) {
+        mx_err e2;
+        if (mx_lines_feed(&x.lines, "\n", 1, &e2) == 0) {
+            char *line;
+            size_t ll;
+            while (mx_lines_next(&x.lines, &line, &ll)) {
+                rq->on_line(rq->line_ctx, line, ll);
+                free(line);
+            }
+        }
+    }
+out:
+    /* the request headers may carry X-Registry-Auth */
+    for (struct curl_slist *p = hdrs; p; p = p->next)
+        OPENSSL_cleanse(p->data, strlen(p->data));
+    curl_slist_free_all(hdrs);
+    curl_easy_cleanup(h);
+    mx_lines_free(&x.lines);
+    return rc;
+}
+
+void mxd_buf_wipe(mx_buf *b)
+{
+    if (b->data) OPENSSL_cleanse(b->data, b->cap);
+    mx_buf_free(b);
+}
+
+void mxd_daemon_error(long status, const mx_buf *body, mx_err *err)
+{
+    json_error_t je;
+    mx_autojson json_t *o = body->len ? json_loadb(body->data, body->len, 0, &je) : NULL;
+    const char *msg = json_string_value(json_object_get(o, "message"));
+    if (msg && *msg) {
+        mx_fail(err, MX_JOB_FAILED, "Error response from daemon: %s", msg);
+        return;
+    }
+    if (body->len) {
+        size_t n = body->len;
+        while (n > 0 && (body->data[n - 1] == '\n' || body->data[n - 1] == '\r'))
+            n--;
+        mx_fail(err, MX_JOB_FAILED, "Error response from daemon: %.*s", (int)(n > 1000 ? 1000 : n),
+                body->data);
+        return;
+    }
+    mx_fail(err, MX_JOB_FAILED, "Error response from daemon: HTTP %ld", status);
+}
+
+int mxd_retryable(long status)
+{
+    return !(status == 400 || status == 401 || status == 403 || status == 404);
+}
+
+char *mxd_server_address(const char *registry)
+{
+    const char *r = registry && *registry ? registry : MX_DOCKER_HUB;
+    const char *p = strstr(r, "://");
+    p = p ? p + 3 : r;
+    size_t n = strcspn(p, "/");
+    mx_autofree char *host = mx_xstrndup(p, n);
+    mx_autofree char *lower = mx_xstrdup(host);
+    for (char *q = lower; *q; q++)
+        if (*q >= 'A' && *q <= 'Z') *q = (char)(*q - 'A' + 'a');
+    if (mx_cred_is_docker_hub(lower)) return mx_xstrdup(MX_DOCKER_HUB_SERVER);
+    /* like the docker CLI, the key keeps the spelling the user gave (minus scheme and path) */
+    return mx_steal(&host);
+}
+
+char *mxd_config_path(void)
+{
+    const char *dir = getenv("DOCKER_CONFIG");
+    if (dir && *dir) return mx_path_join(dir, "config.json");
+    const char *home = getenv("HOME");
+    mx_autofree char *d = mx_path_join(home && *home ? home : "/", ".docker");
+    return mx_path_join(d, "config.json");
+}
+
+char *mxd_b64url(const char *s)
+{
+    char *b = mx_b64_encode(s, strlen(s));
+    for (char *p = b; *p; p++) {
+        if (*p == '+') *p = '-';
+        if (*p == '/') *p = '_';
+    }
+    return b;
+}
+
+static long wait_limit_ms(void)
+{
+    const char *v = getenv("MEXEC_DOCKER_WAIT_S");
+    if (v && *v) {
+        char *end;
+        long s = strtol(v, &end, 10);
+        if (*end == '\0' && s >= 0 && s <= 3600) return s * 1000;
+    }
+    return MX_DOCKER_DEFAULT_WAIT_S * 1000L;
+}
+
+int mxd_wait_daemon(mxd_ctx *c, mx_err *err)
+{
+    long limit = wait_limit_ms();
+    long long deadline = now_ms() + limit;
+    int said = 0;
+    for (;;) {
+        /* not being in the docker group does not heal by waiting */
+        if (access(c->sock, F_OK) == 0 && access(c->sock, R_OK | W_OK) < 0 && errno == EACCES)
+            return mx_fail(err, MX_JOB_FAILED,
+                           "permission denied while trying to connect to the Docker daemon "
+                           "socket at unix://%s",
+                           c->sock);
+        long status = 0;
+        mx_buf body;
+        mx_buf_init(&body);
+        mx_err e;
+        mxd_request rq = {.method = "GET", .path = "/_ping", .timeout_ms = 10000};
+        int r = mxd_http(c, &rq, &status, &body, &e);
+        mx_buf_free(&body);
+        if (c->cancelled || c->host_gone) return mx_fail(err, MX_JOB_FAILED, "cancelled");
+        if (r == 0 && status == 200) return 0;
+        if (r < 0 && e.status == MX_INFRA) {
+            *err = e;
+            return -1;
+        }
+        if (now_ms() >= deadline) {
+            if (!mx_path_exists(c->sock))
+                return mx_fail(err, MX_JOB_FAILED,
+                               "Cannot connect to the Docker daemon at unix://%s. Is the docker "
+                               "daemon running? (no socket after waiting %ld s)",
+                               c->sock, limit / 1000);
+            if (r < 0) {
+                *err = e;
+                return mx_wrap(err, "waited %ld s", limit / 1000);
+            }
+            return mx_fail(err, MX_JOB_FAILED,
+                           "Cannot connect to the Docker daemon at unix://%s: /_ping answered "
+                           "HTTP %ld (waited %ld s)",
+                           c->sock, status, limit / 1000);
+        }
+        if (!said) {
+            mxd_say(c, MX_STREAM_STDOUT, "Waiting for the Docker daemon at unix://%s ...", c->sock);
+            said = 1;
+        }
+        if (mxd_sleep(c, MXD_PING_INTERVAL_MS) < 0) return mx_fail(err, MX_JOB_FAILED, "cancelled");
+    }
+}
+
+static void send_end(const mx_msg *step, int status, enum mx_end_reason reason,
+                     long long duration_ms, const char *message)
+{
+    mx_msg m = {.type = MX_MSG_STEP_END,
+                .id = step->id,
+                .exit_status = status,
+                .reason = reason,
+                .duration_ms = duration_ms,
+                .message = (char *)message};
+    mx_agent_send(&m);
+}
+
+int mx_agent_run_docker_step(const mx_msg *step, mx_agent_in *in)
+{
+    long long t0 = now_ms();
+    /* once per process; libcurl counts calls, so a second docker step adds nothing */
+    static int curl_ready;
+    if (!curl_ready) {
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+            send_end(step, 1, MX_END_FAILED, 0, "libcurl initialization failed");
+            return 0;
+        }
+        curl_ready = 1;
+    }
+    const char *sock = getenv("MEXEC_DOCKER_SOCK");
+    mxd_ctx c = {
+        .step = step, .in = in, .sock = mx_xstrdup(sock && *sock ? sock : MX_DOCKER_DEFAULT_SOCK)};
+    mx_err err;
+    mx_err_clear(&err);
+    int rc = mxd_wait_daemon(&c, &err);
+    if (rc == 0) rc = step->kind == MX_STEP_DOCKER_CHECK ? mxd_check(&c, &err) : mxd_pull(&c, &err);
+    free(c.sock);
+    if (c.host_gone) return -1;
+    long long dur = now_ms() - t0;
+    if (c.cancelled) {
+        /* 128 + SIGTERM: what a cancelled run step reports */
+        send_end(step, 143, MX_END_CANCELLED, dur, NULL);
+    } else if (rc < 0 && err.status == MX_INFRA) {
+        send_end(step, 1, MX_END_FAILED, dur, err.msg);
+    } else if (rc < 0) {
+        /* the CLI prints its error on stderr; the log should read the same */
+        mxd_say(&c, MX_STREAM_STDERR, "%s", err.msg);
+        send_end(step, 1, MX_END_EXITED, dur, err.msg);
+    } else {
+        send_end(step, 0, MX_END_EXITED, dur, NULL);
+    }
+    return 0;
+}
