@@ -2,6 +2,7 @@
 #include "catalog.h"
 #include "checkout.h"
 #include "contexts.h"
+#include "job_docker.h"
 #include "job_env.h"
 #include "mx_buf.h"
 #include "mx_cleanup.h"
@@ -152,16 +153,51 @@ static int upload_inputs(job_ctx *c, mx_err *err)
 }
 
 /* Runs one step; returns its exit status (0 = success), or -1 on a session failure. */
+static enum mx_step_kind proto_kind(enum mx_job_step_kind k)
+{
+    switch (k) {
+    case MX_JOB_STEP_CHECKOUT:
+        return MX_STEP_CHECKOUT;
+    case MX_JOB_STEP_DOCKER_CHECK:
+        return MX_STEP_DOCKER_CHECK;
+    case MX_JOB_STEP_DOCKER_PULL:
+        return MX_STEP_DOCKER_PULL;
+    default:
+        return MX_STEP_RUN;
+    }
+}
+
+/* A step that fails on the host before reaching the guest (e.g. a credential not set). */
+static int fail_on_host(job_ctx *c, const char *why)
+{
+    mx_autofree char *masked = mx_secrets_mask(&c->secrets, why);
+    printf("%s\n\nExited with code exit status 1\n", masked);
+    fflush(stdout);
+    return 1;
+}
+
+/* Runs one step; returns its exit status (0 = success), or -1 on a session failure. */
 static int run_step(job_ctx *c, size_t i, mx_err *err)
 {
     const mx_step *st = &c->job.steps[i];
     mx_envlist env = {0};
     mx_step_env_build(&c->env, st, &env);
+    mx_docker_args docker;
+    memset(&docker, 0, sizeof docker);
+    if (st->kind == MX_JOB_STEP_DOCKER_CHECK || st->kind == MX_JOB_STEP_DOCKER_PULL) {
+        mx_autofree char *failure = NULL;
+        int r = mx_job_docker_args(st, &env, &c->secrets, &docker, &failure, err);
+        if (r < 0 || failure) {
+            mx_envlist_free(&env);
+            mx_job_docker_args_clear(&docker);
+            return r < 0 ? -1 : fail_on_host(c, failure);
+        }
+    }
     mx_autofree char *workdir =
         step_workdir(&c->job, st->kind == MX_JOB_STEP_CHECKOUT ? st->path : st->workdir);
     mx_msg m = {.type = MX_MSG_STEP,
                 .id = (int)i + 1,
-                .kind = st->kind == MX_JOB_STEP_CHECKOUT ? MX_STEP_CHECKOUT : MX_STEP_RUN,
+                .kind = proto_kind(st->kind),
                 .name = st->name,
                 .command = st->command,
                 .shell = st->shell ? st->shell : c->job.shell,
@@ -169,9 +205,11 @@ static int run_step(job_ctx *c, size_t i, mx_err *err)
                 .archive = c->archives[i],
                 .env = env.v,
                 .nenv = env.n,
-                .no_output_timeout_s = st->no_output_timeout_s};
+                .no_output_timeout_s = st->no_output_timeout_s,
+                .docker = docker};
     int rc = mx_session_send(&c->se, &m, err);
     mx_envlist_free(&env);
+    mx_job_docker_args_clear(&docker);
     if (rc < 0) return -1;
 
     int out_fd = STDOUT_FILENO, err_fd = STDERR_FILENO;
@@ -254,8 +292,6 @@ static int check_runnable(const mx_job *job, mx_err *err)
         const mx_step *st = &job->steps[i];
         const char *what = NULL;
         if (st->kind == MX_JOB_STEP_RUN && st->background) what = "background run steps";
-        if (st->kind == MX_JOB_STEP_DOCKER_CHECK) what = "docker/check";
-        if (st->kind == MX_JOB_STEP_DOCKER_PULL) what = "docker/pull";
         if (what)
             return mx_fail(err, MX_USAGE,
                            "%s:%d:%d: jobs.%s.steps[%zu]: %s are not supported by "

@@ -7,6 +7,10 @@ layers as they are, where it would compress plain tars itself) of tars holding o
 seeded pseudo-random bytes (random so nothing compresses, seeded so a run is reproducible).
 
   make_image.py DIR TAG [--layers N] [--layer-size BYTES] [--platforms os/arch[/variant],...]
+                [--busybox MESSAGE]
+
+--busybox makes a runnable linux/amd64 image instead: one layer with the host's static busybox
+as /bin/sh, whose command prints MESSAGE (for `docker run` in the VM tests).
 
 With one platform the layout's index.json points at an image manifest; with several, at an
 image index (push it with `skopeo copy --all`).  Prints the manifest JSON of each platform's
@@ -46,10 +50,37 @@ def layer_tar(name, payload):
     return buf.getvalue()
 
 
-def image(root, plat, nlayers, size, rng):
+def busybox_tar(path="/bin/busybox"):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for d in ("bin", "tmp"):
+            info = tarfile.TarInfo(d)
+            info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, 0
+            tar.addfile(info)
+        with open(path, "rb") as f:
+            data = f.read()
+        info = tarfile.TarInfo("bin/busybox")
+        info.size, info.mode, info.mtime = len(data), 0o755, 0
+        tar.addfile(info, io.BytesIO(data))
+        for name in ("sh", "echo", "cat"):
+            info = tarfile.TarInfo("bin/" + name)
+            info.type, info.linkname, info.mtime = tarfile.SYMTYPE, "busybox", 0
+            tar.addfile(info)
+    return buf.getvalue()
+
+
+def image(root, plat, nlayers, size, rng, busybox=None):
     parts = plat.split("/")
     os_, arch = parts[0], parts[1]
     layers, diff_ids = [], []
+    cmd = ["/bin/sh"]
+    if busybox is not None:
+        tar = busybox_tar()
+        blob = gzip.compress(tar, compresslevel=1, mtime=0)
+        layers.append({"mediaType": MT_LAYER, "digest": put_blob(root, blob), "size": len(blob)})
+        diff_ids.append("sha256:" + hashlib.sha256(tar).hexdigest())
+        cmd = ["/bin/sh", "-c", "echo " + busybox]
+        nlayers = 0
     for i in range(nlayers):
         tar = layer_tar(f"data/{arch}-{i}.bin", rng.randbytes(size))
         blob = gzip.compress(tar, compresslevel=0, mtime=0)
@@ -57,7 +88,7 @@ def image(root, plat, nlayers, size, rng):
         layers.append({"mediaType": MT_LAYER, "digest": d, "size": len(blob)})
         diff_ids.append("sha256:" + hashlib.sha256(tar).hexdigest())
     config = {"architecture": arch, "os": os_,
-              "config": {"Cmd": ["/bin/sh"]},
+              "config": {"Cmd": cmd},
               "rootfs": {"type": "layers", "diff_ids": diff_ids}}
     if len(parts) > 2:
         config["variant"] = parts[2]
@@ -83,12 +114,14 @@ def main():
     ap.add_argument("--layer-size", type=int, default=64 * 1024)
     ap.add_argument("--platforms", default="linux/amd64")
     ap.add_argument("--seed", default="mexec")
+    ap.add_argument("--busybox", metavar="MESSAGE")
     a = ap.parse_args()
     os.makedirs(os.path.join(a.dir, "blobs", "sha256"), exist_ok=True)
     with open(os.path.join(a.dir, "oci-layout"), "w") as f:
         f.write('{"imageLayoutVersion":"1.0.0"}')
     rng = random.Random(f"{a.seed}/{a.tag}")
-    descs = [image(a.dir, p, a.layers, a.layer_size, rng) for p in a.platforms.split(",")]
+    descs = [image(a.dir, p, a.layers, a.layer_size, rng, a.busybox)
+             for p in a.platforms.split(",")]
     if len(descs) == 1:
         top = dict(descs[0])
         top.pop("platform")

@@ -87,7 +87,8 @@ ossl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 \
     -subj /CN=mexec-test-ca -addext basicConstraints=critical,CA:TRUE \
     -addext keyUsage=critical,keyCertSign,cRLSign
 ossl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=127.0.0.1
-printf '%s\n' 'subjectAltName=IP:127.0.0.1,DNS:localhost' 'extendedKeyUsage=serverAuth' \
+# 10.0.2.2: how a VM with user-mode networking reaches this host's loopback (the VM tests)
+printf '%s\n' 'subjectAltName=IP:127.0.0.1,IP:10.0.2.2,DNS:localhost' 'extendedKeyUsage=serverAuth' \
     'basicConstraints=CA:FALSE' >server.ext
 ossl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
     -extfile server.ext -out server.crt
@@ -130,6 +131,7 @@ registry_config open "$P_OPEN" ""
 
 start tls docker-registry serve "$work/tls.yml"
 start token docker-registry serve "$work/token.yml"
+token_pid=${pids[-1]}
 start open docker-registry serve "$work/open.yml"
 start auth "$PY" "$here/token_server.py" --port "$P_AUTH" --key token.key --cert token.crt \
     --issuer mexec-test-issuer --service mexec-test-registry --users users.json \
@@ -162,6 +164,10 @@ if [[ -z ${MX_REG_SKIP_IMAGES:-} ]]; then
     push img:app-v1 "$MX_REG_TOKEN/private/oauth:v1" --dest-tls-verify=false \
         --dest-creds alice:secret
     push img:app-v1 "$MX_REG_OPEN/public/app:v1" --dest-tls-verify=false
+    # runnable (busybox) for the VM tests' `docker run`
+    "$PY" "$here/make_image.py" img run-v1 --busybox hello-from-private-image >/dev/null
+    push img:run-v1 "$MX_REG_TLS/private/app:run" --dest-cert-dir certs.d --dest-creds alice:secret
+    push img:run-v1 "$MX_REG_TOKEN/private/app:run" --dest-tls-verify=false --dest-creds alice:secret
     "$PY" "$here/make_image.py" img multi-v1 --layers 1 \
         --platforms linux/arm64/v8,linux/amd64,linux/arm/v7 >multi.jsonl
     push img:multi-v1 "$MX_REG_OPEN/multi/app:v1" --dest-tls-verify=false
@@ -183,6 +189,18 @@ if [[ -z ${MX_REG_SKIP_IMAGES:-} ]]; then
 p = sys.argv[1]
 with open(p, "r+b") as f:
     f.seek(150000); b = f.read(1); f.seek(150000); f.write(bytes([b[0] ^ 0xff]))' "$data"
+fi
+
+# MX_REG_REALM_HOST: VMs reach this host's loopback at another address (10.0.2.2), and the
+# token realm is an absolute URL the client follows: the pushes above needed the one this host
+# reaches, so the token registry restarts (same storage) announcing the one the VMs reach.
+if [[ -n ${MX_REG_REALM_HOST:-} ]]; then
+    kill "$token_pid"
+    wait "$token_pid" 2>/dev/null || true
+    sed -i "s|realm: http://127.0.0.1:$P_AUTH/token|realm: http://$MX_REG_REALM_HOST:$P_AUTH/token|" \
+        "$work/token.yml"
+    start token docker-registry serve "$work/token.yml"
+    wait_http "http://127.0.0.1:$P_TOKEN/v2/" token
 fi
 
 cd - >/dev/null

@@ -1,0 +1,18 @@
+/* The host's half of docker/check and docker/pull: turns the job model's step into the
+ * agent's docker arguments, resolving credentials on the host (env and contexts named by the
+ * orb parameters; DOCKER_AUTH_CONFIG; the user's ~/.docker/config.json and credential helpers)
+ * and registering every secret with the masker before anything can print it. */
+#ifndef MX_JOB_DOCKER_H
+#define MX_JOB_DOCKER_H
+
+#include "cfg_job.h"
+#include "mx_mask.h"
+#include "mx_proto.h"
+
+/* Fills *out.  A problem that is the step's (a variable not set, a helper that fails) is not an
+ * error of mexec: it comes back in *step_failure (caller frees) and the step fails with it. */
+int mx_job_docker_args(const mx_step *st, const mx_envlist *env, mx_secrets *secrets,
+                       mx_docker_args *out, char **step_failure, mx_err *err);
+void mx_job_docker_args_clear(mx_docker_args *a);
+
+#endif
