@@ -190,6 +190,7 @@ wait_for() {   # wait_for CMD... — until CMD succeeds over SSH; sets T_OK to w
         if [ "${#ATTEMPTS[@]}" -eq 0 ] || { [ "${#ATTEMPTS[@]}" -lt 3 ] && [ $((t - last)) -ge 1000000 ]; }; then
             attempt "$@" &
             ATTEMPTS+=("$!")
+            disown "$!"   # no "Terminated" notice when it is cut short
             last=$t
         fi
         sleep 0.2
@@ -198,15 +199,24 @@ wait_for() {   # wait_for CMD... — until CMD succeeds over SSH; sets T_OK to w
     kill_attempts
 }
 
+# CPU time qemu used so far: unlike wall time, barely affected by other load
+# on the host, so it is the better number to compare two images with.
+qemu_cpu() {
+    local st
+    read -r -a st <"/proc/$QEMU_PID/stat" || return 0
+    secs $(((st[13] + st[14]) * 1000000 / CLK_TCK))
+}
+CLK_TCK=$(getconf CLK_TCK)
+
 wait_for true
 T_SSH=$(secs $((T_OK - T0)))
-log "first successful SSH command after $T_SSH s"
+log "first successful SSH command after $T_SSH s (qemu CPU time $(qemu_cpu) s)"
 echo "$T_SSH"
 
 if [ "$WAIT_DOCKER" = 1 ]; then
     wait_for docker info --format '{{.ServerVersion}}'
     T_DOCKER=$(secs $((T_OK - T0)))
-    log "docker info works after $T_DOCKER s"
+    log "docker info works after $T_DOCKER s (qemu CPU time $(qemu_cpu) s)"
     echo "$T_DOCKER"
 fi
 

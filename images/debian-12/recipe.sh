@@ -84,6 +84,24 @@ MASK_UNITS=(
     apparmor.service
 )
 
+# systemd generators that have nothing to generate in a job VM (no LUKS,
+# dm-verity/integrity, GPT auto-mounts, hibernation, SysV-only services,
+# rc.local, getty on a masked console); each is a process at every boot.
+MASK_GENERATORS=(
+    systemd-cryptsetup-generator systemd-integritysetup-generator
+    systemd-veritysetup-generator systemd-gpt-auto-generator
+    systemd-hibernate-resume-generator systemd-sysv-generator
+    systemd-rc-local-generator systemd-run-generator
+    systemd-system-update-generator systemd-getty-generator
+)
+
+# Modules udev would load for QEMU's q35 board that a job never uses.  kvm is
+# left alone: on a KVM host nested virtualization may be wanted by jobs.
+BLACKLIST_MODULES=(
+    pcspkr parport parport_pc ppdev floppy joydev serio_raw
+    iTCO_wdt iTCO_vendor_support intel_pmc_bxt lpc_ich i2c_i801 i2c_smbus
+)
+
 # Kernel module trees that a virtio-only VM never needs (saves ~200 MB).
 # Netfilter, bridge, overlay, veth, virtio, block, fs stay.
 PRUNE_MODULE_DIRS=(
@@ -135,8 +153,6 @@ EOF
 # mexec: modules needed to mount the root filesystem in a virtio VM.
 virtio_pci
 virtio_blk
-virtio_scsi
-sd_mod
 ext4
 crc32c_generic
 crc32c_intel
@@ -164,7 +180,10 @@ customize_hook() {
     printf '%s ALL=(ALL:ALL) NOPASSWD:ALL\n' "$JOB_USER" >"$root/etc/sudoers.d/$JOB_USER"
     chmod 0440 "$root/etc/sudoers.d/$JOB_USER"
     "${in_root[@]}" visudo -c -q -f "/etc/sudoers.d/$JOB_USER"
+    # ~/.ssh exists already (mexec-seed only installs authorized_keys);
     # /home/circleci/project is deliberately not created (checkout creates it).
+    install -d -m 0700 "$root/home/$JOB_USER/.ssh"
+    "${in_root[@]}" chown "$JOB_USER:$JOB_USER" "/home/$JOB_USER/.ssh"
 
     # --- identity, filesystems, name resolution ---
     printf '%s\n' "$HOSTNAME_DEFAULT" >"$root/etc/hostname"
@@ -193,12 +212,23 @@ EOF
     # with early boot instead of on demand on mexec-seed's critical path.
     printf 'virtio_rng\nisofs\n' >"$root/etc/modules-load.d/mexec.conf"
 
+    # --- hardware a job never uses: not loaded at boot ---
+    local m
+    {
+        printf '# mexec: QEMU q35 devices that a CI job does not use.\n'
+        for m in "${BLACKLIST_MODULES[@]}"; do printf 'blacklist %s\n' "$m"; done
+    } >"$root/etc/modprobe.d/mexec-blacklist.conf"
+
     # --- units ---
     "${in_root[@]}" systemctl enable systemd-networkd.service mexec-seed.service \
         ssh.service docker.service containerd.service
     local u
     for u in "${MASK_UNITS[@]}"; do
         "${in_root[@]}" systemctl mask "$u" >/dev/null 2>&1 || die "cannot mask $u"
+    done
+    mkdir -p "$root/etc/systemd/system-generators"
+    for u in "${MASK_GENERATORS[@]}"; do
+        ln -sfn /dev/null "$root/etc/systemd/system-generators/$u"
     done
     # ssh must not wait for docker: make sure nothing orders it after docker.
     if grep -rqs 'docker' "$root/lib/systemd/system/ssh.service" "$root/etc/systemd/system/ssh.service.d"; then
