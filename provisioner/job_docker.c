@@ -2,7 +2,9 @@
 #include "mx_b64.h"
 #include "mx_buf.h"
 #include "mx_cleanup.h"
+#include "mx_aws.h"
 #include "mx_cred.h"
+#include "mx_cred_ref.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -44,8 +46,65 @@ static int check_args(const mx_step *st, const mx_envlist *env, mx_secrets *secr
     return 0;
 }
 
-static int pull_args(const mx_step *st, const mx_envlist *env, mx_secrets *secrets,
-                     mx_docker_args *out, char **step_failure)
+/* Logs in to an ECR registry host with the identity in env; 0 with *token, or -1. */
+static int ecr_login(const char *host, const mx_envlist *env, const char *cache_dir,
+                     mx_ecr_token *token, mx_err *err)
+{
+    const char *oidc = mx_envlist_get(env, "CIRCLE_OIDC_TOKEN_V2");
+    if (!oidc) oidc = mx_envlist_get(env, "CIRCLE_OIDC_TOKEN");
+    if (!oidc) oidc = mx_envlist_get(env, "AWS_WEB_IDENTITY_TOKEN");
+    mx_aws_auth auth = {
+        .access_key_id = mx_envlist_get(env, "AWS_ACCESS_KEY_ID"),
+        .secret_access_key = mx_envlist_get(env, "AWS_SECRET_ACCESS_KEY"),
+        .session_token = mx_envlist_get(env, "AWS_SESSION_TOKEN"),
+        .region = mx_envlist_get(env, "AWS_REGION"),
+        .role_arn = mx_envlist_get(env, "AWS_ROLE_ARN"),
+        .web_identity_token = oidc,
+        .web_identity_token_file = mx_envlist_get(env, "AWS_WEB_IDENTITY_TOKEN_FILE"),
+        .ecr_url = getenv("MEXEC_AWS_ECR_ENDPOINT"),
+        .sts_url = getenv("MEXEC_AWS_STS_ENDPOINT"),
+    };
+    if (!auth.role_arn && (!auth.access_key_id || !auth.secret_access_key))
+        return mx_fail(err, MX_USAGE,
+                       "%s is an ECR registry: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
+                       "or AWS_ROLE_ARN with an OIDC token",
+                       host);
+    mx_aws_cache_opts cache = {.dir = cache_dir};
+    mx_aws_http http = {.ca_file = getenv("MEXEC_AWS_CA_FILE")};
+    if (mx_aws_ecr_login(&auth, host, &cache, &http, token, err) < 0)
+        return mx_wrap(err, "ECR login for %s", host);
+    return 0;
+}
+
+/* ECR registries get a fresh token first: it outranks every stored credential for the host,
+ * so a stale ECR entry in a config.json is never used. */
+static int add_ecr_tokens(mx_cred_resolver *r, const mx_step *st, const mx_envlist *env,
+                          const char *cache_dir, mx_secrets *secrets, mx_err *err)
+{
+    for (size_t i = 0; i < st->nimages; i++) {
+        mx_autofree char *path = mx_cred_image_path(st->images[i], err);
+        if (!path) return -1;
+        mx_autofree char *host = mx_cred_path_host(path);
+        char *account = NULL, *region = NULL;
+        if (!host || mx_aws_ecr_host(host, &account, &region) != 1) continue;
+        free(account);
+        free(region);
+        mx_ecr_token tok;
+        memset(&tok, 0, sizeof tok);
+        int rc = ecr_login(host, env, cache_dir, &tok, err);
+        if (rc == 0) {
+            add_secret_forms(secrets, tok.username, tok.password);
+            rc = mx_cred_add_static(r, host, tok.username, tok.password, "ECR", MX_CRED_HOST_WIDE,
+                                    err);
+        }
+        mx_ecr_token_free(&tok);
+        if (rc < 0) return -1;
+    }
+    return 0;
+}
+
+static int pull_args(const mx_step *st, const mx_envlist *env, const char *ecr_cache_dir,
+                     mx_secrets *secrets, mx_docker_args *out, char **step_failure)
 {
     out->images = mx_xcalloc(st->nimages ? st->nimages : 1, sizeof *out->images);
     for (size_t i = 0; i < st->nimages; i++)
@@ -54,9 +113,9 @@ static int pull_args(const mx_step *st, const mx_envlist *env, mx_secrets *secre
 
     mx_cred_resolver *r = mx_cred_resolver_new(NULL);
     mx_err e;
-    int rc = 0;
+    int rc = add_ecr_tokens(r, st, env, ecr_cache_dir, secrets, &e);
     const char *dac = mx_envlist_get(env, "DOCKER_AUTH_CONFIG");
-    if (dac && *dac) rc = mx_cred_add_config_text(r, dac, "$DOCKER_AUTH_CONFIG", &e);
+    if (rc == 0 && dac && *dac) rc = mx_cred_add_config_text(r, dac, "$DOCKER_AUTH_CONFIG", &e);
     const char *home = getenv("HOME");
     if (rc == 0 && home && *home) {
         mx_autofree char *cfg = mx_xasprintf("%s/.docker/config.json", home);
@@ -84,8 +143,8 @@ static int pull_args(const mx_step *st, const mx_envlist *env, mx_secrets *secre
     return 0;
 }
 
-int mx_job_docker_args(const mx_step *st, const mx_envlist *env, mx_secrets *secrets,
-                       mx_docker_args *out, char **step_failure, mx_err *err)
+int mx_job_docker_args(const mx_step *st, const mx_envlist *env, const char *ecr_cache_dir,
+                       mx_secrets *secrets, mx_docker_args *out, char **step_failure, mx_err *err)
 {
     memset(out, 0, sizeof *out);
     *step_failure = NULL;
@@ -93,7 +152,8 @@ int mx_job_docker_args(const mx_step *st, const mx_envlist *env, mx_secrets *sec
     out->retry_delay_s = DOCKER_RETRY_DELAY_S;
     if (st->kind == MX_JOB_STEP_DOCKER_CHECK)
         return check_args(st, env, secrets, out, step_failure);
-    if (st->kind == MX_JOB_STEP_DOCKER_PULL) return pull_args(st, env, secrets, out, step_failure);
+    if (st->kind == MX_JOB_STEP_DOCKER_PULL)
+        return pull_args(st, env, ecr_cache_dir, secrets, out, step_failure);
     return mx_fail(err, MX_INFRA, "step %s is not a docker step", st->name);
 }
 

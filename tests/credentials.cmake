@@ -9,3 +9,7 @@ endforeach()
 # botocore itself reproduces AWS's published vectors (the reference the C tests compare with).
 add_test(NAME sigv4_botocore_check COMMAND /usr/bin/python3 ${MX_CRED_FIXTURES}/sigv4_botocore_check.py)
 set_tests_properties(sigv4_botocore_check PROPERTIES LABELS unit)
+# The provisioner's use of it: credentials for docker/check and docker/pull, ECR included.
+mx_unit_test(job_docker_test provisioner/job_docker_test.c mx_host)
+target_include_directories(job_docker_test PRIVATE ${MX_CRED_FIXTURES})
+target_compile_definitions(job_docker_test PRIVATE MX_CRED_FIXTURES="${MX_CRED_FIXTURES}")
