@@ -27,6 +27,9 @@ int mx_agent_in_next(mx_agent_in *in, char **line, size_t *len);
 /* Writes one message to stdout; exits the agent if the host is gone. */
 void mx_agent_send(const mx_msg *m);
 void mx_agent_send_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Reports the end of a step. */
+void mx_agent_send_end(const mx_msg *step, int status, enum mx_end_reason reason,
+                       long long duration_ms, const char *message);
 
 /* Reads what is available on in->fd into its line buffer; returns -1 on a read error. */
 int mx_agent_in_fill(mx_agent_in *in);

@@ -348,18 +348,6 @@ int mxd_wait_daemon(mxd_ctx *c, mx_err *err)
     }
 }
 
-static void send_end(const mx_msg *step, int status, enum mx_end_reason reason,
-                     long long duration_ms, const char *message)
-{
-    mx_msg m = {.type = MX_MSG_STEP_END,
-                .id = step->id,
-                .exit_status = status,
-                .reason = reason,
-                .duration_ms = duration_ms,
-                .message = (char *)message};
-    mx_agent_send(&m);
-}
-
 int mx_agent_run_docker_step(const mx_msg *step, mx_agent_in *in)
 {
     long long t0 = now_ms();
@@ -367,7 +355,7 @@ int mx_agent_run_docker_step(const mx_msg *step, mx_agent_in *in)
     static int curl_ready;
     if (!curl_ready) {
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-            send_end(step, 1, MX_END_FAILED, 0, "libcurl initialization failed");
+            mx_agent_send_end(step, 1, MX_END_FAILED, 0, "libcurl initialization failed");
             return 0;
         }
         curl_ready = 1;
@@ -384,15 +372,15 @@ int mx_agent_run_docker_step(const mx_msg *step, mx_agent_in *in)
     long long dur = now_ms() - t0;
     if (c.cancelled) {
         /* 128 + SIGTERM: what a cancelled run step reports */
-        send_end(step, 143, MX_END_CANCELLED, dur, NULL);
+        mx_agent_send_end(step, 143, MX_END_CANCELLED, dur, NULL);
     } else if (rc < 0 && err.status == MX_INFRA) {
-        send_end(step, 1, MX_END_FAILED, dur, err.msg);
+        mx_agent_send_end(step, 1, MX_END_FAILED, dur, err.msg);
     } else if (rc < 0) {
         /* the CLI prints its error on stderr; the log should read the same */
         mxd_say(&c, MX_STREAM_STDERR, "%s", err.msg);
-        send_end(step, 1, MX_END_EXITED, dur, err.msg);
+        mx_agent_send_end(step, 1, MX_END_EXITED, dur, err.msg);
     } else {
-        send_end(step, 0, MX_END_EXITED, dur, NULL);
+        mx_agent_send_end(step, 0, MX_END_EXITED, dur, NULL);
     }
     return 0;
 }

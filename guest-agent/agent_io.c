@@ -37,6 +37,18 @@ void mx_agent_send_error(const char *fmt, ...)
     mx_agent_send(&m);
 }
 
+void mx_agent_send_end(const mx_msg *step, int status, enum mx_end_reason reason,
+                       long long duration_ms, const char *message)
+{
+    mx_msg m = {.type = MX_MSG_STEP_END,
+                .id = step->id,
+                .exit_status = status,
+                .reason = reason,
+                .duration_ms = duration_ms,
+                .message = (char *)message};
+    mx_agent_send(&m);
+}
+
 int mx_agent_in_fill(mx_agent_in *in)
 {
     char chunk[65536];

@@ -44,18 +44,6 @@ typedef struct run_state {
     long long last_output;
 } run_state;
 
-static void send_end(const mx_msg *step, int status, enum mx_end_reason reason,
-                     long long duration_ms, const char *message)
-{
-    mx_msg m = {.type = MX_MSG_STEP_END,
-                .id = step->id,
-                .exit_status = status,
-                .reason = reason,
-                .duration_ms = duration_ms,
-                .message = (char *)message};
-    mx_agent_send(&m);
-}
-
 static void forward_output(run_state *rs, int which)
 {
     char chunk[65536];
@@ -245,28 +233,28 @@ int mx_agent_run_step(const mx_msg *step, mx_agent_in *in)
     if (step->kind == MX_STEP_DOCKER_CHECK || step->kind == MX_STEP_DOCKER_PULL)
         return mx_agent_run_docker_step(step, in);
     if (step->kind == MX_STEP_RUN && !step->command) {
-        send_end(step, 1, MX_END_FAILED, 0, "run step has no command");
+        mx_agent_send_end(step, 1, MX_END_FAILED, 0, "run step has no command");
         return 0;
     }
     if (step->kind == MX_STEP_CHECKOUT && !step->archive) {
-        send_end(step, 1, MX_END_FAILED, 0, "checkout step has no archive");
+        mx_agent_send_end(step, 1, MX_END_FAILED, 0, "checkout step has no archive");
         return 0;
     }
     if (mx_mkdir_p(workdir, 0755, &err) < 0) {
-        send_end(step, 1, MX_END_FAILED, now_ms() - t0, err.msg);
+        mx_agent_send_end(step, 1, MX_END_FAILED, now_ms() - t0, err.msg);
         return 0;
     }
     if (step->kind == MX_STEP_RUN) {
         char tmpl[] = "/tmp/mexec-step-XXXXXX";
         if (!mkdtemp(tmpl)) {
             mx_fail_errno(&err, MX_INFRA, "mkdtemp");
-            send_end(step, 1, MX_END_FAILED, now_ms() - t0, err.msg);
+            mx_agent_send_end(step, 1, MX_END_FAILED, now_ms() - t0, err.msg);
             return 0;
         }
         tmpdir = mx_xstrdup(tmpl);
         script = mx_path_join(tmpdir, "step.sh");
         if (mx_write_file(script, step->command, strlen(step->command), 0600, &err) < 0) {
-            send_end(step, 1, MX_END_FAILED, now_ms() - t0, err.msg);
+            mx_agent_send_end(step, 1, MX_END_FAILED, now_ms() - t0, err.msg);
             mx_rm_rf(tmpdir, NULL);
             return 0;
         }
@@ -289,7 +277,7 @@ int mx_agent_run_step(const mx_msg *step, mx_agent_in *in)
     /* the archive goes before step-end, so the host never sees a finished checkout whose
      * archive still exists */
     if (step->kind == MX_STEP_CHECKOUT) unlink(step->archive);
-    if (rc == 0) send_end(step, code, reason, now_ms() - t0, why);
+    if (rc == 0) mx_agent_send_end(step, code, reason, now_ms() - t0, why);
     if (tmpdir) mx_rm_rf(tmpdir, NULL);
     mx_agent_free_strv(argv);
     mx_agent_free_strv(envp);

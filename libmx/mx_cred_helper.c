@@ -1,6 +1,7 @@
 /* Running docker-credential-* programs (see mx_cred_helper.h). */
 #include "mx_cred_helper.h"
 #include "mx_buf.h"
+#include "mx_proc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -79,33 +80,6 @@ static char *find_helper(const char *name, const char *search_path, mx_err *err)
     return NULL;
 }
 
-static void read_both(int fds[2], mx_buf *out, mx_buf *errtext)
-{
-    struct pollfd p[2] = {{.fd = fds[0], .events = POLLIN}, {.fd = fds[1], .events = POLLIN}};
-    int open_fds = 2;
-    char chunk[4096];
-    while (open_fds > 0) {
-        if (poll(p, 2, -1) < 0) {
-            if (errno == EINTR) continue;
-            break;
-        }
-        for (int i = 0; i < 2; i++) {
-            if (p[i].fd < 0 || !(p[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-            ssize_t n = read(p[i].fd, chunk, sizeof chunk);
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) {
-                close(p[i].fd);
-                p[i].fd = -1;
-                open_fds--;
-                continue;
-            }
-            mx_buf *dst = i == 0 ? out : errtext;
-            if (dst->len < MAX_REPLY) mx_buf_add(dst, chunk, (size_t)n);
-        }
-    }
-    OPENSSL_cleanse(chunk, sizeof chunk);
-}
-
 /* Runs `PROGRAM verb` with input on stdin.  Returns the exit status (128+signal when killed) or
  * -1.  stdin is a socket, not a pipe, so that writing to a helper that exits without reading
  * gives EPIPE rather than killing mexec with SIGPIPE (send's MSG_NOSIGNAL). */
@@ -150,7 +124,7 @@ static int run_helper(const char *prog, const char *verb, const char *input, mx_
     }
     close(in[0]);
     int fds[2] = {op[0], ep[0]};
-    read_both(fds, out, errtext);
+    mx_proc_drain(fds, out, errtext, MAX_REPLY, MAX_REPLY);
     int st;
     while (waitpid(pid, &st, 0) < 0) {
         if (errno != EINTR) return mx_fail_errno(err, MX_INFRA, "waitpid %s", prog);

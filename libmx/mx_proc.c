@@ -9,7 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static void drain(int fds[2], mx_buf *out, mx_buf *errtext)
+void mx_proc_drain(int fds[2], mx_buf *out, mx_buf *errtext, size_t out_cap, size_t err_cap)
 {
     struct pollfd p[2] = {{.fd = fds[0], .events = POLLIN}, {.fd = fds[1], .events = POLLIN}};
     int open_fds = 2;
@@ -30,10 +30,12 @@ static void drain(int fds[2], mx_buf *out, mx_buf *errtext)
                 continue;
             }
             mx_buf *dst = i == 0 ? out : errtext;
-            /* keep at most 64 KiB of stderr: enough to explain a failure */
-            if (dst && (i == 0 || dst->len < 65536)) mx_buf_add(dst, chunk, (size_t)n);
+            size_t cap = i == 0 ? out_cap : err_cap;
+            if (dst && (cap == 0 || dst->len < cap)) mx_buf_add(dst, chunk, (size_t)n);
         }
     }
+    /* what passed through may be a credential helper's secret */
+    explicit_bzero(chunk, sizeof chunk);
 }
 
 pid_t mx_proc_fork_piped(int *out_fd, int *err_fd, mx_err *err)
@@ -77,7 +79,8 @@ static int run(const char *const argv[], const char *cwd, mx_buf *out, mx_buf *e
         execvp(argv[0], (char *const *)argv);
         _exit(127);
     }
-    drain(fds, out, errtext);
+    /* stderr only explains a failure: 64 KiB of it is plenty */
+    mx_proc_drain(fds, out, errtext, 0, 65536);
     int st;
     while (waitpid(pid, &st, 0) < 0) {
         if (errno != EINTR) return mx_fail_errno(err, MX_INFRA, "waitpid %s", argv[0]);

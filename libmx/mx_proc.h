@@ -15,6 +15,10 @@
  * child it returns 0 (make only async-signal-safe calls there until exec); -1 on failure. */
 pid_t mx_proc_fork_piped(int *out_fd, int *err_fd, mx_err *err);
 
+/* Reads fds[0] into out and fds[1] into errtext (either may be NULL: discarded) until both
+ * close, keeping about out_cap / err_cap bytes of each (0: no limit), then closes them. */
+void mx_proc_drain(int fds[2], mx_buf *out, mx_buf *errtext, size_t out_cap, size_t err_cap);
+
 /* Runs argv[0] (PATH searched) in cwd (NULL: current), stdin from /dev/null.  stdout goes to
  * *out when out is non-NULL (else discarded); stderr is kept to explain a failure.
  * Returns the exit status (0..255, or 128+signal), or -1 with *err set if it could not run. */
