@@ -34,7 +34,8 @@ step "fuzz: config loader + 2.1 expander (libFuzzer, bounded)"
 CC=clang scripts/build.sh build-fuzz -DMEXEC_FUZZ=ON -DMEXEC_SANITIZE=ON
 corpus=$(mktemp -d)
 build-fuzz/tests/bin/cfg_fuzz -max_total_time="${MEXEC_FUZZ_SECONDS:-60}" -timeout=10 \
-    -rss_limit_mb=2048 -print_final_stats=1 "$corpus" tests/fuzz/corpus/cfg 2>&1 | tail -n 3
+    -rss_limit_mb=2048 -print_final_stats=1 "$corpus" tests/fuzz/corpus/cfg 2>&1 |
+    grep -E "stat::(number_of_executed_units|new_units_added)|ERROR|SUMMARY"
 rm -rf "$corpus"
 
 step "machine image debian-12:current"
