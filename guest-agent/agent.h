@@ -38,6 +38,11 @@ int mx_agent_in_fill(mx_agent_in *in);
  * host went away (the agent should exit), else 0. */
 int mx_agent_run_step(const mx_msg *step, mx_agent_in *in);
 
+/* Waits until fd has input, streaming background steps' output meanwhile. */
+int mx_agent_wait_input(int fd);
+/* Ends every background step (job end). */
+void mx_agent_stop_background(void);
+
 /* Expands a leading "~" or "~/" with home; caller frees. */
 char *mx_agent_expand_home(const char *path, const char *home);
 /* Splits a shell spec ("/bin/bash -eo pipefail") into argv with room for one more argument

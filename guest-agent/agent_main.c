@@ -71,11 +71,12 @@ int main(int argc, char **argv)
         }
         if (done) break;
         if (in.eof) break;
-        if (mx_agent_in_fill(&in) < 0) {
+        if (mx_agent_wait_input(in.fd) < 0 || mx_agent_in_fill(&in) < 0) {
             status = 3;
             break;
         }
     }
+    mx_agent_stop_background();
     mx_lines_free(&in.lines);
     mx_lines_free(&in.deferred);
     return status;

@@ -33,7 +33,8 @@ static long long now_ms(void)
 }
 
 typedef struct run_state {
-    const mx_msg *step;
+    const mx_msg *step; /* NULL once the step message is gone (background runs) */
+    int id;
     pid_t pid;
     int pidfd;
     int out[2]; /* read ends of stdout, stderr; -1 when closed */
@@ -58,7 +59,7 @@ static void forward_output(run_state *rs, int which)
     }
     rs->last_output = now_ms();
     mx_msg m = {.type = MX_MSG_OUTPUT,
-                .id = rs->step->id,
+                .id = rs->id,
                 .stream = which == 0 ? MX_STREAM_STDOUT : MX_STREAM_STDERR,
                 .data = (unsigned char *)chunk,
                 .len = (size_t)n};
@@ -138,21 +139,118 @@ static void check_exit(run_state *rs)
     }
 }
 
+/* Background steps: started, reported at once, their output streamed (under their own id)
+ * while later steps run and while the agent waits for the host; all of them end when the job
+ * does (bye, or the host leaving), as on CircleCI. */
+#define MAX_BACKGROUND 32
+
+typedef struct bg_run {
+    run_state rs;
+    char *tmpdir; /* holds the step's script until the shell is gone */
+} bg_run;
+
+static bg_run bg[MAX_BACKGROUND];
+static size_t nbg;
+
+typedef struct bg_slot {
+    size_t entry;
+    int which; /* 0 stdout, 1 stderr */
+} bg_slot;
+
+static int bg_pollfds(struct pollfd *p, bg_slot *slots)
+{
+    int n = 0;
+    for (size_t e = 0; e < nbg; e++)
+        for (int w = 0; w < 2; w++)
+            if (bg[e].rs.out[w] >= 0) {
+                p[n] = (struct pollfd){bg[e].rs.out[w], POLLIN, 0};
+                slots[n++] = (bg_slot){e, w};
+            }
+    return n;
+}
+
+static void bg_release(bg_run *b)
+{
+    kill(-b->rs.pid, SIGKILL); /* what the step left running in its group */
+    for (int w = 0; w < 2; w++)
+        if (b->rs.out[w] >= 0) close(b->rs.out[w]);
+    if (b->rs.pidfd >= 0) close(b->rs.pidfd);
+    if (b->tmpdir) mx_rm_rf(b->tmpdir, NULL);
+    free(b->tmpdir);
+}
+
+/* Forwards what the background runs wrote, and forgets the ones that are finished. */
+static void bg_handle(const struct pollfd *p, const bg_slot *slots, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (p[i].revents) forward_output(&bg[slots[i].entry].rs, slots[i].which);
+    for (size_t e = 0; e < nbg;) {
+        check_exit(&bg[e].rs);
+        if (bg[e].rs.exited && bg[e].rs.out[0] < 0 && bg[e].rs.out[1] < 0) {
+            bg_release(&bg[e]);
+            bg[e] = bg[--nbg];
+        } else {
+            e++;
+        }
+    }
+}
+
+int mx_agent_wait_input(int fd)
+{
+    for (;;) {
+        struct pollfd p[1 + 2 * MAX_BACKGROUND];
+        bg_slot slots[2 * MAX_BACKGROUND];
+        p[0] = (struct pollfd){fd, POLLIN, 0};
+        int n = bg_pollfds(p + 1, slots);
+        /* a tick, so finished background runs are reaped even when silent */
+        int r = poll(p, (nfds_t)(n + 1), nbg ? 1000 : -1);
+        if (r < 0 && errno != EINTR) return -1;
+        if (r > 0)
+            bg_handle(p + 1, slots, n);
+        else
+            bg_handle(p + 1, slots, 0);
+        if (r > 0 && p[0].revents) return 0;
+    }
+}
+
+void mx_agent_stop_background(void)
+{
+    for (size_t e = 0; e < nbg; e++)
+        kill(-bg[e].rs.pid, SIGTERM);
+    long long deadline = now_ms() + MX_AGENT_KILL_GRACE_MS;
+    for (size_t e = 0; e < nbg; e++) {
+        while (!bg[e].rs.exited && now_ms() < deadline) {
+            check_exit(&bg[e].rs);
+            if (!bg[e].rs.exited) poll(NULL, 0, 50);
+        }
+        if (!bg[e].rs.exited) {
+            kill(-bg[e].rs.pid, SIGKILL);
+            while (waitpid(bg[e].rs.pid, &bg[e].rs.wstatus, 0) < 0 && errno == EINTR) {
+            }
+        }
+        bg_release(&bg[e]);
+    }
+    nbg = 0;
+}
+
 /* Waits for the step; returns -1 if the host went away meanwhile. */
 static int supervise(run_state *rs, mx_agent_in *in)
 {
     int host_gone = 0;
     long long timeout_ms = (long long)rs->step->no_output_timeout_s * 1000;
+    bg_slot slots[2 * MAX_BACKGROUND];
     rs->last_output = now_ms();
     scan_input(rs, in); /* a cancel may have arrived in the same read as its step */
     while (!rs->exited || rs->out[0] >= 0 || rs->out[1] >= 0) {
-        struct pollfd p[4];
+        struct pollfd p[4 + 2 * MAX_BACKGROUND];
         int np = 0, idx_out[2] = {-1, -1}, idx_in = -1, idx_pid = -1;
         for (int i = 0; i < 2; i++)
             if (rs->out[i] >= 0) idx_out[i] = np, p[np++] = (struct pollfd){rs->out[i], POLLIN, 0};
         if (!host_gone) idx_in = np, p[np++] = (struct pollfd){in->fd, POLLIN, 0};
         if (!rs->exited && rs->pidfd >= 0)
             idx_pid = np, p[np++] = (struct pollfd){rs->pidfd, POLLIN, 0};
+        int base = np, nb = bg_pollfds(p + base, slots);
+        np += nb;
 
         int wait = 1000; /* also the tick for exit checks when pidfd is unavailable */
         long long now = now_ms();
@@ -176,6 +274,7 @@ static int supervise(run_state *rs, mx_agent_in *in)
             if (idx_out[i] >= 0 && p[idx_out[i]].revents) forward_output(rs, i);
         if (idx_in >= 0 && p[idx_in].revents && handle_input(rs, in) < 0) host_gone = 1;
         (void)idx_pid;
+        bg_handle(p + base, slots, r > 0 ? nb : 0);
         check_exit(rs);
         now = now_ms();
         if (!rs->exited && timeout_ms > 0 && now - rs->last_output >= timeout_ms)
@@ -262,7 +361,22 @@ int mx_agent_run_step(const mx_msg *step, mx_agent_in *in)
     argv = step_argv(step, script);
     envp = mx_agent_build_env(environ, step->env, step->nenv);
 
-    run_state rs = {.step = step, .pidfd = -1, .out = {-1, -1}, .reason = MX_END_EXITED};
+    run_state rs = {
+        .step = step, .id = step->id, .pidfd = -1, .out = {-1, -1}, .reason = MX_END_EXITED};
+    if (step->kind == MX_STEP_RUN && step->background) {
+        int started = nbg < MAX_BACKGROUND && spawn(&rs, argv, workdir, envp, &err) == 0;
+        if (started) {
+            rs.step = NULL;
+            bg[nbg++] = (bg_run){.rs = rs, .tmpdir = mx_steal(&tmpdir)};
+        }
+        mx_agent_send_end(
+            step, started ? 0 : 1, started ? MX_END_BACKGROUND : MX_END_FAILED, now_ms() - t0,
+            started ? NULL : (nbg >= MAX_BACKGROUND ? "too many background steps" : err.msg));
+        if (tmpdir) mx_rm_rf(tmpdir, NULL);
+        mx_agent_free_strv(argv);
+        mx_agent_free_strv(envp);
+        return 0;
+    }
     int code = 1;
     enum mx_end_reason reason = MX_END_FAILED;
     const char *why = NULL;

@@ -15,8 +15,9 @@ static const char *const type_names[] = {
 };
 
 static const char *const reason_names[] = {
-    [MX_END_EXITED] = "exited",       [MX_END_SIGNALED] = "signaled", [MX_END_TIMEOUT] = "timeout",
-    [MX_END_CANCELLED] = "cancelled", [MX_END_FAILED] = "failed",
+    [MX_END_EXITED] = "exited",   [MX_END_SIGNALED] = "signaled",
+    [MX_END_TIMEOUT] = "timeout", [MX_END_CANCELLED] = "cancelled",
+    [MX_END_FAILED] = "failed",   [MX_END_BACKGROUND] = "background",
 };
 
 static const char *const kind_names[] = {
@@ -112,6 +113,7 @@ char *mx_msg_encode(const mx_msg *m, size_t *len)
         set_str(o, "archive", m->archive);
         if (m->no_output_timeout_s > 0)
             set(o, "no_output_timeout", json_integer(m->no_output_timeout_s));
+        if (m->background) set(o, "background", json_true());
         json_t *env = json_object();
         if (!env) abort();
         for (size_t i = 0; i < m->nenv; i++)
@@ -285,6 +287,10 @@ static int decode_body(json_t *o, mx_msg *m, mx_err *err)
         n = 0;
         if (get_int(o, "no_output_timeout", &n, 0, err) < 0) return -1;
         m->no_output_timeout_s = (int)n;
+        json_t *bg = json_object_get(o, "background");
+        if (bg && !json_is_boolean(bg))
+            return mx_fail(err, MX_INFRA, "\"background\" is not a boolean");
+        m->background = json_is_true(bg);
         if (get_str(o, "name", &m->name, 0, err) < 0 ||
             get_str(o, "command", &m->command, 0, err) < 0 ||
             get_str(o, "shell", &m->shell, 0, err) < 0 ||

@@ -39,11 +39,12 @@ enum mx_stream { MX_STREAM_STDOUT = 1, MX_STREAM_STDERR = 2 };
 
 /* How a step ended. */
 enum mx_end_reason {
-    MX_END_EXITED,    /* exit_status is the shell's exit status */
-    MX_END_SIGNALED,  /* exit_status is 128 + signal number */
-    MX_END_TIMEOUT,   /* no_output_timeout expired; the process group was killed */
-    MX_END_CANCELLED, /* the host sent cancel */
-    MX_END_FAILED,    /* the agent could not start the step; message says why */
+    MX_END_EXITED,     /* exit_status is the shell's exit status */
+    MX_END_SIGNALED,   /* exit_status is 128 + signal number */
+    MX_END_TIMEOUT,    /* no_output_timeout expired; the process group was killed */
+    MX_END_CANCELLED,  /* the host sent cancel */
+    MX_END_FAILED,     /* the agent could not start the step; message says why */
+    MX_END_BACKGROUND, /* a background step started; its output goes on under its id */
 };
 
 typedef struct mx_kv {
@@ -95,6 +96,7 @@ typedef struct mx_msg {
     mx_kv *env;
     size_t nenv;
     int no_output_timeout_s; /* 0: none */
+    int background;          /* run: start it, report at once, let later steps run */
     mx_docker_args docker;   /* docker-check, docker-pull */
 
     /* output */

@@ -91,15 +91,13 @@ static void say(const char *fmt, ...)
     va_end(ap);
 }
 
-static int check_runnable(const mx_job *job, mx_err *err);
-
 static int resolve(job_ctx *c, mx_err *err)
 {
     mx_node *root = NULL;
     if (mx_yaml_load_file(c->o->config_path, &root, err) < 0) return -1;
     int rc = mx_cfg_job_load_opts(root, c->o->job_name, c->o->cfg, &c->job, err);
     mx_node_free(root);
-    if (rc < 0 || check_runnable(&c->job, err) < 0) return -1;
+    if (rc < 0) return -1;
 
     mx_autofree char *ctx_dir = mx_contexts_dir(c->hc);
     if (mx_contexts_load(ctx_dir, c->o->contexts, c->o->ncontexts, &c->context_env, &c->secrets,
@@ -209,6 +207,7 @@ static int run_step(job_ctx *c, size_t i, mx_err *err)
                 .env = env.v,
                 .nenv = env.n,
                 .no_output_timeout_s = st->no_output_timeout_s,
+                .background = st->background,
                 .docker = docker};
     int rc = mx_session_send(&c->se, &m, err);
     mx_envlist_free(&env);
@@ -234,7 +233,9 @@ static int run_step(job_ctx *c, size_t i, mx_err *err)
             mx_mask_flush(&mo, emit_fd, &out_fd);
             mx_mask_flush(&me, emit_fd, &err_fd);
             status = r.exit_status;
-            if (r.reason == MX_END_TIMEOUT) {
+            if (r.reason == MX_END_BACKGROUND) {
+                printf("(running in the background)\n");
+            } else if (r.reason == MX_END_TIMEOUT) {
                 printf("Too long with no output (exceeded %ds)\n", st->no_output_timeout_s);
                 if (status == 0) status = 1;
             } else if (r.reason == MX_END_FAILED) {
@@ -286,22 +287,6 @@ static int run_steps(job_ctx *c, mx_err *err)
         if (s != 0) failed = 1;
     }
     return failed ? MX_JOB_FAILED : MX_OK;
-}
-
-/* Steps this runner cannot carry out are refused before a VM is made, never mis-run. */
-static int check_runnable(const mx_job *job, mx_err *err)
-{
-    for (size_t i = 0; i < job->nsteps; i++) {
-        const mx_step *st = &job->steps[i];
-        const char *what = NULL;
-        if (st->kind == MX_JOB_STEP_RUN && st->background) what = "background run steps";
-        if (what)
-            return mx_fail(err, MX_USAGE,
-                           "%s:%d:%d: jobs.%s.steps[%zu]: %s are not supported by "
-                           "this mexec yet",
-                           st->file, st->line, st->col, job->name, i, what);
-    }
-    return 0;
 }
 
 static int boot_and_run(job_ctx *c, mx_err *err)

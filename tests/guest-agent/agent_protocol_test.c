@@ -649,6 +649,73 @@ static void test_stdin_eof_when_idle(void **state)
     assert_int_equal(WEXITSTATUS(st), 0);
 }
 
+/* A background step is reported at once, keeps running while the next step runs (the two
+ * hand a file back and forth), streams its output under its own id, and ends with the job. */
+static void test_background_step(void **state)
+{
+    agent *a = *state;
+    hello(a);
+    mx_msg bgstep = {.type = MX_MSG_STEP,
+                     .id = 50,
+                     .kind = MX_STEP_RUN,
+                     .background = 1,
+                     .command = "echo \"pid=$$\"\n"
+                                "while [ ! -e go ]; do sleep 0.05; done\n"
+                                "echo bg-after-go\n"
+                                "touch printed\n"
+                                "sleep 300\n",
+                     .workdir = a->dir};
+    agent_send(a, &bgstep);
+    mx_msg m;
+    agent_recv_type(a, &m, MX_MSG_STEP_END);
+    assert_int_equal(m.id, 50);
+    assert_int_equal(m.reason, MX_END_BACKGROUND);
+    assert_int_equal(m.exit_status, 0);
+    mx_msg_clear(&m);
+
+    mx_msg fg = {.type = MX_MSG_STEP,
+                 .id = 51,
+                 .kind = MX_STEP_RUN,
+                 .command = "touch go\nwhile [ ! -e printed ]; do sleep 0.05; done\necho fg-done\n",
+                 .workdir = a->dir};
+    agent_send(a, &fg);
+    mx_buf bgout, fgout;
+    mx_buf_init(&bgout);
+    mx_buf_init(&fgout);
+    int fg_ended = 0;
+    while (!fg_ended || !bgout.data || !strstr(bgout.data, "bg-after-go")) {
+        if (agent_recv(a, &m) < 0) fail_msg("the agent closed its output");
+        if (m.type == MX_MSG_OUTPUT) {
+            assert_true(m.id == 50 || m.id == 51);
+            mx_buf_add(m.id == 50 ? &bgout : &fgout, m.data, m.len);
+        } else if (m.type == MX_MSG_STEP_END) {
+            assert_int_equal(m.id, 51);
+            assert_int_equal(m.exit_status, 0);
+            fg_ended = 1;
+        } else {
+            fail_msg("unexpected %s", mx_msg_type_name(m.type));
+        }
+        mx_msg_clear(&m);
+    }
+    tu_assert_contains(fgout.data, "fg-done");
+    int pid = 0;
+    assert_int_equal(sscanf(bgout.data, "pid=%d", &pid), 1);
+    assert_true(alive(pid));
+    mx_buf_free(&bgout);
+    mx_buf_free(&fgout);
+
+    bye(a); /* the job ends: so does the background step */
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (alive(pid)) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if ((now.tv_sec - t0.tv_sec) * 1000 > SAFETY_MS)
+            fail_msg("background step %d survived", pid);
+        struct timespec nap = {0, 20 * 1000 * 1000};
+        nanosleep(&nap, NULL);
+    }
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN); /* a dead agent shows up as a write error, not a dead test */
@@ -664,6 +731,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_checkout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stdin_eof_kills_step, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stdin_eof_when_idle, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_background_step, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

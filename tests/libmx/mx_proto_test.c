@@ -102,6 +102,25 @@ static void test_step_minimal_defaults(void **state)
     mx_msg_clear(&d);
 }
 
+static void test_step_background(void **state)
+{
+    (void)state;
+    mx_msg m = {
+        .type = MX_MSG_STEP, .id = 3, .kind = MX_STEP_RUN, .command = "srv &", .background = 1};
+    mx_msg d;
+    round_trip(&m, &d);
+    assert_int_equal(d.background, 1);
+    mx_msg_clear(&d);
+    m.background = 0;
+    char *line = mx_msg_encode(&m, NULL);
+    tu_assert_not_contains(line, "background"); /* absent means a foreground step */
+    free(line);
+    mx_err err;
+    const char *bad = "{\"type\":\"step\",\"id\":1,\"kind\":\"run\",\"background\":\"yes\"}";
+    assert_int_equal(mx_msg_decode(bad, strlen(bad), &d, &err), -1);
+    tu_assert_contains(err.msg, "\"background\" is not a boolean");
+}
+
 static void test_step_checkout(void **state)
 {
     (void)state;
@@ -184,9 +203,9 @@ static void test_output_binary(void **state)
 static void test_step_end_every_reason(void **state)
 {
     (void)state;
-    const enum mx_end_reason reasons[] = {MX_END_EXITED, MX_END_SIGNALED, MX_END_TIMEOUT,
-                                          MX_END_CANCELLED, MX_END_FAILED};
-    const char *names[] = {"exited", "signaled", "timeout", "cancelled", "failed"};
+    const enum mx_end_reason reasons[] = {MX_END_EXITED,    MX_END_SIGNALED, MX_END_TIMEOUT,
+                                          MX_END_CANCELLED, MX_END_FAILED,   MX_END_BACKGROUND};
+    const char *names[] = {"exited", "signaled", "timeout", "cancelled", "failed", "background"};
     for (size_t i = 0; i < sizeof reasons / sizeof *reasons; i++) {
         assert_string_equal(mx_end_reason_name(reasons[i]), names[i]);
         mx_msg m = {.type = MX_MSG_STEP_END,
@@ -764,6 +783,7 @@ int main(void)
         cmocka_unit_test(test_cancel_bye),
         cmocka_unit_test(test_output_binary),
         cmocka_unit_test(test_step_end_every_reason),
+        cmocka_unit_test(test_step_background),
         cmocka_unit_test(test_error),
         cmocka_unit_test(test_type_names),
         cmocka_unit_test(test_reject_not_json),

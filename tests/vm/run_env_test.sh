@@ -1,5 +1,6 @@
 #!/bin/bash
-# Environment precedence, working directories, checkout, and the VM's size match the class.
+# Environment precedence, working directories, checkout, a background step running beside the
+# next one, and the VM's size matching the class.
 # shellcheck source=tests/vm/lib.sh
 source "$(dirname "$0")/lib.sh"
 config=$(make_project "$HERE/jobs/env.yml")
@@ -11,6 +12,10 @@ expect_out "cli=from-cli job=from-job step=from-step circle_job=build ci=true"
 expect_out "user=circleci home=/home/circleci"
 expect_out "project file"
 expect_out "secret-on-argv=no"
+expect_out "(running in the background)"
+expect_out "bg-started"
+expect_out "bg-saw-go"
+expect_out "fg-after-bg"
 grep -q '^shellopts=.*e' "$T/out" || fail "step shell is not running with -e"
 expect_out "nproc=2"
 mem=$(sed -n 's/^memtotal_kib=//p' "$T/out")

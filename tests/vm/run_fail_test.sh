@@ -10,6 +10,8 @@ expect_out "Exited with code exit status 3"
 expect_no_out "this-must-not-run"
 expect_out "on-fail-ran"
 expect_out "always-ran"
+expect_out "Too long with no output (exceeded 2s)"
+expect_no_out "never-printed"
 expect_err "about to fail"
 expect_err "job build failed"
 expect_no_leftovers
