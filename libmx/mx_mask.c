@@ -8,6 +8,7 @@ void mx_secrets_init(mx_secrets *s)
 {
     s->v = NULL;
     s->n = 0;
+    s->replacement = NULL;
 }
 
 void mx_secrets_free(mx_secrets *s)
@@ -75,7 +76,8 @@ static void process(mx_mask_stream *m, int final, mx_emit_fn emit, void *ctx)
         if (r == PARTIAL) break;
         if (r == FULL) {
             if (i > start) emit(ctx, d + start, i - start);
-            emit(ctx, MX_MASK_TEXT, strlen(MX_MASK_TEXT));
+            const char *rep = m->secrets->replacement ? m->secrets->replacement : MX_MASK_TEXT;
+            emit(ctx, rep, strlen(rep));
             i += mlen;
             start = i;
         } else {

@@ -17,6 +17,9 @@
 typedef struct mx_secrets {
     char **v; /* sorted longest first, so the longest secret wins at one position */
     size_t n;
+    /* What a secret is replaced with; NULL: MX_MASK_TEXT (CircleCI's).  GitLab's is
+     * "[MASKED]".  Not owned. */
+    const char *replacement;
 } mx_secrets;
 
 void mx_secrets_init(mx_secrets *s);

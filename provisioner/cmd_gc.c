@@ -1,8 +1,10 @@
 /* mexec gc: removes what runs that died (SIGKILL, host crash) left behind.
  *
  * A job is orphaned when the exclusive lock its owner held on JOB_DIR/lock can be taken: the
- * kernel drops flocks when a process dies, whatever its pid is reused for.  Domains are ours
- * when they carry mexec metadata; they are destroyed when their job is orphaned. */
+ * kernel drops flocks when a process dies, whatever its pid is reused for.  A job saved to
+ * outlive its owner (JOB_DIR/vm.json: GitLab stages) is left alone for PERSISTENT_MAX_AGE_S.
+ * Domains are ours when they carry mexec metadata; they are destroyed when their job is orphaned.
+ */
 #include "cli.h"
 #include "host_config.h"
 #include "mx_buf.h"
@@ -25,6 +27,9 @@
 
 /* A directory this young may be one whose owner has not taken its lock yet. */
 #define GRACE_S 60
+/* A VM saved to outlive its owner (GitLab's prepare -> run -> cleanup, vm.json) has no owner
+ * between stages; it counts as orphaned only when older than any job could run. */
+#define PERSISTENT_MAX_AGE_S (24 * 3600)
 
 /* 1 if the job in dir is orphaned (its owner is gone), 0 if alive. */
 static int orphaned(const char *dir)
@@ -36,7 +41,11 @@ static int orphaned(const char *dir)
     if (fd < 0) return time(NULL) - st.st_mtime > GRACE_S;
     int free_lock = flock(fd, LOCK_EX | LOCK_NB) == 0;
     close(fd);
-    return free_lock;
+    if (!free_lock) return 0;
+    mx_autofree char *saved = mx_path_join(dir, "vm.json");
+    struct stat vs;
+    if (stat(saved, &vs) == 0) return time(NULL) - vs.st_mtime > PERSISTENT_MAX_AGE_S;
+    return 1;
 }
 
 static int gc_domains(const mx_host_config *hc, int *removed, mx_err *err)

@@ -25,6 +25,7 @@ static const char usage[] =
     "  image list              list the catalog and what is built\n"
     "  image path NAME:TAG     print the directory of a built image\n"
     "  config validate|process [-c CONFIG] [--param K=V]  check or expand a config, offline\n"
+    "  gitlab config|prepare|run|cleanup  GitLab Runner custom-executor driver (docs/gitlab.md)\n"
     "  gc                      remove VMs and files of mexec runs that died\n"
     "  version                 print the version\n"
     "\n"
@@ -68,6 +69,8 @@ int main(int argc, char **argv)
         rc = mx_cmd_image(argc - 1, argv + 1);
     else if (strcmp(argv[1], "config") == 0)
         rc = mx_cmd_config(argc - 1, argv + 1);
+    else if (strcmp(argv[1], "gitlab") == 0)
+        rc = mx_cmd_gitlab(argc - 1, argv + 1);
     else if (strcmp(argv[1], "gc") == 0)
         rc = mx_cmd_gc(argc - 1, argv + 1);
     else {

@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <libvirt/virterror.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -71,12 +72,41 @@ static int keygen(const char *path, const char *comment, mx_err *err)
     return 0;
 }
 
+static int valid_id(const char *id)
+{
+    if (!*id || strlen(id) > 64) return 0;
+    for (const char *p = id; *p; p++)
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-", *p))
+            return 0;
+    return id[0] != '.';
+}
+
+/* Paths inside the job directory, the same for the creating and a reattaching process. */
+static void set_paths(mx_vm *vm)
+{
+    vm->overlay = mx_path_join(vm->dir, "disk.qcow2");
+    vm->seed = mx_path_join(vm->dir, "seed.iso");
+    vm->console = mx_path_join(vm->dir, "console.log");
+    vm->client_key = mx_path_join(vm->dir, "client_key");
+    vm->client_pub = mx_path_join(vm->dir, "client_key.pub");
+    vm->host_pub = mx_path_join(vm->dir, "host_key.pub");
+}
+
 int mx_vm_prepare(mx_vm *vm, const mx_host_config *hc, const char *job_name, mx_err *err)
 {
     memset(vm, 0, sizeof *vm);
     vm->lock_fd = -1;
     char id[17];
     if (random_id(id, err) < 0) return -1;
+    return mx_vm_prepare_id(vm, hc, job_name, id, err);
+}
+
+int mx_vm_prepare_id(mx_vm *vm, const mx_host_config *hc, const char *job_name, const char *id,
+                     mx_err *err)
+{
+    memset(vm, 0, sizeof *vm);
+    vm->lock_fd = -1;
+    if (!valid_id(id)) return mx_fail(err, MX_INFRA, "bad job id \"%s\"", id);
     vm->job_id = mx_xstrdup(id);
     vm->job_name = mx_xstrdup(job_name);
     vm->domain_name = mx_xasprintf(MX_DOMAIN_PREFIX "%s", id);
@@ -96,16 +126,106 @@ int mx_vm_prepare(mx_vm *vm, const mx_host_config *hc, const char *job_name, mx_
     if (write(vm->lock_fd, pid, (size_t)n) != n)
         return mx_fail_errno(err, MX_INFRA, "write %s", lock);
 
-    vm->overlay = mx_path_join(vm->dir, "disk.qcow2");
-    vm->seed = mx_path_join(vm->dir, "seed.iso");
-    vm->console = mx_path_join(vm->dir, "console.log");
-    vm->client_key = mx_path_join(vm->dir, "client_key");
-    vm->client_pub = mx_path_join(vm->dir, "client_key.pub");
-    vm->host_pub = mx_path_join(vm->dir, "host_key.pub");
+    set_paths(vm);
     mx_autofree char *host_key = mx_path_join(vm->dir, "host_key");
     mx_autofree char *comment = mx_xasprintf("mexec-%s", id);
     if (keygen(vm->client_key, comment, err) < 0 || keygen(host_key, comment, err) < 0) return -1;
     return 0;
+}
+
+int mx_vm_save(const mx_vm *vm, mx_err *err)
+{
+    mx_autojson json_t *doc =
+        json_pack("{s:s, s:s, s:s, s:i}", "id", vm->job_id, "name", vm->job_name, "domain",
+                  vm->domain_name, "ssh_port", vm->ssh_port);
+    if (!doc) return mx_fail(err, MX_INFRA, "encode VM state");
+    char *text = json_dumps(doc, JSON_COMPACT);
+    if (!text) return mx_fail(err, MX_INFRA, "encode VM state");
+    mx_autofree char *path = mx_path_join(vm->dir, "vm.json");
+    mx_autofree char *tmp = mx_path_join(vm->dir, "vm.json.tmp");
+    /* written whole then renamed: a reader never sees half a file, even after a crash */
+    int rc = mx_write_file(tmp, text, strlen(text), 0600, err);
+    free(text);
+    if (rc == 0 && rename(tmp, path) < 0) rc = mx_fail_errno(err, MX_INFRA, "rename %s", tmp);
+    return rc;
+}
+
+int mx_vm_load(mx_vm *vm, const char *dir, mx_err *err)
+{
+    memset(vm, 0, sizeof *vm);
+    vm->lock_fd = -1;
+    vm->dir = mx_xstrdup(dir);
+    mx_autofree char *lock = mx_path_join(dir, "lock");
+    vm->lock_fd = open(lock, O_RDWR | O_CLOEXEC);
+    if (vm->lock_fd < 0) return mx_fail_errno(err, MX_INFRA, "open %s", lock);
+    /* blocking: a stage still running (the runner waits for it) finishes first */
+    while (flock(vm->lock_fd, LOCK_EX) < 0)
+        if (errno != EINTR) return mx_fail_errno(err, MX_INFRA, "lock %s", lock);
+    mx_autofree char *path = mx_path_join(dir, "vm.json");
+    json_error_t je;
+    mx_autojson json_t *doc = json_load_file(path, 0, &je);
+    if (!doc) return mx_fail(err, MX_INFRA, "read %s: %s", path, je.text);
+    const char *id = NULL, *name = NULL, *domain = NULL;
+    int port = 0;
+    if (json_unpack_ex(doc, &je, 0, "{s:s, s:s, s:s, s:i}", "id", &id, "name", &name, "domain",
+                       &domain, "ssh_port", &port) < 0)
+        return mx_fail(err, MX_INFRA, "%s: %s", path, je.text);
+    if (!valid_id(id) || port < 0 || port > 65535)
+        return mx_fail(err, MX_INFRA, "%s: bad id or port", path);
+    vm->job_id = mx_xstrdup(id);
+    vm->job_name = mx_xstrdup(name);
+    vm->domain_name = mx_xstrdup(domain);
+    vm->ssh_port = port;
+    set_paths(vm);
+    return 0;
+}
+
+int mx_vm_attach(mx_vm *vm, const mx_host_config *hc, mx_err *err)
+{
+    if (!vm->conn) {
+        vm->conn = virConnectOpen(hc->libvirt_uri);
+        if (!vm->conn)
+            return mx_fail(err, MX_INFRA, "connect to libvirt at %s: %s", hc->libvirt_uri,
+                           mx_virt_error());
+    }
+    if (vm->dom) return 1;
+    vm->dom = virDomainLookupByName(vm->conn, vm->domain_name);
+    if (vm->dom) return 1;
+    virErrorPtr e = virGetLastError();
+    if (e && e->code == VIR_ERR_NO_DOMAIN) return 0;
+    return mx_fail(err, MX_INFRA, "look up VM %s: %s", vm->domain_name, mx_virt_error());
+}
+
+int mx_vm_destroy_by_name(const mx_host_config *hc, const char *name, mx_err *err)
+{
+    virConnectPtr conn = virConnectOpen(hc->libvirt_uri);
+    if (!conn)
+        return mx_fail(err, MX_INFRA, "connect to libvirt at %s: %s", hc->libvirt_uri,
+                       mx_virt_error());
+    int rc = 0;
+    virDomainPtr dom = virDomainLookupByName(conn, name);
+    if (!dom) {
+        virErrorPtr e = virGetLastError();
+        if (!e || e->code != VIR_ERR_NO_DOMAIN)
+            rc = mx_fail(err, MX_INFRA, "look up VM %s: %s", name, mx_virt_error());
+    } else {
+        rc = 1;
+        if (virDomainDestroy(dom) < 0) {
+            virErrorPtr e = virGetLastError();
+            /* not running, or gone since the lookup (a start that its killed owner left
+             * half-done fails and vanishes): nothing left to destroy either way */
+            if (e && (e->code == VIR_ERR_OPERATION_INVALID || e->code == VIR_ERR_NO_DOMAIN))
+                rc = e->code == VIR_ERR_NO_DOMAIN ? 0 : 1;
+            else
+                rc = mx_fail(err, MX_INFRA, "destroy VM %s: %s", name, mx_virt_error());
+        }
+        /* never made persistent by mexec, but a definition must not outlive the job */
+        if (rc >= 0 && virDomainIsPersistent(dom) == 1 && virDomainUndefine(dom) < 0)
+            rc = mx_fail(err, MX_INFRA, "undefine VM %s: %s", name, mx_virt_error());
+        virDomainFree(dom);
+    }
+    virConnectClose(conn);
+    return rc;
 }
 
 static int make_overlay(const mx_vm *vm, const mx_image *img, mx_err *err)
@@ -150,7 +270,8 @@ static int start_domain(mx_vm *vm, const mx_host_config *hc, const mx_image *img
         mx_autofree char *xml = mx_vm_domain_xml(&spec);
         /* AUTODESTROY: libvirtd destroys the domain when our connection closes, so even a
          * SIGKILLed mexec leaves no running VM (gc then removes the files). */
-        vm->dom = virDomainCreateXML(vm->conn, xml, VIR_DOMAIN_START_AUTODESTROY);
+        vm->dom =
+            virDomainCreateXML(vm->conn, xml, vm->outlive_owner ? 0 : VIR_DOMAIN_START_AUTODESTROY);
         if (vm->dom) return 0;
         const char *msg = mx_virt_error();
         if (!strstr(msg, "hostfwd") && !strstr(msg, "host forwarding") && !strstr(msg, "in use"))
@@ -165,6 +286,32 @@ int mx_vm_boot(mx_vm *vm, const mx_host_config *hc, const mx_image *img, const m
     if (make_overlay(vm, img, err) < 0) return -1;
     if (mx_vm_seed_create(vm, hc, err) < 0) return mx_wrap(err, "create seed");
     return start_domain(vm, hc, img, rc, err);
+}
+
+static void free_fields(mx_vm *vm)
+{
+    if (vm->lock_fd >= 0) close(vm->lock_fd);
+    free(vm->job_id);
+    free(vm->job_name);
+    free(vm->dir);
+    free(vm->overlay);
+    free(vm->seed);
+    free(vm->console);
+    free(vm->client_key);
+    free(vm->client_pub);
+    free(vm->host_pub);
+    free(vm->domain_name);
+    memset(vm, 0, sizeof *vm);
+    vm->lock_fd = -1;
+}
+
+void mx_vm_detach(mx_vm *vm)
+{
+    if (vm->dom) virDomainFree(vm->dom);
+    if (vm->conn) virConnectClose(vm->conn);
+    vm->dom = NULL;
+    vm->conn = NULL;
+    free_fields(vm);
 }
 
 void mx_vm_teardown(mx_vm *vm)
@@ -186,20 +333,7 @@ void mx_vm_teardown(mx_vm *vm)
         mx_err err;
         if (mx_rm_rf(vm->dir, &err) < 0) fprintf(stderr, "mexec: %s\n", err.msg);
     }
-    if (vm->lock_fd >= 0) close(vm->lock_fd);
-    vm->lock_fd = -1;
-    free(vm->job_id);
-    free(vm->job_name);
-    free(vm->dir);
-    free(vm->overlay);
-    free(vm->seed);
-    free(vm->console);
-    free(vm->client_key);
-    free(vm->client_pub);
-    free(vm->host_pub);
-    free(vm->domain_name);
-    memset(vm, 0, sizeof *vm);
-    vm->lock_fd = -1;
+    free_fields(vm);
 }
 
 char *mx_vm_console_tail(const mx_vm *vm, int lines)

@@ -25,15 +25,36 @@ typedef struct mx_vm {
     int ssh_port;
     virConnectPtr conn;
     virDomainPtr dom;
+    /* Set before mx_vm_boot: start the domain without auto-destroy, so it outlives this process
+     * (the GitLab driver boots in `prepare` and uses the VM from later processes). */
+    int outlive_owner;
 } mx_vm;
 
 /* Creates the job directory and keys. */
 int mx_vm_prepare(mx_vm *vm, const mx_host_config *hc, const char *job_name, mx_err *err);
+/* Like mx_vm_prepare with a chosen id (the job directory's name and the domain's name after
+ * MX_DOMAIN_PREFIX) instead of a random one; id is [A-Za-z0-9_.-]+. */
+int mx_vm_prepare_id(mx_vm *vm, const mx_host_config *hc, const char *job_name, const char *id,
+                     mx_err *err);
 /* Creates the overlay and seed, then starts the transient domain. */
 int mx_vm_boot(mx_vm *vm, const mx_host_config *hc, const mx_image *img, const mx_rclass *rc,
                mx_err *err);
 /* Destroys the domain and removes the job directory.  Safe on a partly built vm, and twice. */
 void mx_vm_teardown(mx_vm *vm);
+/* Records what a later process needs to reattach (id, name, domain, SSH port) in DIR/vm.json,
+ * mode 0600.  Paths are not recorded: they follow from the directory. */
+int mx_vm_save(const mx_vm *vm, mx_err *err);
+/* Fills *vm from dir/vm.json and takes the job lock (waiting while another process holds it).
+ * Does not connect to libvirt: mx_vm_attach does. */
+int mx_vm_load(mx_vm *vm, const char *dir, mx_err *err);
+/* Connects to libvirt and looks up the job's domain.  Returns 1 found, 0 no such domain. */
+int mx_vm_attach(mx_vm *vm, const mx_host_config *hc, mx_err *err);
+/* Releases memory, connection and lock but leaves the domain and files (another process goes
+ * on with them). */
+void mx_vm_detach(mx_vm *vm);
+/* Destroys the domain named name if it exists.  Returns 1 destroyed, 0 none, -1 error. */
+int mx_vm_destroy_by_name(const mx_host_config *hc, const char *name, mx_err *err);
+
 /* The last lines of the guest's serial console (to explain a boot that failed); caller frees. */
 char *mx_vm_console_tail(const mx_vm *vm, int lines);
 

@@ -41,4 +41,16 @@ virsh -q -c qemu:///system create "$T/orphan.xml" >/dev/null || fail "could not 
 expect_out "removed VM mexec-deadbeef00000000"
 expect_out "removed job files $jobdir"
 expect_no_leftovers
+# A job saved to outlive its owner (GitLab stages: vm.json) is not an orphan between stages,
+# unless it is older than any job runs.
+young=$T/jobs/gitlab-young && old=$T/jobs/gitlab-old
+mkdir -p "$young" "$old"
+for d in "$young" "$old"; do : >"$d/lock" && echo '{}' >"$d/vm.json"; done
+touch -d '2 days ago' "$old/vm.json"
+"$MEXEC" gc >"$T/out" 2>"$T/err" || fail "gc failed"
+expect_out "removed job files $old"
+expect_no_out "$young"
+[[ -d $young ]] || fail "gc removed a saved job between its stages"
+rm -rf "$young"
+expect_no_leftovers
 echo "PASS gc"

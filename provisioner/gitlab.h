@@ -1,0 +1,64 @@
+/* mexec as GitLab Runner's custom-executor driver: `mexec gitlab config|prepare|run|cleanup`.
+ *
+ * The runner calls four separate processes per job, so everything `run` and `cleanup` need is
+ * found again from the environment the runner gives every stage: the job's directory is
+ * STATE_DIR/gitlab-r<CI_RUNNER_ID>-j<CI_JOB_ID> (a second runner's job 42 is another VM), and
+ * it holds vm.json (domain, SSH port) besides the VM's disk and keys.  Secrets are never
+ * written there: each stage derives them again from DOCKER_AUTH_CONFIG and JOB_RESPONSE_FILE. */
+#ifndef MX_GITLAB_H
+#define MX_GITLAB_H
+
+#include "mx_err.h"
+#include "mx_mask.h"
+
+/* GitLab's replacement for masked values. */
+#define MX_GITLAB_MASK_TEXT "[MASKED]"
+/* Where jobs run in the guest: the image's build user's home. */
+#define MX_GITLAB_BUILDS_DIR "/home/circleci/builds"
+#define MX_GITLAB_CACHE_DIR "/home/circleci/cache"
+
+/* Reads an environment variable; tests pass their own. */
+typedef const char *(*mx_gitlab_getenv_fn)(const char *name);
+
+/* "gitlab-r<runner>-j<job>" from CUSTOM_ENV_CI_RUNNER_ID and CUSTOM_ENV_CI_JOB_ID; an error if
+ * the job id is missing or either has characters other than [A-Za-z0-9_.-].  Caller frees. */
+char *mx_gitlab_job_key(mx_gitlab_getenv_fn env, mx_err *err);
+
+/* The config stage's JSON document (one line, caller frees). */
+char *mx_gitlab_config_json(mx_gitlab_getenv_fn env, const char *version);
+
+/* BUILD_FAILURE_EXIT_CODE / SYSTEM_FAILURE_EXIT_CODE, with 1 / 2 when unset or malformed. */
+int mx_gitlab_build_failure(mx_gitlab_getenv_fn env);
+int mx_gitlab_system_failure(mx_gitlab_getenv_fn env);
+
+/* One registry the guest's dockerd logs in to. */
+typedef struct mx_gitlab_login {
+    char *registry;
+    char *username;
+    char *password;
+} mx_gitlab_login;
+
+typedef struct mx_gitlab_creds {
+    mx_gitlab_login *v;
+    size_t n;
+} mx_gitlab_creds;
+
+void mx_gitlab_creds_free(mx_gitlab_creds *c);
+
+/* Adds to *s everything GitLab would mask for this job: masked variables and credentials of
+ * the job payload (JOB_RESPONSE_FILE; NULL: none), and the passwords/auth of
+ * DOCKER_AUTH_CONFIG (NULL: none), each also in its base64 user:password form. */
+int mx_gitlab_secrets(const char *docker_auth_config, const char *job_response_file, mx_secrets *s,
+                      mx_err *err);
+
+/* The docker logins for the guest: every registry named by DOCKER_AUTH_CONFIG or by a
+ * `registry` credential of the job payload, with the credentials GitLab's precedence picks
+ * (DOCKER_AUTH_CONFIG before the payload, longest matching key).  Registries without a
+ * username/password (identity tokens) are reported in *skipped (caller frees; NULL: none). */
+int mx_gitlab_logins(const char *docker_auth_config, const char *job_response_file,
+                     mx_gitlab_creds *out, char **skipped, mx_err *err);
+
+/* `mexec gitlab ...` */
+int mx_cmd_gitlab(int argc, char **argv);
+
+#endif

@@ -1,0 +1,234 @@
+/* The GitLab driver's pieces that need no VM: the job key, the config stage's JSON, exit
+ * codes, what is masked, which registries the guest logs in to, and the VM state file that
+ * carries a job from `prepare` to `run` and `cleanup`. */
+#include "test_util.h"
+
+#include "gitlab.h"
+#include "host_config.h"
+#include "mx_b64.h"
+#include "vm.h"
+
+#include <jansson.h>
+#include <sys/stat.h>
+
+/* A fake environment: pairs of name, value. */
+static const char *const *fake_env;
+static const char *fenv(const char *name)
+{
+    for (size_t i = 0; fake_env[i]; i += 2)
+        if (strcmp(fake_env[i], name) == 0) return fake_env[i + 1];
+    return NULL;
+}
+
+static void job_key(void **state)
+{
+    (void)state;
+    mx_err err;
+    static const char *const a[] = {"CUSTOM_ENV_CI_JOB_ID", "42", "CUSTOM_ENV_CI_RUNNER_ID", "7",
+                                    NULL};
+    fake_env = a;
+    char *k = mx_gitlab_job_key(fenv, &err);
+    assert_string_equal(k, "gitlab-r7-j42");
+    free(k);
+    /* a second runner's job 42 is another VM */
+    static const char *const b[] = {"CUSTOM_ENV_CI_JOB_ID", "42", "CUSTOM_ENV_CI_RUNNER_ID", "8",
+                                    NULL};
+    fake_env = b;
+    k = mx_gitlab_job_key(fenv, &err);
+    assert_string_equal(k, "gitlab-r8-j42");
+    free(k);
+    static const char *const none[] = {NULL};
+    fake_env = none;
+    assert_null(mx_gitlab_job_key(fenv, &err));
+    assert_non_null(strstr(err.msg, "CI_JOB_ID"));
+    static const char *const evil[] = {"CUSTOM_ENV_CI_JOB_ID", "../../etc", NULL};
+    fake_env = evil;
+    assert_null(mx_gitlab_job_key(fenv, &err));
+}
+
+static void config_json(void **state)
+{
+    (void)state;
+    static const char *const a[] = {"CUSTOM_ENV_CI_JOB_ID", "42", "CUSTOM_ENV_CI_RUNNER_ID", "7",
+                                    NULL};
+    fake_env = a;
+    char *text = mx_gitlab_config_json(fenv, "1.2.3");
+    json_error_t je;
+    json_t *doc = json_loads(text, 0, &je);
+    assert_non_null(doc);
+    assert_string_equal(json_string_value(json_object_get(doc, "builds_dir")),
+                        "/home/circleci/builds");
+    assert_string_equal(json_string_value(json_object_get(doc, "cache_dir")),
+                        "/home/circleci/cache");
+    assert_true(json_is_false(json_object_get(doc, "builds_dir_is_shared")));
+    assert_string_equal(json_string_value(json_object_get(doc, "hostname")), "mexec-gitlab-r7-j42");
+    json_t *drv = json_object_get(doc, "driver");
+    assert_string_equal(json_string_value(json_object_get(drv, "name")), "mexec");
+    assert_string_equal(json_string_value(json_object_get(drv, "version")), "1.2.3");
+    assert_true(json_is_object(json_object_get(doc, "job_env")));
+    assert_string_equal(json_string_value(json_object_get(doc, "shell")), "bash");
+    assert_null(strchr(text, '\n')); /* one line */
+    json_decref(doc);
+    free(text);
+}
+
+static void exit_codes(void **state)
+{
+    (void)state;
+    static const char *const a[] = {"BUILD_FAILURE_EXIT_CODE", "17", "SYSTEM_FAILURE_EXIT_CODE",
+                                    "18", NULL};
+    fake_env = a;
+    assert_int_equal(mx_gitlab_build_failure(fenv), 17);
+    assert_int_equal(mx_gitlab_system_failure(fenv), 18);
+    static const char *const bad[] = {"BUILD_FAILURE_EXIT_CODE", "x", NULL};
+    fake_env = bad;
+    assert_int_equal(mx_gitlab_build_failure(fenv), 1);
+    assert_int_equal(mx_gitlab_system_failure(fenv), 2);
+}
+
+static const char payload[] =
+    "{\"id\": 42, \"token\": \"job-token-abcdef\","
+    " \"variables\": ["
+    "  {\"key\": \"PLAIN\", \"value\": \"visible-value\", \"public\": true, \"masked\": false},"
+    "  {\"key\": \"SECRET\", \"value\": \"hidden-value-1\", \"public\": false, \"masked\": true}],"
+    " \"credentials\": ["
+    "  {\"type\": \"registry\", \"url\": \"registry.example.com\", \"username\": "
+    "\"gitlab-ci-token\", \"password\": \"payload-pass\"},"
+    "  {\"type\": \"registry\", \"url\": \"other.example.com:5000\", \"username\": \"bob\", "
+    "\"password\": \"bob-pass-1\"}]}";
+
+static void secrets_and_logins(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    char *jrf = tu_write(dir, "job.json", payload);
+    char *auth = mx_b64_encode("alice:dac-pass", 14);
+    char *dac = mx_xasprintf("{\"auths\": {\"registry.example.com\": {\"auth\": \"%s\"}}}", auth);
+
+    mx_secrets s;
+    mx_secrets_init(&s);
+    s.replacement = MX_GITLAB_MASK_TEXT;
+    mx_err err;
+    assert_int_equal(mx_gitlab_secrets(dac, jrf, &s, &err), 0);
+    char *in = mx_xasprintf("a dac-pass b %s c hidden-value-1 d visible-value e payload-pass "
+                            "f job-token-abcdef",
+                            auth);
+    char *out = mx_secrets_mask(&s, in);
+    assert_string_equal(out, "a [MASKED] b [MASKED] c [MASKED] d visible-value e [MASKED] "
+                             "f [MASKED]");
+    free(in);
+    free(out);
+    mx_secrets_free(&s);
+    /* CircleCI's default stays */
+    mx_secrets_init(&s);
+    mx_secrets_add(&s, "secret");
+    out = mx_secrets_mask(&s, "a secret");
+    assert_string_equal(out, "a ********");
+    free(out);
+    mx_secrets_free(&s);
+
+    /* DOCKER_AUTH_CONFIG beats the payload for the same registry; the payload's other one
+     * stays */
+    mx_gitlab_creds c;
+    char *skipped = NULL;
+    assert_int_equal(mx_gitlab_logins(dac, jrf, &c, &skipped, &err), 0);
+    assert_null(skipped);
+    assert_int_equal(c.n, 2);
+    assert_string_equal(c.v[0].registry, "registry.example.com");
+    assert_string_equal(c.v[0].username, "alice");
+    assert_string_equal(c.v[0].password, "dac-pass");
+    assert_string_equal(c.v[1].registry, "other.example.com:5000");
+    assert_string_equal(c.v[1].username, "bob");
+    mx_gitlab_creds_free(&c);
+    /* payload alone */
+    assert_int_equal(mx_gitlab_logins(NULL, jrf, &c, &skipped, &err), 0);
+    assert_int_equal(c.n, 2);
+    assert_string_equal(c.v[0].username, "gitlab-ci-token");
+    assert_string_equal(c.v[0].password, "payload-pass");
+    mx_gitlab_creds_free(&c);
+    /* nothing at all */
+    assert_int_equal(mx_gitlab_logins(NULL, NULL, &c, &skipped, &err), 0);
+    assert_int_equal(c.n, 0);
+    /* a bad DOCKER_AUTH_CONFIG is an error that does not quote it */
+    mx_secrets_init(&s);
+    assert_int_equal(mx_gitlab_secrets("{\"auths\": secret-text", NULL, &s, &err), -1);
+    assert_null(strstr(err.msg, "secret-text"));
+    mx_secrets_free(&s);
+
+    free(dac);
+    free(auth);
+    free(jrf);
+    tu_rmdir(dir);
+}
+
+static void vm_state_roundtrip(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    char *jobs = mx_xasprintf("%s/jobs", dir);
+    mx_host_config hc;
+    memset(&hc, 0, sizeof hc);
+    hc.state_dir = jobs;
+    mx_vm vm;
+    mx_err err;
+    assert_int_equal(mx_vm_prepare_id(&vm, &hc, "build job", "gitlab-r7-j42", &err), 0);
+    assert_string_equal(vm.domain_name, "mexec-gitlab-r7-j42");
+    vm.ssh_port = 40123;
+    assert_int_equal(mx_vm_save(&vm, &err), 0);
+    struct stat st;
+    char *path = mx_xasprintf("%s/gitlab-r7-j42/vm.json", jobs);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    char *vdir = mx_xstrdup(vm.dir);
+    mx_vm_detach(&vm); /* as prepare leaves it: files stay */
+    assert_int_equal(stat(path, &st), 0);
+
+    mx_vm back;
+    assert_int_equal(mx_vm_load(&back, vdir, &err), 0);
+    assert_string_equal(back.job_id, "gitlab-r7-j42");
+    assert_string_equal(back.job_name, "build job");
+    assert_string_equal(back.domain_name, "mexec-gitlab-r7-j42");
+    assert_int_equal(back.ssh_port, 40123);
+    assert_string_equal(back.dir, vdir);
+    char *key = mx_xasprintf("%s/client_key", vdir);
+    assert_string_equal(back.client_key, key);
+    assert_int_equal(stat(back.host_pub, &st), 0);
+    free(key);
+    mx_vm_teardown(&back); /* no domain (never booted): removes the directory */
+    assert_int_equal(stat(vdir, &st), -1);
+
+    /* a missing or corrupt state file is an error, not a crash */
+    assert_int_equal(mx_vm_load(&back, vdir, &err), -1);
+    mx_vm_detach(&back);
+    assert_int_equal(mx_vm_prepare_id(&vm, &hc, "j", "gitlab-r7-j43", &err), 0);
+    char *bad = mx_xasprintf("%s/vm.json", vm.dir);
+    tu_write_free(vm.dir, "vm.json",
+                  "{\"id\": \"../x\", \"name\": \"j\", \"domain\": \"d\", "
+                  "\"ssh_port\": 1}");
+    char *vdir2 = mx_xstrdup(vm.dir);
+    mx_vm_detach(&vm);
+    assert_int_equal(mx_vm_load(&back, vdir2, &err), -1);
+    mx_vm_teardown(&back);
+    /* ids that could escape the state directory are refused */
+    assert_int_equal(mx_vm_prepare_id(&vm, &hc, "j", "../x", &err), -1);
+    mx_vm_detach(&vm);
+
+    free(bad);
+    free(vdir2);
+    free(vdir);
+    free(path);
+    free(jobs);
+    tu_rmdir(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(job_key),
+        cmocka_unit_test(config_json),
+        cmocka_unit_test(exit_codes),
+        cmocka_unit_test(secrets_and_logins),
+        cmocka_unit_test(vm_state_roundtrip),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
