@@ -91,6 +91,20 @@ static int parse_mirrors(mx_host_config *hc, const mx_node *m, mx_err *err)
     return 0;
 }
 
+static int parse_helpers(mx_host_config *hc, const mx_node *m, mx_err *err)
+{
+    if (m->kind != MX_NODE_SEQ)
+        return mx_node_fail(err, m, "credential_helpers must be a list of helper names");
+    hc->credential_helpers = mx_xcalloc(m->n + 1, sizeof *hc->credential_helpers);
+    for (size_t i = 0; i < m->n; i++) {
+        const mx_node *h = m->items[i];
+        if (h->kind != MX_NODE_SCALAR || !*h->value || strchr(h->value, '/'))
+            return mx_node_fail(err, h, "a credential helper is a name such as pass or ecr-login");
+        hc->credential_helpers[i] = mx_xstrdup(h->value);
+    }
+    return 0;
+}
+
 static int apply(mx_host_config *hc, const mx_node *root, mx_err *err)
 {
     if (root->kind != MX_NODE_MAP) return mx_node_fail(err, root, "host config must be a map");
@@ -103,6 +117,10 @@ static int apply(mx_host_config *hc, const mx_node *root, mx_err *err)
         }
         if (strcmp(k, "registries") == 0) {
             if (parse_registries(hc, v, err) < 0) return -1;
+            continue;
+        }
+        if (strcmp(k, "credential_helpers") == 0) {
+            if (parse_helpers(hc, v, err) < 0) return -1;
             continue;
         }
         if (strcmp(k, "registry_mirrors") == 0) {
@@ -130,7 +148,7 @@ static int apply(mx_host_config *hc, const mx_node *root, mx_err *err)
             return mx_node_fail(err, root->keys[i],
                                 "unknown host setting \"%s\" (known: libvirt_uri, image_store, "
                                 "state_dir, images_dir, default_image, contexts_dir, boot_timeout, "
-                                "registries, registry_mirrors, "
+                                "registries, registry_mirrors, credential_helpers, "
                                 "resource_classes)",
                                 k);
     }
@@ -178,6 +196,9 @@ void mx_host_config_free(mx_host_config *hc)
     for (size_t i = 0; i < hc->nmirrors; i++)
         free(hc->mirrors[i]);
     free(hc->mirrors);
+    for (char **h = hc->credential_helpers; h && *h; h++)
+        free(*h);
+    free(hc->credential_helpers);
     mx_rclass_free(&hc->classes);
     memset(hc, 0, sizeof *hc);
 }

@@ -26,6 +26,8 @@ typedef struct mx_host_config {
     size_t nregistries;
     char **mirrors; /* registry-mirrors for the guest's dockerd */
     size_t nmirrors;
+    /* docker-credential-* helpers a config.json may name (NULL-terminated); NULL: any */
+    char **credential_helpers;
     mx_rclass_table classes;
 } mx_host_config;
 

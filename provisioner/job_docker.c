@@ -103,7 +103,7 @@ static int add_ecr_tokens(mx_cred_resolver *r, const mx_step *st, const mx_envli
     return 0;
 }
 
-static int pull_args(const mx_step *st, const mx_envlist *env, const char *ecr_cache_dir,
+static int pull_args(const mx_step *st, const mx_envlist *env, const mx_job_docker_opts *opts,
                      mx_secrets *secrets, mx_docker_args *out, char **step_failure)
 {
     out->images = mx_xcalloc(st->nimages ? st->nimages : 1, sizeof *out->images);
@@ -111,9 +111,10 @@ static int pull_args(const mx_step *st, const mx_envlist *env, const char *ecr_c
         out->images[out->nimages++] = mx_xstrdup(st->images[i]);
     out->ignore_errors = st->ignore_pull_error;
 
-    mx_cred_resolver *r = mx_cred_resolver_new(NULL);
+    mx_cred_opts copts = {.allowed_helpers = opts ? opts->allowed_helpers : NULL};
+    mx_cred_resolver *r = mx_cred_resolver_new(&copts);
     mx_err e;
-    int rc = add_ecr_tokens(r, st, env, ecr_cache_dir, secrets, &e);
+    int rc = add_ecr_tokens(r, st, env, opts ? opts->ecr_cache_dir : NULL, secrets, &e);
     const char *dac = mx_envlist_get(env, "DOCKER_AUTH_CONFIG");
     if (rc == 0 && dac && *dac) rc = mx_cred_add_config_text(r, dac, "$DOCKER_AUTH_CONFIG", &e);
     const char *home = getenv("HOME");
@@ -143,7 +144,7 @@ static int pull_args(const mx_step *st, const mx_envlist *env, const char *ecr_c
     return 0;
 }
 
-int mx_job_docker_args(const mx_step *st, const mx_envlist *env, const char *ecr_cache_dir,
+int mx_job_docker_args(const mx_step *st, const mx_envlist *env, const mx_job_docker_opts *opts,
                        mx_secrets *secrets, mx_docker_args *out, char **step_failure, mx_err *err)
 {
     memset(out, 0, sizeof *out);
@@ -153,7 +154,7 @@ int mx_job_docker_args(const mx_step *st, const mx_envlist *env, const char *ecr
     if (st->kind == MX_JOB_STEP_DOCKER_CHECK)
         return check_args(st, env, secrets, out, step_failure);
     if (st->kind == MX_JOB_STEP_DOCKER_PULL)
-        return pull_args(st, env, ecr_cache_dir, secrets, out, step_failure);
+        return pull_args(st, env, opts, secrets, out, step_failure);
     return mx_fail(err, MX_INFRA, "step %s is not a docker step", st->name);
 }
 

@@ -18,7 +18,12 @@
 
 /* Fills *out.  A problem that is the step's (a variable not set, a helper that fails) is not an
  * error of mexec: it comes back in *step_failure (caller frees) and the step fails with it. */
-int mx_job_docker_args(const mx_step *st, const mx_envlist *env, const char *ecr_cache_dir,
+typedef struct mx_job_docker_opts {
+    const char *ecr_cache_dir;          /* NULL: no token cache */
+    const char *const *allowed_helpers; /* host.yaml credential_helpers; NULL: any */
+} mx_job_docker_opts;
+
+int mx_job_docker_args(const mx_step *st, const mx_envlist *env, const mx_job_docker_opts *opts,
                        mx_secrets *secrets, mx_docker_args *out, char **step_failure, mx_err *err);
 void mx_job_docker_args_clear(mx_docker_args *a);
 

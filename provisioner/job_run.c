@@ -187,7 +187,10 @@ static int run_step(job_ctx *c, size_t i, mx_err *err)
         /* beside the job directories, not among them: gc owns those */
         mx_autofree char *state_parent = mx_dirname(c->hc->state_dir);
         mx_autofree char *ecr_cache = mx_path_join(state_parent, "ecr-cache");
-        int r = mx_job_docker_args(st, &env, ecr_cache, &c->secrets, &docker, &failure, err);
+        mx_job_docker_opts dopts = {.ecr_cache_dir = ecr_cache,
+                                    .allowed_helpers =
+                                        (const char *const *)c->hc->credential_helpers};
+        int r = mx_job_docker_args(st, &env, &dopts, &c->secrets, &docker, &failure, err);
         if (r < 0 || failure) {
             mx_envlist_free(&env);
             mx_job_docker_args_clear(&docker);

@@ -91,7 +91,8 @@ static void test_registries_and_mirrors(void **state)
                               "  10.0.2.2:5443: {ca: %s/ca.crt}\n"
                               "  10.0.2.2:5000: {insecure: true}\n"
                               "contexts_dir: /srv/contexts\n"
-                              "registry_mirrors: [http://10.0.2.2:5001]\n",
+                              "registry_mirrors: [http://10.0.2.2:5001]\n"
+                              "credential_helpers: [pass, ecr-login]\n",
                               f->dir);
     free(use_config(f, text));
     free(text);
@@ -108,6 +109,9 @@ static void test_registries_and_mirrors(void **state)
     assert_int_equal(hc.nmirrors, 1);
     assert_string_equal(hc.mirrors[0], "http://10.0.2.2:5001");
     assert_string_equal(hc.contexts_dir, "/srv/contexts");
+    assert_string_equal(hc.credential_helpers[0], "pass");
+    assert_string_equal(hc.credential_helpers[1], "ecr-login");
+    assert_null(hc.credential_helpers[2]);
     mx_host_config_free(&hc);
 
     /* a CA that does not exist, and a registry name that would escape certs.d */
@@ -177,7 +181,7 @@ static void test_errors(void **state)
     load_fails(f, "libvirt_uri: qemu:///system\nboot_timout: 30\n",
                ":2:1: unknown host setting \"boot_timout\" (known: libvirt_uri, image_store, "
                "state_dir, images_dir, default_image, contexts_dir, boot_timeout, registries, "
-               "registry_mirrors, resource_classes)");
+               "registry_mirrors, credential_helpers, resource_classes)");
     load_fails(f, "boot_timeout: 1\n",
                ":1:15: boot_timeout must be a whole number from 5 to 86400");
     load_fails(f, "boot_timeout: 30s\n", ":1:15: boot_timeout must be a whole number");

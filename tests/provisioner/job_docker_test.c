@@ -8,6 +8,7 @@
 
 static fake_aws fake;
 static char *cache_dir;
+static mx_job_docker_opts opts;
 
 static int setup(void **state)
 {
@@ -20,6 +21,7 @@ static int setup(void **state)
     free(url);
     setenv("HOME", "/nonexistent-home", 1); /* no host config.json in these tests */
     cache_dir = tu_mkdtemp();
+    opts.ecr_cache_dir = cache_dir;
     return 0;
 }
 
@@ -59,7 +61,7 @@ static void test_ecr_with_keys(void **state)
     mx_docker_args a;
     char *failure = NULL;
     mx_err err;
-    assert_int_equal(mx_job_docker_args(&st, &env, cache_dir, &sec, &a, &failure, &err), 0);
+    assert_int_equal(mx_job_docker_args(&st, &env, &opts, &sec, &a, &failure, &err), 0);
     if (failure) fail_msg("%s", failure);
     assert_int_equal(a.nauths, 1);
     assert_string_equal(a.auths[0].username, "AWS");
@@ -90,7 +92,7 @@ static void test_ecr_without_identity_fails_the_step(void **state)
     mx_docker_args a;
     char *failure = NULL;
     mx_err err;
-    assert_int_equal(mx_job_docker_args(&st, &env, cache_dir, &sec, &a, &failure, &err), 0);
+    assert_int_equal(mx_job_docker_args(&st, &env, &opts, &sec, &a, &failure, &err), 0);
     assert_non_null(failure);
     assert_non_null(strstr(failure, "is an ECR registry: set AWS_ACCESS_KEY_ID"));
     free(failure);
@@ -118,7 +120,7 @@ static void test_docker_auth_config_and_anonymous(void **state)
     mx_docker_args a;
     char *failure = NULL;
     mx_err err;
-    assert_int_equal(mx_job_docker_args(&st, &env, cache_dir, &sec, &a, &failure, &err), 0);
+    assert_int_equal(mx_job_docker_args(&st, &env, &opts, &sec, &a, &failure, &err), 0);
     assert_null(failure);
     assert_int_equal(a.nimages, 2);
     assert_int_equal(a.ignore_errors, 1);
@@ -153,14 +155,14 @@ static void test_check_names_the_missing_variable(void **state)
     mx_docker_args a;
     char *failure = NULL;
     mx_err err;
-    assert_int_equal(mx_job_docker_args(&st, &env, cache_dir, &sec, &a, &failure, &err), 0);
+    assert_int_equal(mx_job_docker_args(&st, &env, &opts, &sec, &a, &failure, &err), 0);
     assert_non_null(failure);
     assert_non_null(strstr(failure, "environment variable QUAY_PASSWORD is not set"));
     free(failure);
     mx_job_docker_args_clear(&a);
 
     mx_envlist_set(&env, "QUAY_PASSWORD", "quay-secret-1");
-    assert_int_equal(mx_job_docker_args(&st, &env, cache_dir, &sec, &a, &failure, &err), 0);
+    assert_int_equal(mx_job_docker_args(&st, &env, &opts, &sec, &a, &failure, &err), 0);
     assert_null(failure);
     assert_string_equal(a.registry, "quay.io");
     assert_string_equal(a.username, "robot");
@@ -173,6 +175,30 @@ static void test_check_names_the_missing_variable(void **state)
     mx_envlist_free(&env);
 }
 
+static void test_helper_allow_list(void **state)
+{
+    (void)state;
+    mx_envlist env = {0};
+    mx_envlist_set(&env, "DOCKER_AUTH_CONFIG",
+                   "{\"credHelpers\":{\"registry.example.com\":\"secretservice\"}}");
+    mx_step st = pull_step("registry.example.com/app:1");
+    const char *allowed[] = {"pass", NULL};
+    mx_job_docker_opts strict = {.ecr_cache_dir = cache_dir, .allowed_helpers = allowed};
+    mx_secrets sec;
+    mx_secrets_init(&sec);
+    mx_docker_args a;
+    char *failure = NULL;
+    mx_err err;
+    assert_int_equal(mx_job_docker_args(&st, &env, &strict, &sec, &a, &failure, &err), 0);
+    assert_non_null(failure);
+    assert_non_null(strstr(failure, "secretservice"));
+    free(failure);
+    mx_job_docker_args_clear(&a);
+    mx_secrets_free(&sec);
+    mx_envlist_free(&env);
+    free(st.images);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -180,6 +206,7 @@ int main(void)
         cmocka_unit_test(test_ecr_without_identity_fails_the_step),
         cmocka_unit_test(test_docker_auth_config_and_anonymous),
         cmocka_unit_test(test_check_names_the_missing_variable),
+        cmocka_unit_test(test_helper_allow_list),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

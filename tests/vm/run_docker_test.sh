@@ -33,6 +33,7 @@ expect_rc 0
 expect_out "Login Succeeded"
 [[ $(grep -c '^hello-from-private-image$' "$T/out") -eq 2 ]] || fail "the two pulled images did not both run"
 expect_out "mode=600"
+expect_out "password-on-argv=no"
 expect_out "10.0.2.2:$tls"
 for s in secret "$auth" not-the-password; do
     if grep -qF -- "$s" "$T/out" "$T/err"; then fail "a secret was printed: ${s:0:3}..."; fi
