@@ -199,8 +199,9 @@ static int parse_inv(mx_cfg *c, mx_cfg_wf *w, const mx_node *item, mx_err *err)
     }
     const mx_node *given = mx_node_get(node, "name");
     if (given && given->kind != MX_NODE_SCALAR) {
+        mx_node_fail(err, given, "name must be a string"); /* given lives in node */
         mx_node_free(node);
-        return mx_node_fail(err, given, "name must be a string");
+        return -1;
     }
     return add_inv(w, given ? scalar_text(given) : ref, ref, NULL, node, at, err);
 }
