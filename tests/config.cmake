@@ -12,7 +12,6 @@ set_tests_properties(cfg_cli_test PROPERTIES LABELS unit TIMEOUT 300
 # libFuzzer: the loader and the expander on arbitrary bytes (clang only).
 #   cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DMEXEC_FUZZ=ON && cmake --build build-fuzz
 #   build-fuzz/tests/bin/cfg_fuzz -max_total_time=60 tests/fuzz/corpus/cfg
-option(MEXEC_FUZZ "Build libFuzzer targets (clang)" OFF)
 if(MEXEC_FUZZ AND CMAKE_C_COMPILER_ID MATCHES "Clang")
   add_executable(cfg_fuzz fuzz/cfg_fuzz.c)
   target_link_libraries(cfg_fuzz PRIVATE mx_host)
