@@ -6,6 +6,7 @@
 #include "cfg_process.h"
 #include "host_config.h"
 #include "mx_err.h"
+#include "workspace.h"
 
 typedef struct mx_run_opts {
     const char *config_path;
@@ -15,6 +16,7 @@ typedef struct mx_run_opts {
     const char **contexts;  /* --context NAME, in order */
     size_t ncontexts;
     int fit_to_host;
+    const mx_ws_view *workspace; /* NULL: not in a workflow; workspace steps are skipped */
 } mx_run_opts;
 
 /* Returns MX_OK or MX_JOB_FAILED, or -1 with *err set (config or infrastructure failure, or
