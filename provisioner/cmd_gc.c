@@ -4,6 +4,8 @@
  * kernel drops flocks when a process dies, whatever its pid is reused for.  A job saved to
  * outlive its owner (JOB_DIR/vm.json: GitLab stages) is left alone for PERSISTENT_MAX_AGE_S.
  * Domains are ours when they carry mexec metadata; they are destroyed when their job is orphaned.
+ * A workflow run's workspace (layers between its jobs) is orphaned in the same way: its run held
+ * the lock on WORKSPACE/lock.
  */
 #include "cli.h"
 #include "host_config.h"
@@ -12,6 +14,7 @@
 #include "mx_fs.h"
 #include "vm.h"
 #include "vm_xml.h"
+#include "workflow_ws.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -85,21 +88,22 @@ static int gc_domains(const mx_host_config *hc, int *removed, mx_err *err)
     return 0;
 }
 
-static int gc_dirs(const mx_host_config *hc, int *removed, mx_err *err)
+/* Removes the orphaned entries of parent: job directories, or workflow runs' workspaces. */
+static int gc_dirs(const char *parent, const char *what, int *removed, mx_err *err)
 {
-    DIR *d = opendir(hc->state_dir);
-    if (!d) return errno == ENOENT ? 0 : mx_fail_errno(err, MX_INFRA, "read %s", hc->state_dir);
+    DIR *d = opendir(parent);
+    if (!d) return errno == ENOENT ? 0 : mx_fail_errno(err, MX_INFRA, "read %s", parent);
     struct dirent *e;
     int rc = 0;
     while ((e = readdir(d))) {
         if (e->d_name[0] == '.') continue;
-        mx_autofree char *dir = mx_path_join(hc->state_dir, e->d_name);
+        mx_autofree char *dir = mx_path_join(parent, e->d_name);
         if (!orphaned(dir)) continue;
         if (mx_rm_rf(dir, err) < 0) {
             rc = -1;
             break;
         }
-        printf("removed job files %s\n", dir);
+        printf("removed %s %s\n", what, dir);
         (*removed)++;
     }
     closedir(d);
@@ -119,7 +123,11 @@ int mx_cmd_gc(int argc, char **argv)
     int rc = mx_host_config_load(&hc, &err);
     /* domains first: their disks live in the job directories */
     if (rc == 0) rc = gc_domains(&hc, &removed, &err);
-    if (rc == 0) rc = gc_dirs(&hc, &removed, &err);
+    if (rc == 0) rc = gc_dirs(hc.state_dir, "job files", &removed, &err);
+    if (rc == 0) {
+        mx_autofree char *workspaces = mx_wf_ws_root(&hc);
+        rc = gc_dirs(workspaces, "workspace", &removed, &err);
+    }
     mx_host_config_free(&hc);
     if (rc < 0) return mx_cli_report(&err);
     if (!removed) puts("nothing to remove");

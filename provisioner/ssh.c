@@ -18,10 +18,16 @@
 #include <time.h>
 #include <unistd.h>
 
-/* A forwarded port accepts TCP before the guest's sshd runs; a short handshake timeout turns
- * that hang into a retry (HOST-NOTES). */
+/* A forwarded port accepts TCP before the guest's sshd runs, and such a connection then hangs
+ * (HOST-NOTES): a connection is given up only while the server has not said a word.  Once its
+ * banner arrived the handshake is given all the time left, because abandoning a slow handshake
+ * (TCG under load) leaves a preauth connection behind in the guest, and enough of those make
+ * sshd's MaxStartups refuse the next attempts. */
 #define CONNECT_TIMEOUT_MS 1000
-#define HANDSHAKE_TIMEOUT_MS 3000
+#define BANNER_TIMEOUT_MS 3000
+#define MIN_HANDSHAKE_TIMEOUT_MS 10000
+/* ... but not so long that a SIGINT during it (libssh2 retries on EINTR) goes unanswered. */
+#define MAX_HANDSHAKE_TIMEOUT_MS 30000
 #define RETRY_PAUSE_MS 500
 
 long long mx_now_ms(void)
@@ -113,14 +119,37 @@ static int host_key_matches(LIBSSH2_SESSION *s, const char *host_pub, mx_err *er
     return same;
 }
 
+/* 1 when the server's identification ("SSH-") is waiting on fd, left there for libssh2; 0 when
+ * nothing came in time or the connection closed (nothing listens in the guest yet). */
+static int banner_waiting(int fd)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    int r;
+    while ((r = poll(&p, 1, BANNER_TIMEOUT_MS)) < 0 && errno == EINTR)
+        ;
+    if (r <= 0) return 0;
+    char peek[4];
+    ssize_t n;
+    while ((n = recv(fd, peek, sizeof peek, MSG_PEEK | MSG_WAITALL)) < 0 && errno == EINTR)
+        ;
+    return n == (ssize_t)sizeof peek && memcmp(peek, "SSH-", 4) == 0;
+}
+
 /* One attempt. Returns 0 connected, -1 retryable, -2 fatal (err set). */
-static int attempt(mx_ssh *c, const mx_ssh_target *t, mx_err *err)
+static int attempt(mx_ssh *c, const mx_ssh_target *t, long long deadline_ms, mx_err *err)
 {
     c->sock = tcp_connect(t->port, err);
     if (c->sock < 0) return -1;
+    if (!banner_waiting(c->sock)) {
+        mx_fail(err, MX_INFRA, "no SSH server answered at 127.0.0.1:%d yet", t->port);
+        return -1;
+    }
     c->s = libssh2_session_init();
     if (!c->s) return mx_fail(err, MX_INFRA, "libssh2_session_init failed"), -2;
-    libssh2_session_set_timeout(c->s, HANDSHAKE_TIMEOUT_MS);
+    long long left = deadline_ms - mx_now_ms();
+    if (left > MAX_HANDSHAKE_TIMEOUT_MS) left = MAX_HANDSHAKE_TIMEOUT_MS;
+    if (left < MIN_HANDSHAKE_TIMEOUT_MS) left = MIN_HANDSHAKE_TIMEOUT_MS;
+    libssh2_session_set_timeout(c->s, (long)left);
     if (libssh2_session_method_pref(c->s, LIBSSH2_METHOD_HOSTKEY, "ssh-ed25519") != 0)
         return mx_fail(err, MX_INFRA, "libssh2 lacks ssh-ed25519: %s", mx_ssh_error(c->s)), -2;
     if (libssh2_session_handshake(c->s, c->sock) != 0) {
@@ -136,13 +165,13 @@ static int attempt(mx_ssh *c, const mx_ssh_target *t, mx_err *err)
                 t->port);
         return -2;
     }
-    libssh2_session_set_timeout(c->s, 0);
     if (libssh2_userauth_publickey_fromfile(c->s, t->user, t->client_pub, t->client_key, NULL) !=
         0) {
         /* cloud-init images may run sshd before the user's key is installed: retry */
         mx_fail(err, MX_INFRA, "SSH public-key login as %s: %s", t->user, mx_ssh_error(c->s));
         return -1;
     }
+    libssh2_session_set_timeout(c->s, 0); /* steps may be silent for as long as they like */
     return 0;
 }
 
@@ -154,7 +183,7 @@ int mx_ssh_connect(mx_ssh *c, const mx_ssh_target *t, long long deadline_ms,
     mx_err last;
     mx_fail(&last, MX_INFRA, "no connection attempt made");
     while (!*stop) {
-        int r = attempt(c, t, &last);
+        int r = attempt(c, t, deadline_ms, &last);
         if (r == 0) return 0;
         mx_ssh_close(c);
         if (r == -2) {

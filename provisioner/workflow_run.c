@@ -1,20 +1,49 @@
 #include "workflow_run.h"
 #include "cfg_process.h"
 #include "cfg_yaml.h"
+#include "job_proc.h"
 #include "mx_buf.h"
+#include "mx_cleanup.h"
 #include "signals.h"
 #include "ssh.h"
+#include "workflow_ws.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct outcome {
-    const char *status; /* "success", "failed", "error", "skipped", "blocked", "approved" */
+/* Between looks at the children when none of them writes anything. */
+#define TICK_MS 200
+/* Longer job names are not padded further: the prefix must not eat the line. */
+#define MAX_PREFIX 24
+
+enum { PENDING, RUNNING, DONE };
+
+typedef struct wf_job {
+    int state;
+    const char *status; /* "success", "failed", "error", "canceled", "skipped", "blocked", ... */
     int req_bits;       /* as MX_REQ_*: what `requires: [{job: status}]` matches */
     double seconds;
+    long long t0;
     char *note;
-} outcome;
+    const char **ctx;
+    mx_run_opts jo;
+    mx_wf_view view;
+    mx_job_proc proc;
+} wf_job;
+
+typedef struct wf_run {
+    const mx_host_config *hc;
+    const mx_run_opts *o;
+    mx_plan plan;
+    mx_wf_ws ws;
+    wf_job *jobs;
+    int width;
+    int fatal;     /* a config or infrastructure error: start nothing more */
+    int forwarded; /* the stop signal was passed to the running children */
+    mx_err first;  /* the first fatal error, reported at the end */
+} wf_run;
 
 static int find(const mx_plan *p, const char *name)
 {
@@ -23,113 +52,235 @@ static int find(const mx_plan *p, const char *name)
     return -1;
 }
 
-/* Why job j cannot start given how its requirements ended, or NULL if it can. */
-static char *blocked_by(const mx_plan *p, const outcome *out, size_t j)
+/* -1: something job j requires has not ended; else 0, or 1 with *why when it may not run. */
+static int requirements(const wf_run *w, size_t j, char **why)
 {
-    const mx_plan_job *pj = &p->jobs[j];
+    const mx_plan_job *pj = &w->plan.jobs[j];
     for (size_t r = 0; r < pj->nrequires; r++) {
-        int k = find(p, pj->requires[r].name);
+        int k = find(&w->plan, pj->requires[r].name);
         if (k < 0) continue; /* the plan guarantees requirements exist */
-        if (!(out[k].req_bits & pj->requires[r].status))
-            return mx_xasprintf("requires %s, which ended %s", pj->requires[r].name, out[k].status);
+        if (w->jobs[k].state != DONE) return -1;
     }
-    return NULL;
-}
-
-static int run_one(const mx_host_config *hc, const mx_run_opts *o, const mx_plan_job *pj,
-                   outcome *res, mx_err *err)
-{
-    /* contexts: the workflow's for this job, then any given on the command line */
-    size_t n = pj->ncontexts + o->ncontexts;
-    const char **ctx = mx_xcalloc(n ? n : 1, sizeof *ctx);
-    for (size_t i = 0; i < pj->ncontexts; i++)
-        ctx[i] = pj->contexts[i];
-    for (size_t i = 0; i < o->ncontexts; i++)
-        ctx[pj->ncontexts + i] = o->contexts[i];
-    mx_run_opts jo = *o;
-    jo.job_name = pj->name;
-    jo.contexts = ctx;
-    jo.ncontexts = n;
-    printf("\n######## workflow job %s\n", pj->name);
-    fflush(stdout);
-    long long t0 = mx_now_ms();
-    int r = mx_job_run(hc, &jo, err);
-    res->seconds = (double)(mx_now_ms() - t0) / 1000.0;
-    free(ctx);
-    if (r == MX_OK) {
-        res->status = "success";
-        res->req_bits = MX_REQ_SUCCESS;
-    } else if (r == MX_JOB_FAILED) {
-        res->status = "failed";
-        res->req_bits = MX_REQ_FAILED;
-    } else {
-        res->status = mx_stop ? "canceled" : "error";
-        res->req_bits = mx_stop ? MX_REQ_CANCELED : MX_REQ_FAILED;
-        res->note = mx_xstrdup(err->msg);
-        fprintf(stderr, "mexec: job %s: %s\n", pj->name, err->msg);
-        if (err->status == MX_USAGE) return -1; /* a config error will not go away */
+    for (size_t r = 0; r < pj->nrequires; r++) {
+        int k = find(&w->plan, pj->requires[r].name);
+        if (k >= 0 && !(w->jobs[k].req_bits & pj->requires[r].status)) {
+            *why = mx_xasprintf("requires %s, which ended %s", pj->requires[r].name,
+                                w->jobs[k].status);
+            return 1;
+        }
     }
     return 0;
 }
 
-static void summary(const mx_plan *p, const outcome *out)
+static int run_in_child(void *arg, mx_err *err)
+{
+    const wf_run *w = ((void **)arg)[0];
+    const wf_job *job = ((void **)arg)[1];
+    return mx_job_run(w->hc, &job->jo, err);
+}
+
+static void finish(wf_job *job, const char *status, int req_bits, char *note)
+{
+    job->state = DONE;
+    job->status = status;
+    job->req_bits = req_bits;
+    free(job->note);
+    job->note = note;
+}
+
+static void start(wf_run *w, size_t j)
+{
+    const mx_plan_job *pj = &w->plan.jobs[j];
+    wf_job *job = &w->jobs[j];
+    mx_err err;
+    if (mx_wf_ws_view(&w->ws, &w->plan, j, &job->view, &err) < 0) {
+        finish(job, "error", MX_REQ_FAILED, mx_xstrdup(err.msg));
+        w->fatal = 1;
+        if (!w->first.msg[0]) w->first = err;
+        return;
+    }
+    /* contexts: the workflow's for this job, then any given on the command line */
+    size_t n = pj->ncontexts + w->o->ncontexts;
+    job->ctx = mx_xcalloc(n ? n : 1, sizeof *job->ctx);
+    for (size_t i = 0; i < pj->ncontexts; i++)
+        job->ctx[i] = pj->contexts[i];
+    for (size_t i = 0; i < w->o->ncontexts; i++)
+        job->ctx[pj->ncontexts + i] = w->o->contexts[i];
+    job->jo = *w->o;
+    job->jo.job_name = pj->name;
+    job->jo.contexts = job->ctx;
+    job->jo.ncontexts = n;
+    job->jo.workspace = &job->view.v;
+
+    printf("-------- %s: started\n", pj->name);
+    fflush(NULL);
+    mx_autofree char *prefix = mx_xasprintf("%-*s | ", w->width, pj->name);
+    void *arg[2] = {w, job};
+    job->t0 = mx_now_ms();
+    if (mx_job_proc_start(&job->proc, prefix, run_in_child, arg, &err) < 0) {
+        finish(job, "error", MX_REQ_FAILED, mx_xstrdup(err.msg));
+        w->fatal = 1;
+        if (!w->first.msg[0]) w->first = err;
+        return;
+    }
+    job->state = RUNNING;
+}
+
+static void ended(wf_run *w, size_t j, int r, const mx_err *err)
+{
+    wf_job *job = &w->jobs[j];
+    job->seconds = (double)(mx_now_ms() - job->t0) / 1000.0;
+    if (r == MX_OK) {
+        finish(job, "success", MX_REQ_SUCCESS, NULL);
+    } else if (r == MX_JOB_FAILED) {
+        finish(job, "failed", MX_REQ_FAILED, NULL);
+    } else if (mx_stop) {
+        finish(job, "canceled", MX_REQ_CANCELED, mx_xstrdup(err->msg));
+    } else {
+        finish(job, "error", MX_REQ_FAILED, mx_xstrdup(err->msg));
+        fprintf(stderr, "mexec: job %s: %s\n", w->plan.jobs[j].name, err->msg);
+        w->fatal = 1; /* a config error will not go away; a broken host neither */
+        if (!w->first.msg[0]) w->first = *err;
+    }
+    printf("-------- %s: %s in %.1f s\n", w->plan.jobs[j].name, job->status, job->seconds);
+    fflush(stdout);
+    mx_wf_view_free(&job->view);
+    free(job->ctx);
+    job->ctx = NULL;
+}
+
+/* Decides every pending job whose requirements have ended; starts those that may run.
+ * Returns how many changed state. */
+static int schedule(wf_run *w)
+{
+    int changed = 0;
+    for (size_t j = 0; j < w->plan.njobs; j++) {
+        const mx_plan_job *pj = &w->plan.jobs[j];
+        wf_job *job = &w->jobs[j];
+        if (job->state != PENDING) continue;
+        char *why = NULL;
+        if (w->fatal || mx_stop) {
+            finish(job, "canceled", MX_REQ_CANCELED, NULL);
+        } else if (!pj->run) {
+            finish(job, "skipped", 0,
+                   mx_xstrdup(pj->skip_reason ? pj->skip_reason : "filtered out"));
+        } else {
+            int r = requirements(w, j, &why);
+            if (r < 0) continue;
+            if (r > 0)
+                finish(job, "blocked", 0, why);
+            else if (pj->approval)
+                finish(job, "approved", MX_REQ_SUCCESS,
+                       mx_xstrdup("approval jobs count as approved in a local run"));
+            else
+                start(w, j);
+        }
+        changed++;
+    }
+    return changed;
+}
+
+static size_t running(const wf_run *w)
+{
+    size_t n = 0;
+    for (size_t j = 0; j < w->plan.njobs; j++)
+        n += w->jobs[j].state == RUNNING;
+    return n;
+}
+
+static void wait_children(wf_run *w)
+{
+    mx_job_proc *procs = mx_xcalloc(w->plan.njobs ? w->plan.njobs : 1, sizeof *procs);
+    while (running(w) > 0) {
+        if (mx_stop && !w->forwarded) {
+            /* a terminal's Ctrl-C reached them already; a kill of this process did not */
+            for (size_t j = 0; j < w->plan.njobs; j++)
+                if (w->jobs[j].state == RUNNING) mx_job_proc_signal(&w->jobs[j].proc, SIGTERM);
+            w->forwarded = 1;
+        }
+        for (size_t j = 0; j < w->plan.njobs; j++)
+            procs[j] = w->jobs[j].proc;
+        mx_job_proc_relay(procs, w->plan.njobs, TICK_MS);
+        for (size_t j = 0; j < w->plan.njobs; j++)
+            w->jobs[j].proc = procs[j];
+        for (size_t j = 0; j < w->plan.njobs; j++) {
+            int r;
+            mx_err err;
+            mx_err_clear(&err);
+            if (w->jobs[j].state == RUNNING && mx_job_proc_reap(&w->jobs[j].proc, &r, &err))
+                ended(w, j, r, &err);
+        }
+        schedule(w);
+    }
+    free(procs);
+}
+
+static void summary(const wf_run *w)
 {
     printf("\n%-32s %-9s %9s  %s\n", "JOB", "STATUS", "DURATION", "NOTE");
-    for (size_t i = 0; i < p->njobs; i++) {
+    for (size_t i = 0; i < w->plan.njobs; i++) {
+        const wf_job *job = &w->jobs[i];
         char dur[32] = "-";
-        if (out[i].seconds > 0) snprintf(dur, sizeof dur, "%.1f s", out[i].seconds);
-        printf("%-32s %-9s %9s  %s\n", p->jobs[i].name, out[i].status, dur,
-               out[i].note ? out[i].note : "");
+        if (job->seconds > 0) snprintf(dur, sizeof dur, "%.1f s", job->seconds);
+        printf("%-32s %-9s %9s  %s\n", w->plan.jobs[i].name, job->status, dur,
+               job->note ? job->note : "");
     }
     fflush(stdout);
+}
+
+static int prefix_width(const mx_plan *p)
+{
+    int width = 0;
+    for (size_t i = 0; i < p->njobs; i++) {
+        int l = (int)strlen(p->jobs[i].name);
+        if (p->jobs[i].run && !p->jobs[i].approval && l > width) width = l;
+    }
+    return width > MAX_PREFIX ? MAX_PREFIX : width;
 }
 
 int mx_workflow_run(const mx_host_config *hc, const mx_run_opts *o, const char *workflow,
                     mx_err *err)
 {
+    wf_run w;
+    memset(&w, 0, sizeof w);
+    w.hc = hc;
+    w.o = o;
     mx_node *root = NULL;
     if (mx_yaml_load_file(o->config_path, &root, err) < 0) return -1;
     mx_cfg_opts none = {0};
-    mx_plan plan;
-    memset(&plan, 0, sizeof plan);
-    int rc = mx_cfg_plan_opts(root, workflow, o->cfg ? o->cfg : &none, &plan, err);
+    int rc = mx_cfg_plan_opts(root, workflow, o->cfg ? o->cfg : &none, &w.plan, err);
     mx_node_free(root);
     if (rc < 0) return -1;
-    if (!plan.enabled) {
-        printf("workflow %s does not run for this pipeline (its when/unless)\n", plan.workflow);
-        mx_plan_free(&plan);
+    if (!w.plan.enabled) {
+        printf("workflow %s does not run for this pipeline (its when/unless)\n", w.plan.workflow);
+        mx_plan_free(&w.plan);
         return MX_OK;
     }
-    outcome *out = mx_xcalloc(plan.njobs ? plan.njobs : 1, sizeof *out);
-    int result = MX_OK, fatal = 0;
-    for (size_t i = 0; i < plan.njobs; i++) {
-        const mx_plan_job *pj = &plan.jobs[i];
-        char *why = NULL;
-        if (fatal || mx_stop) {
-            out[i].status = "canceled";
-            out[i].req_bits = MX_REQ_CANCELED;
-        } else if (!pj->run) {
-            out[i].status = "skipped";
-            out[i].note = mx_xstrdup(pj->skip_reason ? pj->skip_reason : "filtered out");
-        } else if ((why = blocked_by(&plan, out, i))) {
-            out[i].status = "blocked";
-            out[i].note = why;
-            result = MX_JOB_FAILED;
-        } else if (pj->approval) {
-            out[i].status = "approved";
-            out[i].req_bits = MX_REQ_SUCCESS;
-            out[i].note = mx_xstrdup("approval jobs count as approved in a local run");
-        } else {
-            if (run_one(hc, o, pj, &out[i], err) < 0) fatal = 1;
-            if (out[i].req_bits != MX_REQ_SUCCESS) result = MX_JOB_FAILED;
-            if (strcmp(out[i].status, "error") == 0) fatal = 1;
-        }
+    if (mx_wf_ws_create(&w.ws, hc, &w.plan, err) < 0) {
+        mx_plan_free(&w.plan);
+        return -1;
     }
-    summary(&plan, out);
-    for (size_t i = 0; i < plan.njobs; i++)
-        free(out[i].note);
-    free(out);
-    mx_plan_free(&plan);
-    if (fatal && !mx_stop) return -1; /* *err holds the failing job's error */
+    w.jobs = mx_xcalloc(w.plan.njobs ? w.plan.njobs : 1, sizeof *w.jobs);
+    w.width = prefix_width(&w.plan);
+    /* independent jobs start together; each waits for host capacity before its VM boots */
+    schedule(&w);
+    wait_children(&w);
+    summary(&w);
+
+    int result = MX_OK;
+    for (size_t i = 0; i < w.plan.njobs; i++) {
+        const char *s = w.jobs[i].status;
+        if (strcmp(s, "failed") == 0 || strcmp(s, "blocked") == 0 || strcmp(s, "error") == 0 ||
+            strcmp(s, "canceled") == 0)
+            result = MX_JOB_FAILED;
+        free(w.jobs[i].note);
+    }
+    free(w.jobs);
+    mx_wf_ws_remove(&w.ws);
+    mx_plan_free(&w.plan);
+    if (w.fatal && !mx_stop) {
+        *err = w.first; /* the failing job's error */
+        return -1;
+    }
     return result;
 }

@@ -53,4 +53,18 @@ expect_no_out "$young"
 [[ -d $young ]] || fail "gc removed a saved job between its stages"
 rm -rf "$young"
 expect_no_leftovers
+# A workflow run's workspace: kept while its run holds the lock, removed once the run is gone.
+dead=$T/workspaces/ws-dead && live=$T/workspaces/ws-live
+mkdir -p "$dead/000-build" "$live"
+: >"$dead/lock" && : >"$dead/000-build/000.tar" && : >"$live/lock"
+exec {holder}>"$live/lock"
+flock -n "$holder" || fail "could not lock $live/lock"
+"$MEXEC" gc >"$T/out" 2>"$T/err" || fail "gc failed"
+expect_out "removed workspace $dead"
+expect_no_out "$live"
+[[ -d $live ]] || fail "gc removed the workspace of a running workflow"
+exec {holder}>&-
+"$MEXEC" gc >"$T/out" 2>"$T/err" || fail "gc failed"
+expect_out "removed workspace $live"
+expect_no_leftovers
 echo "PASS gc"

@@ -42,13 +42,16 @@ expect_out() { grep -qF -- "$1" "$T/out" || fail "stdout lacks: $1"; }
 expect_no_out() { ! grep -qF -- "$1" "$T/out" || fail "stdout has: $1"; }
 expect_err() { grep -qF -- "$1" "$T/err" || fail "stderr lacks: $1"; }
 
-# No mexec domain left in libvirt, and no job files left in this test's state directory.
+# No mexec domain left in libvirt, and no job files or workspace left in this test's state.
 expect_no_leftovers() {
     local doms
     doms=$(virsh -q -c qemu:///system list --all --name | grep '^mexec-' || true)
     [[ -z $doms ]] || fail "domains left behind: $doms"
     if [[ -d $T/jobs ]] && [[ -n $(ls -A "$T/jobs") ]]; then
         fail "job files left behind: $(ls -A "$T/jobs")"
+    fi
+    if [[ -d $T/workspaces ]] && [[ -n $(ls -A "$T/workspaces") ]]; then
+        fail "workspace left behind: $(ls -A "$T/workspaces")"
     fi
 }
 

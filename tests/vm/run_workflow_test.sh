@@ -10,7 +10,7 @@ expect_out "first-ran branch=feature-x job=first"
 expect_out "breaks-ran"
 expect_no_out "must-not-run"
 # the order: first, then breaks
-[[ $(grep -n -m1 '^first-ran' "$T/out" | cut -d: -f1) -lt $(grep -n -m1 '^breaks-ran' "$T/out" | cut -d: -f1) ]] ||
+[[ $(grep -En -m1 '\| first-ran' "$T/out" | cut -d: -f1) -lt $(grep -En -m1 '\| breaks-ran' "$T/out" | cut -d: -f1) ]] ||
     fail "breaks ran before first"
 grep -Eq '^first +success ' "$T/out" || fail "summary: first is not success"
 grep -Eq '^breaks +failed ' "$T/out" || fail "summary: breaks is not failed"
