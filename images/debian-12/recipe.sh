@@ -318,8 +318,28 @@ cleanup() {
     exit "$rc"
 }
 trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+# Long steps run in the background so that a signal is handled at once: it
+# is passed on to the step (mmdebstrap then unmounts what it mounted in the
+# chroot), and cleanup runs once the step has exited.
+CHILD=""
+on_signal() {
+    if [ -n "$CHILD" ]; then
+        log "signal $1: stopping $CHILD and cleaning up"
+        kill -"$1" "$CHILD" 2>/dev/null || true
+        wait "$CHILD" 2>/dev/null || true
+    fi
+    exit "$2"
+}
+trap 'on_signal INT 130' INT
+trap 'on_signal TERM 143' TERM
+run() {
+    "$@" &
+    CHILD=$!
+    local rc=0
+    wait "$CHILD" || rc=$?
+    CHILD=""
+    return "$rc"
+}
 
 T_START=$(date +%s.%N)
 T_PHASE=$T_START
@@ -352,7 +372,7 @@ log "mirrors: ${MIRRORS[*]}"
 # --- phase 1: root filesystem --------------------------------------------------
 INCLUDE=$(IFS=,; echo "${PACKAGES[*]}")
 log "mmdebstrap $SUITE (minbase + ${#PACKAGES[@]} packages) into $ROOT"
-mmdebstrap --mode=root --variant=minbase --format=directory \
+run mmdebstrap --mode=root --variant=minbase --format=directory \
     --aptopt='APT::Install-Recommends "false"' \
     --aptopt='APT::Install-Suggests "false"' \
     --aptopt='Acquire::Languages "none"' \
@@ -402,11 +422,11 @@ phase_done kernel
 truncate -s "$DISK_SIZE" "$WORK/root.raw"
 # -d copies the tree with its owners, modes (setuid), xattrs and hard links;
 # root_owner makes / itself root:root whoever runs this.
-mkfs.ext4 -q -F -L mexec-root -E root_owner=0:0 -d "$ROOT" "$WORK/root.raw"
+run mkfs.ext4 -q -F -L mexec-root -E root_owner=0:0 -d "$ROOT" "$WORK/root.raw"
 phase_done mkfs.ext4
 
 # --- phase 4: qcow2 ----------------------------------------------------------------
-qemu-img convert -f raw -O qcow2 "$WORK/root.raw" "$WORK/base.qcow2"
+run qemu-img convert -f raw -O qcow2 "$WORK/root.raw" "$WORK/base.qcow2"
 rm -f "$WORK/root.raw"
 phase_done qemu-img
 
