@@ -259,6 +259,11 @@ static int run_step(job_ctx *c, size_t i, mx_err *err)
     return status;
 }
 
+static int is_workspace_step(const mx_step *st)
+{
+    return st->kind == MX_JOB_STEP_PERSIST || st->kind == MX_JOB_STEP_ATTACH;
+}
+
 /* CircleCI's `when:` — whether a step runs given how the steps before it went. */
 static int step_should_run(const mx_step *st, int failed)
 {
@@ -283,6 +288,11 @@ static int run_steps(job_ctx *c, mx_err *err)
         fflush(stdout);
         if (st->kind == MX_JOB_STEP_SKIP) {
             printf("skipped: %s\n", st->skip_reason);
+            continue;
+        }
+        if (is_workspace_step(st) && !c->o->workspace) {
+            printf("skipped: workspaces exist only between the jobs of a workflow "
+                   "(mexec run --workflow)\n");
             continue;
         }
         int s = run_step(c, i, err);
