@@ -40,9 +40,10 @@ static int list_dir(const char *dir, size_t u, mx_ws_layers *out, mx_err *err)
     }
     numbered *v = NULL;
     size_t n = 0;
-    struct dirent *e;
-    errno = 0;
-    while ((e = readdir(d))) {
+    for (;;) {
+        errno = 0; /* readdir's only way to tell an error from the end */
+        struct dirent *e = readdir(d);
+        if (!e) break;
         long k = layer_number(e->d_name);
         if (k < 0) continue;
         v = mx_xrealloc(v, (n + 1) * sizeof *v);
