@@ -6,6 +6,7 @@
 
 #include "mx_proto.h"
 
+#include <stdarg.h>
 #include <stddef.h>
 
 /* The default shell as on CircleCI's Linux machine executor. */
@@ -31,12 +32,37 @@ void mx_agent_send_error(const char *fmt, ...) __attribute__((format(printf, 1, 
 void mx_agent_send_end(const mx_msg *step, int status, enum mx_end_reason reason,
                        long long duration_ms, const char *message);
 
+/* Sends text as output of step id (a line: "\n" is appended). */
+void mx_agent_say(int id, enum mx_stream s, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void mx_agent_vsay(int id, enum mx_stream s, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+/* CLOCK_MONOTONIC in milliseconds: step durations and timeouts. */
+long long mx_agent_now_ms(void);
+
 /* Reads what is available on in->fd into its line buffer; returns -1 on a read error. */
 int mx_agent_in_fill(mx_agent_in *in);
 
 /* Runs one step to completion, streaming its output; sends step-end.  Returns -1 when the
  * host went away (the agent should exit), else 0. */
 int mx_agent_run_step(const mx_msg *step, mx_agent_in *in);
+
+/* How a process run by mx_agent_exec ended. */
+typedef struct mx_agent_exit {
+    int code;                  /* exit status, 128 + signal, or 1 when it could not start */
+    enum mx_end_reason reason; /* EXITED, SIGNALED, TIMEOUT, CANCELLED, or FAILED (see why) */
+    mx_err why;                /* FAILED: why it could not be started */
+} mx_agent_exit;
+
+/* Runs argv (PATH searched) in cwd as a process group of its own, as a step runs: its output
+ * streams to the host under step->id, a cancel from the host or step->no_output_timeout_s of
+ * silence kills the group.  Returns -1 when the host went away meanwhile, else 0 with *ex set.
+ * Does not send step-end: a step may be several processes. */
+int mx_agent_exec(const mx_msg *step, mx_agent_in *in, char *const *argv, const char *cwd,
+                  char *const *envp, mx_agent_exit *ex);
+
+/* persist and attach steps (agent_workspace.c); same contract as mx_agent_run_step. */
+int mx_agent_run_workspace_step(const mx_msg *step, mx_agent_in *in);
 
 /* Waits until fd has input, streaming background steps' output meanwhile. */
 int mx_agent_wait_input(int fd);

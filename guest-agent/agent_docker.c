@@ -24,32 +24,12 @@
 /* Between two /_ping attempts while dockerd starts. */
 #define MXD_PING_INTERVAL_MS 500
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void mxd_say(mxd_ctx *c, enum mx_stream s, const char *fmt, ...)
 {
-    mx_buf b;
-    mx_buf_init(&b);
     va_list ap;
     va_start(ap, fmt);
-    char *text = NULL;
-    if (vasprintf(&text, fmt, ap) < 0) abort();
+    mx_agent_vsay(c->step->id, s, fmt, ap);
     va_end(ap);
-    mx_buf_adds(&b, text);
-    mx_buf_add(&b, "\n", 1);
-    free(text);
-    mx_msg m = {.type = MX_MSG_OUTPUT,
-                .id = c->step->id,
-                .stream = s,
-                .data = (unsigned char *)b.data,
-                .len = b.len};
-    mx_agent_send(&m);
-    mx_buf_free(&b);
 }
 
 /* Reads what the host sent: cancel acts now, anything else waits its turn (as during run
@@ -85,10 +65,10 @@ static int watch_host(mxd_ctx *c)
 
 int mxd_sleep(mxd_ctx *c, long ms)
 {
-    long long end = now_ms() + ms;
+    long long end = mx_agent_now_ms() + ms;
     for (;;) {
         if (watch_host(c) < 0) return -1;
-        long long left = end - now_ms();
+        long long left = end - mx_agent_now_ms();
         if (left <= 0) return 0;
         struct pollfd p = {.fd = c->in->fd, .events = POLLIN};
         poll(&p, 1, left > 1000 ? 1000 : (int)left);
@@ -303,7 +283,7 @@ static long wait_limit_ms(void)
 int mxd_wait_daemon(mxd_ctx *c, mx_err *err)
 {
     long limit = wait_limit_ms();
-    long long deadline = now_ms() + limit;
+    long long deadline = mx_agent_now_ms() + limit;
     int said = 0;
     for (;;) {
         /* not being in the docker group does not heal by waiting */
@@ -325,7 +305,7 @@ int mxd_wait_daemon(mxd_ctx *c, mx_err *err)
             *err = e;
             return -1;
         }
-        if (now_ms() >= deadline) {
+        if (mx_agent_now_ms() >= deadline) {
             if (!mx_path_exists(c->sock))
                 return mx_fail(err, MX_JOB_FAILED,
                                "Cannot connect to the Docker daemon at unix://%s. Is the docker "
@@ -350,7 +330,7 @@ int mxd_wait_daemon(mxd_ctx *c, mx_err *err)
 
 int mx_agent_run_docker_step(const mx_msg *step, mx_agent_in *in)
 {
-    long long t0 = now_ms();
+    long long t0 = mx_agent_now_ms();
     /* once per process; libcurl counts calls, so a second docker step adds nothing */
     static int curl_ready;
     if (!curl_ready) {
@@ -369,7 +349,7 @@ int mx_agent_run_docker_step(const mx_msg *step, mx_agent_in *in)
     if (rc == 0) rc = step->kind == MX_STEP_DOCKER_CHECK ? mxd_check(&c, &err) : mxd_pull(&c, &err);
     free(c.sock);
     if (c.host_gone) return -1;
-    long long dur = now_ms() - t0;
+    long long dur = mx_agent_now_ms() - t0;
     if (c.cancelled) {
         /* 128 + SIGTERM: what a cancelled run step reports */
         mx_agent_send_end(step, 143, MX_END_CANCELLED, dur, NULL);

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 void mx_agent_send(const mx_msg *m)
@@ -24,6 +25,40 @@ void mx_agent_send(const mx_msg *m)
         len -= (size_t)n;
     }
     free(line);
+}
+
+void mx_agent_vsay(int id, enum mx_stream s, const char *fmt, va_list ap)
+{
+    char *text = NULL;
+    int n = vasprintf(&text, fmt, ap);
+    if (n < 0) abort();
+    mx_buf b;
+    mx_buf_init(&b);
+    mx_buf_add(&b, text, (size_t)n);
+    mx_buf_add(&b, "\n", 1);
+    free(text);
+    mx_msg m = {.type = MX_MSG_OUTPUT,
+                .id = id,
+                .stream = s,
+                .data = (unsigned char *)b.data,
+                .len = b.len};
+    mx_agent_send(&m);
+    mx_buf_free(&b);
+}
+
+void mx_agent_say(int id, enum mx_stream s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    mx_agent_vsay(id, s, fmt, ap);
+    va_end(ap);
+}
+
+long long mx_agent_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 void mx_agent_send_error(const char *fmt, ...)

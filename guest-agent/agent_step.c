@@ -25,13 +25,6 @@
 
 extern char **environ;
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 typedef struct run_state {
     const mx_msg *step; /* NULL once the step message is gone (background runs) */
     int id;
@@ -57,7 +50,7 @@ static void forward_output(run_state *rs, int which)
         rs->out[which] = -1;
         return;
     }
-    rs->last_output = now_ms();
+    rs->last_output = mx_agent_now_ms();
     mx_msg m = {.type = MX_MSG_OUTPUT,
                 .id = rs->id,
                 .stream = which == 0 ? MX_STREAM_STDOUT : MX_STREAM_STDERR,
@@ -71,7 +64,7 @@ static void start_kill(run_state *rs, enum mx_end_reason why)
     if (rs->kill_deadline) return;
     rs->reason = why;
     kill(-rs->pid, SIGTERM);
-    rs->kill_deadline = now_ms() + MX_AGENT_KILL_GRACE_MS;
+    rs->kill_deadline = mx_agent_now_ms() + MX_AGENT_KILL_GRACE_MS;
 }
 
 /* Handles messages from the host that arrive while a step runs: cancel acts now, anything
@@ -107,7 +100,8 @@ static int handle_input(run_state *rs, mx_agent_in *in)
     return 0;
 }
 
-static int spawn(run_state *rs, char **argv, const char *workdir, char **envp, mx_err *err)
+static int spawn(run_state *rs, char *const *argv, const char *workdir, char *const *envp,
+                 mx_err *err)
 {
     pid_t pid = mx_proc_fork_piped(&rs->out[0], &rs->out[1], err);
     if (pid < 0) return -1;
@@ -217,9 +211,9 @@ void mx_agent_stop_background(void)
 {
     for (size_t e = 0; e < nbg; e++)
         kill(-bg[e].rs.pid, SIGTERM);
-    long long deadline = now_ms() + MX_AGENT_KILL_GRACE_MS;
+    long long deadline = mx_agent_now_ms() + MX_AGENT_KILL_GRACE_MS;
     for (size_t e = 0; e < nbg; e++) {
-        while (!bg[e].rs.exited && now_ms() < deadline) {
+        while (!bg[e].rs.exited && mx_agent_now_ms() < deadline) {
             check_exit(&bg[e].rs);
             if (!bg[e].rs.exited) poll(NULL, 0, 50);
         }
@@ -239,7 +233,7 @@ static int supervise(run_state *rs, mx_agent_in *in)
     int host_gone = 0;
     long long timeout_ms = (long long)rs->step->no_output_timeout_s * 1000;
     bg_slot slots[2 * MAX_BACKGROUND];
-    rs->last_output = now_ms();
+    rs->last_output = mx_agent_now_ms();
     scan_input(rs, in); /* a cancel may have arrived in the same read as its step */
     while (!rs->exited || rs->out[0] >= 0 || rs->out[1] >= 0) {
         struct pollfd p[4 + 2 * MAX_BACKGROUND];
@@ -253,7 +247,7 @@ static int supervise(run_state *rs, mx_agent_in *in)
         np += nb;
 
         int wait = 1000; /* also the tick for exit checks when pidfd is unavailable */
-        long long now = now_ms();
+        long long now = mx_agent_now_ms();
         if (rs->exited) {
             /* the shell is gone but something it started still holds its output open: give
              * that output a moment, then stop waiting for it */
@@ -276,7 +270,7 @@ static int supervise(run_state *rs, mx_agent_in *in)
         (void)idx_pid;
         bg_handle(p + base, slots, r > 0 ? nb : 0);
         check_exit(rs);
-        now = now_ms();
+        now = mx_agent_now_ms();
         if (!rs->exited && timeout_ms > 0 && now - rs->last_output >= timeout_ms)
             start_kill(rs, MX_END_TIMEOUT);
         if (!rs->exited && rs->kill_deadline && now >= rs->kill_deadline) kill(-rs->pid, SIGKILL);
@@ -301,6 +295,24 @@ static int exit_code(int wstatus)
     return 255;
 }
 
+int mx_agent_exec(const mx_msg *step, mx_agent_in *in, char *const *argv, const char *cwd,
+                  char *const *envp, mx_agent_exit *ex)
+{
+    run_state rs = {
+        .step = step, .id = step->id, .pidfd = -1, .out = {-1, -1}, .reason = MX_END_EXITED};
+    memset(ex, 0, sizeof *ex);
+    if (spawn(&rs, argv, cwd, envp, &ex->why) < 0) {
+        ex->code = 1;
+        ex->reason = MX_END_FAILED;
+        return 0;
+    }
+    int rc = supervise(&rs, in);
+    ex->code = exit_code(rs.wstatus);
+    ex->reason = rs.reason;
+    if (ex->reason == MX_END_EXITED && WIFSIGNALED(rs.wstatus)) ex->reason = MX_END_SIGNALED;
+    return rc;
+}
+
 static char **step_argv(const mx_msg *step, const char *script)
 {
     char **argv;
@@ -320,7 +332,7 @@ static char **step_argv(const mx_msg *step, const char *script)
 
 int mx_agent_run_step(const mx_msg *step, mx_agent_in *in)
 {
-    long long t0 = now_ms();
+    long long t0 = mx_agent_now_ms();
     const char *home = getenv("HOME") ? getenv("HOME") : "/";
     mx_autofree char *workdir = mx_agent_expand_home(step->workdir, home);
     mx_autofree char *tmpdir = NULL;
@@ -331,6 +343,8 @@ int mx_agent_run_step(const mx_msg *step, mx_agent_in *in)
 
     if (step->kind == MX_STEP_DOCKER_CHECK || step->kind == MX_STEP_DOCKER_PULL)
         return mx_agent_run_docker_step(step, in);
+    if (step->kind == MX_STEP_PERSIST || step->kind == MX_STEP_ATTACH)
+        return mx_agent_run_workspace_step(step, in);
     if (step->kind == MX_STEP_RUN && !step->command) {
         mx_agent_send_end(step, 1, MX_END_FAILED, 0, "run step has no command");
         return 0;
@@ -340,20 +354,20 @@ int mx_agent_run_step(const mx_msg *step, mx_agent_in *in)
         return 0;
     }
     if (mx_mkdir_p(workdir, 0755, &err) < 0) {
-        mx_agent_send_end(step, 1, MX_END_FAILED, now_ms() - t0, err.msg);
+        mx_agent_send_end(step, 1, MX_END_FAILED, mx_agent_now_ms() - t0, err.msg);
         return 0;
     }
     if (step->kind == MX_STEP_RUN) {
         char tmpl[] = "/tmp/mexec-step-XXXXXX";
         if (!mkdtemp(tmpl)) {
             mx_fail_errno(&err, MX_INFRA, "mkdtemp");
-            mx_agent_send_end(step, 1, MX_END_FAILED, now_ms() - t0, err.msg);
+            mx_agent_send_end(step, 1, MX_END_FAILED, mx_agent_now_ms() - t0, err.msg);
             return 0;
         }
         tmpdir = mx_xstrdup(tmpl);
         script = mx_path_join(tmpdir, "step.sh");
         if (mx_write_file(script, step->command, strlen(step->command), 0600, &err) < 0) {
-            mx_agent_send_end(step, 1, MX_END_FAILED, now_ms() - t0, err.msg);
+            mx_agent_send_end(step, 1, MX_END_FAILED, mx_agent_now_ms() - t0, err.msg);
             mx_rm_rf(tmpdir, NULL);
             return 0;
         }
@@ -370,28 +384,22 @@ int mx_agent_run_step(const mx_msg *step, mx_agent_in *in)
             bg[nbg++] = (bg_run){.rs = rs, .tmpdir = mx_steal(&tmpdir)};
         }
         mx_agent_send_end(
-            step, started ? 0 : 1, started ? MX_END_BACKGROUND : MX_END_FAILED, now_ms() - t0,
+            step, started ? 0 : 1, started ? MX_END_BACKGROUND : MX_END_FAILED,
+            mx_agent_now_ms() - t0,
             started ? NULL : (nbg >= MAX_BACKGROUND ? "too many background steps" : err.msg));
         if (tmpdir) mx_rm_rf(tmpdir, NULL);
         mx_agent_free_strv(argv);
         mx_agent_free_strv(envp);
         return 0;
     }
-    int code = 1;
-    enum mx_end_reason reason = MX_END_FAILED;
-    const char *why = NULL;
-    if (spawn(&rs, argv, workdir, envp, &err) < 0) {
-        why = err.msg;
-    } else {
-        rc = supervise(&rs, in);
-        code = exit_code(rs.wstatus);
-        reason = rs.reason;
-        if (reason == MX_END_EXITED && WIFSIGNALED(rs.wstatus)) reason = MX_END_SIGNALED;
-    }
+    mx_agent_exit ex;
+    rc = mx_agent_exec(step, in, argv, workdir, envp, &ex);
     /* the archive goes before step-end, so the host never sees a finished checkout whose
      * archive still exists */
     if (step->kind == MX_STEP_CHECKOUT) unlink(step->archive);
-    if (rc == 0) mx_agent_send_end(step, code, reason, now_ms() - t0, why);
+    if (rc == 0)
+        mx_agent_send_end(step, ex.code, ex.reason, mx_agent_now_ms() - t0,
+                          ex.reason == MX_END_FAILED ? ex.why.msg : NULL);
     if (tmpdir) mx_rm_rf(tmpdir, NULL);
     mx_agent_free_strv(argv);
     mx_agent_free_strv(envp);

@@ -25,6 +25,8 @@ static const char *const kind_names[] = {
     [MX_STEP_CHECKOUT] = "checkout",
     [MX_STEP_DOCKER_CHECK] = "docker-check",
     [MX_STEP_DOCKER_PULL] = "docker-pull",
+    [MX_STEP_PERSIST] = "persist",
+    [MX_STEP_ATTACH] = "attach",
 };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -58,6 +60,15 @@ static void set_str(json_t *o, const char *k, const char *v)
     if (v) set(o, k, json_string(v));
 }
 
+static json_t *json_strv(char *const *v, size_t n)
+{
+    json_t *a = json_array();
+    if (!a) abort();
+    for (size_t i = 0; i < n; i++)
+        if (json_array_append_new(a, json_string(v[i])) != 0) abort();
+    return a;
+}
+
 static json_t *encode_docker(const mx_msg *m)
 {
     const mx_docker_args *d = &m->docker;
@@ -69,11 +80,7 @@ static json_t *encode_docker(const mx_msg *m)
         set_str(o, "password", d->password);
         set(o, "credentials_store", json_boolean(d->credentials_store));
     } else {
-        json_t *images = json_array();
-        if (!images) abort();
-        for (size_t i = 0; i < d->nimages; i++)
-            if (json_array_append_new(images, json_string(d->images[i])) != 0) abort();
-        set(o, "images", images);
+        set(o, "images", json_strv(d->images, d->nimages));
         json_t *auths = json_array();
         if (!auths) abort();
         for (size_t i = 0; i < d->nauths; i++) {
@@ -121,6 +128,8 @@ char *mx_msg_encode(const mx_msg *m, size_t *len)
         set(o, "env", env);
         if (m->kind == MX_STEP_DOCKER_CHECK || m->kind == MX_STEP_DOCKER_PULL)
             set(o, "docker", encode_docker(m));
+        if (m->kind == MX_STEP_PERSIST) set(o, "paths", json_strv(m->paths, m->npaths));
+        if (m->kind == MX_STEP_ATTACH) set(o, "archives", json_strv(m->archives, m->narchives));
         break;
     }
     case MX_MSG_OUTPUT: {
@@ -200,6 +209,23 @@ static int get_nonneg(json_t *o, const char *k, int *out, mx_err *err)
     return 0;
 }
 
+/* An optional array of strings; *v gets a NULL after the last one. */
+static int get_strv(json_t *o, const char *k, char ***v, size_t *n, mx_err *err)
+{
+    json_t *a = json_object_get(o, k);
+    if (!a) return 0;
+    if (!json_is_array(a)) return mx_fail(err, MX_INFRA, "\"%s\" is not an array", k);
+    *v = mx_xcalloc(json_array_size(a) + 1, sizeof **v);
+    size_t i;
+    json_t *s;
+    json_array_foreach(a, i, s)
+    {
+        if (!json_is_string(s)) return mx_fail(err, MX_INFRA, "%s[%zu] is not a string", k, i);
+        (*v)[(*n)++] = mx_xstrdup(json_string_value(s));
+    }
+    return 0;
+}
+
 static int decode_docker_auths(json_t *arr, mx_docker_args *d, mx_err *err)
 {
     if (!json_is_array(arr)) return mx_fail(err, MX_INFRA, "\"auths\" is not an array");
@@ -231,20 +257,9 @@ static int decode_docker(json_t *o, mx_msg *m, mx_err *err)
         get_bool(dj, "credentials_store", &d->credentials_store, err) < 0 ||
         get_bool(dj, "ignore_errors", &d->ignore_errors, err) < 0 ||
         get_nonneg(dj, "retries", &d->retries, err) < 0 ||
-        get_nonneg(dj, "retry_delay_s", &d->retry_delay_s, err) < 0)
+        get_nonneg(dj, "retry_delay_s", &d->retry_delay_s, err) < 0 ||
+        get_strv(dj, "images", &d->images, &d->nimages, err) < 0)
         return -1;
-    json_t *images = json_object_get(dj, "images");
-    if (images) {
-        if (!json_is_array(images)) return mx_fail(err, MX_INFRA, "\"images\" is not an array");
-        d->images = mx_xcalloc(json_array_size(images) + 1, sizeof *d->images);
-        size_t i;
-        json_t *v;
-        json_array_foreach(images, i, v)
-        {
-            if (!json_is_string(v)) return mx_fail(err, MX_INFRA, "images[%zu] is not a string", i);
-            d->images[d->nimages++] = mx_xstrdup(json_string_value(v));
-        }
-    }
     json_t *auths = json_object_get(dj, "auths");
     if (auths && decode_docker_auths(auths, d, err) < 0) return -1;
     return 0;
@@ -296,6 +311,12 @@ static int decode_body(json_t *o, mx_msg *m, mx_err *err)
             get_str(o, "shell", &m->shell, 0, err) < 0 ||
             get_str(o, "workdir", &m->workdir, 0, err) < 0 ||
             get_str(o, "archive", &m->archive, 0, err) < 0)
+            return -1;
+        /* like "docker", the lists belong to one kind each and are ignored on others */
+        if (m->kind == MX_STEP_PERSIST && get_strv(o, "paths", &m->paths, &m->npaths, err) < 0)
+            return -1;
+        if (m->kind == MX_STEP_ATTACH &&
+            get_strv(o, "archives", &m->archives, &m->narchives, err) < 0)
             return -1;
         if (m->kind == MX_STEP_DOCKER_CHECK || m->kind == MX_STEP_DOCKER_PULL) {
             if (decode_docker(o, m, err) < 0) return -1;
@@ -363,14 +384,19 @@ static void free_secret(char *s)
     free(s);
 }
 
+static void strv_free(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
 static void docker_clear(mx_docker_args *d)
 {
     free(d->registry);
     free(d->username);
     free_secret(d->password);
-    for (size_t i = 0; i < d->nimages; i++)
-        free(d->images[i]);
-    free(d->images);
+    strv_free(d->images, d->nimages);
     for (size_t i = 0; i < d->nauths; i++) {
         free(d->auths[i].registry);
         free(d->auths[i].username);
@@ -389,6 +415,8 @@ void mx_msg_clear(mx_msg *m)
     free(m->shell);
     free(m->workdir);
     free(m->archive);
+    strv_free(m->paths, m->npaths);
+    strv_free(m->archives, m->narchives);
     for (size_t i = 0; i < m->nenv; i++) {
         free(m->env[i].key);
         free(m->env[i].value);

@@ -34,6 +34,8 @@ enum mx_step_kind {
     MX_STEP_CHECKOUT,
     MX_STEP_DOCKER_CHECK, /* docker/check: docker login through the guest's Engine API */
     MX_STEP_DOCKER_PULL,  /* docker/pull: image pulls through the guest's Engine API */
+    MX_STEP_PERSIST,      /* persist_to_workspace: pack paths under workdir into archive */
+    MX_STEP_ATTACH,       /* attach_workspace: unpack archives, in order, into workdir */
 };
 enum mx_stream { MX_STREAM_STDOUT = 1, MX_STREAM_STDERR = 2 };
 
@@ -91,8 +93,12 @@ typedef struct mx_msg {
     char *name;
     char *command;
     char *shell;   /* NULL: the agent's default */
-    char *workdir; /* may start with "~" */
-    char *archive; /* checkout: tar file already uploaded to the guest */
+    char *workdir; /* may start with "~"; persist: the root; attach: where to unpack */
+    char *archive; /* checkout: tar file already uploaded to the guest; persist: tar to write */
+    char **paths;  /* persist: globs relative to workdir */
+    size_t npaths;
+    char **archives; /* attach: tar files already uploaded to the guest, in unpacking order */
+    size_t narchives;
     mx_kv *env;
     size_t nenv;
     int no_output_timeout_s; /* 0: none */

@@ -150,8 +150,6 @@ static const char *const skipped_steps[][2] = {
     {"restore_cache", "caches are not kept between local runs"},
     {"store_artifacts", "artifacts are not uploaded by a local run"},
     {"store_test_results", "test results are not uploaded by a local run"},
-    {"persist_to_workspace", "workspaces are not supported for a single job"},
-    {"attach_workspace", "workspaces are not supported for a single job"},
     {"add_ssh_keys", "SSH keys come from the CircleCI project settings, absent locally"},
     {"setup_remote_docker", "machine jobs have a Docker engine in the VM"},
 };
@@ -236,6 +234,73 @@ static int parse_docker(const char *kind, const mx_node *v, mx_step *st, mx_err 
     return 0;
 }
 
+/* A path under a persist root: what tar would archive relative to it.  Absolute paths and ".."
+ * would reach outside the root (CircleCI: "paths are relative to root"). */
+static int check_ws_path(const mx_node *it, mx_err *err)
+{
+    if (it->kind != MX_NODE_SCALAR || mx_node_is_null(it) || !*it->value)
+        return mx_node_fail(err, it, "persist_to_workspace paths are non-empty strings, not %s",
+                            mx_node_is_null(it) ? "null" : mx_node_kind_name(it));
+    const char *p = it->value;
+    if (*p == '/')
+        return mx_node_fail(err, it, "persist_to_workspace path \"%s\" must be relative to root",
+                            p);
+    for (const char *c = p; *c;) {
+        size_t n = strcspn(c, "/");
+        if (n == 2 && c[0] == '.' && c[1] == '.')
+            return mx_node_fail(err, it,
+                                "persist_to_workspace path \"%s\" leaves root (\"..\" is not "
+                                "allowed)",
+                                p);
+        c += n;
+        c += strspn(c, "/");
+    }
+    return 0;
+}
+
+/* A string the step cannot do without. */
+static int required_string(const mx_node *map, const char *key, const char *what, char **out,
+                           mx_err *err)
+{
+    if (get_string(map, key, out, err) < 0) return -1;
+    if (!*out || !**out) return mx_node_fail(err, map, "%s needs \"%s\"", what, key);
+    return 0;
+}
+
+/* persist_to_workspace: {root, paths, name}; attach_workspace: {at, name}. */
+static int parse_workspace(const char *kind, const mx_node *item, const mx_node *v, mx_step *st,
+                           mx_err *err)
+{
+    int persist = strcmp(kind, "persist_to_workspace") == 0;
+    if (!v || v->kind != MX_NODE_MAP)
+        return mx_node_fail(err, v ? v : item, "%s takes a map (%s)", kind,
+                            persist ? "root: DIR, paths: [PATH, ...]" : "at: DIR");
+    static const char *const persist_keys[] = {"root", "paths", "name", NULL};
+    static const char *const attach_keys[] = {"at", "name", NULL};
+    if (check_keys(v, kind, persist ? persist_keys : attach_keys, err) < 0) return -1;
+    if (get_string(v, "name", &st->name, err) < 0) return -1;
+    if (!persist) {
+        st->kind = MX_JOB_STEP_ATTACH;
+        if (!st->name) st->name = mx_xstrdup("Attaching Workspace");
+        return required_string(v, "at", kind, &st->at, err);
+    }
+    st->kind = MX_JOB_STEP_PERSIST;
+    if (!st->name) st->name = mx_xstrdup("Persisting to Workspace");
+    if (required_string(v, "root", kind, &st->root, err) < 0) return -1;
+    const mx_node *paths = mx_node_get(v, "paths");
+    if (!paths || mx_node_is_null(paths)) return mx_node_fail(err, v, "%s needs \"paths\"", kind);
+    if (paths->kind != MX_NODE_SEQ || paths->n == 0)
+        return mx_node_fail(err, paths,
+                            "persist_to_workspace paths must be a list of paths "
+                            "relative to root");
+    st->paths = mx_xcalloc(paths->n, sizeof *st->paths);
+    for (size_t i = 0; i < paths->n; i++) {
+        if (check_ws_path(paths->items[i], err) < 0) return -1;
+        st->paths[st->npaths++] = mx_xstrdup(paths->items[i]->value);
+    }
+    return 0;
+}
+
 static char *first_line(const char *s)
 {
     const char *nl = strchr(s, '\n');
@@ -316,6 +381,8 @@ static int parse_step(const mx_node *item, mx_step *st, mx_err *err)
     }
     if (strcmp(kind, "docker/check") == 0 || strcmp(kind, "docker/pull") == 0)
         return parse_docker(kind, v, st, err);
+    if (strcmp(kind, "persist_to_workspace") == 0 || strcmp(kind, "attach_workspace") == 0)
+        return parse_workspace(kind, item, v, st, err);
     for (size_t i = 0; i < sizeof skipped_steps / sizeof *skipped_steps; i++) {
         if (strcmp(kind, skipped_steps[i][0]) == 0) {
             st->kind = MX_JOB_STEP_SKIP;
@@ -455,6 +522,11 @@ void mx_job_free(mx_job *job)
         for (size_t k = 0; k < s->nimages; k++)
             free(s->images[k]);
         free(s->images);
+        for (size_t k = 0; k < s->npaths; k++)
+            free(s->paths[k]);
+        free(s->paths);
+        free(s->root);
+        free(s->at);
         free(s->file);
         mx_envlist_free(&s->env);
     }

@@ -18,6 +18,8 @@ enum mx_job_step_kind {
     MX_JOB_STEP_SKIP,         /* a CircleCI step that has no local meaning: reported, not run */
     MX_JOB_STEP_DOCKER_CHECK, /* docker/check of the docker orb: docker login */
     MX_JOB_STEP_DOCKER_PULL,  /* docker/pull of the docker orb */
+    MX_JOB_STEP_PERSIST,      /* persist_to_workspace (skipped outside a workflow) */
+    MX_JOB_STEP_ATTACH,       /* attach_workspace (skipped outside a workflow) */
 };
 
 /* When a step runs, given how the steps before it ended (CircleCI's run `when:`). */
@@ -52,6 +54,12 @@ typedef struct mx_step {
     char **images;
     size_t nimages;
     int ignore_pull_error;
+    /* persist_to_workspace: root as written (relative: to the job's working directory) and
+     * globs relative to it */
+    char *root;
+    char **paths;
+    size_t npaths;
+    char *at; /* attach_workspace: as written, like root */
     char *file;
     int line, col;
 } mx_step;

@@ -4,6 +4,7 @@
 #include "contexts.h"
 #include "job_docker.h"
 #include "job_env.h"
+#include "job_workspace.h"
 #include "mx_buf.h"
 #include "mx_cleanup.h"
 #include "mx_fs.h"
@@ -66,6 +67,7 @@ typedef struct job_ctx {
     char *project_dir;
     char *agent_local;
     char **archives; /* guest paths per step (checkout steps only) */
+    mx_job_ws ws;
     long long t0;
 } job_ctx;
 
@@ -124,6 +126,22 @@ static int resolve(job_ctx *c, mx_err *err)
     return mx_image_require_built(&c->img, err);
 }
 
+/* The directory a step names, as written: where it runs, checks out, persists from or
+ * attaches at. */
+static const char *step_dir(const mx_step *st)
+{
+    switch (st->kind) {
+    case MX_JOB_STEP_CHECKOUT:
+        return st->path;
+    case MX_JOB_STEP_PERSIST:
+        return st->root;
+    case MX_JOB_STEP_ATTACH:
+        return st->at;
+    default:
+        return st->workdir;
+    }
+}
+
 static char *step_workdir(const mx_job *job, const char *dir)
 {
     if (!dir || !*dir) return mx_xstrdup(job->workdir);
@@ -131,7 +149,8 @@ static char *step_workdir(const mx_job *job, const char *dir)
     return mx_path_join(job->workdir, dir);
 }
 
-/* Packs and uploads the project for every checkout step, before the agent starts. */
+/* Packs and uploads the project for every checkout step, and the workspace for every attach
+ * step, before the agent starts. */
 static int upload_inputs(job_ctx *c, mx_err *err)
 {
     mx_autofree char *agent_remote = mx_xasprintf("/tmp/mexec-agent-%s", c->vm.job_id);
@@ -147,7 +166,7 @@ static int upload_inputs(job_ctx *c, mx_err *err)
             return mx_wrap(err, "upload checkout");
         unlink(local);
     }
-    return 0;
+    return mx_job_ws_prepare(&c->ws, &c->job, c->o->workspace, c->vm.job_id, &c->ssh, err);
 }
 
 /* Runs one step; returns its exit status (0 = success), or -1 on a session failure. */
@@ -160,6 +179,10 @@ static enum mx_step_kind proto_kind(enum mx_job_step_kind k)
         return MX_STEP_DOCKER_CHECK;
     case MX_JOB_STEP_DOCKER_PULL:
         return MX_STEP_DOCKER_PULL;
+    case MX_JOB_STEP_PERSIST:
+        return MX_STEP_PERSIST;
+    case MX_JOB_STEP_ATTACH:
+        return MX_STEP_ATTACH;
     default:
         return MX_STEP_RUN;
     }
@@ -178,6 +201,9 @@ static int fail_on_host(job_ctx *c, const char *why)
 static int run_step(job_ctx *c, size_t i, mx_err *err)
 {
     const mx_step *st = &c->job.steps[i];
+    const char *refusal = mx_job_ws_refusal(&c->ws, &c->job, i);
+    if (refusal) return fail_on_host(c, refusal);
+    mx_job_ws_announce(&c->ws, &c->job, i);
     mx_envlist env = {0};
     mx_step_env_build(&c->env, st, &env);
     mx_docker_args docker;
@@ -197,8 +223,7 @@ static int run_step(job_ctx *c, size_t i, mx_err *err)
             return r < 0 ? -1 : fail_on_host(c, failure);
         }
     }
-    mx_autofree char *workdir =
-        step_workdir(&c->job, st->kind == MX_JOB_STEP_CHECKOUT ? st->path : st->workdir);
+    mx_autofree char *workdir = step_workdir(&c->job, step_dir(st));
     mx_msg m = {.type = MX_MSG_STEP,
                 .id = (int)i + 1,
                 .kind = proto_kind(st->kind),
@@ -207,11 +232,14 @@ static int run_step(job_ctx *c, size_t i, mx_err *err)
                 .shell = st->shell ? st->shell : c->job.shell,
                 .workdir = workdir,
                 .archive = c->archives[i],
+                .paths = st->paths,
+                .npaths = st->npaths,
                 .env = env.v,
                 .nenv = env.n,
                 .no_output_timeout_s = st->no_output_timeout_s,
                 .background = st->background,
                 .docker = docker};
+    mx_job_ws_fill(&c->ws, i, &m);
     int rc = mx_session_send(&c->se, &m, err);
     mx_envlist_free(&env);
     mx_job_docker_args_clear(&docker);
@@ -256,7 +284,13 @@ static int run_step(job_ctx *c, size_t i, mx_err *err)
     mx_mask_flush(&me, emit_fd, &err_fd);
     mx_mask_stream_free(&mo);
     mx_mask_stream_free(&me);
+    mx_job_ws_step_ended(&c->ws, &c->job, i, status);
     return status;
+}
+
+static int is_workspace_step(const mx_step *st)
+{
+    return st->kind == MX_JOB_STEP_PERSIST || st->kind == MX_JOB_STEP_ATTACH;
 }
 
 /* CircleCI's `when:` — whether a step runs given how the steps before it went. */
@@ -283,6 +317,11 @@ static int run_steps(job_ctx *c, mx_err *err)
         fflush(stdout);
         if (st->kind == MX_JOB_STEP_SKIP) {
             printf("skipped: %s\n", st->skip_reason);
+            continue;
+        }
+        if (is_workspace_step(st) && !c->o->workspace) {
+            printf("skipped: workspaces exist only between the jobs of a workflow "
+                   "(mexec run --workflow)\n");
             continue;
         }
         int s = run_step(c, i, err);
@@ -329,7 +368,10 @@ static int boot_and_run(job_ctx *c, mx_err *err)
     mx_autofree char *agent_remote = mx_xasprintf("/tmp/mexec-agent-%s", c->vm.job_id);
     if (mx_session_start(&c->se, &c->ssh, agent_remote, &mx_stop, err) < 0)
         return mx_wrap(err, "start agent");
-    return run_steps(c, err);
+    int rc = run_steps(c, err);
+    /* a failed job keeps the layers it persisted before failing, as on CircleCI */
+    if (rc >= 0 && mx_job_ws_collect(&c->ws, &c->job, &c->se, &c->ssh, err) < 0) return -1;
+    return rc;
 }
 
 int mx_job_run(const mx_host_config *hc, const mx_run_opts *o, mx_err *err)
@@ -362,6 +404,7 @@ int mx_job_run(const mx_host_config *hc, const mx_run_opts *o, mx_err *err)
         for (size_t i = 0; i < c.job.nsteps; i++)
             free(c.archives[i]);
     free(c.archives);
+    mx_job_ws_free(&c.ws);
     free(c.project_dir);
     free(c.agent_local);
     mx_envlist_free(&c.env);

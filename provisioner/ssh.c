@@ -236,6 +236,72 @@ int mx_ssh_upload(mx_ssh *c, const char *local, const char *remote_path, int mod
     return rc;
 }
 
+/* A stalled guest must not hang the job forever; a transfer that makes progress is never cut. */
+#define DOWNLOAD_STALL_MS 120000
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Reads the file an SCP channel sends into fd. */
+static int scp_receive(mx_ssh *c, const char *remote_path, int fd, const char *tmp, mx_err *err)
+{
+    libssh2_struct_stat sb;
+    memset(&sb, 0, sizeof sb);
+    LIBSSH2_CHANNEL *ch = libssh2_scp_recv2(c->s, remote_path, &sb);
+    if (!ch) return mx_fail(err, MX_INFRA, "download %s: %s", remote_path, mx_ssh_error(c->s));
+    int rc = 0;
+    if (!S_ISREG(sb.st_mode))
+        rc = mx_fail(err, MX_INFRA, "download %s: not a regular file", remote_path);
+    char buf[65536];
+    long long left = (long long)sb.st_size, total = left;
+    while (rc == 0 && left > 0) {
+        /* no more than the file: SCP's end-of-file acknowledgement follows it on the channel */
+        size_t want = left < (long long)sizeof buf ? (size_t)left : sizeof buf;
+        ssize_t n = libssh2_channel_read(ch, buf, want);
+        if (n < 0)
+            rc = mx_fail(err, MX_INFRA, "download %s: %s", remote_path, mx_ssh_error(c->s));
+        else if (n == 0)
+            rc = mx_fail(err, MX_INFRA, "download %s: the transfer ended after %lld of %lld bytes",
+                         remote_path, total - left, total);
+        else if (write_all(fd, buf, (size_t)n) < 0)
+            rc = mx_fail_errno(err, MX_INFRA, "write %s", tmp);
+        else
+            left -= n;
+    }
+    if (libssh2_channel_free(ch) != 0 && rc == 0)
+        rc = mx_fail(err, MX_INFRA, "download %s: %s", remote_path, mx_ssh_error(c->s));
+    return rc;
+}
+
+int mx_ssh_download(mx_ssh *c, const char *remote_path, const char *local, mx_err *err)
+{
+    if (!c->s) return mx_fail(err, MX_INFRA, "download %s: not connected", remote_path);
+    libssh2_session_set_blocking(c->s, 1);
+    libssh2_session_set_timeout(c->s, DOWNLOAD_STALL_MS);
+    /* a temporary name beside local, so a rename makes it appear whole; mkstemp makes it 0600 */
+    mx_autofree char *dir = mx_dirname(local);
+    const char *slash = strrchr(local, '/');
+    mx_autofree char *tmp = mx_xasprintf("%s/.%s.XXXXXX", dir, slash ? slash + 1 : local);
+    int fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0) return mx_fail_errno(err, MX_INFRA, "create %s", tmp);
+    int rc = scp_receive(c, remote_path, fd, tmp, err);
+    if (rc == 0 && fsync(fd) < 0) rc = mx_fail_errno(err, MX_INFRA, "write %s", tmp);
+    if (close(fd) < 0 && rc == 0) rc = mx_fail_errno(err, MX_INFRA, "write %s", tmp);
+    if (rc == 0 && rename(tmp, local) < 0)
+        rc = mx_fail_errno(err, MX_INFRA, "rename %s to %s", tmp, local);
+    if (rc < 0) unlink(tmp);
+    return rc;
+}
+
 LIBSSH2_CHANNEL *mx_ssh_exec(mx_ssh *c, const char *command, mx_err *err)
 {
     LIBSSH2_CHANNEL *ch = libssh2_channel_open_session(c->s);

@@ -1,4 +1,4 @@
-/* SSH to a job's guest with libssh2: pinned host key, public-key auth, upload, exec.
+/* SSH to a job's guest with libssh2: pinned host key, public-key auth, upload, download, exec.
  *
  * The guest's host key was generated on the host and handed to the guest in its seed, so the
  * key the server presents must equal it byte for byte: nothing is ever trusted on first use. */
@@ -29,6 +29,10 @@ int mx_ssh_connect(mx_ssh *c, const mx_ssh_target *t, long long deadline_ms,
                    volatile sig_atomic_t *stop, mx_err *err);
 /* Copies a local file to remote_path with mode (SCP). */
 int mx_ssh_upload(mx_ssh *c, const char *local, const char *remote_path, int mode, mx_err *err);
+/* Copies remote_path to local over SCP, leaving local (mode 0600) complete or absent.  Runs
+ * the session in blocking mode: call it only when no non-blocking channel (the agent's session)
+ * is open. */
+int mx_ssh_download(mx_ssh *c, const char *remote_path, const char *local, mx_err *err);
 /* Opens a channel running command. */
 LIBSSH2_CHANNEL *mx_ssh_exec(mx_ssh *c, const char *command, mx_err *err);
 void mx_ssh_close(mx_ssh *c);

@@ -1,5 +1,6 @@
 /* agent_protocol: the real mexec-agent binary, driven over pipes exactly as the host drives it
- * over the SSH channel: hello, steps (run and checkout), cancel, timeouts, end of input.
+ * over the SSH channel: hello, steps (run, checkout, persist, attach), cancel, timeouts, end of
+ * input.
  *
  * Waits have a generous safety limit (SAFETY_MS) so a broken agent fails the test instead of
  * hanging it; nothing asserts how fast anything happens. */
@@ -583,6 +584,258 @@ static void test_checkout(void **state)
     bye(a);
 }
 
+/* The members of a tar file, sorted, one per line (readdir order is not stable). */
+static char *tar_members(const char *archive)
+{
+    mx_buf out;
+    mx_buf_init(&out);
+    mx_err err = {0};
+    const char *argv[] = {"sh", "-c", "tar -t -f \"$1\" | LC_ALL=C sort", "sh", archive, NULL};
+    if (mx_proc_check(argv, NULL, &out, &err) < 0) fail_msg("%s", err.msg);
+    if (!out.data) mx_buf_adds(&out, "");
+    return mx_buf_steal(&out);
+}
+
+static void assert_file(const char *dir, const char *name, const char *text)
+{
+    char *p = mx_path_join(dir, name);
+    char *got = tu_read(p);
+    assert_string_equal(got, text);
+    free(got);
+    free(p);
+}
+
+/* persist: plain files, directories (recursively) and globs (which match dotfiles) under a
+ * root given with "~", into a private tar file holding names relative to the root. */
+static void test_persist(void **state)
+{
+    agent *a = *state;
+    hello(a);
+    char *root = mx_path_join(a->dir, "proj");
+    tu_write_free(root, "file.txt", "f\n");
+    tu_write_free(root, "dir/a", "a\n");
+    tu_write_free(root, "dir/sub/b", "b\n");
+    tu_write_free(root, "logs/x.log", "x\n");
+    tu_write_free(root, "logs/y.log", "y\n");
+    tu_write_free(root, "logs/.dot.log", ".\n");
+    tu_write_free(root, "logs/z.txt", "not persisted\n");
+    tu_write_free(root, "-dash", "an option-like name\n");
+    tu_write_free(root, "other", "not persisted\n");
+    char *archive = mx_path_join(a->dir, "layer.tar");
+    char *paths[] = {"file.txt", "dir", "logs/*.log", "-dash"};
+    mx_msg p = {.type = MX_MSG_STEP,
+                .id = 60,
+                .kind = MX_STEP_PERSIST,
+                .workdir = "~/proj",
+                .archive = archive,
+                .paths = paths,
+                .npaths = 4};
+    result r;
+    run(a, &p, &r);
+    if (r.end.exit_status != 0) fail_msg("persist failed: %s%s", r.out.data, r.err.data);
+    assert_int_equal(r.end.reason, MX_END_EXITED);
+    tu_assert_contains(r.out.data, root);
+    tu_assert_contains(r.out.data, "  file.txt (1 match)\n");
+    tu_assert_contains(r.out.data, "  logs/*.log (3 matches)\n");
+    result_free(&r);
+    struct stat st;
+    assert_int_equal(stat(archive, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    char *members = tar_members(archive);
+    assert_string_equal(members, "./-dash\n"
+                                 "dir/\n"
+                                 "dir/a\n"
+                                 "dir/sub/\n"
+                                 "dir/sub/b\n"
+                                 "file.txt\n"
+                                 "logs/.dot.log\n"
+                                 "logs/x.log\n"
+                                 "logs/y.log\n");
+    free(members);
+    free(archive);
+    free(root);
+    bye(a);
+}
+
+static void test_persist_errors(void **state)
+{
+    agent *a = *state;
+    hello(a);
+    char *root = mx_path_join(a->dir, "proj");
+    tu_write_free(root, "file.txt", "f\n");
+    char *archive = mx_path_join(a->dir, "layer.tar");
+    result r;
+
+    /* a path that matches nothing fails the step, naming the path and the root */
+    char *nomatch[] = {"file.txt", "build/*.bin"};
+    mx_msg p = {.type = MX_MSG_STEP,
+                .id = 61,
+                .kind = MX_STEP_PERSIST,
+                .workdir = root,
+                .archive = archive,
+                .paths = nomatch,
+                .npaths = 2};
+    run(a, &p, &r);
+    assert_int_equal(r.end.reason, MX_END_EXITED);
+    assert_int_equal(r.end.exit_status, 1);
+    char *want = mx_xasprintf(
+        "The specified paths did not match any files in %s: \"build/*.bin\" matches nothing\n",
+        root);
+    tu_assert_contains(r.err.data, want);
+    free(want);
+    assert_false(mx_path_exists(archive));
+    result_free(&r);
+
+    /* the root must exist: it is not created */
+    char *missing = mx_path_join(a->dir, "no-such-root");
+    p.id = 62;
+    p.workdir = missing;
+    run(a, &p, &r);
+    assert_int_equal(r.end.exit_status, 1);
+    tu_assert_contains(r.err.data, missing);
+    tu_assert_contains(r.err.data, "No such file or directory");
+    assert_false(mx_path_exists(missing));
+    result_free(&r);
+    free(missing);
+
+    /* nothing outside the root */
+    char *outside[] = {"../proj/file.txt"};
+    p.id = 63;
+    p.workdir = root;
+    p.paths = outside;
+    p.npaths = 1;
+    run(a, &p, &r);
+    assert_int_equal(r.end.exit_status, 1);
+    tu_assert_contains(r.err.data, "leaves the root");
+    result_free(&r);
+
+    /* a layer that cannot be written: the agent says why */
+    char *ok[] = {"file.txt"};
+    p.id = 64;
+    p.paths = ok;
+    p.archive = "/nonexistent-dir/layer.tar";
+    run(a, &p, &r);
+    assert_int_equal(r.end.reason, MX_END_FAILED);
+    tu_assert_contains(r.end.message, "/nonexistent-dir/layer.tar");
+    result_free(&r);
+
+    /* a message without paths is refused */
+    mx_msg none = {.type = MX_MSG_STEP,
+                   .id = 65,
+                   .kind = MX_STEP_PERSIST,
+                   .workdir = root,
+                   .archive = archive};
+    run(a, &none, &r);
+    assert_int_equal(r.end.reason, MX_END_FAILED);
+    tu_assert_contains(r.end.message, "needs a root, paths and an archive");
+    result_free(&r);
+    free(archive);
+    free(root);
+    bye(a);
+}
+
+/* Persists root/name into archive through the agent. */
+static void persist_one(agent *a, int id, char *root, char *name, char *archive)
+{
+    char *paths[] = {name};
+    mx_msg p = {.type = MX_MSG_STEP,
+                .id = id,
+                .kind = MX_STEP_PERSIST,
+                .workdir = root,
+                .archive = archive,
+                .paths = paths,
+                .npaths = 1};
+    result r;
+    run(a, &p, &r);
+    if (r.end.exit_status != 0) fail_msg("persist %s: %s", name, r.err.data);
+    result_free(&r);
+}
+
+/* attach: layers unpacked in order (a later one's file replaces an earlier one's), the
+ * uploads removed, the directory created. */
+static void test_attach(void **state)
+{
+    agent *a = *state;
+    hello(a);
+    char *one = mx_path_join(a->dir, "one"), *two = mx_path_join(a->dir, "two");
+    tu_write_free(one, "out/shared.txt", "from layer 1\n");
+    tu_write_free(one, "out/only-one.txt", "1\n");
+    tu_write_free(two, "out/shared.txt", "from layer 2\n");
+    tu_write_free(two, "out/deep/only-two.txt", "2\n");
+    char *l1 = mx_path_join(a->dir, "l1.tar"), *l2 = mx_path_join(a->dir, "l2.tar");
+    persist_one(a, 70, one, "out", l1);
+    persist_one(a, 71, two, "out", l2);
+
+    char *archives[] = {l1, l2};
+    mx_msg at = {.type = MX_MSG_STEP,
+                 .id = 72,
+                 .kind = MX_STEP_ATTACH,
+                 .workdir = "~/ws/attached",
+                 .archives = archives,
+                 .narchives = 2};
+    result r;
+    run(a, &at, &r);
+    if (r.end.exit_status != 0) fail_msg("attach failed: %s%s", r.out.data, r.err.data);
+    tu_assert_contains(r.out.data, "Attaching 2 workspace layers at ");
+    result_free(&r);
+    char *dest = mx_path_join(a->dir, "ws/attached");
+    assert_file(dest, "out/shared.txt", "from layer 2\n");
+    assert_file(dest, "out/only-one.txt", "1\n");
+    assert_file(dest, "out/deep/only-two.txt", "2\n");
+    assert_false(mx_path_exists(l1));
+    assert_false(mx_path_exists(l2));
+
+    /* the same two in the other order: the other file wins */
+    persist_one(a, 73, one, "out", l1);
+    persist_one(a, 74, two, "out", l2);
+    char *reversed[] = {l2, l1};
+    char *dest2 = mx_path_join(a->dir, "ws2");
+    at.id = 75;
+    at.workdir = dest2;
+    at.archives = reversed;
+    run(a, &at, &r);
+    assert_int_equal(r.end.exit_status, 0);
+    result_free(&r);
+    assert_file(dest2, "out/shared.txt", "from layer 1\n");
+
+    /* a layer that fails stops the attach: what follows is not unpacked, yet removed */
+    persist_one(a, 76, two, "out", l2);
+    char *missing = mx_path_join(a->dir, "missing.tar");
+    char *broken[] = {missing, l2};
+    char *dest3 = mx_path_join(a->dir, "ws3");
+    at.id = 77;
+    at.workdir = dest3;
+    at.archives = broken;
+    run(a, &at, &r);
+    assert_int_equal(r.end.reason, MX_END_EXITED);
+    assert_true(r.end.exit_status != 0);
+    tu_assert_contains(r.err.data, "missing.tar");
+    result_free(&r);
+    char *never = mx_path_join(dest3, "out");
+    assert_false(mx_path_exists(never));
+    assert_false(mx_path_exists(l2));
+
+    /* no layers: an empty workspace, which is not an error */
+    at.id = 78;
+    at.archives = NULL;
+    at.narchives = 0;
+    run(a, &at, &r);
+    assert_int_equal(r.end.reason, MX_END_EXITED);
+    assert_int_equal(r.end.exit_status, 0);
+    tu_assert_contains(r.out.data, "The workspace is empty: the upstream jobs persisted nothing");
+    result_free(&r);
+    free(never);
+    free(dest3);
+    free(missing);
+    free(dest2);
+    free(dest);
+    free(l1);
+    free(l2);
+    free(one);
+    free(two);
+    bye(a);
+}
+
 /* 1 while pid is a live process (a zombie counts as dead). */
 static int alive(pid_t pid)
 {
@@ -729,6 +982,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_no_output_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_persist, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_persist_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_attach, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stdin_eof_kills_step, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stdin_eof_when_idle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_background_step, setup, teardown),

@@ -142,6 +142,92 @@ static void test_step_checkout(void **state)
     mx_msg_clear(&d);
 }
 
+static void test_step_persist(void **state)
+{
+    (void)state;
+    char *paths[] = {"dist", "logs/*.txt", "with space/\xc3\xa9", ".hidden"};
+    mx_msg m = {.type = MX_MSG_STEP,
+                .id = 4,
+                .kind = MX_STEP_PERSIST,
+                .name = "Persisting to Workspace",
+                .workdir = "~/project",
+                .archive = "/tmp/mexec-persist-j-3.tar",
+                .paths = paths,
+                .npaths = 4,
+                .no_output_timeout_s = 600};
+    mx_msg d;
+    round_trip(&m, &d);
+    assert_int_equal(d.kind, MX_STEP_PERSIST);
+    assert_string_equal(d.workdir, m.workdir);
+    assert_string_equal(d.archive, m.archive);
+    assert_int_equal(d.npaths, 4);
+    for (size_t i = 0; i < 4; i++)
+        assert_string_equal(d.paths[i], paths[i]);
+    assert_null(d.archives);
+    mx_msg_clear(&d);
+    assert_null(d.paths);
+    assert_int_equal(d.npaths, 0);
+
+    /* the wire names are part of the protocol */
+    char *line = mx_msg_encode(&m, NULL);
+    tu_assert_contains(line, "\"kind\":\"persist\"");
+    tu_assert_contains(line, "\"paths\":[\"dist\",\"logs/*.txt\"");
+    tu_assert_not_contains(line, "\"archives\"");
+    free(line);
+
+    /* an empty list travels as one, so the agent can tell it from a missing one */
+    mx_msg none = {.type = MX_MSG_STEP, .id = 5, .kind = MX_STEP_PERSIST, .workdir = "/r"};
+    line = mx_msg_encode(&none, NULL);
+    tu_assert_contains(line, "\"paths\":[]");
+    free(line);
+    round_trip(&none, &d);
+    assert_int_equal(d.npaths, 0);
+    mx_msg_clear(&d);
+}
+
+static void test_step_attach(void **state)
+{
+    (void)state;
+    char *archives[] = {"/tmp/mexec-ws-j-2-000.tar", "/tmp/mexec-ws-j-2-001.tar"};
+    mx_msg m = {.type = MX_MSG_STEP,
+                .id = 2,
+                .kind = MX_STEP_ATTACH,
+                .name = "Attaching Workspace",
+                .workdir = "/tmp/ws",
+                .archives = archives,
+                .narchives = 2};
+    mx_msg d;
+    round_trip(&m, &d);
+    assert_int_equal(d.kind, MX_STEP_ATTACH);
+    assert_string_equal(d.workdir, "/tmp/ws");
+    assert_int_equal(d.narchives, 2);
+    assert_string_equal(d.archives[0], archives[0]);
+    assert_string_equal(d.archives[1], archives[1]);
+    assert_null(d.archive);
+    assert_null(d.paths);
+    mx_msg_clear(&d);
+    char *line = mx_msg_encode(&m, NULL);
+    tu_assert_contains(line, "\"kind\":\"attach\"");
+    tu_assert_contains(line, "\"archives\":[\"/tmp/mexec-ws-j-2-000.tar\"");
+    tu_assert_not_contains(line, "\"paths\"");
+    free(line);
+
+    /* an empty workspace: no archives at all */
+    mx_msg empty = {.type = MX_MSG_STEP, .id = 3, .kind = MX_STEP_ATTACH, .workdir = "/w"};
+    round_trip(&empty, &d);
+    assert_int_equal(d.narchives, 0);
+    mx_msg_clear(&d);
+
+    /* lists of another kind are not decoded */
+    const char *run = "{\"type\":\"step\",\"id\":1,\"kind\":\"run\",\"paths\":[\"a\"],"
+                      "\"archives\":[\"b\"]}";
+    mx_err err;
+    assert_int_equal(mx_msg_decode(run, strlen(run), &d, &err), 0);
+    assert_null(d.paths);
+    assert_null(d.archives);
+    mx_msg_clear(&d);
+}
+
 static void test_cancel_bye(void **state)
 {
     (void)state;
@@ -274,6 +360,8 @@ static void reject(const char *line, const char *why)
     assert_null(m.docker.images);
     assert_null(m.docker.auths);
     assert_null(m.docker.password);
+    assert_null(m.paths);
+    assert_null(m.archives);
 }
 
 static void test_reject_not_json(void **state)
@@ -346,6 +434,25 @@ static void test_reject_wrong_field_types(void **state)
     reject("{\"type\":\"step-end\",\"id\":1,\"exit\":0,\"reason\":\"failed\",\"message\":{}}",
            "\"message\" is not a string");
     reject("{\"type\":\"error\"}", "error message: message lacks \"message\"");
+}
+
+static void test_reject_workspace_fields(void **state)
+{
+    (void)state;
+    reject("{\"type\":\"step\",\"id\":1,\"kind\":\"persist\",\"paths\":\"dist\"}",
+           "\"paths\" is not an array");
+    reject("{\"type\":\"step\",\"id\":1,\"kind\":\"persist\",\"paths\":{\"a\":\"b\"}}",
+           "\"paths\" is not an array");
+    /* the first entries were decoded: they must be released (ASan checks) */
+    reject("{\"type\":\"step\",\"id\":1,\"kind\":\"persist\",\"paths\":[\"a\",\"b\",null]}",
+           "paths[2] is not a string");
+    reject("{\"type\":\"step\",\"id\":1,\"kind\":\"attach\",\"archives\":\"/tmp/a.tar\"}",
+           "\"archives\" is not an array");
+    reject("{\"type\":\"step\",\"id\":1,\"kind\":\"attach\",\"archives\":[\"/a\",[\"/b\"]]}",
+           "archives[1] is not a string");
+    reject("{\"type\":\"step\",\"id\":1,\"kind\":\"attach\",\"archives\":[],\"workdir\":7}",
+           "\"workdir\" is not a string");
+    reject("{\"type\":\"step\",\"id\":1,\"kind\":\"Persist\"}", "unknown step kind \"Persist\"");
 }
 
 static void test_reject_bad_base64(void **state)
@@ -777,6 +884,9 @@ int main(void)
         cmocka_unit_test(test_step_run),
         cmocka_unit_test(test_step_minimal_defaults),
         cmocka_unit_test(test_step_checkout),
+        cmocka_unit_test(test_step_persist),
+        cmocka_unit_test(test_step_attach),
+        cmocka_unit_test(test_reject_workspace_fields),
         cmocka_unit_test(test_step_docker_check),
         cmocka_unit_test(test_step_docker_pull),
         cmocka_unit_test(test_reject_docker_fields),

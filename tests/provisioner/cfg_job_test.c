@@ -79,6 +79,10 @@ static const char *kind_name(enum mx_job_step_kind k)
         return "docker-check";
     case MX_JOB_STEP_DOCKER_PULL:
         return "docker-pull";
+    case MX_JOB_STEP_PERSIST:
+        return "persist";
+    case MX_JOB_STEP_ATTACH:
+        return "attach";
     }
     return "?";
 }
@@ -125,6 +129,16 @@ static char *dump_job(const mx_job *job)
             }
             mx_buf_printf(&b, "  ignore_pull_error: %d\n", s->ignore_pull_error);
         }
+        if (s->kind == MX_JOB_STEP_PERSIST) {
+            dump_field(&b, "  ", "root", s->root);
+            mx_buf_printf(&b, "  paths: %zu\n", s->npaths);
+            for (size_t k = 0; k < s->npaths; k++) {
+                mx_buf_adds(&b, "    ");
+                dump_str(&b, s->paths[k]);
+                mx_buf_adds(&b, "\n");
+            }
+        }
+        if (s->kind == MX_JOB_STEP_ATTACH) dump_field(&b, "  ", "at", s->at);
     }
     return mx_buf_steal(&b);
 }
