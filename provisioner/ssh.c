@@ -258,9 +258,9 @@ static int scp_receive(mx_ssh *c, const char *remote_path, int fd, const char *t
     memset(&sb, 0, sizeof sb);
     LIBSSH2_CHANNEL *ch = libssh2_scp_recv2(c->s, remote_path, &sb);
     if (!ch) return mx_fail(err, MX_INFRA, "download %s: %s", remote_path, mx_ssh_error(c->s));
+    /* no S_ISREG check: libssh2 fills st_mode from SCP's "C0600 SIZE NAME" line, permission
+     * bits only; a 'C' line is a regular file by definition */
     int rc = 0;
-    if (!S_ISREG(sb.st_mode))
-        rc = mx_fail(err, MX_INFRA, "download %s: not a regular file", remote_path);
     char buf[65536];
     long long left = (long long)sb.st_size, total = left;
     while (rc == 0 && left > 0) {

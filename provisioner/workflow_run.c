@@ -137,8 +137,8 @@ static void ended(wf_run *w, size_t j, int r, const mx_err *err)
     } else if (mx_stop) {
         finish(job, "canceled", MX_REQ_CANCELED, mx_xstrdup(err->msg));
     } else {
+        /* the summary shows it, and the first one is the run's own error at exit */
         finish(job, "error", MX_REQ_FAILED, mx_xstrdup(err->msg));
-        fprintf(stderr, "mexec: job %s: %s\n", w->plan.jobs[j].name, err->msg);
         w->fatal = 1; /* a config error will not go away; a broken host neither */
         if (!w->first.msg[0]) w->first = *err;
     }
