@@ -111,9 +111,12 @@ char *mx_vm_domain_xml(const mx_vm_spec *s)
 
 char *mx_vm_metadata_field(const char *xml, const char *field)
 {
+    /* virDomainGetMetadata hands the element back without its namespace prefix (<job><id>..);
+     * the domain XML we write has it (<mexec:job><mexec:id>..) */
+    const char *prefix = strstr(xml, "<" MX_METADATA_PREFIX ":") ? MX_METADATA_PREFIX ":" : "";
     char open_tag[128], close_tag[128];
-    snprintf(open_tag, sizeof open_tag, "<" MX_METADATA_PREFIX ":%s>", field);
-    snprintf(close_tag, sizeof close_tag, "</" MX_METADATA_PREFIX ":%s>", field);
+    snprintf(open_tag, sizeof open_tag, "<%s%s>", prefix, field);
+    snprintf(close_tag, sizeof close_tag, "</%s%s>", prefix, field);
     const char *a = strstr(xml, open_tag);
     if (!a) return NULL;
     a += strlen(open_tag);

@@ -25,7 +25,8 @@ typedef struct mx_vm_spec {
 char *mx_vm_domain_xml(const mx_vm_spec *s);
 /* The metadata element alone (virDomainSetMetadata / parsing tests). */
 char *mx_vm_metadata_xml(const mx_vm_spec *s);
-/* Reads a field of our metadata element ("<mexec:owner-pid>123</...>"); caller frees. */
+/* Reads a field of our metadata element ("<mexec:owner-pid>123</...>" in our domain XML,
+ * "<owner-pid>123</...>" as virDomainGetMetadata returns it); caller frees. */
 char *mx_vm_metadata_field(const char *xml, const char *field);
 /* "kvm" where /dev/kvm can be opened, else "qemu" (TCG). */
 const char *mx_vm_domain_type(void);
