@@ -24,8 +24,9 @@ static void elem(mx_buf *b, const char *indent, const char *tag, const char *tex
 
 static void add_metadata(mx_buf *b, const mx_vm_spec *s, const char *indent)
 {
-    char pid[32];
+    char pid[32], port[16];
     snprintf(pid, sizeof pid, "%ld", s->owner_pid);
+    snprintf(port, sizeof port, "%d", s->ssh_port);
     mx_buf_printf(b, "%s<" MX_METADATA_PREFIX ":job xmlns:" MX_METADATA_PREFIX "='%s'>\n", indent,
                   MX_METADATA_NS);
     mx_buf i2;
@@ -35,6 +36,8 @@ static void add_metadata(mx_buf *b, const mx_vm_spec *s, const char *indent)
     elem(b, i2.data, MX_METADATA_PREFIX ":name", s->job_name);
     elem(b, i2.data, MX_METADATA_PREFIX ":dir", s->job_dir);
     elem(b, i2.data, MX_METADATA_PREFIX ":owner-pid", pid);
+    /* for `mexec ps`, and whoever wants to reach the guest without the job's files */
+    elem(b, i2.data, MX_METADATA_PREFIX ":ssh-port", port);
     mx_buf_free(&i2);
     mx_buf_printf(b, "%s</" MX_METADATA_PREFIX ":job>\n", indent);
 }

@@ -16,7 +16,8 @@ typedef struct mx_vm_spec {
     const char *seed;    /* NoCloud seed image (raw ISO9660) */
     const char *console; /* serial console log file */
     int ssh_port;        /* host 127.0.0.1 port forwarded to the guest's 22 */
-    /* metadata, so `mexec gc` can tell our domains and their owners */
+    /* metadata, so `mexec gc` and `mexec ps` can tell our domains and their owners (the
+     * ssh_port above is recorded too) */
     const char *job_id, *job_name, *job_dir;
     long owner_pid;
 } mx_vm_spec;

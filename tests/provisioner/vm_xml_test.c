@@ -156,6 +156,9 @@ static void check_domain(const char *type)
     v = mx_vm_metadata_field(xml, "owner-pid");
     assert_string_equal(v, "424242");
     free(v);
+    v = mx_vm_metadata_field(xml, "ssh-port");
+    assert_string_equal(v, "40222");
+    free(v);
     tu_assert_contains(xml, "<mexec:job xmlns:mexec='" MX_METADATA_NS "'>");
 
     if (validate(p.dir, xml) < 0)
