@@ -37,6 +37,17 @@ const char *mx_virt_error(void)
     return m && *m ? m : "unknown libvirt error";
 }
 
+virConnectPtr mx_virt_connect(const char *uri, mx_err *err)
+{
+    virConnectPtr conn = virConnectOpen(uri);
+    if (!conn)
+        mx_fail(err, MX_INFRA,
+                "connect to libvirt at %s: %s (is libvirtd running? scripts/setup-host.sh "
+                "starts it)",
+                uri, mx_virt_error());
+    return conn;
+}
+
 static int random_id(char out[17], mx_err *err)
 {
     unsigned char r[8];
@@ -182,12 +193,7 @@ int mx_vm_load(mx_vm *vm, const char *dir, mx_err *err)
 
 int mx_vm_attach(mx_vm *vm, const mx_host_config *hc, mx_err *err)
 {
-    if (!vm->conn) {
-        vm->conn = virConnectOpen(hc->libvirt_uri);
-        if (!vm->conn)
-            return mx_fail(err, MX_INFRA, "connect to libvirt at %s: %s", hc->libvirt_uri,
-                           mx_virt_error());
-    }
+    if (!vm->conn && !(vm->conn = mx_virt_connect(hc->libvirt_uri, err))) return -1;
     if (vm->dom) return 1;
     vm->dom = virDomainLookupByName(vm->conn, vm->domain_name);
     if (vm->dom) return 1;
@@ -198,10 +204,8 @@ int mx_vm_attach(mx_vm *vm, const mx_host_config *hc, mx_err *err)
 
 int mx_vm_destroy_by_name(const mx_host_config *hc, const char *name, mx_err *err)
 {
-    virConnectPtr conn = virConnectOpen(hc->libvirt_uri);
-    if (!conn)
-        return mx_fail(err, MX_INFRA, "connect to libvirt at %s: %s", hc->libvirt_uri,
-                       mx_virt_error());
+    virConnectPtr conn = mx_virt_connect(hc->libvirt_uri, err);
+    if (!conn) return -1;
     int rc = 0;
     virDomainPtr dom = virDomainLookupByName(conn, name);
     if (!dom) {
@@ -240,12 +244,7 @@ static int make_overlay(const mx_vm *vm, const mx_image *img, mx_err *err)
 static int start_domain(mx_vm *vm, const mx_host_config *hc, const mx_image *img,
                         const mx_rclass *rc, mx_err *err)
 {
-    vm->conn = virConnectOpen(hc->libvirt_uri);
-    if (!vm->conn)
-        return mx_fail(err, MX_INFRA,
-                       "connect to libvirt at %s: %s (is libvirtd running? "
-                       "scripts/setup-host.sh starts it)",
-                       hc->libvirt_uri, mx_virt_error());
+    if (!(vm->conn = mx_virt_connect(hc->libvirt_uri, err))) return -1;
     /* The forwarded port is picked free, then bound by QEMU: another process may take it in
      * between, so a start that fails is retried on a fresh port. */
     for (int attempt = 0; attempt < 3; attempt++) {
