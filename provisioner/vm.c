@@ -1,8 +1,10 @@
 #include "vm.h"
+#include "capacity.h"
 #include "mx_buf.h"
 #include "mx_cleanup.h"
 #include "mx_fs.h"
 #include "mx_proc.h"
+#include "signals.h"
 #include "vm_seed.h"
 #include "vm_xml.h"
 
@@ -241,12 +243,10 @@ static int make_overlay(const mx_vm *vm, const mx_image *img, mx_err *err)
     return 0;
 }
 
-static int start_domain(mx_vm *vm, const mx_host_config *hc, const mx_image *img,
-                        const mx_rclass *rc, mx_err *err)
+/* Starts the domain, retrying on a fresh port: the forwarded port is picked free, then bound by
+ * QEMU, and another process may take it in between. */
+static int create_domain(mx_vm *vm, const mx_image *img, const mx_rclass *rc, mx_err *err)
 {
-    if (!(vm->conn = mx_virt_connect(hc->libvirt_uri, err))) return -1;
-    /* The forwarded port is picked free, then bound by QEMU: another process may take it in
-     * between, so a start that fails is retried on a fresh port. */
     for (int attempt = 0; attempt < 3; attempt++) {
         if (free_port(&vm->ssh_port, err) < 0) return -1;
         mx_vm_spec spec = {
@@ -277,6 +277,21 @@ static int start_domain(mx_vm *vm, const mx_host_config *hc, const mx_image *img
             break;
     }
     return mx_fail(err, MX_INFRA, "start VM %s: %s", vm->domain_name, mx_virt_error());
+}
+
+static int start_domain(mx_vm *vm, const mx_host_config *hc, const mx_image *img,
+                        const mx_rclass *rc, mx_err *err)
+{
+    if (!(vm->conn = mx_virt_connect(hc->libvirt_uri, err))) return -1;
+    /* admitted until the domain exists (or failed to): then the next job's sum includes it */
+    int lock_fd = -1;
+    mx_cap_wait w = {.stop = &mx_stop};
+    if (mx_capacity_admit(vm->conn, hc, vm->job_name, rc->name, (mx_cap){rc->vcpus, rc->memory_mib},
+                          &w, &lock_fd, err) < 0)
+        return -1;
+    int r = create_domain(vm, img, rc, err);
+    mx_capacity_release(&lock_fd);
+    return r;
 }
 
 int mx_vm_boot(mx_vm *vm, const mx_host_config *hc, const mx_image *img, const mx_rclass *rc,
