@@ -13,13 +13,13 @@
 #include "mx_cleanup.h"
 #include "mx_fs.h"
 #include "vm.h"
+#include "vm_list.h"
 #include "vm_xml.h"
 #include "workflow_ws.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libvirt/virterror.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,41 +51,29 @@ static int orphaned(const char *dir)
     return 1;
 }
 
+static int gc_domain(const mx_vm_entry *e, void *removed, mx_err *err)
+{
+    (void)err;
+    mx_autofree char *dir = mx_vm_metadata_field(e->meta, "dir");
+    if (dir && !orphaned(dir)) return 0;
+    mx_autofree char *pid = mx_vm_metadata_field(e->meta, "owner-pid");
+    if (virDomainIsActive(e->dom) == 1 && virDomainDestroy(e->dom) < 0)
+        fprintf(stderr, "mexec: gc: destroy %s: %s\n", e->name, mx_virt_error());
+    /* a persistent definition (never made by mexec, but possible) goes too */
+    if (virDomainIsPersistent(e->dom) == 1 && virDomainUndefine(e->dom) < 0)
+        fprintf(stderr, "mexec: gc: undefine %s: %s\n", e->name, mx_virt_error());
+    printf("removed VM %s (owner pid %s gone)\n", e->name, pid ? pid : "?");
+    (*(int *)removed)++;
+    return 0;
+}
+
 static int gc_domains(const mx_host_config *hc, int *removed, mx_err *err)
 {
-    virConnectPtr conn = virConnectOpen(hc->libvirt_uri);
-    if (!conn)
-        return mx_fail(err, MX_INFRA, "connect to libvirt at %s: %s", hc->libvirt_uri,
-                       mx_virt_error());
-    virDomainPtr *doms = NULL;
-    int n = virConnectListAllDomains(conn, &doms, 0);
-    if (n < 0) {
-        mx_fail(err, MX_INFRA, "list domains: %s", mx_virt_error());
-        virConnectClose(conn);
-        return -1;
-    }
-    for (int i = 0; i < n; i++) {
-        char *meta = virDomainGetMetadata(doms[i], VIR_DOMAIN_METADATA_ELEMENT, MX_METADATA_NS, 0);
-        if (meta) {
-            mx_autofree char *dir = mx_vm_metadata_field(meta, "dir");
-            mx_autofree char *pid = mx_vm_metadata_field(meta, "owner-pid");
-            const char *name = virDomainGetName(doms[i]);
-            if (!dir || orphaned(dir)) {
-                if (virDomainIsActive(doms[i]) == 1 && virDomainDestroy(doms[i]) < 0)
-                    fprintf(stderr, "mexec: gc: destroy %s: %s\n", name, mx_virt_error());
-                /* a persistent definition (never made by mexec, but possible) goes too */
-                if (virDomainIsPersistent(doms[i]) == 1 && virDomainUndefine(doms[i]) < 0)
-                    fprintf(stderr, "mexec: gc: undefine %s: %s\n", name, mx_virt_error());
-                printf("removed VM %s (owner pid %s gone)\n", name, pid ? pid : "?");
-                (*removed)++;
-            }
-            free(meta);
-        }
-        virDomainFree(doms[i]);
-    }
-    free(doms);
+    virConnectPtr conn = mx_virt_connect(hc->libvirt_uri, err);
+    if (!conn) return -1;
+    int rc = mx_vm_list_each(conn, 0, gc_domain, removed, err);
     virConnectClose(conn);
-    return 0;
+    return rc;
 }
 
 /* Removes the orphaned entries of parent: job directories, or workflow runs' workspaces. */

@@ -323,8 +323,10 @@ static int gl_prepare(gl_ctx *g)
         say(g, "boot VM: %s", err.msg);
         goto out;
     }
+    /* from the domain's start: a wait for capacity before it is not the guest's boot */
+    long long deadline = mx_now_ms() + (long long)g->hc.boot_timeout_s * 1000;
     mx_ssh_target t = target_of(&vm);
-    if (mx_ssh_connect(&ssh, &t, t0 + (long long)g->hc.boot_timeout_s * 1000, &mx_stop, &err) < 0) {
+    if (mx_ssh_connect(&ssh, &t, deadline, &mx_stop, &err) < 0) {
         mx_autofree char *tail = mx_stop ? NULL : mx_vm_console_tail(&vm, 15);
         if (tail) fprintf(stderr, "mexec: last lines of the guest console:\n%s\n", tail);
         say(g, "connect to %s: %s", vm.domain_name, err.msg);

@@ -52,6 +52,26 @@ static int parse_classes(mx_host_config *hc, const mx_node *m, mx_err *err)
     return 0;
 }
 
+static int parse_capacity(mx_host_config *hc, const mx_node *m, mx_err *err)
+{
+    if (m->kind != MX_NODE_MAP)
+        return mx_node_fail(err, m, "capacity must be a map {vcpus: N, memory_mib: M}");
+    for (size_t i = 0; i < m->n; i++) {
+        const char *k = m->keys[i]->value;
+        int rc;
+        if (strcmp(k, "vcpus") == 0)
+            rc = parse_int(m->vals[i], "capacity vcpus", 1, 65536, &hc->capacity_vcpus, err);
+        else if (strcmp(k, "memory_mib") == 0)
+            rc = parse_int(m->vals[i], "capacity memory_mib", 1, 1 << 30, &hc->capacity_memory_mib,
+                           err);
+        else
+            rc = mx_node_fail(err, m->keys[i],
+                              "unknown capacity setting \"%s\" (known: vcpus, memory_mib)", k);
+        if (rc < 0) return -1;
+    }
+    return 0;
+}
+
 static int parse_registries(mx_host_config *hc, const mx_node *m, mx_err *err)
 {
     if (m->kind != MX_NODE_MAP)
@@ -115,6 +135,10 @@ static int apply(mx_host_config *hc, const mx_node *root, mx_err *err)
             if (parse_classes(hc, v, err) < 0) return -1;
             continue;
         }
+        if (strcmp(k, "capacity") == 0) {
+            if (parse_capacity(hc, v, err) < 0) return -1;
+            continue;
+        }
         if (strcmp(k, "registries") == 0) {
             if (parse_registries(hc, v, err) < 0) return -1;
             continue;
@@ -149,7 +173,7 @@ static int apply(mx_host_config *hc, const mx_node *root, mx_err *err)
                                 "unknown host setting \"%s\" (known: libvirt_uri, image_store, "
                                 "state_dir, images_dir, default_image, contexts_dir, boot_timeout, "
                                 "registries, registry_mirrors, credential_helpers, "
-                                "resource_classes)",
+                                "resource_classes, capacity)",
                                 k);
     }
     return 0;

@@ -29,6 +29,10 @@ typedef struct mx_host_config {
     /* docker-credential-* helpers a config.json may name (NULL-terminated); NULL: any */
     char **credential_helpers;
     mx_rclass_table classes;
+    /* capacity: what all of mexec's running VMs together may use; 0 = unset, the default
+     * (mx_capacity_total) follows the host */
+    int capacity_vcpus;
+    int capacity_memory_mib;
 } mx_host_config;
 
 int mx_host_config_load(mx_host_config *hc, mx_err *err);

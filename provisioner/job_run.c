@@ -350,13 +350,14 @@ static int boot_and_run(job_ctx *c, mx_err *err)
         c->vm.domain_name, c->img.ref, c->job.resource_class, c->rc.vcpus, c->rc.memory_mib,
         mx_vm_domain_type());
     if (mx_vm_boot(&c->vm, c->hc, &c->img, &c->rc, err) < 0) return mx_wrap(err, "boot VM");
+    /* from the domain's start: a wait for capacity before it is not the guest's boot */
+    long long deadline = mx_now_ms() + (long long)c->hc->boot_timeout_s * 1000;
     if (mx_stop) return mx_fail(err, MX_INFRA, "interrupted");
     mx_ssh_target t = {.port = c->vm.ssh_port,
                        .user = "circleci",
                        .host_pub = c->vm.host_pub,
                        .client_key = c->vm.client_key,
                        .client_pub = c->vm.client_pub};
-    long long deadline = c->t0 + (long long)c->hc->boot_timeout_s * 1000;
     if (mx_ssh_connect(&c->ssh, &t, deadline, &mx_stop, err) < 0) {
         mx_autofree char *tail = mx_vm_console_tail(&c->vm, 15);
         if (tail && !mx_stop)

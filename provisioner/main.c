@@ -26,6 +26,7 @@ static const char usage[] =
     "  image path NAME:TAG     print the directory of a built image\n"
     "  config validate|process [-c CONFIG] [--param K=V]  check or expand a config, offline\n"
     "  gitlab config|prepare|run|cleanup  GitLab Runner custom-executor driver (docs/gitlab.md)\n"
+    "  ps                      list running mexec VMs and the host capacity they use\n"
     "  gc                      remove VMs and files of mexec runs that died\n"
     "  version                 print the version\n"
     "\n"
@@ -73,6 +74,8 @@ int main(int argc, char **argv)
         rc = mx_cmd_gitlab(argc - 1, argv + 1);
     else if (strcmp(argv[1], "gc") == 0)
         rc = mx_cmd_gc(argc - 1, argv + 1);
+    else if (strcmp(argv[1], "ps") == 0)
+        rc = mx_cmd_ps(argc - 1, argv + 1);
     else {
         fprintf(stderr, "mexec: unknown command \"%s\"\n\n%s", argv[1], usage);
         rc = MX_USAGE;

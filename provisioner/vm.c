@@ -1,8 +1,10 @@
 #include "vm.h"
+#include "capacity.h"
 #include "mx_buf.h"
 #include "mx_cleanup.h"
 #include "mx_fs.h"
 #include "mx_proc.h"
+#include "signals.h"
 #include "vm_seed.h"
 #include "vm_xml.h"
 
@@ -35,6 +37,17 @@ const char *mx_virt_error(void)
 {
     const char *m = virGetLastErrorMessage();
     return m && *m ? m : "unknown libvirt error";
+}
+
+virConnectPtr mx_virt_connect(const char *uri, mx_err *err)
+{
+    virConnectPtr conn = virConnectOpen(uri);
+    if (!conn)
+        mx_fail(err, MX_INFRA,
+                "connect to libvirt at %s: %s (is libvirtd running? scripts/setup-host.sh "
+                "starts it)",
+                uri, mx_virt_error());
+    return conn;
 }
 
 static int random_id(char out[17], mx_err *err)
@@ -182,12 +195,7 @@ int mx_vm_load(mx_vm *vm, const char *dir, mx_err *err)
 
 int mx_vm_attach(mx_vm *vm, const mx_host_config *hc, mx_err *err)
 {
-    if (!vm->conn) {
-        vm->conn = virConnectOpen(hc->libvirt_uri);
-        if (!vm->conn)
-            return mx_fail(err, MX_INFRA, "connect to libvirt at %s: %s", hc->libvirt_uri,
-                           mx_virt_error());
-    }
+    if (!vm->conn && !(vm->conn = mx_virt_connect(hc->libvirt_uri, err))) return -1;
     if (vm->dom) return 1;
     vm->dom = virDomainLookupByName(vm->conn, vm->domain_name);
     if (vm->dom) return 1;
@@ -198,10 +206,8 @@ int mx_vm_attach(mx_vm *vm, const mx_host_config *hc, mx_err *err)
 
 int mx_vm_destroy_by_name(const mx_host_config *hc, const char *name, mx_err *err)
 {
-    virConnectPtr conn = virConnectOpen(hc->libvirt_uri);
-    if (!conn)
-        return mx_fail(err, MX_INFRA, "connect to libvirt at %s: %s", hc->libvirt_uri,
-                       mx_virt_error());
+    virConnectPtr conn = mx_virt_connect(hc->libvirt_uri, err);
+    if (!conn) return -1;
     int rc = 0;
     virDomainPtr dom = virDomainLookupByName(conn, name);
     if (!dom) {
@@ -237,17 +243,10 @@ static int make_overlay(const mx_vm *vm, const mx_image *img, mx_err *err)
     return 0;
 }
 
-static int start_domain(mx_vm *vm, const mx_host_config *hc, const mx_image *img,
-                        const mx_rclass *rc, mx_err *err)
+/* Starts the domain, retrying on a fresh port: the forwarded port is picked free, then bound by
+ * QEMU, and another process may take it in between. */
+static int create_domain(mx_vm *vm, const mx_image *img, const mx_rclass *rc, mx_err *err)
 {
-    vm->conn = virConnectOpen(hc->libvirt_uri);
-    if (!vm->conn)
-        return mx_fail(err, MX_INFRA,
-                       "connect to libvirt at %s: %s (is libvirtd running? "
-                       "scripts/setup-host.sh starts it)",
-                       hc->libvirt_uri, mx_virt_error());
-    /* The forwarded port is picked free, then bound by QEMU: another process may take it in
-     * between, so a start that fails is retried on a fresh port. */
     for (int attempt = 0; attempt < 3; attempt++) {
         if (free_port(&vm->ssh_port, err) < 0) return -1;
         mx_vm_spec spec = {
@@ -278,6 +277,21 @@ static int start_domain(mx_vm *vm, const mx_host_config *hc, const mx_image *img
             break;
     }
     return mx_fail(err, MX_INFRA, "start VM %s: %s", vm->domain_name, mx_virt_error());
+}
+
+static int start_domain(mx_vm *vm, const mx_host_config *hc, const mx_image *img,
+                        const mx_rclass *rc, mx_err *err)
+{
+    if (!(vm->conn = mx_virt_connect(hc->libvirt_uri, err))) return -1;
+    /* admitted until the domain exists (or failed to): then the next job's sum includes it */
+    int lock_fd = -1;
+    mx_cap_wait w = {.stop = &mx_stop};
+    if (mx_capacity_admit(vm->conn, hc, vm->job_name, rc->name, (mx_cap){rc->vcpus, rc->memory_mib},
+                          &w, &lock_fd, err) < 0)
+        return -1;
+    int r = create_domain(vm, img, rc, err);
+    mx_capacity_release(&lock_fd);
+    return r;
 }
 
 int mx_vm_boot(mx_vm *vm, const mx_host_config *hc, const mx_image *img, const mx_rclass *rc,

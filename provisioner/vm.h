@@ -62,5 +62,7 @@ char *mx_vm_console_tail(const mx_vm *vm, int lines);
 void mx_virt_quiet(void);
 /* libvirt's last error message, or "unknown libvirt error". */
 const char *mx_virt_error(void);
+/* virConnectOpen with an error that says what to check. */
+virConnectPtr mx_virt_connect(const char *uri, mx_err *err);
 
 #endif

@@ -24,8 +24,9 @@ static void elem(mx_buf *b, const char *indent, const char *tag, const char *tex
 
 static void add_metadata(mx_buf *b, const mx_vm_spec *s, const char *indent)
 {
-    char pid[32];
+    char pid[32], port[16];
     snprintf(pid, sizeof pid, "%ld", s->owner_pid);
+    snprintf(port, sizeof port, "%d", s->ssh_port);
     mx_buf_printf(b, "%s<" MX_METADATA_PREFIX ":job xmlns:" MX_METADATA_PREFIX "='%s'>\n", indent,
                   MX_METADATA_NS);
     mx_buf i2;
@@ -35,6 +36,8 @@ static void add_metadata(mx_buf *b, const mx_vm_spec *s, const char *indent)
     elem(b, i2.data, MX_METADATA_PREFIX ":name", s->job_name);
     elem(b, i2.data, MX_METADATA_PREFIX ":dir", s->job_dir);
     elem(b, i2.data, MX_METADATA_PREFIX ":owner-pid", pid);
+    /* for `mexec ps`, and whoever wants to reach the guest without the job's files */
+    elem(b, i2.data, MX_METADATA_PREFIX ":ssh-port", port);
     mx_buf_free(&i2);
     mx_buf_printf(b, "%s</" MX_METADATA_PREFIX ":job>\n", indent);
 }
@@ -111,9 +114,12 @@ char *mx_vm_domain_xml(const mx_vm_spec *s)
 
 char *mx_vm_metadata_field(const char *xml, const char *field)
 {
+    /* virDomainGetMetadata hands the element back without its namespace prefix (<job><id>..);
+     * the domain XML we write has it (<mexec:job><mexec:id>..) */
+    const char *prefix = strstr(xml, "<" MX_METADATA_PREFIX ":") ? MX_METADATA_PREFIX ":" : "";
     char open_tag[128], close_tag[128];
-    snprintf(open_tag, sizeof open_tag, "<" MX_METADATA_PREFIX ":%s>", field);
-    snprintf(close_tag, sizeof close_tag, "</" MX_METADATA_PREFIX ":%s>", field);
+    snprintf(open_tag, sizeof open_tag, "<%s%s>", prefix, field);
+    snprintf(close_tag, sizeof close_tag, "</%s%s>", prefix, field);
     const char *a = strstr(xml, open_tag);
     if (!a) return NULL;
     a += strlen(open_tag);

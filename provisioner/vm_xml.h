@@ -16,7 +16,8 @@ typedef struct mx_vm_spec {
     const char *seed;    /* NoCloud seed image (raw ISO9660) */
     const char *console; /* serial console log file */
     int ssh_port;        /* host 127.0.0.1 port forwarded to the guest's 22 */
-    /* metadata, so `mexec gc` can tell our domains and their owners */
+    /* metadata, so `mexec gc` and `mexec ps` can tell our domains and their owners (the
+     * ssh_port above is recorded too) */
     const char *job_id, *job_name, *job_dir;
     long owner_pid;
 } mx_vm_spec;
@@ -25,7 +26,8 @@ typedef struct mx_vm_spec {
 char *mx_vm_domain_xml(const mx_vm_spec *s);
 /* The metadata element alone (virDomainSetMetadata / parsing tests). */
 char *mx_vm_metadata_xml(const mx_vm_spec *s);
-/* Reads a field of our metadata element ("<mexec:owner-pid>123</...>"); caller frees. */
+/* Reads a field of our metadata element ("<mexec:owner-pid>123</...>" in our domain XML,
+ * "<owner-pid>123</...>" as virDomainGetMetadata returns it); caller frees. */
 char *mx_vm_metadata_field(const char *xml, const char *field);
 /* "kvm" where /dev/kvm can be opened, else "qemu" (TCG). */
 const char *mx_vm_domain_type(void);

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Bad input to `mexec run` fails before any VM exists, with a clear message and the documented
-# exit status: 2 for usage/config errors, 3 for infrastructure (docs/exit-codes.md).
+# exit status: 2 for usage/config errors, 3 for infrastructure (docs/exit-codes.md).  Also
+# `mexec ps`, against libvirt's in-process test driver.
 set -euo pipefail
 MEXEC=${MEXEC:?MEXEC must name the mexec binary}
 T=$(mktemp -d /tmp/mexec-cli.XXXXXX)
@@ -51,6 +52,39 @@ if [[ $rc -eq 2 ]] && grep -qF "cannot read $T/does-not-exist.yml" "$T/err"; the
 rc=0
 "$MEXEC" frobnicate >"$T/out" 2>"$T/err" || rc=$?
 if [[ $rc -eq 2 ]]; then passed=$((passed + 1)); else echo "FAIL unknown-command: $rc" >&2; failures=$((failures + 1)); fi
+
+rc=0
+"$MEXEC" ps extra-arg >"$T/out" 2>"$T/err" || rc=$?
+if [[ $rc -eq 2 ]] && grep -qF "usage: mexec ps" "$T/err"; then passed=$((passed + 1)); else
+    echo "FAIL ps-usage: status $rc" >&2; failures=$((failures + 1)); fi
+# libvirt's test driver runs inside the mexec process (no libvirtd): ps end to end, on a node
+# with one running mexec domain and one that is not mexec's
+cat >"$T/node.xml" <<'XML'
+<node>
+  <domain type='test'>
+    <name>mexec-0123456789abcdef</name>
+    <metadata>
+      <mexec:job xmlns:mexec='https://mexec.dev/xmlns/job/1'>
+        <mexec:id>0123456789abcdef</mexec:id><mexec:name>build &amp; test</mexec:name>
+        <mexec:dir>/nonexistent</mexec:dir><mexec:owner-pid>4242</mexec:owner-pid>
+        <mexec:ssh-port>40222</mexec:ssh-port>
+      </mexec:job>
+    </metadata>
+    <memory unit='MiB'>1536</memory><vcpu>2</vcpu><os><type>hvm</type></os>
+  </domain>
+  <domain type='test'>
+    <name>not-ours</name>
+    <memory unit='MiB'>512</memory><vcpu>1</vcpu><os><type>hvm</type></os>
+  </domain>
+</node>
+XML
+printf 'libvirt_uri: test://%s/node.xml\nstate_dir: %s/jobs\ncapacity: {vcpus: 3, memory_mib: 5000}\n' "$T" "$T" >"$T/ps.yaml"
+rc=0
+MEXEC_HOST_CONFIG=$T/ps.yaml "$MEXEC" ps >"$T/out" 2>"$T/err" || rc=$?
+if [[ $rc -eq 0 ]] && [[ $(wc -l <"$T/out") -eq 3 ]] &&
+    grep -qE '^0123456789abcdef +2 +1536 +4242 +127\.0\.0\.1:40222 +build & test$' "$T/out" &&
+    grep -qxF "capacity: 2/3 vCPUs, 1536/5000 MiB in use" "$T/out"; then passed=$((passed + 1)); else
+    echo "FAIL ps-test-driver: status $rc" >&2; sed 's/^/  /' "$T/out" "$T/err" >&2; failures=$((failures + 1)); fi
 
 echo "$passed passed, $failures failed"
 ((failures == 0))

@@ -51,6 +51,9 @@ static void test_overrides(void **state)
                        "images_dir: /srv/mexec/recipes\n"
                        "default_image: debian-12:edge\n"
                        "boot_timeout: 900\n"
+                       "capacity:\n"
+                       "  vcpus: 3\n"
+                       "  memory_mib: 6000\n"
                        "resource_classes:\n"
                        "  medium: {vcpus: 1, memory_mib: 2048}\n"
                        "  big.arm:\n"
@@ -66,6 +69,8 @@ static void test_overrides(void **state)
     assert_string_equal(hc.images_dir, "/srv/mexec/recipes");
     assert_string_equal(hc.default_image, "debian-12:edge");
     assert_int_equal(hc.boot_timeout_s, 900);
+    assert_int_equal(hc.capacity_vcpus, 3);
+    assert_int_equal(hc.capacity_memory_mib, 6000);
     const mx_rclass *m = find_class(&hc, "medium");
     assert_non_null(m);
     assert_int_equal(m->vcpus, 1);
@@ -140,6 +145,9 @@ static void test_defaults_with_empty_map(void **state)
     assert_string_equal(hc.images_dir, "/opt/images");
     assert_null(hc.default_image);
     assert_int_equal(hc.boot_timeout_s, 300);
+    /* unset: the capacity follows the host (mx_capacity_total) */
+    assert_int_equal(hc.capacity_vcpus, 0);
+    assert_int_equal(hc.capacity_memory_mib, 0);
     assert_non_null(find_class(&hc, "2xlarge+"));
     mx_host_config_free(&hc);
 }
@@ -181,7 +189,7 @@ static void test_errors(void **state)
     load_fails(f, "libvirt_uri: qemu:///system\nboot_timout: 30\n",
                ":2:1: unknown host setting \"boot_timout\" (known: libvirt_uri, image_store, "
                "state_dir, images_dir, default_image, contexts_dir, boot_timeout, registries, "
-               "registry_mirrors, credential_helpers, resource_classes)");
+               "registry_mirrors, credential_helpers, resource_classes, capacity)");
     load_fails(f, "boot_timeout: 1\n",
                ":1:15: boot_timeout must be a whole number from 5 to 86400");
     load_fails(f, "boot_timeout: 30s\n", ":1:15: boot_timeout must be a whole number");
@@ -194,6 +202,17 @@ static void test_errors(void **state)
                ":2:17: vcpus must be a whole number from 1 to 1024");
     load_fails(f, "resource_classes:\n  tiny: {vcpus: 1, memory_mib: 512, arm: maybe}\n",
                ":2:42: arm must be true or false");
+    load_fails(f, "capacity: 4\n", ":1:11: capacity must be a map {vcpus: N, memory_mib: M}");
+    load_fails(f, "capacity: {vcpus: 0}\n",
+               ":1:19: capacity vcpus must be a whole number from 1 to 65536");
+    load_fails(f, "capacity:\n  memory_mib: -512\n",
+               ":2:15: capacity memory_mib must be a whole number from 1 to 1073741824");
+    load_fails(f, "capacity: {vcpus: 2.5}\n", ":1:19: capacity vcpus must be a whole number");
+    load_fails(f, "capacity: {memory_mib: 4GiB}\n",
+               ":1:24: capacity memory_mib must be a whole number");
+    load_fails(f, "capacity: {vcpus: [2]}\n", ":1:19: capacity vcpus must be a number");
+    load_fails(f, "capacity: {vcpus: 2, memory: 4096}\n",
+               ":1:22: unknown capacity setting \"memory\" (known: vcpus, memory_mib)");
     load_fails(f, "- a list\n", ":1:1: host config must be a map");
     load_fails(f, "a: [\n", ":2:1:");
 }

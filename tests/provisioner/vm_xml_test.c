@@ -156,6 +156,9 @@ static void check_domain(const char *type)
     v = mx_vm_metadata_field(xml, "owner-pid");
     assert_string_equal(v, "424242");
     free(v);
+    v = mx_vm_metadata_field(xml, "ssh-port");
+    assert_string_equal(v, "40222");
+    free(v);
     tu_assert_contains(xml, "<mexec:job xmlns:mexec='" MX_METADATA_NS "'>");
 
     if (validate(p.dir, xml) < 0)
@@ -219,6 +222,19 @@ static void test_metadata_round_trip(void **state)
         assert_null(mx_vm_metadata_field(xml, "missing"));
         free(xml);
     }
+    /* as virDomainGetMetadata returns it: the namespace prefix removed */
+    const char *bare =
+        "<job>\n  <id>0123</id><name>a &amp; b</name>\n  <owner-pid>7</owner-pid>\n</job>";
+    char *got = mx_vm_metadata_field(bare, "id");
+    assert_string_equal(got, "0123");
+    free(got);
+    got = mx_vm_metadata_field(bare, "name");
+    assert_string_equal(got, "a & b");
+    free(got);
+    got = mx_vm_metadata_field(bare, "owner-pid");
+    assert_string_equal(got, "7");
+    free(got);
+    assert_null(mx_vm_metadata_field(bare, "dir"));
     assert_null(mx_vm_metadata_field("<mexec:id>unterminated", "id"));
     assert_null(mx_vm_metadata_field("", "id"));
 }
