@@ -7,6 +7,12 @@ source "$(dirname "$0")/lib.sh"
 "$MEXEC" run -c "$HERE/jobs/sleep.yml" --job build >"$T/out" 2>"$T/err" </dev/null &
 pid=$!
 wait_for "$T/out" step-started 300
+# gc leaves a running job alone: its domain and its files
+virsh -q -c qemu:///system list --name | grep -q '^mexec-' || fail "the job's domain is not running"
+"$MEXEC" gc >"$T/gc-live" 2>&1 || fail "gc failed: $(cat "$T/gc-live")"
+grep -q "removed" "$T/gc-live" && fail "gc removed parts of a running job: $(cat "$T/gc-live")"
+virsh -q -c qemu:///system list --name | grep -q '^mexec-' || fail "gc destroyed a running job's VM"
+kill -0 "$pid" || fail "the job died when gc ran"
 kill -KILL "$pid"
 wait "$pid" || true
 for ((i = 0; i < 100; i++)); do
