@@ -11,18 +11,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int write_all(int fd, const char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 int mx_dockercfg_save(const mx_dockercfg *cfg, const char *path, mx_err *err)
 {
     /* As the docker CLI: a symlinked config.json is updated where it points. */
@@ -49,7 +37,7 @@ int mx_dockercfg_save(const mx_dockercfg *cfg, const char *path, mx_err *err)
         mx_fail_errno(err, MX_INFRA, "chmod %s", tmp);
         goto out;
     }
-    if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+    if (mx_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
         mx_fail_errno(err, MX_INFRA, "write %s", tmp);
         goto out;
     }

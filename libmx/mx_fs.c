@@ -67,6 +67,19 @@ int mx_read_file(const char *path, mx_buf *out, mx_err *err)
     return 0;
 }
 
+int mx_write_all(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return -1;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
 int mx_write_file(const char *path, const void *data, size_t len, mode_t mode, mx_err *err)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);

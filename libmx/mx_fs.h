@@ -14,6 +14,8 @@ int mx_read_file(const char *path, mx_buf *out, mx_err *err);
 /* Creates or truncates path with exactly `mode` (umask does not widen or narrow it). */
 int mx_write_file(const char *path, const void *data, size_t len, mode_t mode, mx_err *err);
 int mx_path_exists(const char *path);
+/* Writes all of data to fd, retrying short writes and EINTR.  0, or -1 with errno set. */
+int mx_write_all(int fd, const void *data, size_t len);
 /* Joins a and b with one '/'; caller frees. */
 char *mx_path_join(const char *a, const char *b);
 /* Returns the directory part of path (a new string). */

@@ -1,4 +1,5 @@
 #include "mx_mask.h"
+#include "mx_fs.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -129,4 +130,9 @@ char *mx_secrets_mask(const mx_secrets *s, const char *text)
     mx_mask_flush(&m, to_buf, &out);
     mx_mask_stream_free(&m);
     return mx_buf_steal(&out);
+}
+
+void mx_emit_to_fd(void *ctx, const char *data, size_t len)
+{
+    (void)mx_write_all(*(int *)ctx, data, len);
 }

@@ -78,18 +78,6 @@ static void say(const gl_ctx *g, const char *fmt, ...)
     fprintf(stderr, "mexec: %s\n", masked);
 }
 
-static void emit_fd(void *ctx, const char *data, size_t len)
-{
-    int fd = *(int *)ctx;
-    while (len > 0) {
-        ssize_t n = write(fd, data, len);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return; /* the runner stopped reading: nothing useful to do */
-        data += n;
-        len -= (size_t)n;
-    }
-}
-
 static volatile sig_atomic_t alarm_fired;
 static void on_alarm(int sig)
 {
@@ -118,7 +106,7 @@ static void cancel_step(mx_session *se, int id, mx_mask_stream *mo, mx_mask_stre
             if (mx_session_recv(se, &r, &err) < 0) break;
             int end = r.type == MX_MSG_STEP_END;
             if (r.type == MX_MSG_OUTPUT)
-                mx_mask_feed(r.stream == MX_STREAM_STDERR ? me : mo, r.data, r.len, emit_fd,
+                mx_mask_feed(r.stream == MX_STREAM_STDERR ? me : mo, r.data, r.len, mx_emit_to_fd,
                              r.stream == MX_STREAM_STDERR ? &err_fd : &out_fd);
             mx_msg_clear(&r);
             if (end) break;
@@ -155,9 +143,9 @@ static int run_agent_step(gl_ctx *g, mx_session *se, const mx_msg *m, int *statu
         }
         if (r.type == MX_MSG_OUTPUT) {
             if (r.stream == MX_STREAM_STDERR)
-                mx_mask_feed(&me, r.data, r.len, emit_fd, &err_fd);
+                mx_mask_feed(&me, r.data, r.len, mx_emit_to_fd, &err_fd);
             else
-                mx_mask_feed(&mo, r.data, r.len, emit_fd, &out_fd);
+                mx_mask_feed(&mo, r.data, r.len, mx_emit_to_fd, &out_fd);
         } else if (r.type == MX_MSG_ERROR) {
             say(g, "agent: %s", r.message ? r.message : "?");
         } else if (r.type == MX_MSG_STEP_END) {
@@ -170,8 +158,8 @@ static int run_agent_step(gl_ctx *g, mx_session *se, const mx_msg *m, int *statu
         }
         mx_msg_clear(&r);
     }
-    mx_mask_flush(&mo, emit_fd, &out_fd);
-    mx_mask_flush(&me, emit_fd, &err_fd);
+    mx_mask_flush(&mo, mx_emit_to_fd, &out_fd);
+    mx_mask_flush(&me, mx_emit_to_fd, &err_fd);
     mx_mask_stream_free(&mo);
     mx_mask_stream_free(&me);
     return rc;

@@ -1,4 +1,5 @@
 #include "job_proc.h"
+#include "mx_fs.h"
 #include "mx_proc.h"
 
 #include <errno.h>
@@ -14,17 +15,6 @@
 /* A line this long without a newline (a progress bar drawn with \r) is relayed as it is. */
 #define MAX_PARTIAL 65536
 
-static void write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return; /* our own stdout is gone: nothing better to do */
-        p += w;
-        n -= (size_t)w;
-    }
-}
-
 static void emit(const mx_job_proc *p, int stream, const char *line, size_t len)
 {
     mx_buf b;
@@ -32,7 +22,8 @@ static void emit(const mx_job_proc *p, int stream, const char *line, size_t len)
     mx_buf_adds(&b, p->prefix);
     mx_buf_add(&b, line, len);
     mx_buf_add(&b, "\n", 1);
-    write_all(stream == 0 ? STDOUT_FILENO : STDERR_FILENO, b.data, b.len);
+    /* our own stdout gone: nothing better to do than go on */
+    (void)mx_write_all(stream == 0 ? STDOUT_FILENO : STDERR_FILENO, b.data, b.len);
     mx_buf_free(&b);
 }
 
@@ -92,7 +83,7 @@ int mx_job_proc_start(mx_job_proc *p, const char *prefix, mx_job_proc_fn fn, voi
         int code = r >= 0 ? r : jerr.status;
         int n = snprintf(verdict, sizeof verdict, "%d\t%s", code, r >= 0 ? "" : jerr.msg);
         /* shorter than a pipe's buffer: the write cannot block on a parent not reading yet */
-        write_all(sp[1], verdict, n > 0 ? (size_t)n : 0);
+        (void)mx_write_all(sp[1], verdict, n > 0 ? (size_t)n : 0);
         _exit(code == MX_OK || code == MX_JOB_FAILED ? code : 100 + code);
     }
     close(sp[1]);

@@ -71,17 +71,6 @@ typedef struct job_ctx {
     long long t0;
 } job_ctx;
 
-static void emit_fd(void *ctx, const char *data, size_t len)
-{
-    int fd = *(int *)ctx;
-    while (len > 0) {
-        ssize_t n = write(fd, data, len);
-        if (n <= 0) return; /* our own stdout closed: nothing useful to do */
-        data += n;
-        len -= (size_t)n;
-    }
-}
-
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void say(const char *fmt, ...)
 {
@@ -255,14 +244,14 @@ static int run_step(job_ctx *c, size_t i, mx_err *err)
         if (mx_session_recv(&c->se, &r, err) < 0) break;
         if (r.type == MX_MSG_OUTPUT) {
             if (r.stream == MX_STREAM_STDERR)
-                mx_mask_feed(&me, r.data, r.len, emit_fd, &err_fd);
+                mx_mask_feed(&me, r.data, r.len, mx_emit_to_fd, &err_fd);
             else
-                mx_mask_feed(&mo, r.data, r.len, emit_fd, &out_fd);
+                mx_mask_feed(&mo, r.data, r.len, mx_emit_to_fd, &out_fd);
         } else if (r.type == MX_MSG_ERROR) {
             say("agent: %s", r.message);
         } else if (r.type == MX_MSG_STEP_END) {
-            mx_mask_flush(&mo, emit_fd, &out_fd);
-            mx_mask_flush(&me, emit_fd, &err_fd);
+            mx_mask_flush(&mo, mx_emit_to_fd, &out_fd);
+            mx_mask_flush(&me, mx_emit_to_fd, &err_fd);
             status = r.exit_status;
             if (r.reason == MX_END_BACKGROUND) {
                 printf("(running in the background)\n");
@@ -280,8 +269,8 @@ static int run_step(job_ctx *c, size_t i, mx_err *err)
         }
         mx_msg_clear(&r);
     }
-    mx_mask_flush(&mo, emit_fd, &out_fd);
-    mx_mask_flush(&me, emit_fd, &err_fd);
+    mx_mask_flush(&mo, mx_emit_to_fd, &out_fd);
+    mx_mask_flush(&me, mx_emit_to_fd, &err_fd);
     mx_mask_stream_free(&mo);
     mx_mask_stream_free(&me);
     mx_job_ws_step_ended(&c->ws, &c->job, i, status);

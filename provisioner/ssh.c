@@ -239,18 +239,6 @@ int mx_ssh_upload(mx_ssh *c, const char *local, const char *remote_path, int mod
 /* A stalled guest must not hang the job forever; a transfer that makes progress is never cut. */
 #define DOWNLOAD_STALL_MS 120000
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR) continue;
-        if (w < 0) return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* Reads the file an SCP channel sends into fd. */
 static int scp_receive(mx_ssh *c, const char *remote_path, int fd, const char *tmp, mx_err *err)
 {
@@ -272,7 +260,7 @@ static int scp_receive(mx_ssh *c, const char *remote_path, int fd, const char *t
         else if (n == 0)
             rc = mx_fail(err, MX_INFRA, "download %s: the transfer ended after %lld of %lld bytes",
                          remote_path, total - left, total);
-        else if (write_all(fd, buf, (size_t)n) < 0)
+        else if (mx_write_all(fd, buf, (size_t)n) < 0)
             rc = mx_fail_errno(err, MX_INFRA, "write %s", tmp);
         else
             left -= n;

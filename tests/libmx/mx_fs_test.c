@@ -2,7 +2,9 @@
 #include "test_util.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 static int setup(void **state)
 {
@@ -205,6 +207,46 @@ static void check_dirname(const char *p, const char *want)
     free(d);
 }
 
+/* More than a pipe holds, so the writer sees short writes while the reader drains. */
+static void test_write_all_through_pipe(void **state)
+{
+    (void)state;
+    size_t len = 1 << 20;
+    char *data = mx_xmalloc(len);
+    for (size_t i = 0; i < len; i++)
+        data[i] = (char)(i * 7);
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(p[0]);
+        _exit(mx_write_all(p[1], data, len) == 0 ? 0 : 1);
+    }
+    close(p[1]);
+    mx_buf got;
+    mx_buf_init(&got);
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(p[0], buf, sizeof buf)) > 0)
+        mx_buf_add(&got, buf, (size_t)n);
+    close(p[0]);
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    assert_int_equal(got.len, len);
+    assert_memory_equal(got.data, data, len);
+    mx_buf_free(&got);
+    free(data);
+    /* a reader that is gone is an error, not a hang */
+    assert_int_equal(pipe(p), 0);
+    close(p[0]);
+    signal(SIGPIPE, SIG_IGN);
+    assert_int_equal(mx_write_all(p[1], "x", 1), -1);
+    assert_int_equal(errno, EPIPE);
+    close(p[1]);
+}
+
 static void test_dirname(void **state)
 {
     (void)state;
@@ -225,6 +267,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_path_exists, setup, teardown),
         cmocka_unit_test(test_path_join),
         cmocka_unit_test(test_dirname),
+        cmocka_unit_test(test_write_all_through_pipe),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
