@@ -30,6 +30,7 @@ static void emit(const mx_job_proc *p, int stream, const char *line, size_t len)
 static void emit_lines(mx_job_proc *p, int stream, int final)
 {
     mx_buf *b = &p->part[stream];
+    if (b->len == 0) return; /* data may still be NULL: no pointer arithmetic on it */
     size_t at = 0;
     for (;;) {
         const char *nl = memchr(b->data + at, '\n', b->len - at);
