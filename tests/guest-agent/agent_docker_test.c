@@ -162,16 +162,12 @@ static json_t *requests(fixture *f, const char *path)
     return all;
 }
 
+/* docker's config.json, under the agent's HOME */
+#define CONFIG_JSON ".docker/config.json"
+
 static char *config_path(fixture *f)
 {
-    return mx_xasprintf("%s/.docker/config.json", f->home);
-}
-
-static void assert_mode_0600(const char *path)
-{
-    struct stat st;
-    assert_int_equal(stat(path, &st), 0);
-    assert_int_equal(st.st_mode & 07777, 0600);
+    return mx_path_join(f->home, CONFIG_JSON);
 }
 
 /* ---- docker-check ---- */
@@ -201,16 +197,15 @@ static void test_check_login_writes_config(void **state)
 
     /* byte for byte what the docker CLI writes: tabs, no trailing newline, 0600 */
     char *path = config_path(f);
-    char *got = tu_read(path);
-    assert_string_equal(got, "{\n"
-                             "\t\"auths\": {\n"
-                             "\t\t\"https://index.docker.io/v1/\": {\n"
-                             "\t\t\t\"auth\": \"YWxpY2U6aHViLVMzY3JldC1wdw==\"\n"
-                             "\t\t}\n"
-                             "\t}\n"
-                             "}");
-    free(got);
-    assert_mode_0600(path);
+    tu_assert_file(f->home, CONFIG_JSON,
+                   "{\n"
+                   "\t\"auths\": {\n"
+                   "\t\t\"https://index.docker.io/v1/\": {\n"
+                   "\t\t\t\"auth\": \"YWxpY2U6aHViLVMzY3JldC1wdw==\"\n"
+                   "\t\t}\n"
+                   "\t}\n"
+                   "}");
+    assert_int_equal(tu_mode(path), 0600);
 
     /* a second registry, with retries allowed: added next to the first, keyed host:port */
     mx_msg reg = check_step(2, REG, REG_USER, REG_PW);
@@ -220,19 +215,18 @@ static void test_check_login_writes_config(void **state)
     tu_assert_contains(r.out.data, "Attempt 1/3: docker login");
     tu_assert_not_contains(r.out.data, "Attempt 2/3");
     agent_result_free(&r);
-    got = tu_read(path);
-    assert_string_equal(got, "{\n"
-                             "\t\"auths\": {\n"
-                             "\t\t\"https://index.docker.io/v1/\": {\n"
-                             "\t\t\t\"auth\": \"YWxpY2U6aHViLVMzY3JldC1wdw==\"\n"
-                             "\t\t},\n"
-                             "\t\t\"registry.example.com:5000\": {\n"
-                             "\t\t\t\"auth\": \"cm9ib3Q6cmVnLVMzY3JldC1wdw==\"\n"
-                             "\t\t}\n"
-                             "\t}\n"
-                             "}");
-    free(got);
-    assert_mode_0600(path);
+    tu_assert_file(f->home, CONFIG_JSON,
+                   "{\n"
+                   "\t\"auths\": {\n"
+                   "\t\t\"https://index.docker.io/v1/\": {\n"
+                   "\t\t\t\"auth\": \"YWxpY2U6aHViLVMzY3JldC1wdw==\"\n"
+                   "\t\t},\n"
+                   "\t\t\"registry.example.com:5000\": {\n"
+                   "\t\t\t\"auth\": \"cm9ib3Q6cmVnLVMzY3JldC1wdw==\"\n"
+                   "\t\t}\n"
+                   "\t}\n"
+                   "}");
+    assert_int_equal(tu_mode(path), 0600);
     free(path);
     agent_bye(&f->a);
 }
@@ -353,20 +347,18 @@ static void test_check_credentials_store(void **state)
     assert_int_equal(r.end.exit_status, 0);
     tu_assert_not_contains(r.err.data, "WARNING!");
     agent_result_free(&r);
-    char *got = tu_read(stored);
-    assert_string_equal(got, "{\"ServerURL\":\"" REG "\",\"Username\":\"" REG_USER
-                             "\",\"Secret\":\"" REG_PW "\"}");
-    free(got);
+    tu_assert_file(f->a.dir, "helper-stdin",
+                   "{\"ServerURL\":\"" REG "\",\"Username\":\"" REG_USER "\",\"Secret\":\"" REG_PW
+                   "\"}");
     char *path = config_path(f);
-    got = tu_read(path);
-    assert_string_equal(got, "{\n"
-                             "\t\"auths\": {\n"
-                             "\t\t\"registry.example.com:5000\": {}\n"
-                             "\t},\n"
-                             "\t\"credsStore\": \"pass\"\n"
-                             "}");
-    free(got);
-    assert_mode_0600(path);
+    tu_assert_file(f->home, CONFIG_JSON,
+                   "{\n"
+                   "\t\"auths\": {\n"
+                   "\t\t\"registry.example.com:5000\": {}\n"
+                   "\t},\n"
+                   "\t\"credsStore\": \"pass\"\n"
+                   "}");
+    assert_int_equal(tu_mode(path), 0600);
 
     /* a failing helper fails the step and leaves config.json alone */
     free(tu_write(f->a.dir, "docker-credential-pass",
@@ -378,7 +370,7 @@ static void test_check_credentials_store(void **state)
     assert_int_equal(r.end.exit_status, 1);
     assert_string_equal(r.end.message, "error storing credentials - err: pass not initialized");
     agent_result_free(&r);
-    got = tu_read(path);
+    char *got = tu_read(path);
     tu_assert_not_contains(got, HUB);
     free(got);
     free(path);

@@ -326,17 +326,9 @@ static void test_checkout(void **state)
     assert_int_equal(r.end.reason, MX_END_EXITED);
     assert_int_equal(r.end.exit_status, 0);
     agent_result_free(&r);
-    char *p = mx_path_join(dest, "README.md");
-    char *text = tu_read(p);
-    assert_string_equal(text, "# project\n");
-    free(text);
-    free(p);
-    p = mx_path_join(dest, "sub/dir/file.txt");
-    text = tu_read(p);
-    assert_string_equal(text, "nested\n");
-    free(text);
-    free(p);
-    p = mx_path_join(dest, "run.sh");
+    tu_assert_file(dest, "README.md", "# project\n");
+    tu_assert_file(dest, "sub/dir/file.txt", "nested\n");
+    char *p = mx_path_join(dest, "run.sh");
     assert_int_equal(access(p, X_OK), 0); /* modes survive */
     free(p);
 
@@ -387,15 +379,6 @@ static char *tar_members(const char *archive)
     return mx_buf_steal(&out);
 }
 
-static void assert_file(const char *dir, const char *name, const char *text)
-{
-    char *p = mx_path_join(dir, name);
-    char *got = tu_read(p);
-    assert_string_equal(got, text);
-    free(got);
-    free(p);
-}
-
 /* persist: plain files, directories (recursively) and globs (which match dotfiles) under a
  * root given with "~", into a private tar file holding names relative to the root. */
 static void test_persist(void **state)
@@ -429,9 +412,7 @@ static void test_persist(void **state)
     tu_assert_contains(r.out.data, "  file.txt (1 match)\n");
     tu_assert_contains(r.out.data, "  logs/*.log (3 matches)\n");
     agent_result_free(&r);
-    struct stat st;
-    assert_int_equal(stat(archive, &st), 0);
-    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(tu_mode(archive), 0600);
     char *members = tar_members(archive);
     assert_string_equal(members, "./-dash\n"
                                  "dir/\n"
@@ -570,9 +551,9 @@ static void test_attach(void **state)
     tu_assert_contains(r.out.data, "Attaching 2 workspace layers at ");
     agent_result_free(&r);
     char *dest = mx_path_join(a->dir, "ws/attached");
-    assert_file(dest, "out/shared.txt", "from layer 2\n");
-    assert_file(dest, "out/only-one.txt", "1\n");
-    assert_file(dest, "out/deep/only-two.txt", "2\n");
+    tu_assert_file(dest, "out/shared.txt", "from layer 2\n");
+    tu_assert_file(dest, "out/only-one.txt", "1\n");
+    tu_assert_file(dest, "out/deep/only-two.txt", "2\n");
     assert_false(mx_path_exists(l1));
     assert_false(mx_path_exists(l2));
 
@@ -587,7 +568,7 @@ static void test_attach(void **state)
     agent_run(a, &at, &r);
     assert_int_equal(r.end.exit_status, 0);
     agent_result_free(&r);
-    assert_file(dest2, "out/shared.txt", "from layer 1\n");
+    tu_assert_file(dest2, "out/shared.txt", "from layer 1\n");
 
     /* a layer that fails stops the attach: what follows is not unpacked, yet removed */
     persist_one(a, 76, two, "out", l2);

@@ -31,8 +31,7 @@ static int setup(void **state)
     tu_write_free(f->images, "debian-12/files/etc/motd", "hello\n");
     tu_write_free(f->images, "other/recipe.sh", "#!/bin/sh\necho other\n");
     tu_write_free(f->images, "common/mexec-seed", "#!/bin/sh\n");
-    mx_err err;
-    assert_int_equal(mx_mkdir_p(f->store, 0755, &err), 0);
+    tu_mkdir(f->store, 0755);
     f->hc.image_store = f->store;
     *state = f;
     return 0;
