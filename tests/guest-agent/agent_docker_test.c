@@ -141,6 +141,12 @@ static mx_msg check_step(int id, const char *registry, const char *user, const c
         .docker = {.registry = (char *)registry, .username = (char *)user, .password = (char *)pw}};
 }
 
+/* A string member of a logged request (NULL when absent). */
+static const char *str_of(json_t *o, const char *key)
+{
+    return json_string_value(json_object_get(o, key));
+}
+
 /* The fake's request log: every entry whose path ends with `path`. */
 static json_t *requests(fixture *f, const char *path)
 {
@@ -151,7 +157,7 @@ static json_t *requests(fixture *f, const char *path)
         json_error_t je;
         json_t *o = json_loads(line, 0, &je);
         if (!o) fail_msg("bad log line %s", line);
-        const char *p = json_string_value(json_object_get(o, "path"));
+        const char *p = str_of(o, "path");
         size_t n = strlen(p), k = strlen(path);
         if (n >= k && strcmp(p + n - k, path) == 0)
             assert_int_equal(json_array_append_new(all, o), 0);
@@ -160,6 +166,14 @@ static json_t *requests(fixture *f, const char *path)
     }
     free(text);
     return all;
+}
+
+/* The fake got exactly n requests to paths ending with `path`. */
+static void assert_requests(fixture *f, const char *path, size_t n)
+{
+    json_t *all = requests(f, path);
+    assert_int_equal(json_array_size(all), n);
+    json_decref(all);
 }
 
 /* docker's config.json, under the agent's HOME */
@@ -191,8 +205,8 @@ static void test_check_login_writes_config(void **state)
     json_t *auth = requests(f, "/auth");
     assert_int_equal(json_array_size(auth), 1);
     json_t *body = json_object_get(json_array_get(auth, 0), "body");
-    assert_string_equal(json_string_value(json_object_get(body, "serveraddress")), HUB);
-    assert_string_equal(json_string_value(json_object_get(body, "username")), HUB_USER);
+    assert_string_equal(str_of(body, "serveraddress"), HUB);
+    assert_string_equal(str_of(body, "username"), HUB_USER);
     json_decref(auth);
 
     /* byte for byte what the docker CLI writes: tabs, no trailing newline, 0600 */
@@ -247,9 +261,7 @@ static void test_check_wrong_password(void **state)
                                        "incorrect username or password");
     tu_assert_contains(r.err.data, "unauthorized: incorrect username or password");
     agent_result_free(&r);
-    json_t *auth = requests(f, "/auth");
-    assert_int_equal(json_array_size(auth), 1);
-    json_decref(auth);
+    assert_requests(f, "/auth", 1);
     char *path = config_path(f);
     assert_false(mx_path_exists(path));
     free(path);
@@ -277,9 +289,7 @@ static void test_check_retries(void **state)
     tu_assert_contains(r.end.message, "TLS handshake timeout");
     tu_assert_contains(r.out.data, "Retrying in 0 second(s)...");
     agent_result_free(&r);
-    json_t *auth = requests(f, "/auth");
-    assert_int_equal(json_array_size(auth), 2);
-    json_decref(auth);
+    assert_requests(f, "/auth", 2);
 
     mx_msg enough = check_step(2, "docker.io", HUB_USER, HUB_PW);
     enough.docker.retries = 3;
@@ -287,9 +297,7 @@ static void test_check_retries(void **state)
     assert_int_equal(r.end.exit_status, 0);
     tu_assert_contains(r.out.data, "Login Succeeded");
     agent_result_free(&r);
-    auth = requests(f, "/auth");
-    assert_int_equal(json_array_size(auth), 3);
-    json_decref(auth);
+    assert_requests(f, "/auth", 3);
     agent_bye(&f->a);
 }
 
@@ -433,18 +441,18 @@ static void test_pull_with_auths(void **state)
     json_t *req = requests(f, "/images/create");
     assert_int_equal(json_array_size(req), 3);
     json_t *q0 = json_object_get(json_array_get(req, 0), "query");
-    assert_string_equal(json_string_value(json_object_get(q0, "fromImage")), "busybox");
-    assert_string_equal(json_string_value(json_object_get(q0, "tag")), "latest");
+    assert_string_equal(str_of(q0, "fromImage"), "busybox");
+    assert_string_equal(str_of(q0, "tag"), "latest");
     /* public images on Docker Hub get the hub credentials too, as with the docker CLI */
     for (size_t i = 0; i < 2; i++) {
         json_t *a = json_object_get(json_array_get(req, i), "auth");
-        assert_string_equal(json_string_value(json_object_get(a, "serveraddress")), HUB);
-        assert_string_equal(json_string_value(json_object_get(a, "username")), HUB_USER);
+        assert_string_equal(str_of(a, "serveraddress"), HUB);
+        assert_string_equal(str_of(a, "username"), HUB_USER);
     }
     json_t *q2 = json_object_get(json_array_get(req, 2), "query");
-    assert_string_equal(json_string_value(json_object_get(q2, "tag")), DIGEST);
+    assert_string_equal(str_of(q2, "tag"), DIGEST);
     json_t *a2 = json_object_get(json_array_get(req, 2), "auth");
-    assert_string_equal(json_string_value(json_object_get(a2, "identitytoken")), REG_TOKEN);
+    assert_string_equal(str_of(a2, "identitytoken"), REG_TOKEN);
     assert_null(json_object_get(a2, "username"));
     for (size_t i = 0; i < 3; i++)
         assert_int_equal(json_integer_value(json_object_get(json_array_get(req, i), "status")),
@@ -483,8 +491,8 @@ static void test_pull_uses_config_from_check(void **state)
     json_t *req = requests(f, "/images/create");
     assert_int_equal(json_array_size(req), 2);
     json_t *a = json_object_get(json_array_get(req, 1), "auth");
-    assert_string_equal(json_string_value(json_object_get(a, "username")), HUB_USER);
-    assert_string_equal(json_string_value(json_object_get(a, "serveraddress")), HUB);
+    assert_string_equal(str_of(a, "username"), HUB_USER);
+    assert_string_equal(str_of(a, "serveraddress"), HUB);
     json_decref(req);
     agent_bye(&f->a);
 }
@@ -505,10 +513,8 @@ static void test_pull_error_stops_or_is_ignored(void **state)
                                        "unknown: manifest unknown");
     tu_assert_not_contains(r.out.data, "Pulling busybox");
     agent_result_free(&r);
-    json_t *req = requests(f, "/images/create");
     /* an in-stream error is retried like the daemon's transient failures */
-    assert_int_equal(json_array_size(req), 3);
-    json_decref(req);
+    assert_requests(f, "/images/create", 3);
 
     /* ignore_errors: reported, the next image pulled, status 0 */
     mx_msg ignore = pull_step(2, images, 2);
@@ -519,9 +525,7 @@ static void test_pull_error_stops_or_is_ignored(void **state)
     tu_assert_contains(r.err.data, "manifest unknown");
     tu_assert_contains(r.out.data, "docker.io/library/busybox:latest");
     agent_result_free(&r);
-    req = requests(f, "/images/create");
-    assert_int_equal(json_array_size(req), 5);
-    json_decref(req);
+    assert_requests(f, "/images/create", 5);
     agent_bye(&f->a);
 }
 
@@ -540,9 +544,7 @@ static void pull_flaky(void **state, const char *mode)
     tu_assert_contains(r.out.data, "Retrying in 0 second(s) (attempt 3/3)...");
     tu_assert_contains(r.out.data, "docker.io/library/flaky:1\n");
     agent_result_free(&r);
-    json_t *req = requests(f, "/images/create");
-    assert_int_equal(json_array_size(req), 3);
-    json_decref(req);
+    assert_requests(f, "/images/create", 3);
     agent_bye(&f->a);
 }
 
@@ -573,9 +575,7 @@ static void test_pull_no_images_and_bad_reference(void **state)
     assert_int_equal(r.end.exit_status, 1);
     tu_assert_contains(r.end.message, "invalid reference format");
     agent_result_free(&r);
-    json_t *req = requests(f, "/images/create");
-    assert_int_equal(json_array_size(req), 0);
-    json_decref(req);
+    assert_requests(f, "/images/create", 0);
     agent_bye(&f->a);
 }
 
@@ -597,9 +597,7 @@ static void test_pull_cancel(void **state)
     assert_int_equal(r.end.exit_status, 128 + SIGTERM);
     agent_result_free(&r);
     /* the next image was not started */
-    json_t *req = requests(f, "/images/create");
-    assert_int_equal(json_array_size(req), 1);
-    json_decref(req);
+    assert_requests(f, "/images/create", 1);
     agent_bye(&f->a);
 }
 
