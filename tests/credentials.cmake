@@ -1,15 +1,17 @@
 # Registry credentials: config.json, resolution, helpers, SigV4, ECR/STS (fake on 127.0.0.1).
 set(MX_CRED_FIXTURES ${CMAKE_CURRENT_SOURCE_DIR}/credentials)
+# mx_cred_unit_test(NAME SOURCE LIB...): a unit test using the fixtures in tests/credentials.
+function(mx_cred_unit_test name source)
+  mx_unit_test(${name} ${source} ${ARGN})
+  target_include_directories(${name} PRIVATE ${MX_CRED_FIXTURES})
+  target_compile_definitions(${name} PRIVATE MX_CRED_FIXTURES="${MX_CRED_FIXTURES}")
+endfunction()
 foreach(t mx_aws_sigv4_test mx_aws_ecr_test mx_aws_cache_test mx_dockercfg_test
     mx_cred_test)
-  mx_unit_test(${t} libmx/${t}.c mx)
-  target_include_directories(${t} PRIVATE ${MX_CRED_FIXTURES})
-  target_compile_definitions(${t} PRIVATE MX_CRED_FIXTURES="${MX_CRED_FIXTURES}")
+  mx_cred_unit_test(${t} libmx/${t}.c mx)
 endforeach()
 # botocore itself reproduces AWS's published vectors (the reference the C tests compare with).
 add_test(NAME sigv4_botocore_check COMMAND /usr/bin/python3 ${MX_CRED_FIXTURES}/sigv4_botocore_check.py)
 set_tests_properties(sigv4_botocore_check PROPERTIES LABELS unit)
 # The provisioner's use of it: credentials for docker/check and docker/pull, ECR included.
-mx_unit_test(job_docker_test provisioner/job_docker_test.c mx_host)
-target_include_directories(job_docker_test PRIVATE ${MX_CRED_FIXTURES})
-target_compile_definitions(job_docker_test PRIVATE MX_CRED_FIXTURES="${MX_CRED_FIXTURES}")
+mx_cred_unit_test(job_docker_test provisioner/job_docker_test.c mx_host)

@@ -7,10 +7,7 @@ mx_unit_test(mx_reg_retry_test libmx/mx_reg_retry_test.c mx)
 # Integration (label registry): real docker-registry servers on loopback, started and stopped
 # around the test binary by with-registries.sh (in its own network namespace when root).
 #   ctest -L registry --output-on-failure
-add_executable(mx_reg_pull_test libmx/mx_reg_pull_test.c)
-target_include_directories(mx_reg_pull_test PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
-target_link_libraries(mx_reg_pull_test PRIVATE PkgConfig::CMOCKA mx)
-set_target_properties(mx_reg_pull_test PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${MX_TEST_BIN_DIR})
+mx_test_program(mx_reg_pull_test libmx/mx_reg_pull_test.c mx)
 add_test(NAME mx_reg_pull_test
   COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/registry/with-registries.sh $<TARGET_FILE:mx_reg_pull_test>)
 # TIMEOUT is a safety net against a hung server, not a speed requirement.

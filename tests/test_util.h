@@ -14,6 +14,7 @@
 #include "mx_err.h"
 #include "mx_fs.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,14 +45,29 @@ static inline void tu_rmdir(char *dir)
     free(dir);
 }
 
+/* Creates dir and its missing parents. */
+static inline void tu_mkdir(const char *dir, mode_t mode)
+{
+    mx_err err;
+    if (mx_mkdir_p(dir, mode, &err) < 0) fail_msg("%s", err.msg);
+}
+
+/* The permission bits of path itself (a symlink is not followed). */
+static inline mode_t tu_mode(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) < 0) fail_msg("lstat %s: %s", path, strerror(errno));
+    return st.st_mode & 07777;
+}
+
 /* Writes text to dir/name, creating parent directories. */
 static inline char *tu_write(const char *dir, const char *name, const char *text)
 {
     char *path = mx_path_join(dir, name);
     char *parent = mx_dirname(path);
-    mx_err err;
-    if (mx_mkdir_p(parent, 0755, &err) < 0) fail_msg("%s", err.msg);
+    tu_mkdir(parent, 0755);
     free(parent);
+    mx_err err;
     if (mx_write_file(path, text, strlen(text), 0644, &err) < 0) fail_msg("%s", err.msg);
     return path;
 }
@@ -69,6 +85,16 @@ static inline char *tu_read(const char *path)
     mx_err err;
     if (mx_read_file(path, &b, &err) < 0) fail_msg("%s", err.msg);
     return mx_buf_steal(&b);
+}
+
+/* dir/name must hold exactly want. */
+static inline void tu_assert_file(const char *dir, const char *name, const char *want)
+{
+    char *path = mx_path_join(dir, name);
+    char *got = tu_read(path);
+    assert_string_equal(got, want);
+    free(got);
+    free(path);
 }
 
 #define tu_assert_contains(haystack, needle)                                                       \

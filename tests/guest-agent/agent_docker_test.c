@@ -2,31 +2,16 @@
  * a fake dockerd (fixtures/fake_dockerd.py) on a unix socket in a temp dir, driven over pipes as
  * the host drives it.  The fake checks what a real daemon would see (the /auth body, the
  * X-Registry-Auth header per registry) and logs every request, so attempts are counted, not
- * timed.  Every test also checks that no password or token appears in anything the agent sent.
- *
- * Waits have a generous safety limit (SAFETY_MS) so a broken agent fails the test instead of
- * hanging it; nothing asserts how fast anything happens. */
-#include "test_util.h"
+ * timed.  Every test also checks that no password or token appears in anything the agent sent. */
+#include "agent_harness.h"
 
 #include "mx_b64.h"
-#include "mx_proto.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <time.h>
 
-#ifndef MX_AGENT_PATH
-#error "MX_AGENT_PATH must name the built mexec-agent"
-#endif
 #ifndef MX_FAKE_DOCKERD
 #error "MX_FAKE_DOCKERD must name fixtures/fake_dockerd.py"
 #endif
-
-#define SAFETY_MS 60000
 
 #define HUB "https://index.docker.io/v1/"
 #define HUB_USER "alice"
@@ -58,52 +43,38 @@ static const char *const base_config =
     " }}";
 
 typedef struct fixture {
-    char *dir;
+    agent a; /* a.dir holds everything below */
     char *home;
     char *sock;
     char *log;
     pid_t fake;
-    pid_t agent;
-    int to, from;
-    mx_lines lines;
 } fixture;
 
 static int setup(void **state)
 {
     fixture *f = mx_xcalloc(1, sizeof *f);
-    f->dir = tu_mkdtemp();
-    f->home = mx_path_join(f->dir, "home");
+    agent_init(&f->a);
+    f->home = mx_path_join(f->a.dir, "home");
     mx_err err;
     if (mx_mkdir_p(f->home, 0700, &err) < 0) fail_msg("%s", err.msg);
-    f->sock = mx_path_join(f->dir, "docker.sock");
-    f->log = mx_path_join(f->dir, "requests.log");
-    f->fake = f->agent = -1;
-    f->to = f->from = -1;
-    mx_lines_init(&f->lines);
+    f->sock = mx_path_join(f->a.dir, "docker.sock");
+    f->log = mx_path_join(f->a.dir, "requests.log");
+    f->fake = -1;
     *state = f;
     return 0;
-}
-
-static void reap(pid_t *pid)
-{
-    if (*pid <= 0) return;
-    kill(*pid, SIGKILL);
-    waitpid(*pid, NULL, 0);
-    *pid = -1;
 }
 
 static int teardown(void **state)
 {
     fixture *f = *state;
-    if (f->to >= 0) close(f->to);
-    if (f->from >= 0) close(f->from);
-    reap(&f->agent);
-    reap(&f->fake);
-    mx_lines_free(&f->lines);
+    if (f->fake > 0) {
+        kill(f->fake, SIGKILL);
+        waitpid(f->fake, NULL, 0);
+    }
+    agent_cleanup(&f->a);
     free(f->home);
     free(f->sock);
     free(f->log);
-    tu_rmdir(f->dir);
     free(f);
     return 0;
 }
@@ -111,7 +82,7 @@ static int teardown(void **state)
 static void fake_start(fixture *f, int auth_fail_first, int pull_fail_first, const char *mode)
 {
     char *cfg = mx_xasprintf(base_config, auth_fail_first, pull_fail_first, mode);
-    char *path = tu_write(f->dir, "fake.json", cfg);
+    char *path = tu_write(f->a.dir, "fake.json", cfg);
     free(cfg);
     pid_t pid = fork();
     assert_true(pid >= 0);
@@ -123,109 +94,20 @@ static void fake_start(fixture *f, int auth_fail_first, int pull_fail_first, con
     f->fake = pid;
 }
 
-/* wait_s: the agent's bound on waiting for the daemon (MEXEC_DOCKER_WAIT_S). */
-static void agent_start(fixture *f, const char *wait_s)
-{
-    int in[2], out[2];
-    assert_int_equal(pipe2(in, O_CLOEXEC), 0);
-    assert_int_equal(pipe2(out, O_CLOEXEC), 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0) _exit(126);
-        setenv("HOME", f->home, 1);
-        unsetenv("DOCKER_CONFIG");
-        setenv("MEXEC_DOCKER_SOCK", f->sock, 1);
-        setenv("MEXEC_DOCKER_WAIT_S", wait_s, 1);
-        /* the credential-store test's fake helper lives in the temp dir */
-        char *path = mx_xasprintf("%s:/usr/bin:/bin", f->dir);
-        setenv("PATH", path, 1);
-        execl(MX_AGENT_PATH, "mexec-agent", (char *)NULL);
-        _exit(127);
-    }
-    close(in[0]);
-    close(out[1]);
-    f->agent = pid;
-    f->to = in[1];
-    f->from = out[0];
-}
-
-static void send_msg(fixture *f, const mx_msg *m)
-{
-    size_t len;
-    char *line = mx_msg_encode(m, &len);
-    const char *p = line;
-    while (len > 0) {
-        ssize_t n = write(f->to, p, len);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) fail_msg("write to the agent: %s", strerror(errno));
-        p += n;
-        len -= (size_t)n;
-    }
-    free(line);
-}
-
-static int recv_msg(fixture *f, mx_msg *m)
-{
-    for (;;) {
-        char *line;
-        size_t len;
-        if (mx_lines_next(&f->lines, &line, &len)) {
-            mx_err err;
-            if (mx_msg_decode(line, len, m, &err) < 0)
-                fail_msg("the agent sent a bad line (%s): %s", err.msg, line);
-            free(line);
-            return 0;
-        }
-        struct pollfd p = {.fd = f->from, .events = POLLIN};
-        int r = poll(&p, 1, SAFETY_MS);
-        if (r < 0 && errno == EINTR) continue;
-        if (r == 0) fail_msg("nothing from the agent within %d s", SAFETY_MS / 1000);
-        char buf[65536];
-        ssize_t n = read(f->from, buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return -1;
-        mx_err err;
-        assert_int_equal(mx_lines_feed(&f->lines, buf, (size_t)n, &err), 0);
-    }
-}
-
+/* Starts the agent and says hello; wait_s: its bound on waiting for the daemon
+ * (MEXEC_DOCKER_WAIT_S). */
 static void hello(fixture *f, const char *wait_s)
 {
-    agent_start(f, wait_s);
-    mx_msg h = {.type = MX_MSG_HELLO, .version = MX_PROTO_VERSION};
-    send_msg(f, &h);
-    mx_msg r;
-    assert_int_equal(recv_msg(f, &r), 0);
-    assert_int_equal(r.type, MX_MSG_HELLO);
-    mx_msg_clear(&r);
-}
-
-static void bye(fixture *f)
-{
-    mx_msg b = {.type = MX_MSG_BYE};
-    send_msg(f, &b);
-    mx_msg m;
-    assert_int_equal(recv_msg(f, &m), -1);
-    int st;
-    assert_int_equal(waitpid(f->agent, &st, 0), f->agent);
-    f->agent = -1;
-    assert_true(WIFEXITED(st));
-    assert_int_equal(WEXITSTATUS(st), 0);
-}
-
-typedef struct result {
-    mx_buf out, err;
-    int exit_status;
-    enum mx_end_reason reason;
-    char *message;
-} result;
-
-static void result_free(result *r)
-{
-    mx_buf_free(&r->out);
-    mx_buf_free(&r->err);
-    free(r->message);
+    /* the credential-store test's fake helper lives in the temp dir */
+    char *path = mx_xasprintf("%s:/usr/bin:/bin", f->a.dir);
+    mx_kv env[] = {{"HOME", f->home},
+                   {"DOCKER_CONFIG", NULL},
+                   {"MEXEC_DOCKER_SOCK", f->sock},
+                   {"MEXEC_DOCKER_WAIT_S", (char *)wait_s},
+                   {"PATH", path}};
+    agent_start(&f->a, env, sizeof env / sizeof env[0]);
+    free(path);
+    agent_hello(&f->a);
 }
 
 /* Nothing the agent sent may hold a secret, plainly or in config.json's base64 form. */
@@ -241,33 +123,13 @@ static void assert_no_secret(const char *text)
     }
 }
 
-static void run(fixture *f, const mx_msg *step, result *r)
+/* Runs a step and checks that nothing it sent back holds a secret. */
+static void run(fixture *f, const mx_msg *step, agent_result *r)
 {
-    memset(r, 0, sizeof *r);
-    mx_buf_add(&r->out, "", 0);
-    mx_buf_add(&r->err, "", 0);
-    send_msg(f, step);
-    for (;;) {
-        mx_msg m;
-        if (recv_msg(f, &m) < 0) fail_msg("the agent closed its output during step %d", step->id);
-        if (m.type == MX_MSG_OUTPUT) {
-            assert_int_equal(m.id, step->id);
-            mx_buf_add(m.stream == MX_STREAM_STDERR ? &r->err : &r->out, m.data, m.len);
-            mx_msg_clear(&m);
-            continue;
-        }
-        if (m.type != MX_MSG_STEP_END)
-            fail_msg("unexpected %s: %s", mx_msg_type_name(m.type), m.message ? m.message : "");
-        assert_int_equal(m.id, step->id);
-        r->exit_status = m.exit_status;
-        r->reason = m.reason;
-        r->message = m.message ? mx_xstrdup(m.message) : NULL;
-        mx_msg_clear(&m);
-        break;
-    }
+    agent_run(&f->a, step, r);
     assert_no_secret(r->out.data);
     assert_no_secret(r->err.data);
-    assert_no_secret(r->message);
+    assert_no_secret(r->end.message);
 }
 
 static mx_msg check_step(int id, const char *registry, const char *user, const char *pw)
@@ -277,6 +139,12 @@ static mx_msg check_step(int id, const char *registry, const char *user, const c
         .id = id,
         .kind = MX_STEP_DOCKER_CHECK,
         .docker = {.registry = (char *)registry, .username = (char *)user, .password = (char *)pw}};
+}
+
+/* A string member of a logged request (NULL when absent). */
+static const char *str_of(json_t *o, const char *key)
+{
+    return json_string_value(json_object_get(o, key));
 }
 
 /* The fake's request log: every entry whose path ends with `path`. */
@@ -289,7 +157,7 @@ static json_t *requests(fixture *f, const char *path)
         json_error_t je;
         json_t *o = json_loads(line, 0, &je);
         if (!o) fail_msg("bad log line %s", line);
-        const char *p = json_string_value(json_object_get(o, "path"));
+        const char *p = str_of(o, "path");
         size_t n = strlen(p), k = strlen(path);
         if (n >= k && strcmp(p + n - k, path) == 0)
             assert_int_equal(json_array_append_new(all, o), 0);
@@ -300,16 +168,20 @@ static json_t *requests(fixture *f, const char *path)
     return all;
 }
 
-static char *config_path(fixture *f)
+/* The fake got exactly n requests to paths ending with `path`. */
+static void assert_requests(fixture *f, const char *path, size_t n)
 {
-    return mx_xasprintf("%s/.docker/config.json", f->home);
+    json_t *all = requests(f, path);
+    assert_int_equal(json_array_size(all), n);
+    json_decref(all);
 }
 
-static void assert_mode_0600(const char *path)
+/* docker's config.json, under the agent's HOME */
+#define CONFIG_JSON ".docker/config.json"
+
+static char *config_path(fixture *f)
 {
-    struct stat st;
-    assert_int_equal(stat(path, &st), 0);
-    assert_int_equal(st.st_mode & 07777, 0600);
+    return mx_path_join(f->home, CONFIG_JSON);
 }
 
 /* ---- docker-check ---- */
@@ -319,60 +191,58 @@ static void test_check_login_writes_config(void **state)
     fixture *f = *state;
     fake_start(f, 0, 0, "http");
     hello(f, "60");
-    result r;
+    agent_result r;
     mx_msg hub = check_step(1, "docker.io", HUB_USER, HUB_PW);
     run(f, &hub, &r);
-    assert_int_equal(r.reason, MX_END_EXITED);
-    assert_int_equal(r.exit_status, 0);
-    assert_null(r.message);
+    assert_int_equal(r.end.reason, MX_END_EXITED);
+    assert_int_equal(r.end.exit_status, 0);
+    assert_null(r.end.message);
     tu_assert_contains(r.out.data, "Login Succeeded");
     tu_assert_contains(r.err.data, "WARNING! Your password will be stored unencrypted");
-    result_free(&r);
+    agent_result_free(&r);
 
     /* the daemon saw what `docker login` sends */
     json_t *auth = requests(f, "/auth");
     assert_int_equal(json_array_size(auth), 1);
     json_t *body = json_object_get(json_array_get(auth, 0), "body");
-    assert_string_equal(json_string_value(json_object_get(body, "serveraddress")), HUB);
-    assert_string_equal(json_string_value(json_object_get(body, "username")), HUB_USER);
+    assert_string_equal(str_of(body, "serveraddress"), HUB);
+    assert_string_equal(str_of(body, "username"), HUB_USER);
     json_decref(auth);
 
     /* byte for byte what the docker CLI writes: tabs, no trailing newline, 0600 */
     char *path = config_path(f);
-    char *got = tu_read(path);
-    assert_string_equal(got, "{\n"
-                             "\t\"auths\": {\n"
-                             "\t\t\"https://index.docker.io/v1/\": {\n"
-                             "\t\t\t\"auth\": \"YWxpY2U6aHViLVMzY3JldC1wdw==\"\n"
-                             "\t\t}\n"
-                             "\t}\n"
-                             "}");
-    free(got);
-    assert_mode_0600(path);
+    tu_assert_file(f->home, CONFIG_JSON,
+                   "{\n"
+                   "\t\"auths\": {\n"
+                   "\t\t\"https://index.docker.io/v1/\": {\n"
+                   "\t\t\t\"auth\": \"YWxpY2U6aHViLVMzY3JldC1wdw==\"\n"
+                   "\t\t}\n"
+                   "\t}\n"
+                   "}");
+    assert_int_equal(tu_mode(path), 0600);
 
     /* a second registry, with retries allowed: added next to the first, keyed host:port */
     mx_msg reg = check_step(2, REG, REG_USER, REG_PW);
     reg.docker.retries = 2;
     run(f, &reg, &r);
-    assert_int_equal(r.exit_status, 0);
+    assert_int_equal(r.end.exit_status, 0);
     tu_assert_contains(r.out.data, "Attempt 1/3: docker login");
     tu_assert_not_contains(r.out.data, "Attempt 2/3");
-    result_free(&r);
-    got = tu_read(path);
-    assert_string_equal(got, "{\n"
-                             "\t\"auths\": {\n"
-                             "\t\t\"https://index.docker.io/v1/\": {\n"
-                             "\t\t\t\"auth\": \"YWxpY2U6aHViLVMzY3JldC1wdw==\"\n"
-                             "\t\t},\n"
-                             "\t\t\"registry.example.com:5000\": {\n"
-                             "\t\t\t\"auth\": \"cm9ib3Q6cmVnLVMzY3JldC1wdw==\"\n"
-                             "\t\t}\n"
-                             "\t}\n"
-                             "}");
-    free(got);
-    assert_mode_0600(path);
+    agent_result_free(&r);
+    tu_assert_file(f->home, CONFIG_JSON,
+                   "{\n"
+                   "\t\"auths\": {\n"
+                   "\t\t\"https://index.docker.io/v1/\": {\n"
+                   "\t\t\t\"auth\": \"YWxpY2U6aHViLVMzY3JldC1wdw==\"\n"
+                   "\t\t},\n"
+                   "\t\t\"registry.example.com:5000\": {\n"
+                   "\t\t\t\"auth\": \"cm9ib3Q6cmVnLVMzY3JldC1wdw==\"\n"
+                   "\t\t}\n"
+                   "\t}\n"
+                   "}");
+    assert_int_equal(tu_mode(path), 0600);
     free(path);
-    bye(f);
+    agent_bye(&f->a);
 }
 
 static void test_check_wrong_password(void **state)
@@ -380,20 +250,18 @@ static void test_check_wrong_password(void **state)
     fixture *f = *state;
     fake_start(f, 0, 0, "http");
     hello(f, "60");
-    result r;
+    agent_result r;
     mx_msg bad = check_step(1, NULL, HUB_USER, "wrong-S3cret");
     bad.docker.retries = 3; /* a refused password is not retried */
     run(f, &bad, &r);
-    assert_int_equal(r.reason, MX_END_EXITED);
-    assert_int_equal(r.exit_status, 1);
-    assert_string_equal(r.message, "Error response from daemon: Get "
-                                   "\"https://registry-1.docker.io/v2/\": unauthorized: "
-                                   "incorrect username or password");
+    assert_int_equal(r.end.reason, MX_END_EXITED);
+    assert_int_equal(r.end.exit_status, 1);
+    assert_string_equal(r.end.message, "Error response from daemon: Get "
+                                       "\"https://registry-1.docker.io/v2/\": unauthorized: "
+                                       "incorrect username or password");
     tu_assert_contains(r.err.data, "unauthorized: incorrect username or password");
-    result_free(&r);
-    json_t *auth = requests(f, "/auth");
-    assert_int_equal(json_array_size(auth), 1);
-    json_decref(auth);
+    agent_result_free(&r);
+    assert_requests(f, "/auth", 1);
     char *path = config_path(f);
     assert_false(mx_path_exists(path));
     free(path);
@@ -401,10 +269,10 @@ static void test_check_wrong_password(void **state)
     /* nothing to log in with: the step says so (the host names the variable before this) */
     mx_msg none = check_step(2, NULL, HUB_USER, "");
     run(f, &none, &r);
-    assert_int_equal(r.exit_status, 1);
-    tu_assert_contains(r.message, "no password given");
-    result_free(&r);
-    bye(f);
+    assert_int_equal(r.end.exit_status, 1);
+    tu_assert_contains(r.end.message, "no password given");
+    agent_result_free(&r);
+    agent_bye(&f->a);
 }
 
 static void test_check_retries(void **state)
@@ -412,48 +280,44 @@ static void test_check_retries(void **state)
     fixture *f = *state;
     fake_start(f, 2, 0, "http"); /* the first two /auth calls fail with a 500 */
     hello(f, "60");
-    result r;
+    agent_result r;
     mx_msg few = check_step(1, "docker.io", HUB_USER, HUB_PW);
     few.docker.retries = 1;
     run(f, &few, &r);
-    assert_int_equal(r.exit_status, 1);
-    tu_assert_contains(r.message, "Error response from daemon: ");
-    tu_assert_contains(r.message, "TLS handshake timeout");
+    assert_int_equal(r.end.exit_status, 1);
+    tu_assert_contains(r.end.message, "Error response from daemon: ");
+    tu_assert_contains(r.end.message, "TLS handshake timeout");
     tu_assert_contains(r.out.data, "Retrying in 0 second(s)...");
-    result_free(&r);
-    json_t *auth = requests(f, "/auth");
-    assert_int_equal(json_array_size(auth), 2);
-    json_decref(auth);
+    agent_result_free(&r);
+    assert_requests(f, "/auth", 2);
 
     mx_msg enough = check_step(2, "docker.io", HUB_USER, HUB_PW);
     enough.docker.retries = 3;
     run(f, &enough, &r);
-    assert_int_equal(r.exit_status, 0);
+    assert_int_equal(r.end.exit_status, 0);
     tu_assert_contains(r.out.data, "Login Succeeded");
-    result_free(&r);
-    auth = requests(f, "/auth");
-    assert_int_equal(json_array_size(auth), 3);
-    json_decref(auth);
-    bye(f);
+    agent_result_free(&r);
+    assert_requests(f, "/auth", 3);
+    agent_bye(&f->a);
 }
 
 static void test_check_no_daemon(void **state)
 {
     fixture *f = *state;
     hello(f, "1"); /* no fake: the socket never appears */
-    result r;
+    agent_result r;
     mx_msg step = check_step(1, NULL, HUB_USER, HUB_PW);
     run(f, &step, &r);
-    assert_int_equal(r.reason, MX_END_EXITED);
-    assert_int_equal(r.exit_status, 1);
+    assert_int_equal(r.end.reason, MX_END_EXITED);
+    assert_int_equal(r.end.exit_status, 1);
     tu_assert_contains(r.out.data, "Waiting for the Docker daemon");
     char *want = mx_xasprintf("Cannot connect to the Docker daemon at unix://%s. Is the docker "
                               "daemon running? (no socket after waiting 1 s)",
                               f->sock);
-    assert_string_equal(r.message, want);
+    assert_string_equal(r.end.message, want);
     free(want);
-    result_free(&r);
-    bye(f);
+    agent_result_free(&r);
+    agent_bye(&f->a);
 }
 
 static void test_check_daemon_starts_late(void **state)
@@ -461,79 +325,66 @@ static void test_check_daemon_starts_late(void **state)
     fixture *f = *state;
     hello(f, "60");
     mx_msg step = check_step(1, NULL, HUB_USER, HUB_PW);
-    send_msg(f, &step);
+    agent_send(&f->a, &step);
     /* the agent is waiting once it says so; only then does dockerd come up */
-    mx_msg m;
-    assert_int_equal(recv_msg(f, &m), 0);
-    assert_int_equal(m.type, MX_MSG_OUTPUT);
-    assert_non_null(memmem(m.data, m.len, "Waiting for the Docker daemon", 29));
-    mx_msg_clear(&m);
+    agent_result r;
+    agent_wait_output(&f->a, 1, &r, "Waiting for the Docker daemon");
     fake_start(f, 0, 0, "http");
-    mx_buf out;
-    mx_buf_init(&out);
-    for (;;) {
-        assert_int_equal(recv_msg(f, &m), 0);
-        if (m.type == MX_MSG_STEP_END) break;
-        mx_buf_add(&out, m.data, m.len);
-        mx_msg_clear(&m);
-    }
-    assert_int_equal(m.exit_status, 0);
-    mx_msg_clear(&m);
-    tu_assert_contains(out.data, "Login Succeeded");
-    mx_buf_free(&out);
-    bye(f);
+    agent_collect(&f->a, 1, &r);
+    assert_int_equal(r.end.exit_status, 0);
+    tu_assert_contains(r.out.data, "Login Succeeded");
+    agent_result_free(&r);
+    agent_bye(&f->a);
 }
 
 static void test_check_credentials_store(void **state)
 {
     fixture *f = *state;
     /* a stand-in for docker-credential-pass: records what it was given */
-    char *stored = mx_path_join(f->dir, "helper-stdin");
+    char *stored = mx_path_join(f->a.dir, "helper-stdin");
     char *script = mx_xasprintf("#!/bin/sh\n[ \"$1\" = store ] || exit 3\ncat > '%s'\n", stored);
-    char *helper = tu_write(f->dir, "docker-credential-pass", script);
+    char *helper = tu_write(f->a.dir, "docker-credential-pass", script);
     assert_int_equal(chmod(helper, 0755), 0);
     free(script);
     fake_start(f, 0, 0, "http");
     hello(f, "60");
-    result r;
+    agent_result r;
     mx_msg step = check_step(1, REG, REG_USER, REG_PW);
     step.docker.credentials_store = 1;
     run(f, &step, &r);
-    assert_int_equal(r.exit_status, 0);
+    assert_int_equal(r.end.exit_status, 0);
     tu_assert_not_contains(r.err.data, "WARNING!");
-    result_free(&r);
-    char *got = tu_read(stored);
-    assert_string_equal(got, "{\"ServerURL\":\"" REG "\",\"Username\":\"" REG_USER
-                             "\",\"Secret\":\"" REG_PW "\"}");
-    free(got);
+    agent_result_free(&r);
+    tu_assert_file(f->a.dir, "helper-stdin",
+                   "{\"ServerURL\":\"" REG "\",\"Username\":\"" REG_USER "\",\"Secret\":\"" REG_PW
+                   "\"}");
     char *path = config_path(f);
-    got = tu_read(path);
-    assert_string_equal(got, "{\n"
-                             "\t\"auths\": {\n"
-                             "\t\t\"registry.example.com:5000\": {}\n"
-                             "\t},\n"
-                             "\t\"credsStore\": \"pass\"\n"
-                             "}");
-    free(got);
-    assert_mode_0600(path);
+    tu_assert_file(f->home, CONFIG_JSON,
+                   "{\n"
+                   "\t\"auths\": {\n"
+                   "\t\t\"registry.example.com:5000\": {}\n"
+                   "\t},\n"
+                   "\t\"credsStore\": \"pass\"\n"
+                   "}");
+    assert_int_equal(tu_mode(path), 0600);
 
     /* a failing helper fails the step and leaves config.json alone */
-    free(tu_write(f->dir, "docker-credential-pass",
+    free(tu_write(f->a.dir, "docker-credential-pass",
                   "#!/bin/sh\necho 'pass not initialized'\nexit 1\n"));
     assert_int_equal(chmod(helper, 0755), 0);
     mx_msg again = check_step(2, "docker.io", HUB_USER, HUB_PW);
     again.docker.credentials_store = 1;
     run(f, &again, &r);
-    assert_int_equal(r.exit_status, 1);
-    assert_string_equal(r.message, "error storing credentials - err: pass not initialized");
-    result_free(&r);
-    got = tu_read(path);
+    assert_int_equal(r.end.exit_status, 1);
+    assert_string_equal(r.end.message, "error storing credentials - err: pass not initialized");
+    agent_result_free(&r);
+    char *got = tu_read(path);
     tu_assert_not_contains(got, HUB);
     free(got);
     free(path);
     free(helper);
     free(stored);
-    bye(f);
+    agent_bye(&f->a);
 }
 
 /* ---- docker-pull ---- */
@@ -566,10 +417,10 @@ static void test_pull_with_auths(void **state)
     mx_msg step = pull_step(1, images, 3);
     step.docker.auths = auths;
     step.docker.nauths = 3;
-    result r;
+    agent_result r;
     run(f, &step, &r);
-    assert_int_equal(r.reason, MX_END_EXITED);
-    if (r.exit_status != 0) fail_msg("pull failed: %s", r.message);
+    assert_int_equal(r.end.reason, MX_END_EXITED);
+    if (r.end.exit_status != 0) fail_msg("pull failed: %s", r.end.message);
     /* condensed like the CLI's non-terminal output: no byte-count progress lines */
     tu_assert_contains(r.out.data, "Pulling busybox\n"
                                    "latest: Pulling from library/busybox\n"
@@ -584,30 +435,30 @@ static void test_pull_with_auths(void **state)
     tu_assert_contains(r.out.data, "registry.example.com:5000/team/app@" DIGEST "\n");
     tu_assert_not_contains(r.out.data, "Downloading");
     tu_assert_not_contains(r.out.data, "Extracting");
-    result_free(&r);
+    agent_result_free(&r);
 
     /* what the daemon got: the CLI's query and the right credentials per registry */
     json_t *req = requests(f, "/images/create");
     assert_int_equal(json_array_size(req), 3);
     json_t *q0 = json_object_get(json_array_get(req, 0), "query");
-    assert_string_equal(json_string_value(json_object_get(q0, "fromImage")), "busybox");
-    assert_string_equal(json_string_value(json_object_get(q0, "tag")), "latest");
+    assert_string_equal(str_of(q0, "fromImage"), "busybox");
+    assert_string_equal(str_of(q0, "tag"), "latest");
     /* public images on Docker Hub get the hub credentials too, as with the docker CLI */
     for (size_t i = 0; i < 2; i++) {
         json_t *a = json_object_get(json_array_get(req, i), "auth");
-        assert_string_equal(json_string_value(json_object_get(a, "serveraddress")), HUB);
-        assert_string_equal(json_string_value(json_object_get(a, "username")), HUB_USER);
+        assert_string_equal(str_of(a, "serveraddress"), HUB);
+        assert_string_equal(str_of(a, "username"), HUB_USER);
     }
     json_t *q2 = json_object_get(json_array_get(req, 2), "query");
-    assert_string_equal(json_string_value(json_object_get(q2, "tag")), DIGEST);
+    assert_string_equal(str_of(q2, "tag"), DIGEST);
     json_t *a2 = json_object_get(json_array_get(req, 2), "auth");
-    assert_string_equal(json_string_value(json_object_get(a2, "identitytoken")), REG_TOKEN);
+    assert_string_equal(str_of(a2, "identitytoken"), REG_TOKEN);
     assert_null(json_object_get(a2, "username"));
     for (size_t i = 0; i < 3; i++)
         assert_int_equal(json_integer_value(json_object_get(json_array_get(req, i), "status")),
                          200);
     json_decref(req);
-    bye(f);
+    agent_bye(&f->a);
 }
 
 static void test_pull_uses_config_from_check(void **state)
@@ -616,33 +467,34 @@ static void test_pull_uses_config_from_check(void **state)
     fake_start(f, 0, 0, "http");
     hello(f, "60");
     char *images[] = {"acme/private-db:1.2.3"};
-    result r;
+    agent_result r;
     /* before any login: the daemon refuses, with its message */
     mx_msg anon = pull_step(1, images, 1);
     run(f, &anon, &r);
-    assert_int_equal(r.exit_status, 1);
-    assert_string_equal(r.message, "Error response from daemon: pull access denied for "
-                                   "acme/private-db, repository does not exist or may require "
-                                   "'docker login': denied: requested access to the resource is "
-                                   "denied");
-    result_free(&r);
+    assert_int_equal(r.end.exit_status, 1);
+    assert_string_equal(r.end.message,
+                        "Error response from daemon: pull access denied for "
+                        "acme/private-db, repository does not exist or may require "
+                        "'docker login': denied: requested access to the resource is "
+                        "denied");
+    agent_result_free(&r);
 
     mx_msg login = check_step(2, "docker.io", HUB_USER, HUB_PW);
     run(f, &login, &r);
-    assert_int_equal(r.exit_status, 0);
-    result_free(&r);
+    assert_int_equal(r.end.exit_status, 0);
+    agent_result_free(&r);
     mx_msg pull = pull_step(3, images, 1);
     run(f, &pull, &r);
-    if (r.exit_status != 0) fail_msg("pull failed: %s", r.message);
+    if (r.end.exit_status != 0) fail_msg("pull failed: %s", r.end.message);
     tu_assert_contains(r.out.data, "Status: Downloaded newer image for acme/private-db:1.2.3");
-    result_free(&r);
+    agent_result_free(&r);
     json_t *req = requests(f, "/images/create");
     assert_int_equal(json_array_size(req), 2);
     json_t *a = json_object_get(json_array_get(req, 1), "auth");
-    assert_string_equal(json_string_value(json_object_get(a, "username")), HUB_USER);
-    assert_string_equal(json_string_value(json_object_get(a, "serveraddress")), HUB);
+    assert_string_equal(str_of(a, "username"), HUB_USER);
+    assert_string_equal(str_of(a, "serveraddress"), HUB);
     json_decref(req);
-    bye(f);
+    agent_bye(&f->a);
 }
 
 static void test_pull_error_stops_or_is_ignored(void **state)
@@ -651,34 +503,30 @@ static void test_pull_error_stops_or_is_ignored(void **state)
     fake_start(f, 0, 0, "http");
     hello(f, "60");
     char *images[] = {"nosuch/image:9", "busybox:latest"};
-    result r;
+    agent_result r;
     /* the orb's loop under `bash -e`: the first failure ends the step */
     mx_msg stop = pull_step(1, images, 2);
     stop.docker.retries = 2;
     run(f, &stop, &r);
-    assert_int_equal(r.exit_status, 1);
-    assert_string_equal(r.message, "manifest for docker.io/nosuch/image:9 not found: manifest "
-                                   "unknown: manifest unknown");
+    assert_int_equal(r.end.exit_status, 1);
+    assert_string_equal(r.end.message, "manifest for docker.io/nosuch/image:9 not found: manifest "
+                                       "unknown: manifest unknown");
     tu_assert_not_contains(r.out.data, "Pulling busybox");
-    result_free(&r);
-    json_t *req = requests(f, "/images/create");
+    agent_result_free(&r);
     /* an in-stream error is retried like the daemon's transient failures */
-    assert_int_equal(json_array_size(req), 3);
-    json_decref(req);
+    assert_requests(f, "/images/create", 3);
 
     /* ignore_errors: reported, the next image pulled, status 0 */
     mx_msg ignore = pull_step(2, images, 2);
     ignore.docker.ignore_errors = 1;
     run(f, &ignore, &r);
-    assert_int_equal(r.exit_status, 0);
-    assert_null(r.message);
+    assert_int_equal(r.end.exit_status, 0);
+    assert_null(r.end.message);
     tu_assert_contains(r.err.data, "manifest unknown");
     tu_assert_contains(r.out.data, "docker.io/library/busybox:latest");
-    result_free(&r);
-    req = requests(f, "/images/create");
-    assert_int_equal(json_array_size(req), 5);
-    json_decref(req);
-    bye(f);
+    agent_result_free(&r);
+    assert_requests(f, "/images/create", 5);
+    agent_bye(&f->a);
 }
 
 static void pull_flaky(void **state, const char *mode)
@@ -689,17 +537,15 @@ static void pull_flaky(void **state, const char *mode)
     char *images[] = {"flaky:1"};
     mx_msg step = pull_step(1, images, 1);
     step.docker.retries = 2;
-    result r;
+    agent_result r;
     run(f, &step, &r);
-    if (r.exit_status != 0) fail_msg("pull failed: %s", r.message);
+    if (r.end.exit_status != 0) fail_msg("pull failed: %s", r.end.message);
     tu_assert_contains(r.out.data, "Retrying in 0 second(s) (attempt 2/3)...");
     tu_assert_contains(r.out.data, "Retrying in 0 second(s) (attempt 3/3)...");
     tu_assert_contains(r.out.data, "docker.io/library/flaky:1\n");
-    result_free(&r);
-    json_t *req = requests(f, "/images/create");
-    assert_int_equal(json_array_size(req), 3);
-    json_decref(req);
-    bye(f);
+    agent_result_free(&r);
+    assert_requests(f, "/images/create", 3);
+    agent_bye(&f->a);
 }
 
 static void test_pull_retries_http(void **state)
@@ -717,22 +563,20 @@ static void test_pull_no_images_and_bad_reference(void **state)
     fixture *f = *state;
     fake_start(f, 0, 0, "http");
     hello(f, "60");
-    result r;
+    agent_result r;
     mx_msg none = pull_step(1, NULL, 0);
     run(f, &none, &r);
-    assert_int_equal(r.exit_status, 1);
-    tu_assert_contains(r.message, "no images given");
-    result_free(&r);
+    assert_int_equal(r.end.exit_status, 1);
+    tu_assert_contains(r.end.message, "no images given");
+    agent_result_free(&r);
     char *images[] = {"UPPER/Case:tag"};
     mx_msg bad = pull_step(2, images, 1);
     run(f, &bad, &r);
-    assert_int_equal(r.exit_status, 1);
-    tu_assert_contains(r.message, "invalid reference format");
-    result_free(&r);
-    json_t *req = requests(f, "/images/create");
-    assert_int_equal(json_array_size(req), 0);
-    json_decref(req);
-    bye(f);
+    assert_int_equal(r.end.exit_status, 1);
+    tu_assert_contains(r.end.message, "invalid reference format");
+    agent_result_free(&r);
+    assert_requests(f, "/images/create", 0);
+    agent_bye(&f->a);
 }
 
 static void test_pull_cancel(void **state)
@@ -742,33 +586,19 @@ static void test_pull_cancel(void **state)
     hello(f, "60");
     char *images[] = {"hang:1", "busybox"};
     mx_msg step = pull_step(1, images, 2);
-    send_msg(f, &step);
+    agent_send(&f->a, &step);
     /* once the daemon's stream has started, the host cancels */
-    mx_buf out;
-    mx_buf_init(&out);
-    mx_msg m;
-    while (!out.data || !strstr(out.data, "1: Pulling from library/hang\n")) {
-        assert_int_equal(recv_msg(f, &m), 0);
-        assert_int_equal(m.type, MX_MSG_OUTPUT);
-        mx_buf_add(&out, m.data, m.len);
-        mx_msg_clear(&m);
-    }
-    mx_buf_free(&out);
+    agent_result r;
+    agent_wait_output(&f->a, 1, &r, "1: Pulling from library/hang\n");
     mx_msg cancel = {.type = MX_MSG_CANCEL};
-    send_msg(f, &cancel);
-    for (;;) {
-        assert_int_equal(recv_msg(f, &m), 0);
-        if (m.type == MX_MSG_STEP_END) break;
-        mx_msg_clear(&m);
-    }
-    assert_int_equal(m.reason, MX_END_CANCELLED);
-    assert_int_equal(m.exit_status, 128 + SIGTERM);
-    mx_msg_clear(&m);
+    agent_send(&f->a, &cancel);
+    agent_collect(&f->a, 1, &r);
+    assert_int_equal(r.end.reason, MX_END_CANCELLED);
+    assert_int_equal(r.end.exit_status, 128 + SIGTERM);
+    agent_result_free(&r);
     /* the next image was not started */
-    json_t *req = requests(f, "/images/create");
-    assert_int_equal(json_array_size(req), 1);
-    json_decref(req);
-    bye(f);
+    assert_requests(f, "/images/create", 1);
+    agent_bye(&f->a);
 }
 
 int main(void)

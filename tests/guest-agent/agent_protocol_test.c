@@ -1,65 +1,17 @@
 /* agent_protocol: the real mexec-agent binary, driven over pipes exactly as the host drives it
  * over the SSH channel: hello, steps (run, checkout, persist, attach), cancel, timeouts, end of
- * input.
- *
- * Waits have a generous safety limit (SAFETY_MS) so a broken agent fails the test instead of
- * hanging it; nothing asserts how fast anything happens. */
-#include "test_util.h"
+ * input. */
+#include "agent_harness.h"
 
 #include "agent.h"
 #include "mx_proc.h"
-#include "mx_proto.h"
-
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <time.h>
-
-#ifndef MX_AGENT_PATH
-#error "MX_AGENT_PATH must name the built mexec-agent"
-#endif
-
-#define SAFETY_MS 60000
-
-typedef struct agent {
-    pid_t pid;
-    int to;   /* the agent's stdin */
-    int from; /* the agent's stdout */
-    mx_lines lines;
-    char *dir; /* a temp dir; also the agent's HOME */
-    int status;
-} agent;
-
-static void agent_start(agent *a)
-{
-    int in[2], out[2];
-    assert_int_equal(pipe2(in, O_CLOEXEC), 0);
-    assert_int_equal(pipe2(out, O_CLOEXEC), 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0) _exit(126);
-        setenv("HOME", a->dir, 1);
-        execl(MX_AGENT_PATH, "mexec-agent", (char *)NULL);
-        _exit(127);
-    }
-    close(in[0]);
-    close(out[1]);
-    a->pid = pid;
-    a->to = in[1];
-    a->from = out[0];
-}
 
 static int setup(void **state)
 {
     agent *a = mx_xcalloc(1, sizeof *a);
-    a->dir = tu_mkdtemp();
-    a->pid = -1;
-    a->to = a->from = -1;
-    mx_lines_init(&a->lines);
-    agent_start(a);
+    agent_init(a);
+    mx_kv env[] = {{"HOME", a->dir}}; /* the temp dir is the agent's HOME */
+    agent_start(a, env, 1);
     *state = a;
     return 0;
 }
@@ -67,170 +19,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     agent *a = *state;
-    if (a->to >= 0) close(a->to);
-    if (a->from >= 0) close(a->from);
-    if (a->pid > 0) { /* a test that failed half-way: do not leave the agent behind */
-        kill(a->pid, SIGKILL);
-        waitpid(a->pid, NULL, 0);
-    }
-    mx_lines_free(&a->lines);
-    tu_rmdir(a->dir);
+    agent_cleanup(a);
     free(a);
     return 0;
-}
-
-static void agent_send(agent *a, const mx_msg *m)
-{
-    size_t len;
-    char *line = mx_msg_encode(m, &len);
-    const char *p = line;
-    while (len > 0) {
-        ssize_t n = write(a->to, p, len);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) fail_msg("write to the agent: %s", strerror(errno));
-        p += n;
-        len -= (size_t)n;
-    }
-    free(line);
-}
-
-static void agent_send_raw(agent *a, const char *text)
-{
-    assert_int_equal(write(a->to, text, strlen(text)), (ssize_t)strlen(text));
-}
-
-/* The next message from the agent; -1 at end of its output. */
-static int agent_recv(agent *a, mx_msg *m)
-{
-    for (;;) {
-        char *line;
-        size_t len;
-        if (mx_lines_next(&a->lines, &line, &len)) {
-            mx_err err;
-            if (mx_msg_decode(line, len, m, &err) < 0)
-                fail_msg("the agent sent a bad line (%s): %s", err.msg, line);
-            free(line);
-            return 0;
-        }
-        struct pollfd p = {.fd = a->from, .events = POLLIN};
-        int r = poll(&p, 1, SAFETY_MS);
-        if (r < 0 && errno == EINTR) continue;
-        if (r == 0) fail_msg("nothing from the agent within %d s", SAFETY_MS / 1000);
-        char buf[65536];
-        ssize_t n = read(a->from, buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return -1;
-        mx_err err;
-        assert_int_equal(mx_lines_feed(&a->lines, buf, (size_t)n, &err), 0);
-    }
-}
-
-static void agent_recv_type(agent *a, mx_msg *m, enum mx_msg_type type)
-{
-    if (agent_recv(a, m) < 0)
-        fail_msg("the agent closed its output; want %s", mx_msg_type_name(type));
-    if (m->type != type)
-        fail_msg("got %s (%s), want %s", mx_msg_type_name(m->type), m->message ? m->message : "",
-                 mx_msg_type_name(type));
-}
-
-/* Waits (up to the safety limit) for the agent to exit; returns its wait status. */
-static int agent_wait(agent *a)
-{
-    struct timespec t0, now;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (;;) {
-        int st;
-        pid_t r = waitpid(a->pid, &st, WNOHANG);
-        if (r == a->pid) {
-            a->pid = -1;
-            return st;
-        }
-        assert_int_equal(r, 0);
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        if ((now.tv_sec - t0.tv_sec) * 1000 > SAFETY_MS) fail_msg("the agent did not exit");
-        struct timespec nap = {0, 20 * 1000 * 1000};
-        nanosleep(&nap, NULL);
-    }
-}
-
-static void hello(agent *a)
-{
-    mx_msg h = {.type = MX_MSG_HELLO, .version = MX_PROTO_VERSION};
-    agent_send(a, &h);
-    mx_msg r;
-    agent_recv_type(a, &r, MX_MSG_HELLO);
-    assert_int_equal(r.version, MX_PROTO_VERSION);
-    mx_msg_clear(&r);
-}
-
-/* Sends bye and checks the agent leaves cleanly. */
-static void bye(agent *a)
-{
-    mx_msg b = {.type = MX_MSG_BYE};
-    agent_send(a, &b);
-    mx_msg m;
-    assert_int_equal(agent_recv(a, &m), -1); /* nothing more, then end of output */
-    int st = agent_wait(a);
-    assert_true(WIFEXITED(st));
-    assert_int_equal(WEXITSTATUS(st), 0);
-}
-
-typedef struct result {
-    mx_buf out, err;
-    mx_msg end;
-} result;
-
-static void result_free(result *r)
-{
-    mx_buf_free(&r->out);
-    mx_buf_free(&r->err);
-    mx_msg_clear(&r->end);
-}
-
-/* Collects a step's output until its step-end (the step must have been sent). */
-static void collect(agent *a, int id, result *r)
-{
-    for (;;) {
-        mx_msg m;
-        if (agent_recv(a, &m) < 0) fail_msg("the agent closed its output during step %d", id);
-        if (m.type == MX_MSG_OUTPUT) {
-            assert_int_equal(m.id, id);
-            mx_buf_add(m.stream == MX_STREAM_STDERR ? &r->err : &r->out, m.data, m.len);
-            mx_msg_clear(&m);
-            continue;
-        }
-        if (m.type == MX_MSG_STEP_END) {
-            assert_int_equal(m.id, id);
-            assert_true(m.duration_ms >= 0);
-            r->end = m;
-            if (!r->out.data) mx_buf_add(&r->out, "", 0);
-            if (!r->err.data) mx_buf_add(&r->err, "", 0);
-            return;
-        }
-        fail_msg("unexpected %s during step %d: %s", mx_msg_type_name(m.type), id,
-                 m.message ? m.message : "");
-    }
-}
-
-static void run(agent *a, const mx_msg *step, result *r)
-{
-    memset(r, 0, sizeof *r);
-    agent_send(a, step);
-    collect(a, step->id, r);
-}
-
-/* Reads output of step id until `text` has appeared on stdout. */
-static void wait_for_output(agent *a, int id, result *r, const char *text)
-{
-    memset(r, 0, sizeof *r);
-    while (!r->out.data || !strstr(r->out.data, text)) {
-        mx_msg m;
-        agent_recv_type(a, &m, MX_MSG_OUTPUT);
-        assert_int_equal(m.id, id);
-        mx_buf_add(m.stream == MX_STREAM_STDERR ? &r->err : &r->out, m.data, m.len);
-        mx_msg_clear(&m);
-    }
 }
 
 /* ---- tests ---- */
@@ -250,7 +41,7 @@ static void test_hello_version(void **state)
     /* cancel with nothing running is ignored */
     mx_msg c = {.type = MX_MSG_CANCEL};
     agent_send(a, &c);
-    bye(a);
+    agent_bye(a);
 }
 
 static void test_version_flag(void **state)
@@ -302,14 +93,14 @@ static void test_bad_lines_are_reported(void **state)
     agent_recv_type(a, &r, MX_MSG_ERROR);
     tu_assert_contains(r.message, "unexpected output message");
     mx_msg_clear(&r);
-    hello(a);
-    bye(a);
+    agent_hello(a);
+    agent_bye(a);
 }
 
 static void test_run_step_env_workdir(void **state)
 {
     agent *a = *state;
-    hello(a);
+    agent_hello(a);
     char *workdir = mx_path_join(a->dir, "work dir/nested"); /* created by the agent */
     mx_kv env[] = {{"FOO", "bar baz"}, {"SECRET_ISH", "a'b\"c$d"}, {"HOME", a->dir}};
     mx_msg step = {.type = MX_MSG_STEP,
@@ -324,8 +115,8 @@ static void test_run_step_env_workdir(void **state)
                    .workdir = workdir,
                    .env = env,
                    .nenv = 3};
-    result r;
-    run(a, &step, &r);
+    agent_result r;
+    agent_run(a, &step, &r);
     assert_int_equal(r.end.reason, MX_END_EXITED);
     assert_int_equal(r.end.exit_status, 0);
     assert_null(r.end.message);
@@ -335,7 +126,7 @@ static void test_run_step_env_workdir(void **state)
     assert_memory_equal(r.out.data, want, want_len);
     assert_string_equal(r.err.data, "to-stderr\n");
     free(want);
-    result_free(&r);
+    agent_result_free(&r);
 
     /* "~" in workdir is the agent's HOME; the default shell is bash */
     mx_msg home = {.type = MX_MSG_STEP,
@@ -343,13 +134,13 @@ static void test_run_step_env_workdir(void **state)
                    .kind = MX_STEP_RUN,
                    .command = "pwd -P; echo \"$BASH_VERSION\" | cut -c1",
                    .workdir = "~/proj"};
-    run(a, &home, &r);
+    agent_run(a, &home, &r);
     assert_int_equal(r.end.exit_status, 0);
     char *proj = mx_xasprintf("%s/proj\n", a->dir);
     assert_memory_equal(r.out.data, proj, strlen(proj));
     assert_true(r.out.len > strlen(proj) + 1); /* a bash version digit follows */
     free(proj);
-    result_free(&r);
+    agent_result_free(&r);
 
     /* an explicit shell */
     mx_msg sh = {.type = MX_MSG_STEP,
@@ -358,25 +149,25 @@ static void test_run_step_env_workdir(void **state)
                  .shell = "/bin/sh -eu",
                  .command = "echo \"${UNSET_VAR:-default}\"",
                  .workdir = a->dir};
-    run(a, &sh, &r);
+    agent_run(a, &sh, &r);
     assert_int_equal(r.end.exit_status, 0);
     assert_string_equal(r.out.data, "default\n");
-    result_free(&r);
+    agent_result_free(&r);
     free(workdir);
-    bye(a);
+    agent_bye(a);
 }
 
 static void test_failing_steps(void **state)
 {
     agent *a = *state;
-    hello(a);
-    result r;
+    agent_hello(a);
+    agent_result r;
     mx_msg s3 = {
         .type = MX_MSG_STEP, .id = 1, .kind = MX_STEP_RUN, .command = "exit 3", .workdir = a->dir};
-    run(a, &s3, &r);
+    agent_run(a, &s3, &r);
     assert_int_equal(r.end.reason, MX_END_EXITED);
     assert_int_equal(r.end.exit_status, 3);
-    result_free(&r);
+    agent_result_free(&r);
 
     /* the default shell stops at the first failure, pipelines included */
     mx_msg e = {.type = MX_MSG_STEP,
@@ -384,21 +175,21 @@ static void test_failing_steps(void **state)
                 .kind = MX_STEP_RUN,
                 .command = "echo before\nfalse | true\necho not reached\n",
                 .workdir = a->dir};
-    run(a, &e, &r);
+    agent_run(a, &e, &r);
     assert_int_equal(r.end.reason, MX_END_EXITED);
     assert_int_equal(r.end.exit_status, 1);
     assert_string_equal(r.out.data, "before\n");
-    result_free(&r);
+    agent_result_free(&r);
 
     mx_msg sig = {.type = MX_MSG_STEP,
                   .id = 3,
                   .kind = MX_STEP_RUN,
                   .command = "kill -TERM $$",
                   .workdir = a->dir};
-    run(a, &sig, &r);
+    agent_run(a, &sig, &r);
     assert_int_equal(r.end.reason, MX_END_SIGNALED);
     assert_int_equal(r.end.exit_status, 128 + SIGTERM);
-    result_free(&r);
+    agent_result_free(&r);
 
     /* a missing shell: the step fails, the agent goes on */
     mx_msg noshell = {.type = MX_MSG_STEP,
@@ -407,49 +198,49 @@ static void test_failing_steps(void **state)
                       .shell = "/nonexistent/shell",
                       .command = "true",
                       .workdir = a->dir};
-    run(a, &noshell, &r);
+    agent_run(a, &noshell, &r);
     assert_int_equal(r.end.exit_status, 127);
     tu_assert_contains(r.err.data, "/nonexistent/shell");
-    result_free(&r);
+    agent_result_free(&r);
 
     /* a workdir that cannot be made: failed, with the reason */
     char *file = tu_write(a->dir, "plain-file", "x");
     char *under = mx_path_join(file, "sub");
     mx_msg nodir = {
         .type = MX_MSG_STEP, .id = 5, .kind = MX_STEP_RUN, .command = "true", .workdir = under};
-    run(a, &nodir, &r);
+    agent_run(a, &nodir, &r);
     assert_int_equal(r.end.reason, MX_END_FAILED);
     assert_true(r.end.exit_status != 0);
     tu_assert_contains(r.end.message, under);
-    result_free(&r);
+    agent_result_free(&r);
     free(under);
     free(file);
 
     /* a run step without a command */
     mx_msg nocmd = {.type = MX_MSG_STEP, .id = 6, .kind = MX_STEP_RUN, .workdir = a->dir};
-    run(a, &nocmd, &r);
+    agent_run(a, &nocmd, &r);
     assert_int_equal(r.end.reason, MX_END_FAILED);
     tu_assert_contains(r.end.message, "no command");
-    result_free(&r);
-    bye(a);
+    agent_result_free(&r);
+    agent_bye(a);
 }
 
 static void test_no_output_timeout(void **state)
 {
     agent *a = *state;
-    hello(a);
+    agent_hello(a);
     mx_msg step = {.type = MX_MSG_STEP,
                    .id = 11,
                    .kind = MX_STEP_RUN,
                    .command = "echo start\nsleep 30\necho never\n",
                    .workdir = a->dir,
                    .no_output_timeout_s = 1};
-    result r;
-    run(a, &step, &r);
+    agent_result r;
+    agent_run(a, &step, &r);
     assert_int_equal(r.end.reason, MX_END_TIMEOUT);
     assert_true(r.end.exit_status != 0);
     assert_string_equal(r.out.data, "start\n");
-    result_free(&r);
+    agent_result_free(&r);
     /* a step that prints keeps running: the timeout counts silence, not run time (the 0.2 s
      * gaps are far below the 3 s allowed, so a slow machine does not change the outcome) */
     mx_msg chatty = {.type = MX_MSG_STEP,
@@ -458,34 +249,34 @@ static void test_no_output_timeout(void **state)
                      .command = "for i in 1 2 3 4 5 6; do echo $i; sleep 0.2; done",
                      .workdir = a->dir,
                      .no_output_timeout_s = 3};
-    run(a, &chatty, &r);
+    agent_run(a, &chatty, &r);
     assert_int_equal(r.end.reason, MX_END_EXITED);
     assert_int_equal(r.end.exit_status, 0);
     assert_string_equal(r.out.data, "1\n2\n3\n4\n5\n6\n");
-    result_free(&r);
-    bye(a);
+    agent_result_free(&r);
+    agent_bye(a);
 }
 
 static void test_cancel(void **state)
 {
     agent *a = *state;
-    hello(a);
+    agent_hello(a);
     mx_msg step = {.type = MX_MSG_STEP,
                    .id = 21,
                    .kind = MX_STEP_RUN,
                    .command = "echo started\nsleep 30\necho never\n",
                    .workdir = a->dir};
     agent_send(a, &step);
-    result r;
-    wait_for_output(a, 21, &r, "started\n");
+    agent_result r;
+    agent_wait_output(a, 21, &r, "started\n");
     mx_msg cancel = {.type = MX_MSG_CANCEL};
     agent_send(a, &cancel);
     mx_msg_clear(&r.end);
-    collect(a, 21, &r);
+    agent_collect(a, 21, &r);
     assert_int_equal(r.end.reason, MX_END_CANCELLED);
     assert_true(r.end.exit_status != 0);
     tu_assert_not_contains(r.out.data, "never");
-    result_free(&r);
+    agent_result_free(&r);
 
     /* a message sent while a step runs waits for it, then is answered */
     mx_msg next = {.type = MX_MSG_STEP,
@@ -494,24 +285,24 @@ static void test_cancel(void **state)
                    .command = "echo go; sleep 1; echo done",
                    .workdir = a->dir};
     agent_send(a, &next);
-    wait_for_output(a, 22, &r, "go\n");
+    agent_wait_output(a, 22, &r, "go\n");
     mx_msg h = {.type = MX_MSG_HELLO, .version = MX_PROTO_VERSION};
     agent_send(a, &h);
     mx_msg_clear(&r.end);
-    collect(a, 22, &r);
+    agent_collect(a, 22, &r);
     assert_int_equal(r.end.reason, MX_END_EXITED);
     assert_string_equal(r.out.data, "go\ndone\n");
-    result_free(&r);
+    agent_result_free(&r);
     mx_msg reply;
     agent_recv_type(a, &reply, MX_MSG_HELLO);
     mx_msg_clear(&reply);
-    bye(a);
+    agent_bye(a);
 }
 
 static void test_checkout(void **state)
 {
     agent *a = *state;
-    hello(a);
+    agent_hello(a);
     /* a project tree, packed the way the host packs it */
     char *src = mx_path_join(a->dir, "src");
     tu_write_free(src, "README.md", "# project\n");
@@ -530,22 +321,14 @@ static void test_checkout(void **state)
                  .name = "Checkout code",
                  .archive = archive,
                  .workdir = dest};
-    result r;
-    run(a, &co, &r);
+    agent_result r;
+    agent_run(a, &co, &r);
     assert_int_equal(r.end.reason, MX_END_EXITED);
     assert_int_equal(r.end.exit_status, 0);
-    result_free(&r);
-    char *p = mx_path_join(dest, "README.md");
-    char *text = tu_read(p);
-    assert_string_equal(text, "# project\n");
-    free(text);
-    free(p);
-    p = mx_path_join(dest, "sub/dir/file.txt");
-    text = tu_read(p);
-    assert_string_equal(text, "nested\n");
-    free(text);
-    free(p);
-    p = mx_path_join(dest, "run.sh");
+    agent_result_free(&r);
+    tu_assert_file(dest, "README.md", "# project\n");
+    tu_assert_file(dest, "sub/dir/file.txt", "nested\n");
+    char *p = mx_path_join(dest, "run.sh");
     assert_int_equal(access(p, X_OK), 0); /* modes survive */
     free(p);
 
@@ -555,10 +338,10 @@ static void test_checkout(void **state)
                   .kind = MX_STEP_RUN,
                   .command = "./run.sh && cat sub/dir/file.txt",
                   .workdir = dest};
-    run(a, &use, &r);
+    agent_run(a, &use, &r);
     assert_int_equal(r.end.exit_status, 0);
     assert_string_equal(r.out.data, "ran\nnested\n");
-    result_free(&r);
+    agent_result_free(&r);
     /* the uploaded archive is consumed (the agent removes it after reporting the step, so
      * look once the next step has ended) */
     assert_false(mx_path_exists(archive));
@@ -569,19 +352,19 @@ static void test_checkout(void **state)
                       .kind = MX_STEP_CHECKOUT,
                       .archive = archive,
                       .workdir = dest};
-    run(a, &missing, &r);
+    agent_run(a, &missing, &r);
     assert_true(r.end.exit_status != 0);
-    result_free(&r);
+    agent_result_free(&r);
     mx_msg none = {.type = MX_MSG_STEP, .id = 34, .kind = MX_STEP_CHECKOUT, .workdir = dest};
-    run(a, &none, &r);
+    agent_run(a, &none, &r);
     assert_int_equal(r.end.reason, MX_END_FAILED);
     tu_assert_contains(r.end.message, "no archive");
-    result_free(&r);
+    agent_result_free(&r);
     free(dest);
     free(archive);
     free(script);
     free(src);
-    bye(a);
+    agent_bye(a);
 }
 
 /* The members of a tar file, sorted, one per line (readdir order is not stable). */
@@ -596,21 +379,12 @@ static char *tar_members(const char *archive)
     return mx_buf_steal(&out);
 }
 
-static void assert_file(const char *dir, const char *name, const char *text)
-{
-    char *p = mx_path_join(dir, name);
-    char *got = tu_read(p);
-    assert_string_equal(got, text);
-    free(got);
-    free(p);
-}
-
 /* persist: plain files, directories (recursively) and globs (which match dotfiles) under a
  * root given with "~", into a private tar file holding names relative to the root. */
 static void test_persist(void **state)
 {
     agent *a = *state;
-    hello(a);
+    agent_hello(a);
     char *root = mx_path_join(a->dir, "proj");
     tu_write_free(root, "file.txt", "f\n");
     tu_write_free(root, "dir/a", "a\n");
@@ -630,17 +404,15 @@ static void test_persist(void **state)
                 .archive = archive,
                 .paths = paths,
                 .npaths = 4};
-    result r;
-    run(a, &p, &r);
+    agent_result r;
+    agent_run(a, &p, &r);
     if (r.end.exit_status != 0) fail_msg("persist failed: %s%s", r.out.data, r.err.data);
     assert_int_equal(r.end.reason, MX_END_EXITED);
     tu_assert_contains(r.out.data, root);
     tu_assert_contains(r.out.data, "  file.txt (1 match)\n");
     tu_assert_contains(r.out.data, "  logs/*.log (3 matches)\n");
-    result_free(&r);
-    struct stat st;
-    assert_int_equal(stat(archive, &st), 0);
-    assert_int_equal(st.st_mode & 0777, 0600);
+    agent_result_free(&r);
+    assert_int_equal(tu_mode(archive), 0600);
     char *members = tar_members(archive);
     assert_string_equal(members, "./-dash\n"
                                  "dir/\n"
@@ -654,17 +426,17 @@ static void test_persist(void **state)
     free(members);
     free(archive);
     free(root);
-    bye(a);
+    agent_bye(a);
 }
 
 static void test_persist_errors(void **state)
 {
     agent *a = *state;
-    hello(a);
+    agent_hello(a);
     char *root = mx_path_join(a->dir, "proj");
     tu_write_free(root, "file.txt", "f\n");
     char *archive = mx_path_join(a->dir, "layer.tar");
-    result r;
+    agent_result r;
 
     /* a path that matches nothing fails the step, naming the path and the root */
     char *nomatch[] = {"file.txt", "build/*.bin"};
@@ -675,7 +447,7 @@ static void test_persist_errors(void **state)
                 .archive = archive,
                 .paths = nomatch,
                 .npaths = 2};
-    run(a, &p, &r);
+    agent_run(a, &p, &r);
     assert_int_equal(r.end.reason, MX_END_EXITED);
     assert_int_equal(r.end.exit_status, 1);
     char *want = mx_xasprintf(
@@ -684,18 +456,18 @@ static void test_persist_errors(void **state)
     tu_assert_contains(r.err.data, want);
     free(want);
     assert_false(mx_path_exists(archive));
-    result_free(&r);
+    agent_result_free(&r);
 
     /* the root must exist: it is not created */
     char *missing = mx_path_join(a->dir, "no-such-root");
     p.id = 62;
     p.workdir = missing;
-    run(a, &p, &r);
+    agent_run(a, &p, &r);
     assert_int_equal(r.end.exit_status, 1);
     tu_assert_contains(r.err.data, missing);
     tu_assert_contains(r.err.data, "No such file or directory");
     assert_false(mx_path_exists(missing));
-    result_free(&r);
+    agent_result_free(&r);
     free(missing);
 
     /* nothing outside the root */
@@ -704,20 +476,20 @@ static void test_persist_errors(void **state)
     p.workdir = root;
     p.paths = outside;
     p.npaths = 1;
-    run(a, &p, &r);
+    agent_run(a, &p, &r);
     assert_int_equal(r.end.exit_status, 1);
     tu_assert_contains(r.err.data, "leaves the root");
-    result_free(&r);
+    agent_result_free(&r);
 
     /* a layer that cannot be written: the agent says why */
     char *ok[] = {"file.txt"};
     p.id = 64;
     p.paths = ok;
     p.archive = "/nonexistent-dir/layer.tar";
-    run(a, &p, &r);
+    agent_run(a, &p, &r);
     assert_int_equal(r.end.reason, MX_END_FAILED);
     tu_assert_contains(r.end.message, "/nonexistent-dir/layer.tar");
-    result_free(&r);
+    agent_result_free(&r);
 
     /* a message without paths is refused */
     mx_msg none = {.type = MX_MSG_STEP,
@@ -725,13 +497,13 @@ static void test_persist_errors(void **state)
                    .kind = MX_STEP_PERSIST,
                    .workdir = root,
                    .archive = archive};
-    run(a, &none, &r);
+    agent_run(a, &none, &r);
     assert_int_equal(r.end.reason, MX_END_FAILED);
     tu_assert_contains(r.end.message, "needs a root, paths and an archive");
-    result_free(&r);
+    agent_result_free(&r);
     free(archive);
     free(root);
-    bye(a);
+    agent_bye(a);
 }
 
 /* Persists root/name into archive through the agent. */
@@ -745,10 +517,10 @@ static void persist_one(agent *a, int id, char *root, char *name, char *archive)
                 .archive = archive,
                 .paths = paths,
                 .npaths = 1};
-    result r;
-    run(a, &p, &r);
+    agent_result r;
+    agent_run(a, &p, &r);
     if (r.end.exit_status != 0) fail_msg("persist %s: %s", name, r.err.data);
-    result_free(&r);
+    agent_result_free(&r);
 }
 
 /* attach: layers unpacked in order (a later one's file replaces an earlier one's), the
@@ -756,7 +528,7 @@ static void persist_one(agent *a, int id, char *root, char *name, char *archive)
 static void test_attach(void **state)
 {
     agent *a = *state;
-    hello(a);
+    agent_hello(a);
     char *one = mx_path_join(a->dir, "one"), *two = mx_path_join(a->dir, "two");
     tu_write_free(one, "out/shared.txt", "from layer 1\n");
     tu_write_free(one, "out/only-one.txt", "1\n");
@@ -773,15 +545,15 @@ static void test_attach(void **state)
                  .workdir = "~/ws/attached",
                  .archives = archives,
                  .narchives = 2};
-    result r;
-    run(a, &at, &r);
+    agent_result r;
+    agent_run(a, &at, &r);
     if (r.end.exit_status != 0) fail_msg("attach failed: %s%s", r.out.data, r.err.data);
     tu_assert_contains(r.out.data, "Attaching 2 workspace layers at ");
-    result_free(&r);
+    agent_result_free(&r);
     char *dest = mx_path_join(a->dir, "ws/attached");
-    assert_file(dest, "out/shared.txt", "from layer 2\n");
-    assert_file(dest, "out/only-one.txt", "1\n");
-    assert_file(dest, "out/deep/only-two.txt", "2\n");
+    tu_assert_file(dest, "out/shared.txt", "from layer 2\n");
+    tu_assert_file(dest, "out/only-one.txt", "1\n");
+    tu_assert_file(dest, "out/deep/only-two.txt", "2\n");
     assert_false(mx_path_exists(l1));
     assert_false(mx_path_exists(l2));
 
@@ -793,10 +565,10 @@ static void test_attach(void **state)
     at.id = 75;
     at.workdir = dest2;
     at.archives = reversed;
-    run(a, &at, &r);
+    agent_run(a, &at, &r);
     assert_int_equal(r.end.exit_status, 0);
-    result_free(&r);
-    assert_file(dest2, "out/shared.txt", "from layer 1\n");
+    agent_result_free(&r);
+    tu_assert_file(dest2, "out/shared.txt", "from layer 1\n");
 
     /* a layer that fails stops the attach: what follows is not unpacked, yet removed */
     persist_one(a, 76, two, "out", l2);
@@ -806,11 +578,11 @@ static void test_attach(void **state)
     at.id = 77;
     at.workdir = dest3;
     at.archives = broken;
-    run(a, &at, &r);
+    agent_run(a, &at, &r);
     assert_int_equal(r.end.reason, MX_END_EXITED);
     assert_true(r.end.exit_status != 0);
     tu_assert_contains(r.err.data, "missing.tar");
-    result_free(&r);
+    agent_result_free(&r);
     char *never = mx_path_join(dest3, "out");
     assert_false(mx_path_exists(never));
     assert_false(mx_path_exists(l2));
@@ -819,11 +591,11 @@ static void test_attach(void **state)
     at.id = 78;
     at.archives = NULL;
     at.narchives = 0;
-    run(a, &at, &r);
+    agent_run(a, &at, &r);
     assert_int_equal(r.end.reason, MX_END_EXITED);
     assert_int_equal(r.end.exit_status, 0);
     tu_assert_contains(r.out.data, "The workspace is empty: the upstream jobs persisted nothing");
-    result_free(&r);
+    agent_result_free(&r);
     free(never);
     free(dest3);
     free(missing);
@@ -833,7 +605,7 @@ static void test_attach(void **state)
     free(l2);
     free(one);
     free(two);
-    bye(a);
+    agent_bye(a);
 }
 
 /* 1 while pid is a live process (a zombie counts as dead). */
@@ -851,23 +623,36 @@ static int alive(pid_t pid)
     return paren && paren[1] == ' ' && paren[2] != 'Z' && paren[2] != 'X';
 }
 
+static int gone(void *pid)
+{
+    return !alive(*(pid_t *)pid);
+}
+
+/* Waits until pid has died (a killed process may take a moment to be reaped by init). */
+static void await_gone(pid_t pid, const char *what)
+{
+    char *msg = mx_xasprintf("%s %d survived", what, (int)pid);
+    agent_await(gone, &pid, msg);
+    free(msg);
+}
+
 static void test_stdin_eof_kills_step(void **state)
 {
     agent *a = *state;
-    hello(a);
+    agent_hello(a);
     mx_msg step = {.type = MX_MSG_STEP,
                    .id = 41,
                    .kind = MX_STEP_RUN,
                    .command = "sleep 30 &\necho \"pid=$!\"\nwait\necho never\n",
                    .workdir = a->dir};
     agent_send(a, &step);
-    result r;
-    wait_for_output(a, 41, &r, "\n");
+    agent_result r;
+    agent_wait_output(a, 41, &r, "\n");
     int pid = 0;
     assert_int_equal(sscanf(r.out.data, "pid=%d", &pid), 1);
     assert_true(pid > 0);
     assert_true(alive(pid));
-    result_free(&r);
+    agent_result_free(&r);
 
     close(a->to); /* the host is gone */
     a->to = -1;
@@ -879,20 +664,13 @@ static void test_stdin_eof_kills_step(void **state)
     int st = agent_wait(a);
     assert_true(WIFEXITED(st));
     /* the step's whole process group went with it */
-    struct timespec t0, now;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    while (alive(pid)) { /* a killed process may take a moment to be reaped by init */
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        if ((now.tv_sec - t0.tv_sec) * 1000 > SAFETY_MS) fail_msg("sleep %d survived", pid);
-        struct timespec nap = {0, 20 * 1000 * 1000};
-        nanosleep(&nap, NULL);
-    }
+    await_gone(pid, "sleep");
 }
 
 static void test_stdin_eof_when_idle(void **state)
 {
     agent *a = *state;
-    hello(a);
+    agent_hello(a);
     close(a->to);
     a->to = -1;
     mx_msg m;
@@ -907,7 +685,7 @@ static void test_stdin_eof_when_idle(void **state)
 static void test_background_step(void **state)
 {
     agent *a = *state;
-    hello(a);
+    agent_hello(a);
     mx_msg bgstep = {.type = MX_MSG_STEP,
                      .id = 50,
                      .kind = MX_STEP_RUN,
@@ -957,16 +735,8 @@ static void test_background_step(void **state)
     mx_buf_free(&bgout);
     mx_buf_free(&fgout);
 
-    bye(a); /* the job ends: so does the background step */
-    struct timespec t0, now;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    while (alive(pid)) {
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        if ((now.tv_sec - t0.tv_sec) * 1000 > SAFETY_MS)
-            fail_msg("background step %d survived", pid);
-        struct timespec nap = {0, 20 * 1000 * 1000};
-        nanosleep(&nap, NULL);
-    }
+    agent_bye(a); /* the job ends: so does the background step */
+    await_gone(pid, "background step");
 }
 
 int main(void)

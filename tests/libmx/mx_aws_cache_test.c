@@ -36,9 +36,7 @@ static void test_store_load(void **state)
     mx_err err = {0};
     assert_int_equal(mx_aws_cache_store(dir, "123456789012", "eu-west-1", &t, &err), 0);
     char *file = mx_path_join(dir, "ecr-123456789012-eu-west-1.json");
-    struct stat st;
-    assert_int_equal(stat(file, &st), 0);
-    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(tu_mode(file), 0600);
     mx_ecr_token got;
     assert_int_equal(mx_aws_cache_load(dir, "123456789012", "eu-west-1", t0 + 60, 3600, &got, &err),
                      1);

@@ -136,13 +136,6 @@ static void test_oidc_bad_token(void **state)
     tu_assert_contains(err.msg, "no web-identity token");
 }
 
-static mode_t mode_of(const char *path)
-{
-    struct stat st;
-    assert_int_equal(stat(path, &st), 0);
-    return st.st_mode & 07777;
-}
-
 static void test_cached_login_and_refresh(void **state)
 {
     (void)state;
@@ -157,8 +150,8 @@ static void test_cached_login_and_refresh(void **state)
     if (mx_aws_ecr_login(&a, HOST, &c, NULL, &first, &err) < 0) fail_msg("%s", err.msg);
     assert_int_equal(stat_of("ecr"), n0 + 1);
     char *file = mx_path_join(cache_dir, "ecr-123456789012-us-west-2.json");
-    assert_int_equal(mode_of(file), 0600);
-    assert_int_equal(mode_of(cache_dir), 0700);
+    assert_int_equal(tu_mode(file), 0600);
+    assert_int_equal(tu_mode(cache_dir), 0700);
     /* within the token's life minus the margin: served from the cache, no call */
     c.now = t0 + MX_ECR_MAX_LIFETIME - MX_ECR_REFRESH_MARGIN - 60;
     if (mx_aws_ecr_login(&a, HOST, &c, NULL, &again, &err) < 0) fail_msg("%s", err.msg);

@@ -174,13 +174,6 @@ static void test_bad_documents(void **state)
     mx_dockercfg_free(&cfg);
 }
 
-static mode_t mode_of(const char *path)
-{
-    struct stat st;
-    assert_int_equal(stat(path, &st), 0);
-    return st.st_mode & 07777;
-}
-
 static size_t entries(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -205,8 +198,8 @@ static void test_save_private_atomic(void **state)
     assert_int_equal(found, 0);
     mx_dockercfg_set_auth(&cfg, "quay.io", "u", "p", NULL);
     if (mx_dockercfg_save(&cfg, path, &err) < 0) fail_msg("%s", err.msg);
-    assert_int_equal(mode_of(path), 0600);
-    assert_int_equal(mode_of(home_docker), 0700);
+    assert_int_equal(tu_mode(path), 0600);
+    assert_int_equal(tu_mode(home_docker), 0700);
     assert_int_equal(entries(home_docker), 1); /* no temporary file left */
     mx_dockercfg_free(&cfg);
     /* an existing wider mode is narrowed; a symlink is followed, not replaced */
@@ -221,7 +214,7 @@ static void test_save_private_atomic(void **state)
     struct stat st;
     assert_int_equal(lstat(path, &st), 0);
     assert_true(S_ISLNK(st.st_mode));
-    assert_int_equal(mode_of(real), 0600);
+    assert_int_equal(tu_mode(real), 0600);
     char *text = tu_read(real);
     tu_assert_contains(text, "\"ghcr.io\"");
     tu_assert_contains(text, "\"quay.io\"");

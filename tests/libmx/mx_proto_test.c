@@ -20,6 +20,52 @@ static void round_trip(const mx_msg *m, mx_msg *out)
     free(line);
 }
 
+/* The wire names are part of the protocol: m's encoded line must contain text... */
+static void wire_has(const mx_msg *m, const char *text)
+{
+    char *line = mx_msg_encode(m, NULL);
+    tu_assert_contains(line, text);
+    free(line);
+}
+
+/* ...or must not. */
+static void wire_lacks(const mx_msg *m, const char *text)
+{
+    char *line = mx_msg_encode(m, NULL);
+    tu_assert_not_contains(line, text);
+    free(line);
+}
+
+/* A hand-written line that must be accepted. */
+static void decode_ok(const char *line, mx_msg *out)
+{
+    mx_err err = {0};
+    if (mx_msg_decode(line, strlen(line), out, &err) < 0) fail_msg("refused %s: %s", line, err.msg);
+}
+
+/* The line must be refused, with a message containing `why`, and leave nothing allocated. */
+static void reject(const char *line, const char *why)
+{
+    mx_msg m;
+    mx_err err = {0};
+    if (mx_msg_decode(line, strlen(line), &m, &err) == 0) {
+        mx_msg_clear(&m);
+        fail_msg("accepted: %s", line);
+    }
+    assert_int_equal(err.status, MX_INFRA);
+    tu_assert_contains(err.msg, why);
+    /* a refused message owns nothing */
+    assert_null(m.env);
+    assert_null(m.data);
+    assert_null(m.agent);
+    assert_null(m.command);
+    assert_null(m.docker.images);
+    assert_null(m.docker.auths);
+    assert_null(m.docker.password);
+    assert_null(m.paths);
+    assert_null(m.archives);
+}
+
 static void assert_str_or_null(const char *a, const char *b)
 {
     if (!a || !b) {
@@ -112,13 +158,9 @@ static void test_step_background(void **state)
     assert_int_equal(d.background, 1);
     mx_msg_clear(&d);
     m.background = 0;
-    char *line = mx_msg_encode(&m, NULL);
-    tu_assert_not_contains(line, "background"); /* absent means a foreground step */
-    free(line);
-    mx_err err;
-    const char *bad = "{\"type\":\"step\",\"id\":1,\"kind\":\"run\",\"background\":\"yes\"}";
-    assert_int_equal(mx_msg_decode(bad, strlen(bad), &d, &err), -1);
-    tu_assert_contains(err.msg, "\"background\" is not a boolean");
+    wire_lacks(&m, "background"); /* absent means a foreground step */
+    reject("{\"type\":\"step\",\"id\":1,\"kind\":\"run\",\"background\":\"yes\"}",
+           "\"background\" is not a boolean");
 }
 
 static void test_step_checkout(void **state)
@@ -168,18 +210,13 @@ static void test_step_persist(void **state)
     assert_null(d.paths);
     assert_int_equal(d.npaths, 0);
 
-    /* the wire names are part of the protocol */
-    char *line = mx_msg_encode(&m, NULL);
-    tu_assert_contains(line, "\"kind\":\"persist\"");
-    tu_assert_contains(line, "\"paths\":[\"dist\",\"logs/*.txt\"");
-    tu_assert_not_contains(line, "\"archives\"");
-    free(line);
+    wire_has(&m, "\"kind\":\"persist\"");
+    wire_has(&m, "\"paths\":[\"dist\",\"logs/*.txt\"");
+    wire_lacks(&m, "\"archives\"");
 
     /* an empty list travels as one, so the agent can tell it from a missing one */
     mx_msg none = {.type = MX_MSG_STEP, .id = 5, .kind = MX_STEP_PERSIST, .workdir = "/r"};
-    line = mx_msg_encode(&none, NULL);
-    tu_assert_contains(line, "\"paths\":[]");
-    free(line);
+    wire_has(&none, "\"paths\":[]");
     round_trip(&none, &d);
     assert_int_equal(d.npaths, 0);
     mx_msg_clear(&d);
@@ -206,11 +243,9 @@ static void test_step_attach(void **state)
     assert_null(d.archive);
     assert_null(d.paths);
     mx_msg_clear(&d);
-    char *line = mx_msg_encode(&m, NULL);
-    tu_assert_contains(line, "\"kind\":\"attach\"");
-    tu_assert_contains(line, "\"archives\":[\"/tmp/mexec-ws-j-2-000.tar\"");
-    tu_assert_not_contains(line, "\"paths\"");
-    free(line);
+    wire_has(&m, "\"kind\":\"attach\"");
+    wire_has(&m, "\"archives\":[\"/tmp/mexec-ws-j-2-000.tar\"");
+    wire_lacks(&m, "\"paths\"");
 
     /* an empty workspace: no archives at all */
     mx_msg empty = {.type = MX_MSG_STEP, .id = 3, .kind = MX_STEP_ATTACH, .workdir = "/w"};
@@ -219,10 +254,8 @@ static void test_step_attach(void **state)
     mx_msg_clear(&d);
 
     /* lists of another kind are not decoded */
-    const char *run = "{\"type\":\"step\",\"id\":1,\"kind\":\"run\",\"paths\":[\"a\"],"
-                      "\"archives\":[\"b\"]}";
-    mx_err err;
-    assert_int_equal(mx_msg_decode(run, strlen(run), &d, &err), 0);
+    decode_ok(
+        "{\"type\":\"step\",\"id\":1,\"kind\":\"run\",\"paths\":[\"a\"],\"archives\":[\"b\"]}", &d);
     assert_null(d.paths);
     assert_null(d.archives);
     mx_msg_clear(&d);
@@ -308,11 +341,9 @@ static void test_step_end_every_reason(void **state)
         assert_int_equal(d.reason, reasons[i]);
         assert_true(d.duration_ms == m.duration_ms);
         assert_str_or_null(d.message, m.message);
-        char *line = mx_msg_encode(&m, NULL);
         char want[64];
         snprintf(want, sizeof want, "\"reason\":\"%s\"", names[i]);
-        tu_assert_contains(line, want);
-        free(line);
+        wire_has(&m, want);
         mx_msg_clear(&d);
     }
 }
@@ -339,29 +370,6 @@ static void test_type_names(void **state)
     assert_string_equal(mx_msg_type_name(MX_MSG_ERROR), "error");
     assert_string_equal(mx_msg_type_name((enum mx_msg_type)99), "?");
     assert_string_equal(mx_end_reason_name((enum mx_end_reason)99), "?");
-}
-
-/* The line must be refused, with a message containing `why`, and leave nothing allocated. */
-static void reject(const char *line, const char *why)
-{
-    mx_msg m;
-    mx_err err = {0};
-    if (mx_msg_decode(line, strlen(line), &m, &err) == 0) {
-        mx_msg_clear(&m);
-        fail_msg("accepted: %s", line);
-    }
-    assert_int_equal(err.status, MX_INFRA);
-    tu_assert_contains(err.msg, why);
-    /* a refused message owns nothing */
-    assert_null(m.env);
-    assert_null(m.data);
-    assert_null(m.agent);
-    assert_null(m.command);
-    assert_null(m.docker.images);
-    assert_null(m.docker.auths);
-    assert_null(m.docker.password);
-    assert_null(m.paths);
-    assert_null(m.archives);
 }
 
 static void test_reject_not_json(void **state)
@@ -572,14 +580,8 @@ static void test_step_docker_pull(void **state)
 
     /* a run step carries no docker object, and one sent anyway is ignored */
     mx_msg run = {.type = MX_MSG_STEP, .id = 7, .kind = MX_STEP_RUN, .command = "true"};
-    size_t len;
-    char *line = mx_msg_encode(&run, &len);
-    tu_assert_not_contains(line, "docker");
-    free(line);
-    const char *with =
-        "{\"type\":\"step\",\"id\":1,\"kind\":\"run\",\"docker\":{\"images\":[\"x\"]}}";
-    mx_err err;
-    assert_int_equal(mx_msg_decode(with, strlen(with), &d, &err), 0);
+    wire_lacks(&run, "docker");
+    decode_ok("{\"type\":\"step\",\"id\":1,\"kind\":\"run\",\"docker\":{\"images\":[\"x\"]}}", &d);
     assert_int_equal(d.docker.nimages, 0);
     mx_msg_clear(&d);
 }
@@ -621,15 +623,14 @@ static void test_decode_ignores_unknown_fields(void **state)
 {
     (void)state;
     /* a newer peer may add fields: they are ignored, not fatal */
-    const char *line = "{\"type\":\"hello\",\"version\":1,\"features\":[\"x\"],\"agent\":\"a\"}";
     mx_msg m;
-    mx_err err;
-    assert_int_equal(mx_msg_decode(line, strlen(line), &m, &err), 0);
+    decode_ok("{\"type\":\"hello\",\"version\":1,\"features\":[\"x\"],\"agent\":\"a\"}", &m);
     assert_int_equal(m.type, MX_MSG_HELLO);
     assert_string_equal(m.agent, "a");
     mx_msg_clear(&m);
     /* decode uses len, not the NUL: what follows the given length is not part of the line */
     const char *two = "{\"type\":\"bye\"}{\"type\":\"cancel\"}";
+    mx_err err;
     assert_int_equal(mx_msg_decode(two, 14, &m, &err), 0);
     assert_int_equal(m.type, MX_MSG_BYE);
     mx_msg_clear(&m);

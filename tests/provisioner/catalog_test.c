@@ -31,8 +31,7 @@ static int setup(void **state)
     tu_write_free(f->images, "debian-12/files/etc/motd", "hello\n");
     tu_write_free(f->images, "other/recipe.sh", "#!/bin/sh\necho other\n");
     tu_write_free(f->images, "common/mexec-seed", "#!/bin/sh\n");
-    mx_err err;
-    assert_int_equal(mx_mkdir_p(f->store, 0755, &err), 0);
+    tu_mkdir(f->store, 0755);
     f->hc.image_store = f->store;
     *state = f;
     return 0;
@@ -146,68 +145,62 @@ static void test_unknown_ref(void **state)
     mx_catalog_free(&cat);
 }
 
+/* debian-12:current's recipe hash, computed afresh, must still be `before`... */
+static void assert_hash_same(fixture *f, const char *before)
+{
+    char *now = hash_of(f, "debian-12:current");
+    assert_string_equal(before, now);
+    free(now);
+}
+
+/* ...or must differ from it. */
+static void assert_hash_changed(fixture *f, const char *before)
+{
+    char *now = hash_of(f, "debian-12:current");
+    assert_string_not_equal(before, now);
+    free(now);
+}
+
 static void test_recipe_hash(void **state)
 {
     fixture *f = *state;
     char *h1 = hash_of(f, "debian-12:current");
-    char *h2 = hash_of(f, "debian-12:current");
-    assert_string_equal(h1, h2); /* stable */
-    free(h2);
+    assert_hash_same(f, h1); /* stable */
     /* rewriting a file with the same bytes (new mtime) changes nothing */
     tu_write_free(f->images, "debian-12/recipe.sh", "#!/bin/sh\necho build debian\n");
-    h2 = hash_of(f, "debian-12:current");
-    assert_string_equal(h1, h2);
-    free(h2);
+    assert_hash_same(f, h1);
     /* editing the catalog does not touch a recipe's hash */
     tu_write_free(f->images, "catalog.yaml",
                   "# edited\n"
                   "images:\n"
                   "  debian-12:current: { recipe: debian-12 }\n");
-    h2 = hash_of(f, "debian-12:current");
-    assert_string_equal(h1, h2);
-    free(h2);
+    assert_hash_same(f, h1);
     /* another recipe's change does not either */
     tu_write_free(f->images, "catalog.yaml", catalog_yaml);
     tu_write_free(f->images, "other/recipe.sh", "#!/bin/sh\necho other v2\n");
-    h2 = hash_of(f, "debian-12:current");
-    assert_string_equal(h1, h2);
-    free(h2);
+    assert_hash_same(f, h1);
 
     /* a changed recipe file changes it, and changing it back restores it */
     tu_write_free(f->images, "debian-12/recipe.sh", "#!/bin/sh\necho build debian!\n");
-    h2 = hash_of(f, "debian-12:current");
-    assert_string_not_equal(h1, h2);
-    free(h2);
+    assert_hash_changed(f, h1);
     tu_write_free(f->images, "debian-12/recipe.sh", "#!/bin/sh\necho build debian\n");
-    h2 = hash_of(f, "debian-12:current");
-    assert_string_equal(h1, h2);
-    free(h2);
+    assert_hash_same(f, h1);
     /* so do a nested file, a new file, a renamed file and the common dir */
     tu_write_free(f->images, "debian-12/files/etc/motd", "hello!\n");
-    h2 = hash_of(f, "debian-12:current");
-    assert_string_not_equal(h1, h2);
-    free(h2);
+    assert_hash_changed(f, h1);
     tu_write_free(f->images, "debian-12/files/etc/motd", "hello\n");
     tu_write_free(f->images, "debian-12/extra.conf", "");
-    h2 = hash_of(f, "debian-12:current");
-    assert_string_not_equal(h1, h2);
-    free(h2);
+    assert_hash_changed(f, h1);
     char *extra = mx_path_join(f->images, "debian-12/extra.conf");
     char *renamed = mx_path_join(f->images, "debian-12/other.conf");
     assert_int_equal(rename(extra, renamed), 0);
-    char *h3 = hash_of(f, "debian-12:current");
-    assert_string_not_equal(h1, h3);
+    assert_hash_changed(f, h1);
     unlink(renamed);
-    free(h3);
     free(renamed);
     free(extra);
-    h2 = hash_of(f, "debian-12:current");
-    assert_string_equal(h1, h2);
-    free(h2);
+    assert_hash_same(f, h1);
     tu_write_free(f->images, "common/mexec-seed", "#!/bin/sh\nexit 0\n");
-    h2 = hash_of(f, "debian-12:current");
-    assert_string_not_equal(h1, h2);
-    free(h2);
+    assert_hash_changed(f, h1);
     free(h1);
 }
 

@@ -5,23 +5,15 @@
  * tests/fixtures/config-plan/NAME.yml + NAME.expected: the plan dump below, or "error: TEXT".
  * Leading comment lines of a .yml set options: "# param: K=V", "# branch: B", "# tag: T",
  * "# workflow: W".  To add a case, add the two files; nothing here changes. */
-#include "test_util.h"
+#include "cfg_fixture.h"
 
 #include "cfg_process.h"
 #include "cfg_suggest.h"
 #include "cfg_yaml.h"
 
-#include <dirent.h>
-
 #if !defined(MX_PROCESS_FIXTURES) || !defined(MX_PLAN_FIXTURES)
 #error "MX_PROCESS_FIXTURES and MX_PLAN_FIXTURES must name the fixture directories"
 #endif
-
-typedef struct fixture {
-    char *yml;
-    const char *dir;
-    int plan;
-} fixture;
 
 typedef struct header {
     mx_envlist params;
@@ -71,22 +63,6 @@ static void header_free(header *h)
     free(h->orb_dir);
 }
 
-static char *expand_dir(const char *text, size_t len, const char *dir)
-{
-    mx_buf b;
-    mx_buf_init(&b);
-    const char *end = text + len;
-    while (text < end) {
-        const char *at = strstr(text, "%DIR%");
-        if (!at || at >= end) at = end;
-        mx_buf_add(&b, text, (size_t)(at - text));
-        if (at == end) break;
-        mx_buf_adds(&b, dir);
-        text = at + 5;
-    }
-    return mx_buf_steal(&b);
-}
-
 static char *dump_plan(const mx_plan *p)
 {
     mx_buf b;
@@ -110,12 +86,11 @@ static char *dump_plan(const mx_plan *p)
     return mx_buf_steal(&b);
 }
 
+/* kind: 1 for a plan fixture, 0 for a process one */
 static void run_fixture(void **state)
 {
-    const fixture *f = *state;
-    char *exp_path = mx_xasprintf("%.*s.expected", (int)(strlen(f->yml) - 4), f->yml);
-    if (!mx_path_exists(exp_path)) fail_msg("%s has no %s", f->yml, exp_path);
-    char *expected = tu_read(exp_path);
+    const cfg_fixture *f = *state;
+    int plan_fixture = f->kind;
     char *text = tu_read(f->yml);
     header h;
     read_header(text, &h);
@@ -133,7 +108,7 @@ static void run_fixture(void **state)
     mx_plan plan;
     memset(&plan, 0, sizeof plan);
     int rc = mx_yaml_load_file(f->yml, &root, &err);
-    if (rc == 0 && f->plan) {
+    if (rc == 0 && plan_fixture) {
         rc = mx_cfg_plan_opts(root, h.workflow, &o, &plan, &err);
         if (rc == 0) {
             char *d = dump_plan(&plan);
@@ -146,36 +121,19 @@ static void run_fixture(void **state)
         /* what process prints must also pass everything `run` checks */
         if (rc == 0) rc = mx_cfg_validate(root, &o, &err);
     }
-    const char *etag = "error: ";
-    if (strncmp(expected, etag, strlen(etag)) == 0) {
-        char *want =
-            expand_dir(expected + strlen(etag), strcspn(expected + strlen(etag), "\n"), f->dir);
-        if (rc == 0)
-            fail_msg("%s: succeeded, but expected the error \"%s\"; got:\n%s", f->yml, want,
-                     out.data ? out.data : "");
-        if (!strstr(err.msg, want))
-            fail_msg("%s:\n  error:    %s\n  expected: %s", f->yml, err.msg, want);
-        assert_int_equal(err.status, MX_USAGE);
-        free(want);
-    } else {
-        if (rc < 0) fail_msg("%s: %s", f->yml, err.msg);
-        if (strcmp(out.data, expected) != 0)
-            fail_msg("%s: output differs from %s\n--- got:\n%s--- expected:\n%s", f->yml, exp_path,
-                     out.data, expected);
-        if (!f->plan) {
-            /* the processed config is a config too: processing it again changes nothing */
-            mx_node *again = NULL, *doc2 = NULL;
-            mx_buf out2;
-            mx_buf_init(&out2);
-            if (mx_yaml_load_string("processed", out.data, out.len, &again, &err) < 0 ||
-                mx_cfg_process(again, NULL, &doc2, &err) < 0 || mx_cfg_emit(doc2, &out2, &err) < 0)
-                fail_msg("%s: the processed config does not process: %s", f->yml, err.msg);
-            if (strcmp(out.data, out2.data) != 0)
-                fail_msg("%s: processing the output again changed it:\n%s", f->yml, out2.data);
-            mx_buf_free(&out2);
-            mx_node_free(doc2);
-            mx_node_free(again);
-        }
+    if (cfg_fixture_check(f, rc, &err, out.data) && !plan_fixture) {
+        /* the processed config is a config too: processing it again changes nothing */
+        mx_node *again = NULL, *doc2 = NULL;
+        mx_buf out2;
+        mx_buf_init(&out2);
+        if (mx_yaml_load_string("processed", out.data, out.len, &again, &err) < 0 ||
+            mx_cfg_process(again, NULL, &doc2, &err) < 0 || mx_cfg_emit(doc2, &out2, &err) < 0)
+            fail_msg("%s: the processed config does not process: %s", f->yml, err.msg);
+        if (strcmp(out.data, out2.data) != 0)
+            fail_msg("%s: processing the output again changed it:\n%s", f->yml, out2.data);
+        mx_buf_free(&out2);
+        mx_node_free(doc2);
+        mx_node_free(again);
     }
     mx_plan_free(&plan);
     mx_buf_free(&out);
@@ -183,52 +141,6 @@ static void run_fixture(void **state)
     mx_node_free(root);
     header_free(&h);
     free(text);
-    free(expected);
-    free(exp_path);
-}
-
-static int cmp_fixture(const void *a, const void *b)
-{
-    return strcmp(((const fixture *)a)->yml, ((const fixture *)b)->yml);
-}
-
-static int run_dir(const char *dir, int plan, size_t min)
-{
-    DIR *d = opendir(dir);
-    if (!d) {
-        fprintf(stderr, "cannot open %s\n", dir);
-        return 1;
-    }
-    fixture *fx = NULL;
-    size_t n = 0, nexpected = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        size_t l = strlen(e->d_name);
-        if (l > 9 && strcmp(e->d_name + l - 9, ".expected") == 0) nexpected++;
-        if (l <= 4 || strcmp(e->d_name + l - 4, ".yml") != 0) continue;
-        fx = mx_xrealloc(fx, (n + 1) * sizeof *fx);
-        fx[n++] = (fixture){mx_path_join(dir, e->d_name), dir, plan};
-    }
-    closedir(d);
-    qsort(fx, n, sizeof *fx, cmp_fixture);
-    struct CMUnitTest *tests = mx_xcalloc(n, sizeof *tests);
-    for (size_t i = 0; i < n; i++) {
-        tests[i].name = strrchr(fx[i].yml, '/') + 1;
-        tests[i].test_func = run_fixture;
-        tests[i].initial_state = &fx[i];
-    }
-    int failed = 0;
-    if (n < min || nexpected != n) {
-        fprintf(stderr, "%zu fixtures and %zu .expected files in %s\n", n, nexpected, dir);
-        failed = 1;
-    }
-    failed +=
-        _cmocka_run_group_tests(plan ? "plan fixtures" : "process fixtures", tests, n, NULL, NULL);
-    for (size_t i = 0; i < n; i++)
-        free(fx[i].yml);
-    free(fx);
-    free(tests);
-    return failed;
 }
 
 static void test_edit_distance(void **state)
@@ -276,7 +188,7 @@ int main(void)
         cmocka_unit_test(test_emit_quoting),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
-    failed += run_dir(MX_PROCESS_FIXTURES, 0, 10);
-    failed += run_dir(MX_PLAN_FIXTURES, 1, 5);
+    failed += cfg_fixture_run_dir("process fixtures", MX_PROCESS_FIXTURES, 0, 10, run_fixture);
+    failed += cfg_fixture_run_dir("plan fixtures", MX_PLAN_FIXTURES, 1, 5, run_fixture);
     return failed ? 1 : 0;
 }

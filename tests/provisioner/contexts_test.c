@@ -13,27 +13,22 @@
 
 #include <cmocka.h>
 
-static char dir[] = "/tmp/mexec-ctx-XXXXXX";
+static char *dir; /* the contexts directory, shared by all tests */
 
 static int setup(void **state)
 {
     (void)state;
-    assert_non_null(mkdtemp(dir));
-    mx_err err;
-    const char *a = "AWS_KEY: AKIAEXAMPLEKEY\nSHARED: from-a\nFLAG: true\nPIN: 123\n";
-    const char *b = "SHARED: from-b\nTOKEN: tok-secret-value\n";
-    char *pa = mx_path_join(dir, "aws.yaml"), *pb = mx_path_join(dir, "deploy.yml");
-    assert_int_equal(mx_write_file(pa, a, strlen(a), 0600, &err), 0);
-    assert_int_equal(mx_write_file(pb, b, strlen(b), 0600, &err), 0);
-    free(pa);
-    free(pb);
+    dir = tu_mkdtemp();
+    tu_write_free(dir, "aws.yaml",
+                  "AWS_KEY: AKIAEXAMPLEKEY\nSHARED: from-a\nFLAG: true\nPIN: 123\n");
+    tu_write_free(dir, "deploy.yml", "SHARED: from-b\nTOKEN: tok-secret-value\n");
     return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    mx_rm_rf(dir, NULL);
+    tu_rmdir(dir);
     return 0;
 }
 
@@ -90,9 +85,7 @@ static void test_errors(void **state)
     const char *traversal[] = {"../etc/passwd"};
     assert_int_equal(mx_contexts_load(dir, traversal, 1, &env, &sec, &err), -1);
     assert_non_null(strstr(err.msg, "is not a context name"));
-    char *bad = mx_path_join(dir, "bad.yaml");
-    assert_int_equal(mx_write_file(bad, "- a\n- b\n", 8, 0600, &err), 0);
-    free(bad);
+    tu_write_free(dir, "bad.yaml", "- a\n- b\n");
     const char *badname[] = {"bad"};
     assert_int_equal(mx_contexts_load(dir, badname, 1, &env, &sec, &err), -1);
     assert_non_null(strstr(err.msg, "context bad: "));

@@ -4,12 +4,19 @@
 
 #include "job_env.h"
 
-static mx_job job_with_env(void)
+/* A job with no environment and no steps; mx_job_free frees it. */
+static mx_job new_job(const char *name, const char *workdir)
 {
     mx_job job;
     memset(&job, 0, sizeof job);
-    job.name = mx_xstrdup("build");
-    job.workdir = mx_xstrdup("~/project");
+    job.name = mx_xstrdup(name);
+    job.workdir = mx_xstrdup(workdir);
+    return job;
+}
+
+static mx_job job_with_env(void)
+{
+    mx_job job = new_job("build", "~/project");
     mx_envlist_set(&job.env, "LEVEL", "job");
     mx_envlist_set(&job.env, "JOB_ONLY", "j");
     mx_envlist_set(&job.env, "CIRCLE_BRANCH", "job-says-branch"); /* jobs may override built-ins */
@@ -66,10 +73,7 @@ static void test_precedence(void **state)
 static void test_builtins(void **state)
 {
     (void)state;
-    mx_job job;
-    memset(&job, 0, sizeof job);
-    job.name = mx_xstrdup("build");
-    job.workdir = mx_xstrdup("~/project");
+    mx_job job = new_job("build", "~/project");
     mx_builtin_info info = {.project_dir = "/home/me/src/my-repo",
                             .sha = "abc",
                             .branch = "feature/x",
@@ -89,9 +93,7 @@ static void test_builtins(void **state)
     mx_job_free(&job);
 
     /* outside git: no sha or branch; a detached HEAD is no branch */
-    memset(&job, 0, sizeof job);
-    job.name = mx_xstrdup("test");
-    job.workdir = mx_xstrdup("/w");
+    job = new_job("test", "/w");
     mx_builtin_info bare = {.project_dir = "/", .sha = NULL, .branch = "HEAD", .job_id = "j"};
     mx_job_env_build(&job, NULL, NULL, &bare, &env);
     assert_null(mx_envlist_get(&env, "CIRCLE_SHA1"));
@@ -110,10 +112,7 @@ static void test_order_is_stable(void **state)
 {
     (void)state;
     /* cli values come first and keep their place when overridden */
-    mx_job job;
-    memset(&job, 0, sizeof job);
-    job.name = mx_xstrdup("build");
-    job.workdir = mx_xstrdup("~/project");
+    mx_job job = new_job("build", "~/project");
     mx_envlist_set(&job.env, "A", "job");
     mx_envlist cli = {0};
     mx_envlist_set(&cli, "A", "cli");

@@ -104,6 +104,15 @@ static int validate(const char *dir, const char *xml)
     return 0;
 }
 
+/* The metadata field `name` in xml must read back as want. */
+static void assert_field(const char *xml, const char *name, const char *want)
+{
+    char *got = mx_vm_metadata_field(xml, name);
+    if (!got || strcmp(got, want) != 0)
+        fail_msg("%s \"%s\" came back as \"%s\" from\n%s", name, want, got ? got : "(null)", xml);
+    free(got);
+}
+
 static void check_domain(const char *type)
 {
     paths p;
@@ -144,21 +153,11 @@ static void check_domain(const char *type)
     tu_assert_not_contains(xml, "<&>");
 
     /* the metadata inside the domain reads back as written */
-    char *v = mx_vm_metadata_field(xml, "id");
-    assert_string_equal(v, s.job_id);
-    free(v);
-    v = mx_vm_metadata_field(xml, "name");
-    assert_string_equal(v, s.job_name);
-    free(v);
-    v = mx_vm_metadata_field(xml, "dir");
-    assert_string_equal(v, p.job_dir);
-    free(v);
-    v = mx_vm_metadata_field(xml, "owner-pid");
-    assert_string_equal(v, "424242");
-    free(v);
-    v = mx_vm_metadata_field(xml, "ssh-port");
-    assert_string_equal(v, "40222");
-    free(v);
+    assert_field(xml, "id", s.job_id);
+    assert_field(xml, "name", s.job_name);
+    assert_field(xml, "dir", p.job_dir);
+    assert_field(xml, "owner-pid", "424242");
+    assert_field(xml, "ssh-port", "40222");
     tu_assert_contains(xml, "<mexec:job xmlns:mexec='" MX_METADATA_NS "'>");
 
     if (validate(p.dir, xml) < 0)
@@ -209,31 +208,18 @@ static void test_metadata_round_trip(void **state)
         s.job_dir = "/var/lib/mexec/jobs/x";
         s.owner_pid = -1;
         char *xml = mx_vm_metadata_xml(&s);
-        char *got = mx_vm_metadata_field(xml, "id");
-        if (!got || strcmp(got, odd[i]) != 0)
-            fail_msg("id \"%s\" came back as \"%s\" from\n%s", odd[i], got ? got : "(null)", xml);
-        free(got);
-        got = mx_vm_metadata_field(xml, "name");
-        assert_string_equal(got, s.job_name);
-        free(got);
-        got = mx_vm_metadata_field(xml, "owner-pid");
-        assert_string_equal(got, "-1");
-        free(got);
+        assert_field(xml, "id", odd[i]);
+        assert_field(xml, "name", s.job_name);
+        assert_field(xml, "owner-pid", "-1");
         assert_null(mx_vm_metadata_field(xml, "missing"));
         free(xml);
     }
     /* as virDomainGetMetadata returns it: the namespace prefix removed */
     const char *bare =
         "<job>\n  <id>0123</id><name>a &amp; b</name>\n  <owner-pid>7</owner-pid>\n</job>";
-    char *got = mx_vm_metadata_field(bare, "id");
-    assert_string_equal(got, "0123");
-    free(got);
-    got = mx_vm_metadata_field(bare, "name");
-    assert_string_equal(got, "a & b");
-    free(got);
-    got = mx_vm_metadata_field(bare, "owner-pid");
-    assert_string_equal(got, "7");
-    free(got);
+    assert_field(bare, "id", "0123");
+    assert_field(bare, "name", "a & b");
+    assert_field(bare, "owner-pid", "7");
     assert_null(mx_vm_metadata_field(bare, "dir"));
     assert_null(mx_vm_metadata_field("<mexec:id>unterminated", "id"));
     assert_null(mx_vm_metadata_field("", "id"));

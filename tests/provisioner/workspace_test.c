@@ -53,15 +53,9 @@ static int teardown(void **state)
     return 0;
 }
 
-static void mkdirs(const char *dir)
-{
-    mx_err err;
-    if (mx_mkdir_p(dir, 0700, &err) < 0) fail_msg("%s", err.msg);
-}
-
 static void touch(const char *dir, const char *name)
 {
-    mkdirs(dir);
+    tu_mkdir(dir, 0700);
     tu_write_free(dir, name, "");
 }
 
@@ -145,7 +139,7 @@ static void make_layers(fixture *f)
     tu_write_free(src, "out/y", "y");
     tu_write_free(src, "out/shared/keep", "");
     for (size_t i = 0; i < 3; i++)
-        mkdirs(f->layers[i]);
+        tu_mkdir(f->layers[i], 0700);
     char *la = mx_path_join(f->layers[0], "000.tar");
     char *la2 = mx_path_join(f->layers[0], "001.tar");
     char *lb = mx_path_join(f->layers[1], "000.tar");
@@ -212,7 +206,7 @@ static void test_conflict_first_pair_and_path(void **state)
     const char *mz[] = {"m", "z", NULL};
     const char *bz[] = {"b", "z", NULL};
     for (size_t i = 0; i < 3; i++)
-        mkdirs(f->layers[i]);
+        tu_mkdir(f->layers[i], 0700);
     char *la = mx_path_join(f->layers[0], "000.tar");
     char *lb = mx_path_join(f->layers[1], "000.tar");
     char *lc = mx_path_join(f->layers[2], "000.tar");
