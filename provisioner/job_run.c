@@ -21,7 +21,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+/* How long --keep-on-failure keeps a VM at most (CircleCI's SSH reruns end after 2 h). */
+#define MX_KEEP_MAX_S (2 * 3600)
 
 #ifndef MX_LIBEXECDIR
 #define MX_LIBEXECDIR "/usr/local/libexec/mexec"
@@ -364,6 +368,22 @@ static int boot_and_run(job_ctx *c, mx_err *err)
     return rc;
 }
 
+/* --keep-on-failure: like CircleCI's "rerun job with SSH", the failed job's VM (and whatever
+ * its background steps run) stays up for `mexec ssh` until the user is done.  The signal that
+ * ends the wait means "done debugging", not "interrupted": the job's status stays its own. */
+static void keep_for_debugging(job_ctx *c)
+{
+    say("job %s failed; its VM stays up for debugging (--keep-on-failure):", c->job.name);
+    say("    mexec ssh %s", c->vm.job_id);
+    say("Ctrl-C (or SIGTERM) destroys it; so does the end of %d minutes.", MX_KEEP_MAX_S / 60);
+    long long end = mx_now_ms() + (long long)MX_KEEP_MAX_S * 1000;
+    while (!mx_stop && mx_now_ms() < end) {
+        struct timespec ts = {0, 200 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    mx_stop = 0;
+}
+
 int mx_job_run(const mx_host_config *hc, const mx_run_opts *o, mx_err *err)
 {
     job_ctx c;
@@ -382,6 +402,7 @@ int mx_job_run(const mx_host_config *hc, const mx_run_opts *o, mx_err *err)
     if (rc == 0) {
         c.project_dir = mx_checkout_project_dir(o->config_path);
         rc = boot_and_run(&c, err);
+        if (rc == MX_JOB_FAILED && o->keep_on_failure && !mx_stop) keep_for_debugging(&c);
     }
     /* teardown, on every path */
     mx_session_end(&c.se);

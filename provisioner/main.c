@@ -19,7 +19,7 @@ static const char usage[] =
     "usage: mexec COMMAND [ARGS]\n"
     "\n"
     "  run [-c CONFIG] (--job NAME | --workflow NAME) [-e KEY=VALUE]... [--context NAME]...\n"
-    "      [--param KEY=VALUE]... [--branch B | --tag T] [--fit-to-host]\n"
+    "      [--param KEY=VALUE]... [--branch B | --tag T] [--fit-to-host] [--keep-on-failure]\n"
     "                          run a job, or a workflow's jobs, each in a fresh VM\n"
     "  image build NAME:TAG    build a machine image from its recipe\n"
     "  image list              list the catalog and what is built\n"
@@ -27,6 +27,7 @@ static const char usage[] =
     "  config validate|process [-c CONFIG] [--param K=V]  check or expand a config, offline\n"
     "  gitlab config|prepare|run|cleanup  GitLab Runner custom-executor driver (docs/gitlab.md)\n"
     "  ps                      list running mexec VMs and the host capacity they use\n"
+    "  ssh JOB [-- COMMAND...] a shell (or COMMAND) in a running job's VM (JOB: id or name)\n"
     "  gc                      remove VMs and files of mexec runs that died\n"
     "  version                 print the version\n"
     "\n"
@@ -76,6 +77,8 @@ int main(int argc, char **argv)
         rc = mx_cmd_gc(argc - 1, argv + 1);
     else if (strcmp(argv[1], "ps") == 0)
         rc = mx_cmd_ps(argc - 1, argv + 1);
+    else if (strcmp(argv[1], "ssh") == 0)
+        rc = mx_cmd_ssh(argc - 1, argv + 1);
     else {
         fprintf(stderr, "mexec: unknown command \"%s\"\n\n%s", argv[1], usage);
         rc = MX_USAGE;

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Bad input to `mexec run` fails before any VM exists, with a clear message and the documented
 # exit status: 2 for usage/config errors, 3 for infrastructure (docs/exit-codes.md).  Also
-# `mexec ps`, against libvirt's in-process test driver.
+# `mexec ps` and `mexec ssh`, against libvirt's in-process test driver.
 set -euo pipefail
 MEXEC=${MEXEC:?MEXEC must name the mexec binary}
 T=$(mktemp -d /tmp/mexec-cli.XXXXXX)
@@ -66,7 +66,7 @@ cat >"$T/node.xml" <<'XML'
     <metadata>
       <mexec:job xmlns:mexec='https://mexec.dev/xmlns/job/1'>
         <mexec:id>0123456789abcdef</mexec:id><mexec:name>build &amp; test</mexec:name>
-        <mexec:dir>/nonexistent</mexec:dir><mexec:owner-pid>4242</mexec:owner-pid>
+        <mexec:dir>JOBDIR</mexec:dir><mexec:owner-pid>4242</mexec:owner-pid>
         <mexec:ssh-port>40222</mexec:ssh-port>
       </mexec:job>
     </metadata>
@@ -78,6 +78,7 @@ cat >"$T/node.xml" <<'XML'
   </domain>
 </node>
 XML
+mkdir -p "$T/jobdir" && sed -i "s|JOBDIR|$T/jobdir|" "$T/node.xml"
 printf 'libvirt_uri: test://%s/node.xml\nstate_dir: %s/jobs\ncapacity: {vcpus: 3, memory_mib: 5000}\n' "$T" "$T" >"$T/ps.yaml"
 rc=0
 MEXEC_HOST_CONFIG=$T/ps.yaml "$MEXEC" ps >"$T/out" 2>"$T/err" || rc=$?
@@ -85,6 +86,30 @@ if [[ $rc -eq 0 ]] && [[ $(wc -l <"$T/out") -eq 3 ]] &&
     grep -qE '^0123456789abcdef +2 +1536 +4242 +127\.0\.0\.1:40222 +build & test$' "$T/out" &&
     grep -qxF "capacity: 2/3 vCPUs, 1536/5000 MiB in use" "$T/out"; then passed=$((passed + 1)); else
     echo "FAIL ps-test-driver: status $rc" >&2; sed 's/^/  /' "$T/out" "$T/err" >&2; failures=$((failures + 1)); fi
+
+
+# mexec ssh: finds the VM by id prefix or job name, pins its generated host key in a
+# known_hosts of its own and runs OpenSSH with the job's key (a stand-in ssh prints its argv)
+echo "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyBlobForTheTest host@guest" >"$T/jobdir/host_key.pub"
+mkdir -p "$T/bin" && printf '#!/bin/sh\nprintf "%%s\\n" "$@"\n' >"$T/bin/ssh" && chmod +x "$T/bin/ssh"
+# ssh_check NAME WANT-STATUS TEXT ARGS...: TEXT in stdout (status 0) or stderr
+ssh_check() {
+    local name=$1 want=$2 text=$3 rc=0
+    shift 3
+    MEXEC_HOST_CONFIG=$T/ps.yaml PATH=$T/bin:$PATH "$MEXEC" ssh "$@" >"$T/out" 2>"$T/err" </dev/null || rc=$?
+    if [[ $rc -eq $want ]] && grep -qF -- "$text" "$T/out" "$T/err"; then passed=$((passed + 1)); else
+        echo "FAIL ssh-$name: status $rc (want $want)" >&2; sed 's/^/  /' "$T/out" "$T/err" >&2; failures=$((failures + 1)); fi
+}
+ssh_check by-id 0 "circleci@127.0.0.1" 0123
+ssh_check by-name 0 "40222" "build & test"
+ssh_check command 0 "$(printf -- '--\ncircleci@127.0.0.1\nls\n-la')" 0123 -- ls -la
+ssh_check key 0 "$T/jobdir/client_key" 0123
+ssh_check pinned 0 "StrictHostKeyChecking=yes" 0123
+ssh_check no-such 2 'no running mexec VM has the id or job name "nope"' nope
+ssh_check usage 2 "usage: mexec ssh JOB" 0123 ls
+if grep -qxF "[127.0.0.1]:40222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyBlobForTheTest" "$T/jobdir/known_hosts" &&
+    [[ $(stat -c %a "$T/jobdir/known_hosts") == 600 ]]; then passed=$((passed + 1)); else
+    echo "FAIL ssh-known-hosts: $(cat "$T/jobdir/known_hosts")" >&2; failures=$((failures + 1)); fi
 
 echo "$passed passed, $failures failed"
 ((failures == 0))
