@@ -30,13 +30,21 @@ step "registry client against real registries on loopback (gcc, then ASan+UBSan)
 (cd build && ctest -L registry --output-on-failure)
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest -L registry --output-on-failure)
 
-step "fuzz: config loader + 2.1 expander (libFuzzer, bounded)"
+step "fuzz: config loader + 2.1 expander, agent protocol reader, WWW-Authenticate parser"
 CC=clang scripts/build.sh build-fuzz -DMEXEC_FUZZ=ON -DMEXEC_SANITIZE=ON
-corpus=$(mktemp -d)
-build-fuzz/tests/bin/cfg_fuzz -max_total_time="${MEXEC_FUZZ_SECONDS:-60}" -timeout=10 \
-    -rss_limit_mb=2048 -print_final_stats=1 "$corpus" tests/fuzz/corpus/cfg 2>&1 |
-    grep -E "stat::(number_of_executed_units|new_units_added)|ERROR|SUMMARY"
-rm -rf "$corpus"
+# fuzz TARGET SECONDS: a fresh working corpus seeded from tests/fuzz/corpus/TARGET; the pipeline
+# fails when the fuzzer does (pipefail), i.e. on any crash, leak, hang or abort
+fuzz() {
+    local corpus
+    corpus=$(mktemp -d)
+    build-fuzz/tests/bin/"$1"_fuzz -max_total_time="$2" -timeout=10 -rss_limit_mb=2048 \
+        -print_final_stats=1 "$corpus" "tests/fuzz/corpus/$1" 2>&1 |
+        grep -E "stat::(number_of_executed_units|new_units_added)|ERROR|SUMMARY"
+    rm -rf "$corpus"
+}
+fuzz cfg "${MEXEC_FUZZ_SECONDS:-60}"
+fuzz proto "${MEXEC_FUZZ_SECONDS:-30}"
+fuzz www_auth "${MEXEC_FUZZ_SECONDS:-30}"
 
 step "machine image debian-12:current"
 build/bin/mexec image build debian-12:current
