@@ -7,6 +7,7 @@ int mx_cmd_image(int argc, char **argv);
 int mx_cmd_gc(int argc, char **argv);
 int mx_cmd_ps(int argc, char **argv);
 int mx_cmd_ssh(int argc, char **argv);
+int mx_cmd_doctor(int argc, char **argv);
 int mx_cmd_config(int argc, char **argv); /* in mx_host: cfg_cli.c */
 int mx_cmd_gitlab(int argc, char **argv); /* in mx_host: gitlab_cli.c */
 

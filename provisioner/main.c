@@ -29,6 +29,7 @@ static const char usage[] =
     "  ps                      list running mexec VMs and the host capacity they use\n"
     "  ssh JOB [-- COMMAND...] a shell (or COMMAND) in a running job's VM (JOB: id or name)\n"
     "  gc                      remove VMs and files of mexec runs that died\n"
+    "  doctor                  check that this host can run jobs, and say what to fix\n"
     "  version                 print the version\n"
     "\n"
     "Exit status: 0 job passed, 1 job failed, 2 usage or config error, 3 infrastructure\n"
@@ -79,6 +80,8 @@ int main(int argc, char **argv)
         rc = mx_cmd_ps(argc - 1, argv + 1);
     else if (strcmp(argv[1], "ssh") == 0)
         rc = mx_cmd_ssh(argc - 1, argv + 1);
+    else if (strcmp(argv[1], "doctor") == 0)
+        rc = mx_cmd_doctor(argc - 1, argv + 1);
     else {
         fprintf(stderr, "mexec: unknown command \"%s\"\n\n%s", argv[1], usage);
         rc = MX_USAGE;

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Bad input to `mexec run` fails before any VM exists, with a clear message and the documented
 # exit status: 2 for usage/config errors, 3 for infrastructure (docs/exit-codes.md).  Also
-# `mexec ps` and `mexec ssh`, against libvirt's in-process test driver.
+# `mexec ps`, `mexec ssh` and `mexec doctor`, against libvirt's in-process test driver.
 set -euo pipefail
 MEXEC=${MEXEC:?MEXEC must name the mexec binary}
 T=$(mktemp -d /tmp/mexec-cli.XXXXXX)
@@ -110,6 +110,24 @@ ssh_check usage 2 "usage: mexec ssh JOB" 0123 ls
 if grep -qxF "[127.0.0.1]:40222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyBlobForTheTest" "$T/jobdir/known_hosts" &&
     [[ $(stat -c %a "$T/jobdir/known_hosts") == 600 ]]; then passed=$((passed + 1)); else
     echo "FAIL ssh-known-hosts: $(cat "$T/jobdir/known_hosts")" >&2; failures=$((failures + 1)); fi
+
+# mexec doctor: each finding on its own line; what stops jobs makes the exit status 3
+printf 'libvirt_uri: test:///default\nstate_dir: %s/jobs\nimage_store: %s/empty-store\n' "$T" "$T" >"$T/doctor.yaml"
+rc=0
+MEXEC_HOST_CONFIG=$T/doctor.yaml "$MEXEC" doctor >"$T/out" 2>"$T/err" || rc=$?
+if [[ $rc -eq 3 ]] && grep -qE '^ok +libvirt at test:///default: libvirt [0-9]+\.' "$T/out" &&
+    grep -qE "^FAIL +libvirt at test:///default cannot run domain type (qemu|kvm)" "$T/out" &&
+    grep -qE '^warn +image debian-12:current: not built \(mexec image build debian-12:current\)' "$T/out" &&
+    grep -qE '^FAIL +no machine image is built' "$T/out" &&
+    grep -qE '^ok +capacity: 0/[0-9]+ vCPUs' "$T/out" &&
+    grep -qE '^jobs cannot run: 2 problems' "$T/out"; then passed=$((passed + 1)); else
+    echo "FAIL doctor: status $rc" >&2; sed 's/^/  /' "$T/out" "$T/err" >&2; failures=$((failures + 1)); fi
+printf 'libvirt_uri: qemu+unix:///system?socket=%s/no-such-socket\nstate_dir: %s/jobs\n' "$T" "$T" >"$T/doctor.yaml"
+rc=0
+MEXEC_HOST_CONFIG=$T/doctor.yaml "$MEXEC" doctor >"$T/out" 2>"$T/err" || rc=$?
+if [[ $rc -eq 3 ]] && grep -qE '^FAIL +connect to libvirt at qemu\+unix.*is libvirtd running' "$T/out"; then
+    passed=$((passed + 1)); else
+    echo "FAIL doctor-no-libvirt: status $rc" >&2; sed 's/^/  /' "$T/out" "$T/err" >&2; failures=$((failures + 1)); fi
 
 echo "$passed passed, $failures failed"
 ((failures == 0))
