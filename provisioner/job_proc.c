@@ -102,21 +102,21 @@ int mx_job_proc_start(mx_job_proc *p, const char *prefix, mx_job_proc_fn fn, voi
     return 0;
 }
 
-void mx_job_proc_relay(mx_job_proc *procs, size_t n, int timeout_ms)
+void mx_job_proc_relay(mx_job_proc *const *procs, size_t n, int timeout_ms)
 {
     struct pollfd *pf = mx_xcalloc(2 * n + 1, sizeof *pf);
     size_t *who = mx_xcalloc(2 * n + 1, sizeof *who);
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
         for (int s = 0; s < 2; s++)
-            if (procs[i].pid > 0 && procs[i].fds[s] >= 0) {
-                pf[k] = (struct pollfd){.fd = procs[i].fds[s], .events = POLLIN};
+            if (procs[i]->pid > 0 && procs[i]->fds[s] >= 0) {
+                pf[k] = (struct pollfd){.fd = procs[i]->fds[s], .events = POLLIN};
                 who[k++] = i * 2 + (size_t)s;
             }
     /* nothing to read (children closed their output): still wait, for the exits */
     int r = poll(pf, k, timeout_ms);
     for (size_t j = 0; r > 0 && j < k; j++)
-        if (pf[j].revents) pump(&procs[who[j] / 2], (int)(who[j] % 2));
+        if (pf[j].revents) pump(procs[who[j] / 2], (int)(who[j] % 2));
     free(pf);
     free(who);
 }

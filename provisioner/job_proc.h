@@ -29,7 +29,7 @@ int mx_job_proc_start(mx_job_proc *p, const char *prefix, mx_job_proc_fn fn, voi
                       mx_err *err);
 
 /* Relays what the running children wrote, waiting up to timeout_ms for something to happen. */
-void mx_job_proc_relay(mx_job_proc *procs, size_t n, int timeout_ms);
+void mx_job_proc_relay(mx_job_proc *const *procs, size_t n, int timeout_ms);
 
 /* If p's child has exited: relays the rest of its output, reaps it, returns 1 with its
  * result (MX_OK, MX_JOB_FAILED, or -1 with *err set).  0 while it still runs. */

@@ -190,7 +190,9 @@ static size_t running(const wf_run *w)
 
 static void wait_children(wf_run *w)
 {
-    mx_job_proc *procs = mx_xcalloc(w->plan.njobs ? w->plan.njobs : 1, sizeof *procs);
+    mx_job_proc **procs = mx_xcalloc(w->plan.njobs ? w->plan.njobs : 1, sizeof *procs);
+    for (size_t j = 0; j < w->plan.njobs; j++)
+        procs[j] = &w->jobs[j].proc;
     while (running(w) > 0) {
         if (mx_stop && !w->forwarded) {
             /* a terminal's Ctrl-C reached them already; a kill of this process did not */
@@ -198,11 +200,7 @@ static void wait_children(wf_run *w)
                 if (w->jobs[j].state == RUNNING) mx_job_proc_signal(&w->jobs[j].proc, SIGTERM);
             w->forwarded = 1;
         }
-        for (size_t j = 0; j < w->plan.njobs; j++)
-            procs[j] = w->jobs[j].proc;
         mx_job_proc_relay(procs, w->plan.njobs, TICK_MS);
-        for (size_t j = 0; j < w->plan.njobs; j++)
-            w->jobs[j].proc = procs[j];
         for (size_t j = 0; j < w->plan.njobs; j++) {
             int r;
             mx_err err;

@@ -46,8 +46,9 @@ static int run(mx_job_proc_fn fn, void *arg, mx_err *err)
     mx_job_proc p;
     assert_int_equal(mx_job_proc_start(&p, "job-a | ", fn, arg, err), 0);
     int result = 99;
+    mx_job_proc *all[] = {&p};
     while (!mx_job_proc_reap(&p, &result, err))
-        mx_job_proc_relay(&p, 1, 100);
+        mx_job_proc_relay(all, 1, 100);
     assert_true(dup2(saved[0], 1) >= 0 && dup2(saved[1], 2) >= 0);
     close(saved[0]);
     close(saved[1]);
