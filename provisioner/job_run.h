@@ -16,7 +16,7 @@ typedef struct mx_run_opts {
     const char **contexts;  /* --context NAME, in order */
     size_t ncontexts;
     int fit_to_host;
-    int keep_on_failure; /* a failed job's VM stays up for `mexec ssh` until interrupted */
+    int keep_on_failure;         /* a failed job's VM stays up for `mexec ssh` until interrupted */
     const mx_ws_view *workspace; /* NULL: not in a workflow; workspace steps are skipped */
 } mx_run_opts;
 
