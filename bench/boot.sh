@@ -45,20 +45,16 @@ done
 SH
 chmod +x "$T/one.sh"
 
-median() { sort -n | awk '{v[NR]=$1} END {if (NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
+reference() { images/boot-reference.sh --smp 2 --mem 2048 "$img" 2>/dev/null; }
+mexec_run() {
+    MEXEC=$mexec CONFIG=$T/proj/.circleci/config.yml MEXEC_HOST_CONFIG=$T/host.yaml \
+        tests/vm/netns-run.sh "$T/one.sh" 2>/dev/null
+}
 
-: >"$T/a"
-: >"$T/b"
-for ((i = 1; i <= runs; i++)); do
-    a=$(images/boot-reference.sh --smp 2 --mem 2048 "$img" 2>/dev/null)
-    b=$(MEXEC=$mexec CONFIG=$T/proj/.circleci/config.yml MEXEC_HOST_CONFIG=$T/host.yaml \
-        tests/vm/netns-run.sh "$T/one.sh" 2>/dev/null)
-    [[ -n $a && -n $b ]] || { echo "bench: run $i produced no timing" >&2; exit 1; }
-    printf 'run %d: qemu-system %.2f s   mexec run %.2f s\n' "$i" "$a" "$b"
-    echo "$a" >>"$T/a"
-    echo "$b" >>"$T/b"
-done
-ma=$(median <"$T/a")
-mb=$(median <"$T/b")
+rounds "$runs" reference qemu-system mexec_run "mexec run"
+ma=$median_a
+mb=$median_b
 printf 'median over %d runs: (a) qemu-system boot to SSH %.2f s, (b) mexec run to first output %.2f s, ratio b/a %.2f\n' \
     "$runs" "$ma" "$mb" "$(echo "$mb / $ma" | bc -l)"

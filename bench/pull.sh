@@ -28,21 +28,26 @@ size=$(du -sm "$T/src/blobs" | cut -f1)
 rm -rf "$T/src"
 
 now() { date +%s.%N; }
-median() { printf '%s\n' "$@" | sort -g | sed -n "$(((${#} + 1) / 2))p"; }
-ref=() ours=()
-for ((i = 1; i <= runs; i++)); do
-    rm -rf "$T/a" "$T/b"
-    sync
+since() { echo "$(now) - $1" | bc -l; }
+# each pulls into a fresh directory and prints its seconds
+skopeo_pull() {
+    rm -rf "$T/a" && sync
+    local t0
     t0=$(now)
     skopeo copy -q "docker://$MX_REG_OPEN/bench/img:v1" "oci:$T/a:v1" --src-tls-verify=false
-    t1=$(now)
-    "$pull" --insecure "$MX_REG_OPEN/bench/img:v1" "$T/b"
-    t2=$(now)
-    a=$(echo "$t1 - $t0" | bc -l) b=$(echo "$t2 - $t1" | bc -l)
-    printf 'run %d: skopeo %.3f s, mx-reg-pull %.3f s\n' "$i" "$a" "$b"
-    ref+=("$a") ours+=("$b")
-done
-ma=$(median "${ref[@]}") mb=$(median "${ours[@]}")
+    since "$t0"
+}
+mx_pull() {
+    rm -rf "$T/b" && sync
+    local t0
+    t0=$(now)
+    "$pull" --insecure "$MX_REG_OPEN/bench/img:v1" "$T/b" >/dev/null
+    since "$t0"
+}
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
+rounds "$runs" skopeo_pull skopeo mx_pull mx-reg-pull
+ma=$median_a mb=$median_b
 printf 'image: %s MiB, 5 layers, loopback registry (plain HTTP)\n' "$size"
 printf 'median of %d: skopeo copy ... oci: %.3f s, mx-reg-pull %.3f s, ratio skopeo/mx %.2fx\n' \
     "$runs" "$ma" "$mb" "$(echo "$ma / $mb" | bc -l)"

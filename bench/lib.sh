@@ -1,0 +1,24 @@
+# shellcheck shell=bash
+# Shared by the bench scripts (sourced): interleaved rounds of a reference and of mexec, so load
+# drift hits both alike, and the medians.
+
+# median: the median of the numbers on stdin, one per line.
+median() { sort -g | awk '{v[NR]=$1} END {if (NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
+
+# rounds RUNS FN_A LABEL_A FN_B LABEL_B: runs FN_A then FN_B (each prints seconds) RUNS times,
+# printing every sample; leaves the medians in $median_a and $median_b.
+rounds() {
+    local runs=$1 fa=$2 la=$3 fb=$4 lb=$5 i a b as=() bs=()
+    for ((i = 1; i <= runs; i++)); do
+        a=$("$fa")
+        b=$("$fb")
+        [[ -n $a && -n $b ]] || { echo "bench: run $i produced no timing" >&2; return 1; }
+        printf 'run %d: %s %.2f s   %s %.2f s\n' "$i" "$la" "$a" "$lb" "$b"
+        as+=("$a")
+        bs+=("$b")
+    done
+    # shellcheck disable=SC2034 # the callers' results
+    median_a=$(printf '%s\n' "${as[@]}" | median)
+    # shellcheck disable=SC2034
+    median_b=$(printf '%s\n' "${bs[@]}" | median)
+}
