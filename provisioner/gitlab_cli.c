@@ -87,9 +87,8 @@ static void on_alarm(int sig)
 
 /* The step was interrupted by the runner: ask the agent to cancel it and wait (briefly) for it
  * to say so, still streaming what the step prints meanwhile. */
-static void cancel_step(mx_session *se, int id, mx_mask_stream *mo, mx_mask_stream *me)
+static void cancel_step(mx_session *se, int id, mx_step_output *so)
 {
-    int out_fd = STDOUT_FILENO, err_fd = STDERR_FILENO;
     struct sigaction sa, old;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_alarm;
@@ -100,18 +99,9 @@ static void cancel_step(mx_session *se, int id, mx_mask_stream *mo, mx_mask_stre
     alarm(CANCEL_WAIT_S);
     mx_err err;
     mx_msg c = {.type = MX_MSG_CANCEL, .id = id};
-    if (mx_session_send(se, &c, &err) == 0) {
-        for (;;) {
-            mx_msg r;
-            if (mx_session_recv(se, &r, &err) < 0) break;
-            int end = r.type == MX_MSG_STEP_END;
-            if (r.type == MX_MSG_OUTPUT)
-                mx_mask_feed(r.stream == MX_STREAM_STDERR ? me : mo, r.data, r.len, mx_emit_to_fd,
-                             r.stream == MX_STREAM_STDERR ? &err_fd : &out_fd);
-            mx_msg_clear(&r);
-            if (end) break;
-        }
-    }
+    mx_msg end;
+    if (mx_session_send(se, &c, &err) == 0 && mx_session_follow_step(se, so, &end, &err) == 0)
+        mx_msg_clear(&end);
     alarm(0);
     sigaction(SIGALRM, &old, NULL);
     /* the session is over: keep mx_session_end from saying bye to a cancelled agent */
@@ -127,41 +117,21 @@ static int run_agent_step(gl_ctx *g, mx_session *se, const mx_msg *m, int *statu
 {
     *message = NULL;
     if (mx_session_send(se, m, err) < 0) return mx_stop ? STEP_INTERRUPTED : STEP_BROKEN;
-    int out_fd = STDOUT_FILENO, err_fd = STDERR_FILENO;
-    mx_mask_stream mo, me;
-    mx_mask_stream_init(&mo, &g->secrets);
-    mx_mask_stream_init(&me, &g->secrets);
+    mx_step_output so;
+    mx_step_output_init(&so, &g->secrets);
+    mx_msg r;
     int rc = STEP_BROKEN;
-    for (;;) {
-        mx_msg r;
-        if (mx_session_recv(se, &r, err) < 0) {
-            if (mx_stop) {
-                cancel_step(se, m->id, &mo, &me);
-                rc = STEP_INTERRUPTED;
-            }
-            break;
-        }
-        if (r.type == MX_MSG_OUTPUT) {
-            if (r.stream == MX_STREAM_STDERR)
-                mx_mask_feed(&me, r.data, r.len, mx_emit_to_fd, &err_fd);
-            else
-                mx_mask_feed(&mo, r.data, r.len, mx_emit_to_fd, &out_fd);
-        } else if (r.type == MX_MSG_ERROR) {
-            say(g, "agent: %s", r.message ? r.message : "?");
-        } else if (r.type == MX_MSG_STEP_END) {
-            *status = r.exit_status;
-            *reason = r.reason;
-            if (r.message) *message = mx_xstrdup(r.message);
-            mx_msg_clear(&r);
-            rc = STEP_DONE;
-            break;
-        }
+    if (mx_session_follow_step(se, &so, &r, err) == 0) {
+        *status = r.exit_status;
+        *reason = r.reason;
+        if (r.message) *message = mx_xstrdup(r.message);
         mx_msg_clear(&r);
+        rc = STEP_DONE;
+    } else if (mx_stop) {
+        cancel_step(se, m->id, &so);
+        rc = STEP_INTERRUPTED;
     }
-    mx_mask_flush(&mo, mx_emit_to_fd, &out_fd);
-    mx_mask_flush(&me, mx_emit_to_fd, &err_fd);
-    mx_mask_stream_free(&mo);
-    mx_mask_stream_free(&me);
+    mx_step_output_end(&so);
     return rc;
 }
 

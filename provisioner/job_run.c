@@ -238,45 +238,27 @@ static int run_step(job_ctx *c, size_t i, mx_err *err)
     mx_job_docker_args_clear(&docker);
     if (rc < 0) return -1;
 
-    int out_fd = STDOUT_FILENO, err_fd = STDERR_FILENO;
-    mx_mask_stream mo, me;
-    mx_mask_stream_init(&mo, &c->secrets);
-    mx_mask_stream_init(&me, &c->secrets);
+    mx_step_output so;
+    mx_step_output_init(&so, &c->secrets);
+    mx_msg r;
+    int followed = mx_session_follow_step(&c->se, &so, &r, err);
+    mx_step_output_end(&so); /* before what we say about the step's end */
     int status = -1;
-    for (;;) {
-        mx_msg r;
-        if (mx_session_recv(&c->se, &r, err) < 0) break;
-        if (r.type == MX_MSG_OUTPUT) {
-            if (r.stream == MX_STREAM_STDERR)
-                mx_mask_feed(&me, r.data, r.len, mx_emit_to_fd, &err_fd);
-            else
-                mx_mask_feed(&mo, r.data, r.len, mx_emit_to_fd, &out_fd);
-        } else if (r.type == MX_MSG_ERROR) {
-            say("agent: %s", r.message);
-        } else if (r.type == MX_MSG_STEP_END) {
-            mx_mask_flush(&mo, mx_emit_to_fd, &out_fd);
-            mx_mask_flush(&me, mx_emit_to_fd, &err_fd);
-            status = r.exit_status;
-            if (r.reason == MX_END_BACKGROUND) {
-                printf("(running in the background)\n");
-            } else if (r.reason == MX_END_TIMEOUT) {
-                printf("Too long with no output (exceeded %ds)\n", st->no_output_timeout_s);
-                if (status == 0) status = 1;
-            } else if (r.reason == MX_END_FAILED) {
-                printf("mexec-agent could not run the step: %s\n", r.message ? r.message : "?");
-                if (status == 0) status = 1;
-            }
-            if (status != 0) printf("\nExited with code exit status %d\n", status);
-            fflush(stdout);
-            mx_msg_clear(&r);
-            break;
+    if (followed == 0) {
+        status = r.exit_status;
+        if (r.reason == MX_END_BACKGROUND) {
+            printf("(running in the background)\n");
+        } else if (r.reason == MX_END_TIMEOUT) {
+            printf("Too long with no output (exceeded %ds)\n", st->no_output_timeout_s);
+            if (status == 0) status = 1;
+        } else if (r.reason == MX_END_FAILED) {
+            printf("mexec-agent could not run the step: %s\n", r.message ? r.message : "?");
+            if (status == 0) status = 1;
         }
+        if (status != 0) printf("\nExited with code exit status %d\n", status);
+        fflush(stdout);
         mx_msg_clear(&r);
     }
-    mx_mask_flush(&mo, mx_emit_to_fd, &out_fd);
-    mx_mask_flush(&me, mx_emit_to_fd, &err_fd);
-    mx_mask_stream_free(&mo);
-    mx_mask_stream_free(&me);
     mx_job_ws_step_ended(&c->ws, &c->job, i, status);
     return status;
 }

@@ -1,5 +1,6 @@
 #include "session.h"
 #include "mx_buf.h"
+#include "mx_cleanup.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -144,4 +145,42 @@ void mx_session_end(mx_session *se)
     mx_lines_free(&se->lines);
     free(se->agent);
     se->agent = NULL;
+}
+
+void mx_step_output_init(mx_step_output *o, const mx_secrets *secrets)
+{
+    mx_mask_stream_init(&o->out, secrets);
+    mx_mask_stream_init(&o->err, secrets);
+}
+
+void mx_step_output_end(mx_step_output *o)
+{
+    int out_fd = STDOUT_FILENO, err_fd = STDERR_FILENO;
+    mx_mask_flush(&o->out, mx_emit_to_fd, &out_fd);
+    mx_mask_flush(&o->err, mx_emit_to_fd, &err_fd);
+    mx_mask_stream_free(&o->out);
+    mx_mask_stream_free(&o->err);
+}
+
+int mx_session_follow_step(mx_session *se, mx_step_output *o, mx_msg *end, mx_err *err)
+{
+    int out_fd = STDOUT_FILENO, err_fd = STDERR_FILENO;
+    for (;;) {
+        mx_msg r;
+        if (mx_session_recv(se, &r, err) < 0) return -1;
+        if (r.type == MX_MSG_STEP_END) {
+            *end = r;
+            return 0;
+        }
+        if (r.type == MX_MSG_OUTPUT) {
+            if (r.stream == MX_STREAM_STDERR)
+                mx_mask_feed(&o->err, r.data, r.len, mx_emit_to_fd, &err_fd);
+            else
+                mx_mask_feed(&o->out, r.data, r.len, mx_emit_to_fd, &out_fd);
+        } else if (r.type == MX_MSG_ERROR) {
+            mx_autofree char *masked = mx_secrets_mask(o->out.secrets, r.message ? r.message : "?");
+            fprintf(stderr, "mexec: agent: %s\n", masked);
+        }
+        mx_msg_clear(&r);
+    }
 }

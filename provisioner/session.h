@@ -5,6 +5,7 @@
 #ifndef MX_SESSION_H
 #define MX_SESSION_H
 
+#include "mx_mask.h"
 #include "mx_proto.h"
 #include "ssh.h"
 
@@ -22,6 +23,21 @@ int mx_session_start(mx_session *se, mx_ssh *ssh, const char *agent_path,
 int mx_session_send(mx_session *se, const mx_msg *m, mx_err *err);
 /* Waits for the next message. */
 int mx_session_recv(mx_session *se, mx_msg *m, mx_err *err);
+/* A step's output on its way to our stdout and stderr, through the masker.  One per step: the
+ * maskers hold back what could be the start of a secret until the next bytes (or the end). */
+typedef struct mx_step_output {
+    mx_mask_stream out, err;
+} mx_step_output;
+
+void mx_step_output_init(mx_step_output *o, const mx_secrets *secrets);
+/* Releases what the maskers held back, then frees them. */
+void mx_step_output_end(mx_step_output *o);
+
+/* Follows the step the agent is running until its step-end, which is left in *end (the caller
+ * clears it): output goes through o to stdout/stderr, agent errors (masked) to stderr.
+ * -1 with *err set when the session fails or is stopped before the step ends. */
+int mx_session_follow_step(mx_session *se, mx_step_output *o, mx_msg *end, mx_err *err);
+
 /* Says bye (best effort) and closes the channel. */
 void mx_session_end(mx_session *se);
 
