@@ -64,5 +64,7 @@ int mx_cfg_plan(const mx_node *root, const char *workflow, const char *branch, c
 int mx_cfg_plan_opts(const mx_node *root, const char *workflow, const mx_cfg_opts *o, mx_plan *plan,
                      mx_err *err);
 void mx_plan_free(mx_plan *plan);
+/* The position of the job named name in plan->jobs, or -1. */
+int mx_plan_find(const mx_plan *plan, const char *name);
 
 #endif

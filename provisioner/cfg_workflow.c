@@ -534,11 +534,17 @@ static int apply_filters(mx_plan_job *j, const mx_node *f, const char *branch, c
     return 0;
 }
 
+int mx_plan_find(const mx_plan *plan, const char *name)
+{
+    for (size_t i = 0; i < plan->njobs; i++)
+        if (strcmp(plan->jobs[i].name, name) == 0) return (int)i;
+    return -1;
+}
+
+/* Where a requirement that the plan checked exists is. */
 static size_t index_of(const mx_plan *p, const char *name)
 {
-    for (size_t i = 0; i < p->njobs; i++)
-        if (strcmp(p->jobs[i].name, name) == 0) return i;
-    return (size_t)-1;
+    return (size_t)mx_plan_find(p, name);
 }
 
 /* Orders jobs so each follows all it requires (Kahn, ties in written order). */

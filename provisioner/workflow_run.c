@@ -45,24 +45,17 @@ typedef struct wf_run {
     mx_err first;  /* the first fatal error, reported at the end */
 } wf_run;
 
-static int find(const mx_plan *p, const char *name)
-{
-    for (size_t i = 0; i < p->njobs; i++)
-        if (strcmp(p->jobs[i].name, name) == 0) return (int)i;
-    return -1;
-}
-
 /* -1: something job j requires has not ended; else 0, or 1 with *why when it may not run. */
 static int requirements(const wf_run *w, size_t j, char **why)
 {
     const mx_plan_job *pj = &w->plan.jobs[j];
     for (size_t r = 0; r < pj->nrequires; r++) {
-        int k = find(&w->plan, pj->requires[r].name);
+        int k = mx_plan_find(&w->plan, pj->requires[r].name);
         if (k < 0) continue; /* the plan guarantees requirements exist */
         if (w->jobs[k].state != DONE) return -1;
     }
     for (size_t r = 0; r < pj->nrequires; r++) {
-        int k = find(&w->plan, pj->requires[r].name);
+        int k = mx_plan_find(&w->plan, pj->requires[r].name);
         if (k >= 0 && !(w->jobs[k].req_bits & pj->requires[r].status)) {
             *why = mx_xasprintf("requires %s, which ended %s", pj->requires[r].name,
                                 w->jobs[k].status);

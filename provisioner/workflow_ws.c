@@ -18,20 +18,13 @@ char *mx_wf_ws_root(const mx_host_config *hc)
     return mx_path_join(parent, "workspaces");
 }
 
-static int index_of(const mx_plan *p, const char *name)
-{
-    for (size_t i = 0; i < p->njobs; i++)
-        if (strcmp(p->jobs[i].name, name) == 0) return (int)i;
-    return -1;
-}
-
 /* The plan lists every job after all it requires, so one pass closes the relation. */
 static void close_upstream(mx_wf_ws *w, const mx_plan *plan)
 {
     size_t n = plan->njobs;
     for (size_t j = 0; j < n; j++) {
         for (size_t r = 0; r < plan->jobs[j].nrequires; r++) {
-            int d = index_of(plan, plan->jobs[j].requires[r].name);
+            int d = mx_plan_find(plan, plan->jobs[j].requires[r].name);
             if (d < 0) continue;
             w->upstream[(size_t)d * n + j] = 1;
             for (size_t k = 0; k < n; k++)
