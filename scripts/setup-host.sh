@@ -7,7 +7,7 @@
 # (it dies on a missing 'libvirt-qemu' user before reading qemu.conf, and needs
 # /var/log/libvirt and /var/run/libvirt). This script does all of that,
 # idempotently and non-interactively, so every machine is prepared the same way
-# (see /work/shared/HOST-NOTES.md for the measurements behind each step).
+# (docs/host-setup.md gives the facts measured behind each step).
 #
 # Usage: scripts/setup-host.sh [--no-daemons]
 #   --no-daemons   install and prepare only; do not start virtlogd/libvirtd.
@@ -25,6 +25,7 @@ PACKAGES=(
     shellcheck clang-format bc
     python3-botocore # SigV4 reference signer for the credential tests (tests/credentials)
     docker-registry skopeo apache2-utils python3-jwt python3-cryptography openssl # registry tests
+    busybox-static # tests/registry/make_image.py: the runnable test image's one binary
     linux-image-amd64 # guest kernel + initrd in /boot (direct kernel boot)
 )
 
