@@ -123,7 +123,9 @@ secs() { printf '%d.%d' "$(($1 / 1000000))" "$((($1 % 1000000) / 100000))"; }
 # --- boot ---------------------------------------------------------------------------------
 ACCEL=tcg
 CPU=max
-if [ -w /dev/kvm ]; then ACCEL=kvm; CPU=host; fi
+# The same rule as mexec's (provisioner/accel.h): a /dev/kvm on a CPU without vmx/svm is a
+# software KVM that cannot run a stock kernel.
+if [ -w /dev/kvm ] && grep -qwE 'vmx|svm' /proc/cpuinfo; then ACCEL=kvm; CPU=host; fi
 T0=${EPOCHREALTIME/./}
 ip netns exec "$NS" qemu-system-x86_64 \
     -machine q35 -accel "$ACCEL" -cpu "$CPU" -smp "$SMP" -m "$MEM" -nographic \

@@ -89,7 +89,8 @@ static void check_libvirt(verdicts *v, const mx_host_config *hc)
         say(v, "ok", "libvirt at %s: libvirt %lu.%lu.%lu, hypervisor %lu.%lu.%lu", hc->libvirt_uri,
             lib / 1000000, lib / 1000 % 1000, lib % 1000, hv / 1000000, hv / 1000 % 1000,
             hv % 1000);
-    const char *type = mx_vm_domain_type();
+    mx_accel accel = mx_accel_probe(hc->accel);
+    const char *type = accel.domain_type;
     char *caps = virConnectGetCapabilities(conn);
     mx_autofree char *want = mx_xasprintf("<domain type='%s'", type);
     if (!caps)
@@ -98,11 +99,10 @@ static void check_libvirt(verdicts *v, const mx_host_config *hc)
         say(v, "FAIL", "libvirt at %s cannot run domain type %s (is qemu-system-x86 installed?)",
             hc->libvirt_uri, type);
     else if (strcmp(type, "kvm") == 0)
-        say(v, "ok", "domain type kvm (/dev/kvm)");
+        say(v, "ok", "domain type kvm: %s", accel.why);
     else
-        say(v, "warn",
-            "domain type qemu: no usable /dev/kvm, so guests are emulated (TCG) and "
-            "boot several times slower");
+        say(v, "warn", "domain type qemu: guests are emulated and boot several times slower: %s",
+            accel.why);
     free(caps);
     mx_cap used;
     if (mx_capacity_usage(conn, &used, &err) < 0) {

@@ -275,8 +275,8 @@ static int gl_prepare(gl_ctx *g)
     }
     vm.outlive_owner = 1;
     booted = 1;
-    say(g, "booting %s (%s) as %s: %d vCPUs, %d MiB, domain type %s", vm.domain_name, img.ref, cls,
-        rc.vcpus, rc.memory_mib, mx_vm_domain_type());
+    say(g, "booting %s (%s) as %s: %d vCPUs, %d MiB, %s", vm.domain_name, img.ref, cls, rc.vcpus,
+        rc.memory_mib, mx_accel_probe(g->hc.accel).why);
     if (mx_vm_boot(&vm, &g->hc, &img, &rc, &err) < 0 || mx_vm_save(&vm, &err) < 0) {
         say(g, "boot VM: %s", err.msg);
         goto out;

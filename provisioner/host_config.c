@@ -156,6 +156,11 @@ static int apply(mx_host_config *hc, const mx_node *root, mx_err *err)
             continue;
         }
         if (v->kind != MX_NODE_SCALAR) return mx_node_fail(err, v, "%s must be a string", k);
+        if (strcmp(k, "accel") == 0) {
+            if (mx_accel_mode_parse(v->value, &hc->accel) < 0)
+                return mx_node_fail(err, v, "accel must be auto, kvm or tcg");
+            continue;
+        }
         if (strcmp(k, "libvirt_uri") == 0)
             set_str(&hc->libvirt_uri, v);
         else if (strcmp(k, "image_store") == 0)
@@ -169,12 +174,13 @@ static int apply(mx_host_config *hc, const mx_node *root, mx_err *err)
         else if (strcmp(k, "default_image") == 0)
             set_str(&hc->default_image, v);
         else
-            return mx_node_fail(err, root->keys[i],
-                                "unknown host setting \"%s\" (known: libvirt_uri, image_store, "
-                                "state_dir, images_dir, default_image, contexts_dir, boot_timeout, "
-                                "registries, registry_mirrors, credential_helpers, "
-                                "resource_classes, capacity)",
-                                k);
+            return mx_node_fail(
+                err, root->keys[i],
+                "unknown host setting \"%s\" (known: libvirt_uri, accel, image_store, "
+                "state_dir, images_dir, default_image, contexts_dir, boot_timeout, "
+                "registries, registry_mirrors, credential_helpers, "
+                "resource_classes, capacity)",
+                k);
     }
     return 0;
 }

@@ -2,6 +2,7 @@
 #ifndef MX_HOST_CONFIG_H
 #define MX_HOST_CONFIG_H
 
+#include "accel.h"
 #include "mx_err.h"
 #include "resource_class.h"
 
@@ -22,6 +23,7 @@ typedef struct mx_host_config {
     char *default_image; /* NULL: the catalog's default */
     char *contexts_dir;  /* NULL: $HOME/.config/mexec/contexts */
     int boot_timeout_s;
+    mx_accel_mode accel; /* accel: auto (default) | kvm | tcg */
     mx_registry_cfg *registries;
     size_t nregistries;
     char **mirrors; /* registry-mirrors for the guest's dockerd */

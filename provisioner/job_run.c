@@ -321,9 +321,9 @@ static int boot_and_run(job_ctx *c, mx_err *err)
                             .job_id = c->vm.job_id};
     mx_job_env_build(&c->job, &c->o->cli_env, &c->context_env, &info, &c->env);
 
-    say("job %s: booting %s (%s) as %s: %d vCPUs, %d MiB, domain type %s", c->job.name,
-        c->vm.domain_name, c->img.ref, c->job.resource_class, c->rc.vcpus, c->rc.memory_mib,
-        mx_vm_domain_type());
+    say("job %s: booting %s (%s) as %s: %d vCPUs, %d MiB, %s", c->job.name, c->vm.domain_name,
+        c->img.ref, c->job.resource_class, c->rc.vcpus, c->rc.memory_mib,
+        mx_accel_probe(c->hc->accel).why);
     if (mx_vm_boot(&c->vm, c->hc, &c->img, &c->rc, err) < 0) return mx_wrap(err, "boot VM");
     /* from the domain's start: a wait for capacity before it is not the guest's boot */
     long long deadline = mx_now_ms() + (long long)c->hc->boot_timeout_s * 1000;

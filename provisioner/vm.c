@@ -245,13 +245,14 @@ static int make_overlay(const mx_vm *vm, const mx_image *img, mx_err *err)
 
 /* Starts the domain, retrying on a fresh port: the forwarded port is picked free, then bound by
  * QEMU, and another process may take it in between. */
-static int create_domain(mx_vm *vm, const mx_image *img, const mx_rclass *rc, mx_err *err)
+static int create_domain(mx_vm *vm, const mx_host_config *hc, const mx_image *img,
+                         const mx_rclass *rc, mx_err *err)
 {
     for (int attempt = 0; attempt < 3; attempt++) {
         if (free_port(&vm->ssh_port, err) < 0) return -1;
         mx_vm_spec spec = {
             .name = vm->domain_name,
-            .domain_type = mx_vm_domain_type(),
+            .domain_type = mx_accel_probe(hc->accel).domain_type,
             .vcpus = rc->vcpus,
             .memory_mib = rc->memory_mib,
             .kernel = img->kernel,
@@ -289,7 +290,7 @@ static int start_domain(mx_vm *vm, const mx_host_config *hc, const mx_image *img
     if (mx_capacity_admit(vm->conn, hc, vm->job_name, rc->name, (mx_cap){rc->vcpus, rc->memory_mib},
                           &w, &lock_fd, err) < 0)
         return -1;
-    int r = create_domain(vm, img, rc, err);
+    int r = create_domain(vm, hc, img, rc, err);
     mx_capacity_release(&lock_fd);
     return r;
 }

@@ -1,19 +1,9 @@
 #include "vm_xml.h"
 #include "mx_buf.h"
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-const char *mx_vm_domain_type(void)
-{
-    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-    if (fd < 0) return "qemu";
-    close(fd);
-    return "kvm";
-}
 
 static void elem(mx_buf *b, const char *indent, const char *tag, const char *text)
 {

@@ -29,7 +29,4 @@ char *mx_vm_metadata_xml(const mx_vm_spec *s);
 /* Reads a field of our metadata element ("<mexec:owner-pid>123</...>" in our domain XML,
  * "<owner-pid>123</...>" as virDomainGetMetadata returns it); caller frees. */
 char *mx_vm_metadata_field(const char *xml, const char *field);
-/* "kvm" where /dev/kvm can be opened, else "qemu" (TCG). */
-const char *mx_vm_domain_type(void);
-
 #endif

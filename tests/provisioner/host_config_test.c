@@ -51,6 +51,7 @@ static void test_overrides(void **state)
                        "images_dir: /srv/mexec/recipes\n"
                        "default_image: debian-12:edge\n"
                        "boot_timeout: 900\n"
+                       "accel: tcg\n"
                        "capacity:\n"
                        "  vcpus: 3\n"
                        "  memory_mib: 6000\n"
@@ -67,6 +68,7 @@ static void test_overrides(void **state)
     assert_string_equal(hc.image_store, "/srv/mexec/images");
     assert_string_equal(hc.state_dir, "/srv/mexec/jobs");
     assert_string_equal(hc.images_dir, "/srv/mexec/recipes");
+    assert_int_equal(hc.accel, MX_ACCEL_TCG);
     assert_string_equal(hc.default_image, "debian-12:edge");
     assert_int_equal(hc.boot_timeout_s, 900);
     assert_int_equal(hc.capacity_vcpus, 3);
@@ -187,9 +189,11 @@ static void test_errors(void **state)
 {
     fixture *f = *state;
     load_fails(f, "libvirt_uri: qemu:///system\nboot_timout: 30\n",
-               ":2:1: unknown host setting \"boot_timout\" (known: libvirt_uri, image_store, "
-               "state_dir, images_dir, default_image, contexts_dir, boot_timeout, registries, "
+               ":2:1: unknown host setting \"boot_timout\" (known: libvirt_uri, accel, "
+               "image_store, state_dir, images_dir, default_image, contexts_dir, boot_timeout, "
+               "registries, "
                "registry_mirrors, credential_helpers, resource_classes, capacity)");
+    load_fails(f, "accel: hvf\n", ":1:8: accel must be auto, kvm or tcg");
     load_fails(f, "boot_timeout: 1\n",
                ":1:15: boot_timeout must be a whole number from 5 to 86400");
     load_fails(f, "boot_timeout: 30s\n", ":1:15: boot_timeout must be a whole number");

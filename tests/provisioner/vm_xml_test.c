@@ -225,22 +225,11 @@ static void test_metadata_round_trip(void **state)
     assert_null(mx_vm_metadata_field("", "id"));
 }
 
-static void test_domain_type_probe(void **state)
-{
-    (void)state;
-    const char *t = mx_vm_domain_type();
-    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-    int can_open = fd >= 0;
-    if (fd >= 0) close(fd);
-    assert_string_equal(t, can_open ? "kvm" : "qemu");
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_domain_qemu),          cmocka_unit_test(test_domain_kvm),
         cmocka_unit_test(test_unknown_type_is_qemu), cmocka_unit_test(test_metadata_round_trip),
-        cmocka_unit_test(test_domain_type_probe),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
