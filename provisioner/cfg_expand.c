@@ -33,6 +33,21 @@ static int is_builtin_step(const char *k)
 static int expand_steps(mx_cfg *c, const mx_cfg_orb *scope, const mx_node *steps, mx_node *out,
                         mx_err *err);
 
+static int too_many_steps(const mx_node *at, mx_err *err)
+{
+    return mx_node_fail(err, at, "the job has more than %d steps once its commands are expanded",
+                        MX_CFG_MAX_STEPS);
+}
+
+/* A built-in step, as written, onto the job's steps. */
+static int add_step(mx_cfg *c, const mx_node *item, mx_node *out, mx_err *err)
+{
+    if (out->n >= MX_CFG_MAX_STEPS) return too_many_steps(item, err);
+    if (mx_cfg_charge_tree(&c->budget, item, item, err) < 0) return -1;
+    mx_node_seq_add(out, mx_node_copy(item));
+    return 0;
+}
+
 static int invoke_command(mx_cfg *c, const mx_cfg_orb *scope, const char *name, const mx_node *args,
                           const mx_node *at, mx_node *out, mx_err *err)
 {
@@ -68,8 +83,10 @@ static int invoke_command(mx_cfg *c, const mx_cfg_orb *scope, const char *name, 
     char *what = mx_xasprintf("command \"%s\"", name);
     mx_node *bound = NULL, *body = NULL;
     int rc = mx_cfg_params_bind(mx_node_get(def, "parameters"), args, NULL, at, what, &bound, err);
+    if (rc == 0) rc = mx_cfg_charge_tree(&c->budget, bound, at, err);
     if (rc == 0) {
-        mx_cfg_scope s = {.params = bound, .owner = what, .pipeline = c->pipeline};
+        mx_cfg_scope s = {
+            .params = bound, .owner = what, .pipeline = c->pipeline, .budget = &c->budget};
         rc = mx_cfg_subst(steps, &s, &body, err);
     }
     if (rc == 0) {
@@ -107,10 +124,8 @@ static int expand_step(mx_cfg *c, const mx_cfg_orb *scope, const mx_node *item, 
     if (item->kind == MX_NODE_SEQ) return expand_steps(c, scope, item, out, err);
     if (item->kind == MX_NODE_SCALAR) {
         if (is_builtin_step(item->value) && strcmp(item->value, "run") != 0 &&
-            strcmp(item->value, "when") != 0 && strcmp(item->value, "unless") != 0) {
-            mx_node_seq_add(out, mx_node_copy(item));
-            return 0;
-        }
+            strcmp(item->value, "when") != 0 && strcmp(item->value, "unless") != 0)
+            return add_step(c, item, out, err);
         return invoke_command(c, scope, item->value, NULL, item, out, err);
     }
     if (item->n != 1)
@@ -123,7 +138,7 @@ static int expand_step(mx_cfg *c, const mx_cfg_orb *scope, const mx_node *item, 
     if (strcmp(k, "when") == 0 || strcmp(k, "unless") == 0)
         rc = expand_when(c, scope, k, v, out, err);
     else if (is_builtin_step(k) || (!c->v21 && mx_cfg_docker_is_step(k)))
-        rc = (mx_node_seq_add(out, mx_node_copy(item)), 0);
+        rc = add_step(c, item, out, err);
     else
         rc = invoke_command(c, scope, k, v, item->keys[0], out, err);
     if (rc < 0) mx_cfg_here(c, err);
@@ -139,6 +154,7 @@ static int expand_steps(mx_cfg *c, const mx_cfg_orb *scope, const mx_node *steps
     for (size_t i = 0; i < steps->n; i++) {
         size_t mark = mx_cfg_push(c, "[%zu]", i);
         int rc = expand_step(c, scope, steps->items[i], out, err);
+        if (rc == 0 && out->n > MX_CFG_MAX_STEPS) rc = too_many_steps(steps->items[i], err);
         if (rc < 0) mx_cfg_here(c, err);
         mx_cfg_pop(c, mark);
         if (rc < 0) return -1;
@@ -190,8 +206,10 @@ static int apply_executor(mx_cfg *c, const mx_cfg_orb *scope, mx_node *job, mx_e
     mx_node *bound = NULL, *body = NULL;
     int rc =
         mx_cfg_params_bind(mx_node_get(def, "parameters"), args, reserved, name, what, &bound, err);
+    if (rc == 0) rc = mx_cfg_charge_tree(&c->budget, bound, name, err);
     if (rc == 0) {
-        mx_cfg_scope s = {.params = bound, .owner = what, .pipeline = c->pipeline};
+        mx_cfg_scope s = {
+            .params = bound, .owner = what, .pipeline = c->pipeline, .budget = &c->budget};
         rc = mx_cfg_subst(def, &s, &body, err);
     }
     for (size_t i = 0; rc == 0 && i < body->n; i++) {
@@ -281,13 +299,16 @@ int mx_cfg_expand_job(mx_cfg *c, const char *ref, const mx_node *inv, const mx_n
     mx_node *bound = NULL, *shape = mx_node_new(MX_NODE_MAP, def), *job = NULL;
     int rc = mx_cfg_params_bind(mx_node_get(def, "parameters"), inv, inv_reserved, at, what, &bound,
                                 err);
+    if (rc == 0) rc = mx_cfg_charge_tree(&c->budget, def, at, err);
     /* the job without its declarations, which are not to be substituted */
     for (size_t i = 0; i < def->n; i++)
         if (strcmp(def->keys[i]->value, "parameters") != 0 &&
             strcmp(def->keys[i]->value, "description") != 0)
             mx_node_map_add(shape, mx_node_copy(def->keys[i]), mx_node_copy(def->vals[i]));
+    if (rc == 0) rc = mx_cfg_charge_tree(&c->budget, bound, at, err);
     if (rc == 0) {
-        mx_cfg_scope s = {.params = bound, .owner = what, .pipeline = c->pipeline};
+        mx_cfg_scope s = {
+            .params = bound, .owner = what, .pipeline = c->pipeline, .budget = &c->budget};
         rc = mx_cfg_subst(shape, &s, &job, err);
     }
     if (rc == 0 && mx_node_get(job, "executor")) {

@@ -9,10 +9,14 @@ export MEXEC_ORB_DIR=$T/no-orbs
 failures=0 passed=0
 
 # check NAME EXPECTED-STATUS EXPECTED-TEXT MEXEC-ARGS...  (text looked for in stdout+stderr)
+# With LIMIT_KB set, mexec runs with that much address space (ulimit -v) and for 60 s at most.
 check() {
     local name=$1 want=$2 text=$3 rc=0
     shift 3
-    "$MEXEC" "$@" >"$T/out" 2>"$T/err" </dev/null || rc=$?
+    local run=("$MEXEC")
+    # shellcheck disable=SC2016 # expanded by the inner bash
+    [[ -n ${LIMIT_KB:-} ]] && run=(timeout 60 bash -c 'ulimit -v "$0" && exec "$@"' "$LIMIT_KB" "$MEXEC")
+    "${run[@]}" "$@" >"$T/out" 2>"$T/err" </dev/null || rc=$?
     if [[ $rc -ne $want ]] || ! cat "$T/out" "$T/err" | grep -qF -- "$text"; then
         echo "FAIL $name: status $rc (want $want), output:" >&2
         sed 's/^/  /' "$T/out" "$T/err" >&2
@@ -41,6 +45,15 @@ mkdir -p "$T/orbs/acme"
 cp "$F/orbs/acme/tools.yml" "$T/orbs/acme/tools.yml"
 MEXEC_ORB_DIR=$T/orbs check orb-dir 0 "echo hi lint" config process -c "$F/orb_file.yml"
 check orb-dir-missing 2 "put its source at $T/no-orbs/acme/tools.yml" config process -c "$F/orb_file.yml"
+
+# Input limits: each of these would allocate until it dies (exit 134, "out of memory") without
+# them; with them each is refused with exit 2 and file:line:col within 300 MB of address space.
+for bomb in alias_bomb command_steps command_fanout param_text param_steps matrix; do
+    LIMIT_KB=300000 check "limit-$bomb" 2 "$F/err_limit_$bomb.yml:" config validate -c "$F/err_limit_$bomb.yml"
+done
+LIMIT_KB=300000 check limit-alias-message 2 "alias *a4 makes the config larger than 250000 nodes" config process -c "$F/err_limit_alias_bomb.yml"
+head -c 5000000 /dev/zero | tr '\0' '#' >"$T/huge.yml"
+LIMIT_KB=300000 check limit-file-size 2 "huge.yml is larger than 4194304 bytes" config validate -c "$T/huge.yml"
 
 # the output is a config mexec accepts as it is
 "$MEXEC" config process -c "$F/orb_inline.yml" >"$T/processed.yml"
