@@ -3,8 +3,11 @@
 #include "mx_buf.h"
 #include "mx_cleanup.h"
 
+#include "mx_utf8.h"
+
 #include <jansson.h>
 #include <openssl/crypto.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,32 +51,53 @@ static int lookup(const char *const *names, size_t n, const char *s)
     return -1;
 }
 
-/* json_object_set_new() fails only on out-of-memory or invalid UTF-8 keys, neither of which
- * a message we build can recover from: treat as fatal like other allocation failures. */
+/* jansson fails to build a value only when memory runs out (every string reaching it here
+ * is valid UTF-8, see text()): the same verdict as mx_xmalloc's. */
+static void oom(void)
+{
+    fputs("out of memory\n", stderr);
+    abort();
+}
+
+static json_t *must(json_t *v)
+{
+    if (!v) oom();
+    return v;
+}
+
 static void set(json_t *o, const char *k, json_t *v)
 {
-    if (!v || json_object_set_new(o, k, v) != 0) abort();
+    if (!v || json_object_set_new(o, k, v) != 0) oom();
+}
+
+/* A JSON string of s: as it is when it is valid UTF-8, else with each stray byte replaced by
+ * U+FFFD.  Never fails on input: a message built from a guest's file name or a user's branch
+ * must not abort either binary.  Fields that must arrive exactly are checked beforehand
+ * (mx_msg_check) or carried another way (env_b64). */
+static json_t *text(const char *s)
+{
+    if (mx_utf8_valid(s, strlen(s))) return must(json_string(s));
+    mx_autofree char *fixed = mx_utf8_lossy(s);
+    return must(json_string(fixed));
 }
 
 static void set_str(json_t *o, const char *k, const char *v)
 {
-    if (v) set(o, k, json_string(v));
+    if (v) set(o, k, text(v));
 }
 
 static json_t *json_strv(char *const *v, size_t n)
 {
-    json_t *a = json_array();
-    if (!a) abort();
+    json_t *a = must(json_array());
     for (size_t i = 0; i < n; i++)
-        if (json_array_append_new(a, json_string(v[i])) != 0) abort();
+        if (json_array_append_new(a, text(v[i])) != 0) oom();
     return a;
 }
 
 static json_t *encode_docker(const mx_msg *m)
 {
     const mx_docker_args *d = &m->docker;
-    json_t *o = json_object();
-    if (!o) abort();
+    json_t *o = must(json_object());
     if (m->kind == MX_STEP_DOCKER_CHECK) {
         set_str(o, "registry", d->registry);
         set_str(o, "username", d->username);
@@ -81,16 +105,14 @@ static json_t *encode_docker(const mx_msg *m)
         set(o, "credentials_store", json_boolean(d->credentials_store));
     } else {
         set(o, "images", json_strv(d->images, d->nimages));
-        json_t *auths = json_array();
-        if (!auths) abort();
+        json_t *auths = must(json_array());
         for (size_t i = 0; i < d->nauths; i++) {
-            json_t *a = json_object();
-            if (!a) abort();
+            json_t *a = must(json_object());
             set_str(a, "registry", d->auths[i].registry);
             set_str(a, "username", d->auths[i].username);
             set_str(a, "password", d->auths[i].password);
             set_str(a, "identitytoken", d->auths[i].identitytoken);
-            if (json_array_append_new(auths, a) != 0) abort();
+            if (json_array_append_new(auths, a) != 0) oom();
         }
         set(o, "auths", auths);
         set(o, "ignore_errors", json_boolean(d->ignore_errors));
@@ -100,10 +122,68 @@ static json_t *encode_docker(const mx_msg *m)
     return o;
 }
 
+/* Environment values are bytes (a -e value, a branch or directory name in CIRCLE_*): valid
+ * UTF-8 ones travel in "env", others base64-encoded in "env_b64", so every value arrives
+ * exactly.  Names are checked by mx_msg_check (and repaired here, never aborting). */
+static void encode_env(json_t *o, const mx_msg *m)
+{
+    json_t *env = must(json_object()), *raw = NULL;
+    for (size_t i = 0; i < m->nenv; i++) {
+        const char *k = m->env[i].key, *v = m->env[i].value;
+        mx_autofree char *key = mx_utf8_valid(k, strlen(k)) ? NULL : mx_utf8_lossy(k);
+        if (mx_utf8_valid(v, strlen(v))) {
+            set(env, key ? key : k, must(json_string(v)));
+            continue;
+        }
+        if (!raw) raw = must(json_object());
+        mx_autofree char *b64 = mx_b64_encode(v, strlen(v));
+        set(raw, key ? key : k, must(json_string(b64)));
+    }
+    set(o, "env", env);
+    if (raw) set(o, "env_b64", raw);
+}
+
+/* Fails naming what (field) when s is set and not valid UTF-8. */
+static int exact(const char *s, const char *what, const char *step, mx_err *err)
+{
+    if (!s || mx_utf8_valid(s, strlen(s))) return 0;
+    return mx_fail(err, MX_USAGE,
+                   "step \"%s\": %s is not valid UTF-8, which the agent protocol cannot carry "
+                   "exactly",
+                   step, what);
+}
+
+int mx_msg_check(const mx_msg *m, mx_err *err)
+{
+    if (m->type != MX_MSG_STEP) return 0;
+    mx_autofree char *step = mx_utf8_lossy(m->name ? m->name : "?");
+    int bad = exact(m->command, "the command", step, err) ||
+              exact(m->shell, "the shell", step, err) ||
+              exact(m->workdir, "the directory", step, err) ||
+              exact(m->archive, "the archive path", step, err);
+    for (size_t i = 0; !bad && i < m->npaths; i++)
+        bad = exact(m->paths[i], "a path", step, err);
+    for (size_t i = 0; !bad && i < m->narchives; i++)
+        bad = exact(m->archives[i], "an archive path", step, err);
+    for (size_t i = 0; !bad && i < m->nenv; i++)
+        bad = exact(m->env[i].key, "the name of an environment variable", step, err);
+    const mx_docker_args *d = &m->docker;
+    bad = bad || exact(d->registry, "the registry", step, err) ||
+          exact(d->username, "the registry username", step, err) ||
+          exact(d->password, "the registry password", step, err);
+    for (size_t i = 0; !bad && i < d->nimages; i++)
+        bad = exact(d->images[i], "an image name", step, err);
+    for (size_t i = 0; !bad && i < d->nauths; i++)
+        bad = exact(d->auths[i].registry, "a registry", step, err) ||
+              exact(d->auths[i].username, "a registry username", step, err) ||
+              exact(d->auths[i].password, "a registry password", step, err) ||
+              exact(d->auths[i].identitytoken, "a registry token", step, err);
+    return bad ? -1 : 0;
+}
+
 char *mx_msg_encode(const mx_msg *m, size_t *len)
 {
-    mx_autojson json_t *o = json_object();
-    if (!o) abort();
+    mx_autojson json_t *o = must(json_object());
     set(o, "type", json_string(mx_msg_type_name(m->type)));
     switch (m->type) {
     case MX_MSG_HELLO:
@@ -121,11 +201,7 @@ char *mx_msg_encode(const mx_msg *m, size_t *len)
         if (m->no_output_timeout_s > 0)
             set(o, "no_output_timeout", json_integer(m->no_output_timeout_s));
         if (m->background) set(o, "background", json_true());
-        json_t *env = json_object();
-        if (!env) abort();
-        for (size_t i = 0; i < m->nenv; i++)
-            set(env, m->env[i].key, json_string(m->env[i].value));
-        set(o, "env", env);
+        encode_env(o, m);
         if (m->kind == MX_STEP_DOCKER_CHECK || m->kind == MX_STEP_DOCKER_PULL)
             set(o, "docker", encode_docker(m));
         if (m->kind == MX_STEP_PERSIST) set(o, "paths", json_strv(m->paths, m->npaths));
@@ -154,7 +230,7 @@ char *mx_msg_encode(const mx_msg *m, size_t *len)
         break;
     }
     char *s = json_dumps(o, JSON_COMPACT);
-    if (!s) abort();
+    if (!s) oom();
     size_t n = strlen(s);
     char *line = mx_xmalloc(n + 2);
     memcpy(line, s, n);
@@ -265,12 +341,15 @@ static int decode_docker(json_t *o, mx_msg *m, mx_err *err)
     return 0;
 }
 
+/* "env" (values as JSON strings) and "env_b64" (values that are not UTF-8, base64): one list. */
 static int decode_env(json_t *o, mx_msg *m, mx_err *err)
 {
-    json_t *env = json_object_get(o, "env");
-    if (!env) return 0;
-    if (!json_is_object(env)) return mx_fail(err, MX_INFRA, "\"env\" is not an object");
-    m->env = mx_xcalloc(json_object_size(env), sizeof *m->env);
+    json_t *env = json_object_get(o, "env"), *raw = json_object_get(o, "env_b64");
+    if (env && !json_is_object(env)) return mx_fail(err, MX_INFRA, "\"env\" is not an object");
+    if (raw && !json_is_object(raw)) return mx_fail(err, MX_INFRA, "\"env_b64\" is not an object");
+    size_t n = json_object_size(env) + json_object_size(raw);
+    if (n == 0) return 0;
+    m->env = mx_xcalloc(n, sizeof *m->env);
     const char *k;
     json_t *v;
     json_object_foreach(env, k, v)
@@ -278,6 +357,23 @@ static int decode_env(json_t *o, mx_msg *m, mx_err *err)
         if (!json_is_string(v)) return mx_fail(err, MX_INFRA, "env \"%s\" is not a string", k);
         m->env[m->nenv].key = mx_xstrdup(k);
         m->env[m->nenv].value = mx_xstrdup(json_string_value(v));
+        m->nenv++;
+    }
+    json_object_foreach(raw, k, v)
+    {
+        if (!json_is_string(v)) return mx_fail(err, MX_INFRA, "env_b64 \"%s\" is not a string", k);
+        if (json_object_get(env, k))
+            return mx_fail(err, MX_INFRA, "\"%s\" is in both env and env_b64", k);
+        size_t len = 0;
+        unsigned char *bytes = mx_b64_decode(json_string_value(v), &len);
+        if (!bytes) return mx_fail(err, MX_INFRA, "env_b64 \"%s\" is not base64", k);
+        /* a C string ends at the first NUL: such a value would arrive cut short */
+        if (memchr(bytes, '\0', len)) {
+            free(bytes);
+            return mx_fail(err, MX_INFRA, "env_b64 \"%s\" holds a NUL byte", k);
+        }
+        m->env[m->nenv].key = mx_xstrdup(k);
+        m->env[m->nenv].value = (char *)bytes;
         m->nenv++;
     }
     return 0;
@@ -441,10 +537,12 @@ void mx_lines_free(mx_lines *l)
 int mx_lines_feed(mx_lines *l, const void *data, size_t len, mx_err *err)
 {
     if (len == 0) return 0;
-    if (l->len + len > MX_PROTO_MAX_LINE) {
+    if (l->len - l->off + len > MX_PROTO_MAX_LINE) {
         /* the unfinished line held so far, then each line in data, must fit */
-        const char *nl = l->len ? memrchr(l->data, '\n', l->len) : NULL;
-        size_t cur = nl ? l->len - (size_t)(nl + 1 - l->data) : l->len;
+        const char *held = l->data + l->off;
+        size_t nheld = l->len - l->off;
+        const char *nl = nheld ? memrchr(held, '\n', nheld) : NULL;
+        size_t cur = nl ? nheld - (size_t)(nl + 1 - held) : nheld;
         const char *p = data, *end = p + len;
         while (p < end) {
             const char *q = memchr(p, '\n', (size_t)(end - p));
@@ -455,6 +553,13 @@ int mx_lines_feed(mx_lines *l, const void *data, size_t len, mx_err *err)
             cur = 0;
             p = q + 1;
         }
+    }
+    if (l->off > 0) {
+        /* once per feed, not once per line */
+        memmove(l->data, l->data + l->off, l->len - l->off);
+        l->len -= l->off;
+        l->scan -= l->off;
+        l->off = 0;
     }
     if (l->len + len > l->cap) {
         size_t cap = l->cap ? l->cap : 4096;
@@ -468,16 +573,27 @@ int mx_lines_feed(mx_lines *l, const void *data, size_t len, mx_err *err)
     return 0;
 }
 
+int mx_lines_view(mx_lines *l, const char **line, size_t *len)
+{
+    if (l->scan < l->off) l->scan = l->off;
+    char *nl = l->len > l->scan ? memchr(l->data + l->scan, '\n', l->len - l->scan) : NULL;
+    if (!nl) {
+        l->scan = l->len;
+        return 0;
+    }
+    *nl = '\0';
+    *line = l->data + l->off;
+    *len = (size_t)(nl - *line);
+    l->off = l->scan = (size_t)(nl - l->data) + 1;
+    if (l->off == l->len) l->off = l->len = l->scan = 0; /* all handed out: nothing to move */
+    return 1;
+}
+
 int mx_lines_next(mx_lines *l, char **line, size_t *len)
 {
-    char *nl = l->len ? memchr(l->data, '\n', l->len) : NULL;
-    if (!nl) return 0;
-    size_t n = (size_t)(nl - l->data);
-    *line = mx_xmalloc(n + 1);
-    memcpy(*line, l->data, n);
-    (*line)[n] = '\0';
-    *len = n;
-    memmove(l->data, nl + 1, l->len - n - 1);
-    l->len -= n + 1;
+    const char *v;
+    if (!mx_lines_view(l, &v, len)) return 0;
+    *line = mx_xmalloc(*len + 1);
+    memcpy(*line, v, *len + 1);
     return 1;
 }
