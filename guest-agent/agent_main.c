@@ -1,5 +1,6 @@
 /* mexec-agent entry point: answers hello, runs steps in order, leaves on bye or end of input. */
 #include "agent.h"
+#include "mx_mask.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -49,6 +50,9 @@ int main(int argc, char **argv)
         puts("mexec-agent " MX_VERSION);
         return 0;
     }
+    /* registry passwords pass through us: no core file, no ptrace by the steps we run */
+    mx_err perr;
+    if (mx_secrets_protect_process(&perr) < 0) fprintf(stderr, "mexec-agent: %s\n", perr.msg);
     /* a vanished host must show up as a write error, not kill us mid-cleanup */
     signal(SIGPIPE, SIG_IGN);
     mx_agent_in in = {.fd = STDIN_FILENO};

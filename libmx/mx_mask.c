@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 void mx_secrets_init(mx_secrets *s)
 {
@@ -135,4 +137,13 @@ char *mx_secrets_mask(const mx_secrets *s, const char *text)
 void mx_emit_to_fd(void *ctx, const char *data, size_t len)
 {
     (void)mx_write_all(*(int *)ctx, data, len);
+}
+
+int mx_secrets_protect_process(mx_err *err)
+{
+    struct rlimit none = {0, 0};
+    if (setrlimit(RLIMIT_CORE, &none) < 0) return mx_fail_errno(err, MX_INFRA, "RLIMIT_CORE");
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+        return mx_fail_errno(err, MX_INFRA, "PR_SET_DUMPABLE");
+    return 0;
 }

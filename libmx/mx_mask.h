@@ -7,6 +7,7 @@
 #define MX_MASK_H
 
 #include "mx_buf.h"
+#include "mx_err.h"
 
 #include <stddef.h>
 
@@ -44,5 +45,11 @@ void mx_mask_stream_free(mx_mask_stream *m);
 void mx_mask_feed(mx_mask_stream *m, const void *data, size_t len, mx_emit_fn emit, void *ctx);
 /* End of stream: releases what was held back. */
 void mx_mask_flush(mx_mask_stream *m, mx_emit_fn emit, void *ctx);
+
+/* Core dumps off for this process (and its children), and not dumpable: secrets (context
+ * values, registry passwords, the job's keys) live in our memory, and a crash must not write
+ * them into a core file for whoever can read it, nor may another process of the same user read
+ * them through ptrace or /proc/PID/mem.  Both binaries call it first thing in main. */
+int mx_secrets_protect_process(mx_err *err);
 
 #endif

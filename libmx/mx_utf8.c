@@ -1,5 +1,6 @@
 #include "mx_utf8.h"
 #include "mx_buf.h"
+#include "mx_cleanup.h"
 
 #include <string.h>
 
@@ -68,4 +69,14 @@ char *mx_utf8_lossy(const char *s)
         }
     }
     return mx_buf_steal(&b);
+}
+
+int mx_utf8_require(const char *s, const char *what, mx_err *err)
+{
+    if (!s || mx_utf8_valid(s, strlen(s))) return 0;
+    mx_autofree char *shown = mx_utf8_lossy(s);
+    return mx_fail(err, MX_USAGE,
+                   "%s \"%s\" is not valid UTF-8 (shown with U+FFFD for the stray bytes); mexec "
+                   "passes it into the job exactly or not at all",
+                   what, shown);
 }

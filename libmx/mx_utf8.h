@@ -7,6 +7,8 @@
 #ifndef MX_UTF8_H
 #define MX_UTF8_H
 
+#include "mx_err.h"
+
 #include <stddef.h>
 
 /* mx_utf8_seq's answer when s ends inside what is so far a valid sequence. */
@@ -20,5 +22,9 @@ int mx_utf8_valid(const char *s, size_t len);
 /* A copy of s with every byte that is not part of valid UTF-8 replaced by U+FFFD (the
  * replacement character); caller frees. */
 char *mx_utf8_lossy(const char *s);
+
+/* 0, or -1 (MX_USAGE): "WHAT is not valid UTF-8 ...", for values that must reach the guest
+ * exactly and cannot (a --branch substituted into commands, a -e name). */
+int mx_utf8_require(const char *s, const char *what, mx_err *err);
 
 #endif

@@ -2,6 +2,9 @@
  * It lives in mx_host (not a cmd_*.c of the mexec target) only because of build ordering. */
 #include "cfg_process.h"
 #include "cli.h"
+#include "mx_cleanup.h"
+#include "mx_term.h"
+#include "mx_utf8.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -14,7 +17,9 @@ static const char config_usage[] =
 
 static int report(const mx_err *err)
 {
-    fprintf(stderr, "mexec: %s\n", err->msg);
+    /* a config's strings may hold escape sequences: nothing may act on the terminal */
+    mx_autofree char *safe = mx_term_text(err->msg);
+    fprintf(stderr, "mexec: %s\n", safe);
     return err->status ? err->status : MX_INFRA;
 }
 
@@ -53,6 +58,11 @@ int mx_cmd_config(int argc, char **argv)
                 break;
             }
             char *k = mx_xstrndup(optarg, (size_t)(eq - optarg));
+            mx_err uerr;
+            if (mx_utf8_require(optarg, "--param", &uerr) < 0) {
+                fprintf(stderr, "mexec: %s\n", uerr.msg);
+                rc = MX_USAGE;
+            }
             mx_envlist_set(&params, k, eq + 1);
             free(k);
             break;
@@ -69,6 +79,12 @@ int mx_cmd_config(int argc, char **argv)
         default:
             rc = MX_USAGE;
         }
+    }
+    mx_err uerr;
+    if (rc == MX_OK && (mx_utf8_require(o.branch, "--branch", &uerr) < 0 ||
+                        mx_utf8_require(o.tag, "--tag", &uerr) < 0)) {
+        fprintf(stderr, "mexec: %s\n", uerr.msg);
+        rc = MX_USAGE;
     }
     if (rc == MX_OK && optind < argc - 1) {
         fprintf(stderr, "mexec: unexpected argument \"%s\"\n", argv[optind + 1]);

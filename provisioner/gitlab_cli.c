@@ -14,6 +14,7 @@
 #include "mx_cleanup.h"
 #include "mx_fs.h"
 #include "mx_mask.h"
+#include "mx_term.h"
 #include "resource_class.h"
 #include "session.h"
 #include "signals.h"
@@ -73,9 +74,10 @@ static void say(const gl_ctx *g, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    /* messages may quote the runner's input (registry names, libvirt errors): masked too */
-    mx_autofree char *masked = mx_secrets_mask(&g->secrets, msg);
-    fprintf(stderr, "mexec: %s\n", masked);
+    /* messages may quote the runner's input (registry names, libvirt errors) or the guest's
+     * (the agent's reasons): masked and safe for a terminal, like output */
+    mx_autofree char *safe = mx_term_safe(&g->secrets, msg);
+    fprintf(stderr, "mexec: %s\n", safe);
 }
 
 static volatile sig_atomic_t alarm_fired;
@@ -297,7 +299,7 @@ static int gl_prepare(gl_ctx *g)
         goto out;
     }
     if (creds.n) {
-        if (mx_session_start(&se, &ssh, agent_remote, &mx_stop, &err) < 0) {
+        if (mx_session_start(&se, &ssh, agent_remote, &g->secrets, &mx_stop, &err) < 0) {
             say(g, "start agent: %s", err.msg);
             goto out;
         }
@@ -382,7 +384,7 @@ static int gl_run(gl_ctx *g, const char *script, const char *stage)
         goto out;
     }
     agent_remote = mx_xasprintf("/tmp/mexec-agent-%s", vm.job_id);
-    if (mx_session_start(&se, &ssh, agent_remote, &mx_stop, &err) < 0) {
+    if (mx_session_start(&se, &ssh, agent_remote, &g->secrets, &mx_stop, &err) < 0) {
         say(g, "start agent: %s", err.msg);
         goto out;
     }

@@ -21,6 +21,8 @@ static void emit(const mx_job_proc *p, int stream, const char *line, size_t len)
     mx_buf_init(&b);
     mx_buf_adds(&b, p->prefix);
     mx_buf_add(&b, line, len);
+    /* a colour left on would paint the next job's prefix */
+    if (memchr(line, 0x1b, len)) mx_buf_adds(&b, "\x1b[0m");
     mx_buf_add(&b, "\n", 1);
     /* our own stdout gone: nothing better to do than go on */
     (void)mx_write_all(stream == 0 ? STDOUT_FILENO : STDERR_FILENO, b.data, b.len);
@@ -54,10 +56,11 @@ static int pump(mx_job_proc *p, int s)
     if (n <= 0) {
         close(p->fds[s]);
         p->fds[s] = -1;
+        mx_term_end(&p->term[s], &p->part[s]);
         emit_lines(p, s, 1);
         return 0;
     }
-    mx_buf_add(&p->part[s], buf, (size_t)n);
+    mx_term_feed(&p->term[s], buf, (size_t)n, &p->part[s]);
     emit_lines(p, s, 0);
     return 1;
 }
@@ -95,10 +98,12 @@ int mx_job_proc_start(mx_job_proc *p, const char *prefix, mx_job_proc_fn fn, voi
     }
     p->status_fd = sp[0];
     p->pid = pid;
-    p->prefix = strdup(prefix);
-    if (!p->prefix) abort();
+    /* job names come from the config: made safe like what follows them */
+    p->prefix = mx_term_text(prefix);
     mx_buf_init(&p->part[0]);
     mx_buf_init(&p->part[1]);
+    mx_term_init(&p->term[0]);
+    mx_term_init(&p->term[1]);
     return 0;
 }
 
@@ -178,7 +183,10 @@ int mx_job_proc_reap(mx_job_proc *p, int *result, mx_err *err)
     for (int s = 0; s < 2; s++) {
         while (p->fds[s] >= 0 && pump(p, s))
             ;
-        if (p->fds[s] >= 0) emit_lines(p, s, 1);
+        if (p->fds[s] >= 0) {
+            mx_term_end(&p->term[s], &p->part[s]);
+            emit_lines(p, s, 1);
+        }
     }
     verdict(p, wstatus, result, err);
     close_all(p);

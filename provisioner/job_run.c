@@ -9,6 +9,7 @@
 #include "mx_cleanup.h"
 #include "mx_fs.h"
 #include "mx_mask.h"
+#include "mx_term.h"
 #include "resource_class.h"
 #include "session.h"
 #include "signals.h"
@@ -184,8 +185,8 @@ static enum mx_step_kind proto_kind(enum mx_job_step_kind k)
 /* A step that fails on the host before reaching the guest (e.g. a credential not set). */
 static int fail_on_host(job_ctx *c, const char *why)
 {
-    mx_autofree char *masked = mx_secrets_mask(&c->secrets, why);
-    printf("%s\n\nExited with code exit status 1\n", masked);
+    mx_autofree char *safe = mx_term_safe(&c->secrets, why);
+    printf("%s\n\nExited with code exit status 1\n", safe);
     fflush(stdout);
     return 1;
 }
@@ -252,7 +253,9 @@ static int run_step(job_ctx *c, size_t i, mx_err *err)
             printf("Too long with no output (exceeded %ds)\n", st->no_output_timeout_s);
             if (status == 0) status = 1;
         } else if (r.reason == MX_END_FAILED) {
-            printf("mexec-agent could not run the step: %s\n", r.message ? r.message : "?");
+            /* the agent's words (a guest file name, say): masked and safe like output */
+            mx_autofree char *why = mx_term_safe(&c->secrets, r.message ? r.message : "?");
+            printf("mexec-agent could not run the step: %s\n", why);
             if (status == 0) status = 1;
         }
         if (status != 0) printf("\nExited with code exit status %d\n", status);
@@ -287,8 +290,9 @@ static int run_steps(job_ctx *c, mx_err *err)
     int failed = 0;
     for (size_t i = 0; i < c->job.nsteps; i++) {
         const mx_step *st = &c->job.steps[i];
-        if (!step_should_run(st, failed)) continue; /* as CircleCI: not shown at all */
-        printf("\n==> [%zu/%zu] %s\n", i + 1, c->job.nsteps, st->name);
+        if (!step_should_run(st, failed)) continue;      /* as CircleCI: not shown at all */
+        mx_autofree char *name = mx_term_text(st->name); /* from the config */
+        printf("\n==> [%zu/%zu] %s\n", i + 1, c->job.nsteps, name);
         fflush(stdout);
         if (st->kind == MX_JOB_STEP_SKIP) {
             printf("skipped: %s\n", st->skip_reason);
@@ -342,7 +346,7 @@ static int boot_and_run(job_ctx *c, mx_err *err)
     say("job %s: guest up after %.1f s", c->job.name, (double)(mx_now_ms() - c->t0) / 1000.0);
     if (upload_inputs(c, err) < 0) return -1;
     mx_autofree char *agent_remote = mx_xasprintf("/tmp/mexec-agent-%s", c->vm.job_id);
-    if (mx_session_start(&c->se, &c->ssh, agent_remote, &mx_stop, err) < 0)
+    if (mx_session_start(&c->se, &c->ssh, agent_remote, &c->secrets, &mx_stop, err) < 0)
         return mx_wrap(err, "start agent");
     int rc = run_steps(c, err);
     /* a failed job keeps the layers it persisted before failing, as on CircleCI */

@@ -1,6 +1,8 @@
 /* mexec: runs CircleCI machine-executor jobs in libvirt VMs. */
 #include "cli.h"
 #include "mx_err.h"
+#include "mx_mask.h"
+#include "mx_term.h"
 #include "signals.h"
 #include "vm.h"
 
@@ -8,6 +10,7 @@
 #include <libssh2.h>
 #include <libvirt/libvirt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -37,7 +40,10 @@ static const char usage[] =
 
 int mx_cli_report(const mx_err *err)
 {
-    fprintf(stderr, "mexec: %s\n", err->msg);
+    /* errors quote the config and the guest: nothing in them may act on the terminal */
+    char *safe = mx_term_text(err->msg);
+    fprintf(stderr, "mexec: %s\n", safe);
+    free(safe);
     return err->status ? err->status : MX_INFRA;
 }
 
@@ -45,6 +51,11 @@ int main(int argc, char **argv)
 {
     /* job directories hold keys and disks: nothing we create is for other users */
     umask(077);
+    mx_err perr;
+    if (mx_secrets_protect_process(&perr) < 0) {
+        fprintf(stderr, "mexec: %s\n", perr.msg);
+        return MX_INFRA;
+    }
     if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
         strcmp(argv[1], "help") == 0) {
         fputs(usage, argc < 2 ? stderr : stdout);

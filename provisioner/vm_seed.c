@@ -19,12 +19,14 @@ static json_t *must(json_t *j)
 
 char *mx_vm_seed_user_data(const char *authorized_key, const char *host_key, const char *host_pub)
 {
-    mx_autojson json_t *doc = must(
+    /* json_pack refuses strings that are not UTF-8 (a damaged key file): NULL, not abort */
+    mx_autojson json_t *doc =
         json_pack("{s:[{s:s, s:[s,s], s:s, s:s, s:b, s:[s]}], s:{s:s, s:s}, s:b, s:[]}", "users",
                   "name", "circleci", "groups", "docker", "sudo", "sudo", "ALL=(ALL) NOPASSWD:ALL",
                   "shell", "/bin/bash", "lock_passwd", 1, "ssh_authorized_keys", authorized_key,
                   "ssh_keys", "ed25519_private", host_key, "ed25519_public", host_pub,
-                  "ssh_deletekeys", 1, "ssh_genkeytypes"));
+                  "ssh_deletekeys", 1, "ssh_genkeytypes");
+    if (!doc) return NULL;
     char *json = json_dumps(doc, JSON_INDENT(2));
     if (!json) abort();
     char *out = mx_xasprintf("#cloud-config\n%s\n", json);
@@ -134,6 +136,7 @@ int mx_vm_seed_create(const mx_vm *vm, const mx_host_config *hc, mx_err *err)
     mx_autofree char *meta =
         mx_xasprintf("instance-id: %s\nlocal-hostname: %s\n", vm->domain_name, vm->domain_name);
     mx_autofree char *user = mx_vm_seed_user_data(client_pub, host_key, host_pub);
+    if (!user) return mx_fail(err, MX_INFRA, "the job's SSH keys are not text (ssh-keygen output)");
     mx_autofree char *hostname = mx_xasprintf("%s\n", vm->domain_name);
     int rc = 0;
     if (put(dir, "meta-data", meta, 0600, err) < 0 || put(dir, "user-data", user, 0600, err) < 0 ||

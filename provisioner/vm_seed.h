@@ -17,7 +17,7 @@ struct mx_host_config;
 int mx_vm_seed_create(const struct mx_vm *vm, const struct mx_host_config *hc, mx_err *err);
 /* /etc/docker/daemon.json for the guest, or NULL when the host config sets nothing. */
 char *mx_vm_seed_daemon_json(const struct mx_host_config *hc);
-/* The cloud-config document (JSON is YAML); caller frees. */
+/* The cloud-config document (JSON is YAML); caller frees.  NULL when a key is not UTF-8. */
 char *mx_vm_seed_user_data(const char *authorized_key, const char *host_key, const char *host_pub);
 
 #endif

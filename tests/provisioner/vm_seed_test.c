@@ -73,6 +73,13 @@ static void test_unicode_survives(void **state)
     free(ud);
 }
 
+/* a key that is not UTF-8 (a damaged file) is refused, not an abort */
+static void test_not_utf8_refused(void **state)
+{
+    (void)state;
+    assert_null(mx_vm_seed_user_data("ssh-ed25519 AAAA j\xf6rg", "k", "p"));
+}
+
 static void test_daemon_json(void **state)
 {
     (void)state;
@@ -111,6 +118,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_user_data),
         cmocka_unit_test(test_unicode_survives),
+        cmocka_unit_test(test_not_utf8_refused),
         cmocka_unit_test(test_daemon_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
