@@ -17,7 +17,11 @@
 
 typedef struct mx_secrets {
     char **v; /* sorted longest first, so the longest secret wins at one position */
+    size_t *len;
     size_t n;
+    /* first[c]: some secret starts with byte c.  Output is scanned for these bytes only, so
+     * masking costs little more than a copy whatever the number of secrets. */
+    unsigned char first[256];
     /* What a secret is replaced with; NULL: MX_MASK_TEXT (CircleCI's).  GitLab's is
      * "[MASKED]".  Not owned. */
     const char *replacement;

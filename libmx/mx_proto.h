@@ -132,6 +132,11 @@ char *mx_msg_encode(const mx_msg *m, size_t *len);
 int mx_msg_check(const mx_msg *m, mx_err *err);
 /* Decodes one line (without '\n').  On success *m owns its strings: mx_msg_clear() them. */
 int mx_msg_decode(const char *line, size_t len, mx_msg *m, mx_err *err);
+/* Output messages, nearly all the traffic, are written and read by fast paths that skip
+ * jansson; these are the general forms (jansson for every message), which must agree with the
+ * fast ones on everything (the proto fuzzer compares them). */
+char *mx_msg_encode_generic(const mx_msg *m, size_t *len);
+int mx_msg_decode_generic(const char *line, size_t len, mx_msg *m, mx_err *err);
 void mx_msg_clear(mx_msg *m);
 
 /* Accumulates bytes from a stream and hands out complete lines.  Lines are handed out from an

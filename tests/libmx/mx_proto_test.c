@@ -971,6 +971,52 @@ static void test_reject_env_b64(void **state)
     mx_msg_clear(&m);
 }
 
+/* Output lines are written and read without jansson; both ways agree with jansson's. */
+static void test_output_fast_path(void **state)
+{
+    (void)state;
+    unsigned char bytes[300];
+    for (size_t i = 0; i < sizeof bytes; i++)
+        bytes[i] = (unsigned char)(i * 7);
+    for (size_t n = 0; n < sizeof bytes; n += 37) {
+        mx_msg m = {.type = MX_MSG_OUTPUT,
+                    .id = (int)n - 100,
+                    .stream = n % 2 ? MX_STREAM_STDERR : MX_STREAM_STDOUT,
+                    .data = bytes,
+                    .len = n};
+        size_t a, b;
+        char *fast = mx_msg_encode(&m, &a), *slow = mx_msg_encode_generic(&m, &b);
+        assert_int_equal(a, b);
+        assert_memory_equal(fast, slow, a);
+        mx_msg x, y;
+        mx_err err;
+        assert_int_equal(mx_msg_decode(fast, a - 1, &x, &err), 0);
+        assert_int_equal(mx_msg_decode_generic(fast, a - 1, &y, &err), 0);
+        assert_int_equal(x.id, m.id);
+        assert_int_equal(x.stream, m.stream);
+        assert_int_equal(x.len, n);
+        assert_int_equal(y.len, n);
+        if (n) assert_memory_equal(x.data, bytes, n);
+        mx_msg_clear(&x);
+        mx_msg_clear(&y);
+        free(fast);
+        free(slow);
+    }
+    /* other spellings of the same message go the general way, to the same result */
+    mx_msg m;
+    decode_ok("{\"type\":\"output\",\"stream\":\"stdout\",\"id\":4,\"data\":\"aGk=\"}", &m);
+    assert_int_equal(m.id, 4);
+    assert_int_equal(m.len, 2);
+    mx_msg_clear(&m);
+    decode_ok("{\"type\":\"output\",\"id\":4,\"stream\":\"stdout\",\"data\":\"a\\/8=\"}", &m);
+    assert_int_equal(m.len, 2);
+    mx_msg_clear(&m);
+    reject("{\"type\":\"output\",\"id\":04,\"stream\":\"stdout\",\"data\":\"aGk=\"}",
+           "bad protocol line");
+    reject("{\"type\":\"output\",\"id\":4,\"stream\":\"stdout\",\"data\":\"a*k=\"}",
+           "output message: output data is not base64");
+}
+
 /* mx_lines_view hands out lines in place; many lines in one feed are each handed out once. */
 static void test_lines_view(void **state)
 {
@@ -1034,6 +1080,7 @@ int main(void)
         cmocka_unit_test(test_not_utf8),
         cmocka_unit_test(test_reject_env_b64),
         cmocka_unit_test(test_lines_view),
+        cmocka_unit_test(test_output_fast_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
