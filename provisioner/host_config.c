@@ -72,6 +72,32 @@ static int parse_capacity(mx_host_config *hc, const mx_node *m, mx_err *err)
     return 0;
 }
 
+static int parse_workspace(mx_host_config *hc, const mx_node *m, mx_err *err)
+{
+    if (m->kind != MX_NODE_MAP)
+        return mx_node_fail(err, m,
+                            "workspace must be a map {layer_max_mib, max_mib, layer_timeout}");
+    for (size_t i = 0; i < m->n; i++) {
+        const char *k = m->keys[i]->value;
+        int rc;
+        if (strcmp(k, "layer_max_mib") == 0)
+            rc = parse_int(m->vals[i], "workspace layer_max_mib", 1, 1 << 30, &hc->ws_layer_max_mib,
+                           err);
+        else if (strcmp(k, "max_mib") == 0)
+            rc = parse_int(m->vals[i], "workspace max_mib", 1, 1 << 30, &hc->ws_max_mib, err);
+        else if (strcmp(k, "layer_timeout") == 0)
+            rc = parse_int(m->vals[i], "workspace layer_timeout", 10, 86400,
+                           &hc->ws_layer_timeout_s, err);
+        else
+            rc = mx_node_fail(err, m->keys[i],
+                              "unknown workspace setting \"%s\" (known: layer_max_mib, max_mib, "
+                              "layer_timeout)",
+                              k);
+        if (rc < 0) return -1;
+    }
+    return 0;
+}
+
 static int parse_registries(mx_host_config *hc, const mx_node *m, mx_err *err)
 {
     if (m->kind != MX_NODE_MAP)
@@ -139,6 +165,10 @@ static int apply(mx_host_config *hc, const mx_node *root, mx_err *err)
             if (parse_capacity(hc, v, err) < 0) return -1;
             continue;
         }
+        if (strcmp(k, "workspace") == 0) {
+            if (parse_workspace(hc, v, err) < 0) return -1;
+            continue;
+        }
         if (strcmp(k, "registries") == 0) {
             if (parse_registries(hc, v, err) < 0) return -1;
             continue;
@@ -179,7 +209,7 @@ static int apply(mx_host_config *hc, const mx_node *root, mx_err *err)
                 "unknown host setting \"%s\" (known: libvirt_uri, accel, image_store, "
                 "state_dir, images_dir, default_image, contexts_dir, boot_timeout, "
                 "registries, registry_mirrors, credential_helpers, "
-                "resource_classes, capacity)",
+                "resource_classes, capacity, workspace)",
                 k);
     }
     return 0;
@@ -194,6 +224,9 @@ int mx_host_config_load(mx_host_config *hc, mx_err *err)
     hc->images_dir =
         mx_xstrdup(getenv("MEXEC_IMAGES_DIR") ? getenv("MEXEC_IMAGES_DIR") : MX_IMAGES_DIR);
     hc->boot_timeout_s = DEFAULT_BOOT_TIMEOUT_S;
+    hc->ws_layer_max_mib = MX_WS_LAYER_MAX_MIB;
+    hc->ws_max_mib = MX_WS_MAX_MIB;
+    hc->ws_layer_timeout_s = MX_WS_LAYER_TIMEOUT_S;
     mx_rclass_defaults(&hc->classes);
 
     const char *path = getenv("MEXEC_HOST_CONFIG");

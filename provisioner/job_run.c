@@ -350,8 +350,9 @@ static int boot_and_run(job_ctx *c, mx_err *err)
         return mx_wrap(err, "start agent");
     int rc = run_steps(c, err);
     /* a failed job keeps the layers it persisted before failing, as on CircleCI */
-    if (rc >= 0 && mx_job_ws_collect(&c->ws, &c->job, &c->se, &c->ssh, err) < 0) return -1;
-    return rc;
+    int kept = rc >= 0 ? mx_job_ws_collect(&c->ws, &c->job, &c->se, &c->ssh, err) : 0;
+    if (kept < 0) return -1;
+    return kept > 0 ? MX_JOB_FAILED : rc; /* a layer over the host's limits fails the job */
 }
 
 /* --keep-on-failure: like CircleCI's "rerun job with SSH", the failed job's VM (and whatever

@@ -200,7 +200,23 @@ int mx_ssh_connect(mx_ssh *c, const mx_ssh_target *t, long long deadline_ms,
     return mx_fail(err, MX_INFRA, "interrupted while waiting for the guest");
 }
 
+static int upload(mx_ssh *c, const char *local, const char *remote_path, int mode, mx_err *err);
+
+/* A transfer that moves nothing for this long has a guest that stopped answering; one that
+ * makes progress is bounded by the caller's deadline, if any. */
+#define TRANSFER_STALL_MS 120000
+
 int mx_ssh_upload(mx_ssh *c, const char *local, const char *remote_path, int mode, mx_err *err)
+{
+    /* blocking with no timeout (as the connection leaves it) would wait for a stalled guest
+     * forever */
+    libssh2_session_set_timeout(c->s, TRANSFER_STALL_MS);
+    int rc = upload(c, local, remote_path, mode, err);
+    libssh2_session_set_timeout(c->s, 0);
+    return rc;
+}
+
+static int upload(mx_ssh *c, const char *local, const char *remote_path, int mode, mx_err *err)
 {
     mx_autoclose int fd = open(local, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return mx_fail_errno(err, MX_INFRA, "open %s", local);
@@ -236,11 +252,10 @@ int mx_ssh_upload(mx_ssh *c, const char *local, const char *remote_path, int mod
     return rc;
 }
 
-/* A stalled guest must not hang the job forever; a transfer that makes progress is never cut. */
-#define DOWNLOAD_STALL_MS 120000
-
-/* Reads the file an SCP channel sends into fd. */
-static int scp_receive(mx_ssh *c, const char *remote_path, int fd, const char *tmp, mx_err *err)
+/* Reads the file an SCP channel sends into fd: no more than max bytes (the size the guest
+ * claims is checked before a byte moves), and not past deadline_ms. */
+static int scp_receive(mx_ssh *c, const char *remote_path, int fd, const char *tmp, long long max,
+                       long long deadline_ms, mx_err *err)
 {
     libssh2_struct_stat sb;
     memset(&sb, 0, sizeof sb);
@@ -251,7 +266,19 @@ static int scp_receive(mx_ssh *c, const char *remote_path, int fd, const char *t
     int rc = 0;
     char buf[65536];
     long long left = (long long)sb.st_size, total = left;
+    if (total < 0 || total > max)
+        rc = mx_fail(err, MX_JOB_FAILED,
+                     "download %s: the guest offers %lld bytes, more than the "
+                     "%lld allowed",
+                     remote_path, total, max);
     while (rc == 0 && left > 0) {
+        if (mx_now_ms() > deadline_ms) {
+            rc = mx_fail(err, MX_JOB_FAILED,
+                         "download %s: not done after %lld of %lld bytes "
+                         "when its time ran out",
+                         remote_path, total - left, total);
+            break;
+        }
         /* no more than the file: SCP's end-of-file acknowledgement follows it on the channel */
         size_t want = left < (long long)sizeof buf ? (size_t)left : sizeof buf;
         ssize_t n = libssh2_channel_read(ch, buf, want);
@@ -270,18 +297,19 @@ static int scp_receive(mx_ssh *c, const char *remote_path, int fd, const char *t
     return rc;
 }
 
-int mx_ssh_download(mx_ssh *c, const char *remote_path, const char *local, mx_err *err)
+int mx_ssh_download(mx_ssh *c, const char *remote_path, const char *local, long long max_bytes,
+                    long long deadline_ms, mx_err *err)
 {
     if (!c->s) return mx_fail(err, MX_INFRA, "download %s: not connected", remote_path);
     libssh2_session_set_blocking(c->s, 1);
-    libssh2_session_set_timeout(c->s, DOWNLOAD_STALL_MS);
+    libssh2_session_set_timeout(c->s, TRANSFER_STALL_MS);
     /* a temporary name beside local, so a rename makes it appear whole; mkstemp makes it 0600 */
     mx_autofree char *dir = mx_dirname(local);
     const char *slash = strrchr(local, '/');
     mx_autofree char *tmp = mx_xasprintf("%s/.%s.XXXXXX", dir, slash ? slash + 1 : local);
     int fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0) return mx_fail_errno(err, MX_INFRA, "create %s", tmp);
-    int rc = scp_receive(c, remote_path, fd, tmp, err);
+    int rc = scp_receive(c, remote_path, fd, tmp, max_bytes, deadline_ms, err);
     if (rc == 0 && fsync(fd) < 0) rc = mx_fail_errno(err, MX_INFRA, "write %s", tmp);
     if (close(fd) < 0 && rc == 0) rc = mx_fail_errno(err, MX_INFRA, "write %s", tmp);
     if (rc == 0 && rename(tmp, local) < 0)
