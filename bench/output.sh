@@ -48,10 +48,14 @@ cpu() { awk -v t="$ticks" '{ sub(/^.*\) /, ""); print ($12 + $13) / t }' "/proc/
 mkfifo "$T/pipe"
 "$MEXEC" run -c "$CONFIG" --job out --keep-on-failure >"$T/pipe" 2>"$T/err" </dev/null &
 pid=$!
-# the reader: marks the markers' arrival in files; the rest of the output is discarded
-awk -v dir="$T" '/^BENCH-READY / { print $2 > (dir "/bytes"); close(dir "/bytes");
-                                   print "" > (dir "/ready"); close(dir "/ready") }
-                 /^BENCH-DONE/   { print "" > (dir "/done"); close(dir "/done") }' <"$T/pipe" &
+# the reader: marks the markers' arrival in files; the rest of the output is discarded (grep
+# reads fast and passes each marker on at once; mawk would hold them in its buffer)
+grep --line-buffered -E '^BENCH-(READY|DONE)' <"$T/pipe" | while read -r marker bytes; do
+    case $marker in
+        BENCH-READY) echo "$bytes" >"$T/bytes" && touch "$T/ready" ;;
+        BENCH-DONE) touch "$T/done" ;;
+    esac
+done &
 wait_file() { # FILE SECONDS
     local i
     for ((i = 0; i < $2 * 10; i++)); do [[ -e $1 ]] && return 0; sleep 0.1; done

@@ -76,6 +76,7 @@ static int invoke_command(mx_cfg *c, const mx_cfg_orb *scope, const char *name, 
                             MX_CFG_MAX_NESTING, name);
     if (def->kind != MX_NODE_MAP)
         return mx_node_fail(err, def, "command \"%s\" must be a map", name);
+    if (mx_cfg_charge(&c->budget, MX_CFG_INVOCATION_COST, 0, at, err) < 0) return -1;
     static const char *const keys[] = {"description", "parameters", "steps", NULL};
     if (mx_cfg_check_keys(def, "a command", keys, err) < 0) return -1;
     const mx_node *steps = mx_node_get(def, "steps");

@@ -12,6 +12,10 @@
 /* Steps of one job after expansion: every step is a message, a log section and a place the
  * job can fail; a thousand is already more than any real job. */
 #define MX_CFG_MAX_STEPS 2000
+/* What one command invocation costs of the expansion budget (MX_CFG_MAX_NODES) besides the
+ * nodes it makes: commands that invoke commands that have no steps make almost no nodes, yet
+ * each invocation is work; counted so, 2^40 of them stop after some 25 000. */
+#define MX_CFG_INVOCATION_COST 16
 /* Jobs one matrix expands to: each is a VM.  The product of the value lists is checked
  * before any job is made. */
 #define MX_CFG_MAX_MATRIX 512

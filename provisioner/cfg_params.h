@@ -18,8 +18,10 @@ int mx_cfg_params_bind(const mx_node *decls, const mx_node *args, const char *co
  * first node over the limit, in milliseconds, instead of when memory runs out.  A node costs
  * ~150 bytes: the limits keep an expansion near 100 MB, far above the largest real configs
  * (a few ten thousand nodes once processed). */
+#ifndef MX_CFG_MAX_NODES /* the fuzz build sets smaller limits: more inputs per second */
 #define MX_CFG_MAX_NODES 500000
 #define MX_CFG_MAX_BYTES (32u * 1024 * 1024) /* of scalar text */
+#endif
 
 typedef struct mx_cfg_budget {
     size_t nodes, bytes; /* made so far */

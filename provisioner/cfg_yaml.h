@@ -16,7 +16,9 @@
  * entry — is counted, and the load stops at the first one over the limit, naming the alias.
  * A node costs ~150 bytes, so the limit keeps a load near 40 MB; the largest real configs
  * seen have a few ten thousand nodes. */
+#ifndef MX_YAML_MAX_NODES /* the fuzz build sets smaller limits: more inputs per second */
 #define MX_YAML_MAX_NODES 250000
+#endif
 /* Bytes of one file: larger is no config (CircleCI refuses configs over a few MB) and is not
  * read into memory. */
 #define MX_YAML_MAX_FILE_BYTES (4u * 1024 * 1024)
