@@ -288,7 +288,8 @@ static int gl_prepare(gl_ctx *g)
     mx_ssh_target t = target_of(&vm);
     if (mx_ssh_connect(&ssh, &t, deadline, &mx_stop, &err) < 0) {
         mx_autofree char *tail = mx_stop ? NULL : mx_vm_console_tail(&vm, 15);
-        if (tail) fprintf(stderr, "mexec: last lines of the guest console:\n%s\n", tail);
+        mx_autofree char *safe = tail ? mx_term_safe(&g->secrets, tail) : NULL; /* the guest's */
+        if (safe) fprintf(stderr, "mexec: last lines of the guest console:\n%s\n", safe);
         say(g, "connect to %s: %s", vm.domain_name, err.msg);
         goto out;
     }

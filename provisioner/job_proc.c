@@ -47,6 +47,15 @@ static void emit_lines(mx_job_proc *p, int stream, int final)
     mx_buf_consume(b, at);
 }
 
+/* What the filter held back, then the last line.  No reset at the end: every line with a
+ * colour in it got its own. */
+static void end_stream(mx_job_proc *p, int s)
+{
+    p->term[s].sgr = 0;
+    mx_term_end(&p->term[s], &p->part[s]);
+    emit_lines(p, s, 1);
+}
+
 /* Reads what is there on stream s; closes it at end of file.  Returns 1 if it read bytes. */
 static int pump(mx_job_proc *p, int s)
 {
@@ -56,8 +65,7 @@ static int pump(mx_job_proc *p, int s)
     if (n <= 0) {
         close(p->fds[s]);
         p->fds[s] = -1;
-        mx_term_end(&p->term[s], &p->part[s]);
-        emit_lines(p, s, 1);
+        end_stream(p, s);
         return 0;
     }
     mx_term_feed(&p->term[s], buf, (size_t)n, &p->part[s]);
@@ -183,10 +191,7 @@ int mx_job_proc_reap(mx_job_proc *p, int *result, mx_err *err)
     for (int s = 0; s < 2; s++) {
         while (p->fds[s] >= 0 && pump(p, s))
             ;
-        if (p->fds[s] >= 0) {
-            mx_term_end(&p->term[s], &p->part[s]);
-            emit_lines(p, s, 1);
-        }
+        if (p->fds[s] >= 0) end_stream(p, s);
     }
     verdict(p, wstatus, result, err);
     close_all(p);

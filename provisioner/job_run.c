@@ -339,8 +339,10 @@ static int boot_and_run(job_ctx *c, mx_err *err)
                        .client_pub = c->vm.client_pub};
     if (mx_ssh_connect(&c->ssh, &t, deadline, &mx_stop, err) < 0) {
         mx_autofree char *tail = mx_vm_console_tail(&c->vm, 15);
-        if (tail && !mx_stop)
-            fprintf(stderr, "mexec: last lines of the guest console:\n%s\n", tail);
+        /* the guest wrote it: masked and safe like its output */
+        mx_autofree char *safe = tail ? mx_term_safe(&c->secrets, tail) : NULL;
+        if (safe && !mx_stop)
+            fprintf(stderr, "mexec: last lines of the guest console:\n%s\n", safe);
         return mx_wrap(err, "connect to %s", c->vm.domain_name);
     }
     say("job %s: guest up after %.1f s", c->job.name, (double)(mx_now_ms() - c->t0) / 1000.0);

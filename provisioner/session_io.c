@@ -116,10 +116,18 @@ static void fd_wait(mx_session *se, int ms, int writing)
 
 static int fd_exit_status(mx_session *se)
 {
-    int ws;
-    if (se->pid <= 0 || waitpid(se->pid, &ws, 0) != se->pid) return -1;
-    se->pid = -1;
-    return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+    /* its stdout closed; it may still be exiting (or not: then the status is unknown) */
+    for (int i = 0; se->pid > 0 && i < 20; i++) {
+        int ws;
+        pid_t r = waitpid(se->pid, &ws, WNOHANG);
+        if (r == se->pid) {
+            se->pid = -1;
+            return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+        }
+        if (r < 0) break;
+        poll(NULL, 0, 100);
+    }
+    return -1;
 }
 
 static void fd_close(mx_session *se)
