@@ -18,7 +18,7 @@ runs=${1:-3}
 T=$(mktemp -d /tmp/mexec-bench.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 
-printf 'state_dir: %s/jobs\nresource_classes: { bench: { vcpus: 2, memory_mib: 2048 } }\n' "$T" >"$T/host.yaml"
+printf 'state_dir: %s/jobs\nboot_timeout: 900\nresource_classes: { bench: { vcpus: 2, memory_mib: 2048 } }\n' "$T" >"$T/host.yaml"
 mkdir -p "$T/proj/.circleci"
 cat >"$T/proj/.circleci/config.yml" <<'YAML'
 version: 2.1

@@ -612,8 +612,8 @@ int mx_lines_feed(mx_lines *l, const void *data, size_t len, mx_err *err)
     if (len == 0) return 0;
     if (l->len - l->off + len > MX_PROTO_MAX_LINE) {
         /* the unfinished line held so far, then each line in data, must fit */
-        const char *held = l->data + l->off;
         size_t nheld = l->len - l->off;
+        const char *held = nheld ? l->data + l->off : NULL; /* data may be NULL yet */
         const char *nl = nheld ? memrchr(held, '\n', nheld) : NULL;
         size_t cur = nl ? nheld - (size_t)(nl + 1 - held) : nheld;
         const char *p = data, *end = p + len;

@@ -10,6 +10,7 @@
 #include <yaml.h>
 
 static void map_add(mx_node *m, mx_node *k, mx_node *v);
+static void seq_add(mx_node *s, mx_node *v);
 
 /* Nesting deeper than this is rejected: it is no config, and recursion must stay bounded. */
 #define MAX_DEPTH 256
@@ -79,6 +80,7 @@ mx_node *mx_node_copy(const mx_node *n)
     c->line = n->line;
     c->col = n->col;
     c->n = n->n;
+    c->cap = n->n;
     if (n->kind == MX_NODE_MAP) {
         c->keys = mx_xcalloc(n->n, sizeof *c->keys);
         c->vals = mx_xcalloc(n->n, sizeof *c->vals);
@@ -150,8 +152,7 @@ void mx_node_map_del(mx_node *m, const char *key)
 
 void mx_node_seq_add(mx_node *s, mx_node *v)
 {
-    s->items = mx_xrealloc(s->items, (s->n + 1) * sizeof *s->items);
-    s->items[s->n++] = v;
+    seq_add(s, v);
 }
 
 void mx_node_map_add(mx_node *m, mx_node *k, mx_node *v)
@@ -159,10 +160,22 @@ void mx_node_map_add(mx_node *m, mx_node *k, mx_node *v)
     map_add(m, k, v);
 }
 
+/* Room for one more entry. */
+static void grow(mx_node *n)
+{
+    if (n->n < n->cap) return;
+    n->cap = n->cap ? 2 * n->cap : 4;
+    if (n->kind == MX_NODE_MAP) {
+        n->keys = mx_xrealloc(n->keys, n->cap * sizeof *n->keys);
+        n->vals = mx_xrealloc(n->vals, n->cap * sizeof *n->vals);
+    } else {
+        n->items = mx_xrealloc(n->items, n->cap * sizeof *n->items);
+    }
+}
+
 static void map_add(mx_node *m, mx_node *k, mx_node *v)
 {
-    m->keys = mx_xrealloc(m->keys, (m->n + 1) * sizeof *m->keys);
-    m->vals = mx_xrealloc(m->vals, (m->n + 1) * sizeof *m->vals);
+    grow(m);
     m->keys[m->n] = k;
     m->vals[m->n] = v;
     m->n++;
@@ -170,7 +183,7 @@ static void map_add(mx_node *m, mx_node *k, mx_node *v)
 
 static void seq_add(mx_node *s, mx_node *v)
 {
-    s->items = mx_xrealloc(s->items, (s->n + 1) * sizeof *s->items);
+    grow(s);
     s->items[s->n++] = v;
 }
 

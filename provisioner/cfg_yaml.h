@@ -32,6 +32,7 @@ typedef struct mx_node {
     struct mx_node **keys, **vals; /* map: scalar keys and their values */
     struct mx_node **items;        /* seq */
     size_t n;
+    size_t cap; /* of keys/vals or items: grown by doubling (a list of 250 000 is no quadratic) */
     char *file;
     int line, col; /* 1-based */
 } mx_node;

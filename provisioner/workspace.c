@@ -121,7 +121,7 @@ char *mx_ws_layer_path(const mx_ws_view *w, size_t k)
  * once. */
 typedef struct names {
     char **v;
-    size_t n;
+    size_t n, cap;
 } names;
 
 static int by_string(const void *a, const void *b)
@@ -268,7 +268,10 @@ static int on_member(void *ctx, const mx_ws_member *m, mx_err *err)
                                       MX_WS_MAX_NAME_BYTES >> 20);
             return mx_fail(err, MX_JOB_FAILED, "refused");
         }
-        f->v = mx_xrealloc(f->v, (f->n + 1) * sizeof *f->v);
+        if (f->n == f->cap) {
+            f->cap = f->cap ? 2 * f->cap : 64;
+            f->v = mx_xrealloc(f->v, f->cap * sizeof *f->v);
+        }
         f->v[f->n++] = mx_xstrdup(m->path);
     }
     return 0;

@@ -9,13 +9,16 @@ export MEXEC_ORB_DIR=$T/no-orbs
 failures=0 passed=0
 
 # check NAME EXPECTED-STATUS EXPECTED-TEXT MEXEC-ARGS...  (text looked for in stdout+stderr)
-# With LIMIT_KB set, mexec runs with that much address space (ulimit -v) and for 60 s at most.
+# With LIMIT_KB set, mexec runs with that much address space (ulimit -v; not in a sanitizer
+# build) and for 60 s at most.
 check() {
     local name=$1 want=$2 text=$3 rc=0
     shift 3
     local run=("$MEXEC")
     # shellcheck disable=SC2016 # expanded by the inner bash
     [[ -n ${LIMIT_KB:-} ]] && run=(timeout 60 bash -c 'ulimit -v "$0" && exec "$@"' "$LIMIT_KB" "$MEXEC")
+    # AddressSanitizer reserves terabytes of address space for its shadow: no ulimit -v there
+    [[ -n ${LIMIT_KB:-} ]] && grep -qa __asan_init "$MEXEC" && run=(timeout 60 "$MEXEC")
     "${run[@]}" "$@" >"$T/out" 2>"$T/err" </dev/null || rc=$?
     if [[ $rc -ne $want ]] || ! cat "$T/out" "$T/err" | grep -qF -- "$text"; then
         echo "FAIL $name: status $rc (want $want), output:" >&2
