@@ -11,7 +11,7 @@
 # and a write, which mexec's path includes plus the protocol, base64, masking and the terminal
 # filter.  Both are normalized to CPU seconds per 100 MB (10^8 bytes) of output.  Prints every
 # sample, the medians and the ratio b/a.  Needs root and a built image; VMs run in loopback-only
-# network namespaces.
+# network namespaces.  MEXEC=PATH measures another build of mexec (its mexec-agent beside it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
@@ -79,7 +79,7 @@ echo "$(cat "$T/bytes") $(echo "$end - $start" | bc -l) $(awk '{ print $1 + $2 }
 SH
 chmod +x "$T/round.sh"
 
-export T MEXEC=$PWD/build/bin/mexec CONFIG=$T/proj/.circleci/config.yml MEXEC_HOST_CONFIG=$T/host.yaml
+export T MEXEC=${MEXEC:-$PWD/build/bin/mexec} CONFIG=$T/proj/.circleci/config.yml MEXEC_HOST_CONFIG=$T/host.yaml
 per100mb() { echo "$2 * 100000000 / $1" | bc -l; } # BYTES SECONDS
 as=() bs=()
 for ((i = 1; i <= runs; i++)); do
