@@ -9,6 +9,7 @@
  */
 #include "cli.h"
 #include "host_config.h"
+#include "image_import.h"
 #include "mx_buf.h"
 #include "mx_cleanup.h"
 #include "mx_fs.h"
@@ -115,6 +116,10 @@ int mx_cmd_gc(int argc, char **argv)
     if (rc == 0) {
         mx_autofree char *workspaces = mx_wf_ws_root(&hc);
         rc = gc_dirs(workspaces, "workspace", &removed, &err);
+    }
+    if (rc == 0) { /* imports that died: their work directories held a lock too */
+        mx_autofree char *imports = mx_imported_work_root(&hc);
+        rc = gc_dirs(imports, "unfinished image import", &removed, &err);
     }
     mx_host_config_free(&hc);
     if (rc < 0) return mx_cli_report(&err);

@@ -27,6 +27,7 @@ PACKAGES=(
     docker-registry skopeo apache2-utils python3-jwt python3-cryptography openssl # registry tests
     busybox-static # tests/registry/make_image.py: the runnable test image's one binary
     linux-image-amd64 # guest kernel + initrd in /boot (direct kernel boot)
+    fdisk # sfdisk: the partition table of the cloud-style test image (tests/vm/make_cloud_image.sh)
 )
 
 QEMU_CONF=/etc/libvirt/qemu.conf
