@@ -11,7 +11,7 @@ step "host packages"
 scripts/setup-host.sh --no-daemons
 
 step "style"
-shellcheck -x scripts/*.sh tests/vm/*.sh tests/provisioner/*.sh tests/registry/*.sh tests/gitlab/*.sh images/*/recipe.sh images/*.sh bench/*.sh .ci/run
+shellcheck -x scripts/*.sh tests/vm/*.sh tests/provisioner/*.sh tests/registry/*.sh tests/gitlab/*.sh images/*/recipe.sh images/*.sh images/import/*.sh bench/*.sh .ci/run
 git ls-files '*.c' '*.h' | xargs clang-format --dry-run -Werror
 
 step "build: gcc"
@@ -48,6 +48,8 @@ fuzz www_auth "${MEXEC_FUZZ_SECONDS:-30}"
 
 step "machine image debian-12:current"
 build/bin/mexec image build debian-12:current
+step "cloud-style image and its packages for the import test (needs the network: outside the namespace)"
+tests/vm/make_cloud_image.sh >/dev/null
 
 step "VM tests (network namespace with only lo)"
 tests/vm/netns-run.sh bash -c 'cd build && ctest -L vm --output-on-failure'

@@ -112,6 +112,8 @@ dist=$cache/$id-$codename-$arch
 mkdir -p "$dist/lists/partial" "$dist/archives/partial"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+trap 'exit 143' TERM # mexec passes its SIGTERM/SIGINT on: clean up on the way out
+trap 'exit 130' INT
 mkdir -p "$work/trusted.gpg.d" "$work/empty" "$work/state"
 if [[ $(head -c 5 "$keyring") == "-----" ]]; then
     head -c 1048576 "$keyring" >"$work/trusted.gpg.d/image.asc"
