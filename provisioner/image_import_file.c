@@ -291,7 +291,8 @@ int mx_import_probe(const char *path, const mx_import_limits *lim, mx_import_fil
         rc = mx_import_check_info(out.data ? out.data : "", f->format, lim->max_virtual_bytes,
                                   &f->vsize, err);
     mx_buf_free(&out);
-    return rc < 0 ? mx_wrap(err, "%s", f->format) : 0;
+    return rc < 0 ? mx_wrap(err, "%s: qemu-img info (at most %d s)", f->format, lim->info_timeout_s)
+                  : 0;
 }
 
 int mx_import_convert(const char *src, const mx_import_file *f, const char *dst,

@@ -71,6 +71,11 @@ wants=()
 if [[ -z ${have[docker]:-} ]]; then
     wants+=(docker.io "docker-compose-v2|docker-compose" "docker-buildx?")
     [[ -n ${have[apparmor]:-} ]] || wants+=(apparmor)
+else
+    for p in docker-compose-plugin docker-buildx; do
+        [[ -n ${have[$p]:-} ]] ||
+            log "the image has docker but not $p: left as it is (its docker may not be the distribution's)"
+    done
 fi
 for p in git jq curl; do
     [[ -n ${have[$p]:-} ]] || wants+=("$p")

@@ -1,6 +1,6 @@
 #!/bin/sh
-# images/import/install.sh DIR — installs the .debs that `mexec image import` uploaded to
-# DIR/debs (as root, in the image being imported), with no network: apt gets an empty lists
+# images/import/install.sh DIR — installs the .debs that `mexec image import` uploaded in
+# DIR/debs.tar (as root, in the image being imported), with no network: apt gets an empty lists
 # directory, so it knows no repository and resolves only among these files and what is
 # installed (the host chose them against this image's own dpkg status).
 #
@@ -15,6 +15,7 @@ if [ ! -e "$policy" ]; then
     chmod 0755 "$policy"
     trap 'rm -f "$policy"' EXIT
 fi
+tar -x -f "$dir/debs.tar" -C "$dir/debs"
 DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
     -o "Dir::State::Lists=$dir/lists" \
     -o Dpkg::Options::=--force-confold -o Dpkg::Options::=--force-unsafe-io \

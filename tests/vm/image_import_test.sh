@@ -1,7 +1,8 @@
 #!/bin/bash
 # mexec image import of a stock-like cloud image (tests/vm/make_cloud_image.sh: partitioned
-# disk, GRUB, cloud-init, no docker/git/jq), with --sha256 and the .deb cache filled outside
-# the namespace: a wrong digest is refused before anything else; the import boots it through
+# disk, GRUB, cloud-init, no docker/jq), with --sha256 and the .deb cache filled outside
+# the namespace: a wrong digest is refused before anything else; SIGTERM during the boot leaves
+# nothing, and after a SIGKILL `mexec gc` removes what is left; the import boots it through
 # the firmware, installs the missing packages with no network in the guest, and `image list`
 # shows it; a job on it runs as circleci with passwordless sudo and docker (a busybox image from
 # a registry on the host's loopback); `image rm` removes it; nothing is left.
@@ -37,6 +38,39 @@ rc=0
 expect_rc 2
 expect_err "not imported"
 [[ ! -d $T/store/imported/cloud-test ]] || fail "a refused import left an image"
+
+# no unfinished import in the store: its work directory went with it
+expect_no_work() {
+    [[ -z $(ls -A "$T/store/imported/.work" 2>/dev/null) ]] ||
+        fail "unfinished import left: $(ls -A "$T/store/imported/.work")"
+}
+# start_import: an import in the background, until its VM is booting; its pid in $pid
+start_import() {
+    "$MEXEC" image import "$ref" "$img/cloud.qcow2" >"$T/out" 2>"$T/err" &
+    pid=$!
+    wait_for "$T/err" "booting $ref once" 300
+}
+
+# SIGTERM while the image boots: 143, VM, job files and work directory gone
+start_import
+kill -TERM "$pid"
+rc=0
+wait "$pid" || rc=$?
+expect_rc 143
+expect_no_leftovers
+expect_no_work
+
+# SIGKILL: libvirt destroys the VM (auto-destroy); mexec gc removes the job's files and the
+# unfinished import
+start_import
+kill -KILL "$pid"
+wait "$pid" 2>/dev/null || true
+"$MEXEC" gc >"$T/out" 2>"$T/err" || fail "mexec gc failed"
+expect_out "removed unfinished image import"
+expect_out "removed job files"
+expect_no_leftovers
+expect_no_work
+[[ ! -d $T/store/imported/cloud-test ]] || fail "an interrupted import left an image"
 
 rc=0
 "$MEXEC" image import "$ref" "$img/cloud.qcow2" --sha256 "$sha" >"$T/out" 2>"$T/err" || rc=$?
@@ -82,4 +116,5 @@ expect_no_out "$ref"
 left=$(find "$T/store" -mindepth 1 -not -path "$T/store/imported" -not -path "$T/store/imported/.work")
 [[ -z $left ]] || fail "left in the store: $left"
 expect_no_leftovers
+expect_no_work
 echo "PASS image_import"

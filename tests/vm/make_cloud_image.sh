@@ -6,8 +6,9 @@
 # The image is what `mexec image import` is for: a compressed qcow2 holding a whole disk (MBR
 # partition table, GRUB in the MBR and the gap after it, one ext4 root partition), Debian 12
 # with the cloud kernel, cloud-init (NoCloud), cloud-guest-utils (growpart), openssh-server
-# without host keys, sudo, an empty machine-id, and no docker, git or jq: import has to
-# install them.  Like Debian's and Ubuntu's own cloud images it has no user with a password.
+# without host keys, sudo, curl and git (as Ubuntu's cloud images have them), an empty
+# machine-id, and no docker or jq: import has to install them.  Like Debian's and Ubuntu's own
+# cloud images it has no user with a password.
 #
 # Built without loop devices (root without loop devices is the rule on these machines):
 # mmdebstrap into a directory; `mkfs.ext4 -d` into a file; `sfdisk` writes the partition table
@@ -37,7 +38,7 @@ DISK_GIB=2 # the root filesystem; import grows the disk and growpart the partiti
 PACKAGES=(
     systemd-sysv udev kmod dbus procps iproute2 netbase ifupdown isc-dhcp-client
     linux-image-cloud-amd64 grub-pc-bin
-    cloud-init cloud-guest-utils openssh-server sudo apparmor ca-certificates curl
+    cloud-init cloud-guest-utils openssh-server sudo apparmor ca-certificates curl git
 )
 # What Debian's cloud images pass the kernel (serial console for the cloud's log).
 CMDLINE="ro console=tty0 console=ttyS0,115200 earlyprintk=ttyS0,115200 consoleblank=0"
@@ -199,6 +200,12 @@ if [[ ! -s $OUT/cloud.qcow2 ]]; then
     chmod -R go+rX "$WORK/out"
     mv -T "$WORK/out" "$OUT" 2>/dev/null || [[ -s $OUT/cloud.qcow2 ]] || die "cannot store $OUT"
     log "built $OUT"
+    # builds of earlier versions of this script are of no further use
+    for old in "$STORE"/*; do
+        [[ $old != "$OUT" && ${old##*/} =~ ^[0-9a-f]{64}$ ]] || continue
+        log "removing $old (an earlier version of this script)"
+        rm -rf --one-file-system "$old"
+    done
 fi
 
 # The .deb cache: what import would download for this image, fetched now (with network).
