@@ -294,12 +294,11 @@ static int chunk_byte(mxh_body *b, char ch, mx_err *err)
         size_line_done(b);
         return 0;
     case ST_DATA_CR:
-        if (ch == '\r')
-            b->state = ST_DATA_LF;
-        else if (ch == '\n')
-            b->state = ST_SIZE;
-        else
-            return mx_fail(err, MX_JOB_FAILED, "bad chunked body: no line end after chunk data");
+        /* CRLF exactly, as Go's reader wants: a bare LF here more likely means a miscounted
+         * chunk than a lenient sender */
+        if (ch != '\r')
+            return mx_fail(err, MX_JOB_FAILED, "bad chunked body: no CRLF after chunk data");
+        b->state = ST_DATA_LF;
         return 0;
     case ST_DATA_LF:
         if (ch != '\n') return mx_fail(err, MX_JOB_FAILED, "bad chunked body: CR without LF");
