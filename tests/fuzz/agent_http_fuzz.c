@@ -16,7 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 typedef struct decoded {
     mx_buf bytes;
     int rc;      /* of the last mxh_body_feed */
-    size_t used; /* bytes that belonged to the body */
+    size_t used; /* bytes that belonged to the body; SIZE_MAX when it was refused */
     int end_rc;  /* mxh_body_end after all input, when the body was not complete */
 } decoded;
 
@@ -41,13 +41,15 @@ static void decode(const mxh_response *r, const char *p, size_t n, size_t piece,
     do {
         size_t k = n - off < piece ? n - off : piece, used = 0;
         d->rc = mxh_body_feed(&b, p + off, k, &used, collect, &d->bytes, &err);
+        if (d->rc < 0) break; /* *used says nothing then */
         if (used > k) abort();
         if (d->rc == 0 && used != k) abort(); /* "more is due" means all was taken */
         off += used;
     } while (d->rc == 0 && off < n);
-    d->used = off;
+    /* a refused body: how far the decoder got is not part of the verdict */
+    d->used = d->rc < 0 ? SIZE_MAX : off;
     if (d->rc == 0) d->end_rc = mxh_body_end(&b, &err);
-    if (d->bytes.len > d->used) abort();
+    if (d->bytes.len > n || (d->rc >= 0 && d->bytes.len > d->used)) abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
