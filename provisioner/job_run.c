@@ -202,14 +202,22 @@ static int run_step(job_ctx *c, size_t i, mx_err *err)
     mx_docker_args docker;
     memset(&docker, 0, sizeof docker);
     if (st->kind == MX_JOB_STEP_DOCKER_CHECK || st->kind == MX_JOB_STEP_DOCKER_PULL) {
-        mx_autofree char *failure = NULL;
+        mx_autofree char *failure = NULL, *notice = NULL;
         /* beside the job directories, not among them: gc owns those */
         mx_autofree char *state_parent = mx_dirname(c->hc->state_dir);
         mx_autofree char *ecr_cache = mx_path_join(state_parent, "ecr-cache");
-        mx_job_docker_opts dopts = {.ecr_cache_dir = ecr_cache,
-                                    .allowed_helpers =
-                                        (const char *const *)c->hc->credential_helpers};
-        int r = mx_job_docker_args(st, &env, &dopts, &c->secrets, &docker, &failure, err);
+        mx_job_docker_opts dopts = {
+            .ecr_cache_dir = ecr_cache,
+            .allowed_helpers = (const char *const *)c->hc->credential_helpers,
+            .forward_registries = (const char *const *)c->hc->forward_credentials,
+            .aws_web_identity_token_file = c->hc->aws_web_identity_token_file,
+            .host_config_path = mx_host_config_path()};
+        int r = mx_job_docker_args(st, &env, &dopts, &c->secrets, &docker, &failure, &notice, err);
+        if (notice) {
+            mx_autofree char *masked = mx_secrets_mask(&c->secrets, notice);
+            printf("%s\n", masked);
+            fflush(stdout);
+        }
         if (r < 0 || failure) {
             mx_envlist_free(&env);
             mx_job_docker_args_clear(&docker);
