@@ -220,8 +220,9 @@ static int apply_executor(mx_cfg *c, const mx_cfg_orb *scope, mx_node *job, mx_e
     return rc;
 }
 
-static const char *const inv_reserved[] = {"requires",  "context",    "filters", "name", "matrix",
-                                           "pre-steps", "post-steps", "type",    NULL};
+static const char *const inv_reserved[] = {"requires",     "context",   "filters",    "name",
+                                           "matrix",       "pre-steps", "post-steps", "type",
+                                           "serial-group", NULL};
 
 static int add_extra_steps(mx_cfg *c, const mx_node *inv, const char *key, mx_node *out,
                            mx_err *err)

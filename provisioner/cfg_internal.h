@@ -60,11 +60,14 @@ int mx_cfg_docker_is_step(const char *key);
 
 /* ---- workflows ---- */
 typedef struct mx_cfg_inv {
-    char *name;    /* unique within the workflow */
+    char *name;    /* unique across the workflows (repeats numbered NAME-1, NAME-2, ...) */
+    char *given;   /* the name before numbering: name: as written, else the job's */
     char *job;     /* the definition it runs */
     char *alias;   /* a matrix's alias (requires: ALIAS means all of its jobs), or NULL */
     mx_node *node; /* the invocation map after pipeline and matrix substitution */
     const mx_node *at;
+    int approval; /* type: approval (here or in its definition): a hold, nothing to expand */
+    int noop;     /* its definition is type: no-op */
 } mx_cfg_inv;
 
 typedef struct mx_cfg_wf {

@@ -44,9 +44,11 @@ typedef struct mx_plan_job {
     size_t nrequires;
     char **contexts;
     size_t ncontexts;
-    int approval;      /* type: approval: nothing to run; locally it counts as approved */
-    int run;           /* 0: filtered out, or something it requires does not run */
-    char *skip_reason; /* why not, when !run */
+    int approval;       /* type: approval: a hold, approved on the command line or a terminal */
+    int noop;           /* type: no-op: ends at once, successfully */
+    char *serial_group; /* serial-group: jobs of one group never run at the same time, or NULL */
+    int run;            /* 0: filtered out, or something it requires does not run */
+    char *skip_reason;  /* why not, when !run */
     char *file;
     int line, col;
 } mx_plan_job;

@@ -32,7 +32,9 @@ check param-type 2 'parameter "retries" is an integer' config process -c "$F/pip
 check param-syntax 2 "--param takes KEY=VALUE" config process -c "$F/pipeline_params.yml" --param nothing
 check invalid 2 'did you mean "checkout"?' config validate -c "$F/err_unknown_step.yml"
 check invalid-model 2 'a run step needs "command"' config validate -c "$F/err_run_no_command.yml"
-check process-invalid 2 'uses the docker executor' config process -c "$F/err_docker_executor.yml"
+# every executor is valid config; only `run` refuses what this host cannot run
+check process-docker-executor 0 "image: cimg/node:20.0" config process -c "$F/executor_kinds.yml"
+check validate-macos 0 "is valid" config validate -c "$F/executor_kinds.yml"
 check missing-file 2 "cannot read $T/nope.yml" config validate -c "$T/nope.yml"
 check no-subcommand 2 "usage: mexec config validate" config
 check bad-subcommand 2 "usage: mexec config validate" config frobnicate
