@@ -68,6 +68,7 @@ static int invoke_command(mx_cfg *c, const mx_cfg_orb *scope, const char *name, 
     char *what = mx_xasprintf("command \"%s\"", name);
     mx_node *bound = NULL, *body = NULL;
     int rc = mx_cfg_params_bind(mx_node_get(def, "parameters"), args, NULL, at, what, &bound, err);
+    if (rc == 0) rc = mx_cfg_subst_pipeline(&bound, c->pipeline, err);
     if (rc == 0) {
         mx_cfg_scope s = {.params = bound, .owner = what, .pipeline = c->pipeline};
         rc = mx_cfg_subst(steps, &s, &body, err);
@@ -190,6 +191,7 @@ static int apply_executor(mx_cfg *c, const mx_cfg_orb *scope, mx_node *job, mx_e
     mx_node *bound = NULL, *body = NULL;
     int rc =
         mx_cfg_params_bind(mx_node_get(def, "parameters"), args, reserved, name, what, &bound, err);
+    if (rc == 0) rc = mx_cfg_subst_pipeline(&bound, c->pipeline, err);
     if (rc == 0) {
         mx_cfg_scope s = {.params = bound, .owner = what, .pipeline = c->pipeline};
         rc = mx_cfg_subst(def, &s, &body, err);
@@ -282,6 +284,7 @@ int mx_cfg_expand_job(mx_cfg *c, const char *ref, const mx_node *inv, const mx_n
     mx_node *bound = NULL, *shape = mx_node_new(MX_NODE_MAP, def), *job = NULL;
     int rc = mx_cfg_params_bind(mx_node_get(def, "parameters"), inv, inv_reserved, at, what, &bound,
                                 err);
+    if (rc == 0) rc = mx_cfg_subst_pipeline(&bound, c->pipeline, err);
     /* the job without its declarations, which are not to be substituted */
     for (size_t i = 0; i < def->n; i++)
         if (strcmp(def->keys[i]->value, "parameters") != 0 &&

@@ -28,6 +28,8 @@ typedef struct mx_cfg {
 } mx_cfg;
 
 int mx_cfg_open(const mx_node *root, const mx_cfg_opts *o, mx_cfg **out, mx_err *err);
+/* Puts every pipeline value but the parameters into the map p ("git.branch" -> value). */
+void mx_cfg_pipeline_values(mx_node *p, const mx_cfg_opts *o, const mx_node *at);
 void mx_cfg_close(mx_cfg *c);
 
 /* The path of expansion: push returns the length to pop back to. */

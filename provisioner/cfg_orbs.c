@@ -145,20 +145,7 @@ static int load_pipeline(mx_cfg *c, const mx_cfg_opts *o, mx_err *err)
         free(k);
     }
     mx_node_free(bound);
-    const char *vals[][2] = {
-        {"git.branch", o && o->branch ? o->branch : ""},
-        {"git.tag", o && o->tag ? o->tag : ""},
-        {"git.revision", o && o->revision ? o->revision : ""},
-        {"number", "1"},
-        {"id", "00000000-0000-0000-0000-000000000000"},
-        {"trigger_source", "local"},
-        {"project.type", "local"},
-    };
-    for (size_t i = 0; i < sizeof vals / sizeof *vals; i++) {
-        mx_node *v = mx_node_new_scalar(vals[i][1], c->root);
-        v->quoted = i != 3;
-        mx_node_map_put(c->pipeline, vals[i][0], v);
-    }
+    mx_cfg_pipeline_values(c->pipeline, o, c->root);
     return 0;
 }
 

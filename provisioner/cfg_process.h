@@ -3,16 +3,18 @@
 #ifndef MX_CFG_PROCESS_H
 #define MX_CFG_PROCESS_H
 
+#include "cfg_git.h"
 #include "cfg_job.h"
 #include "cfg_yaml.h"
 #include "mx_buf.h"
 #include "mx_err.h"
 
 typedef struct mx_cfg_opts {
-    const mx_envlist *params; /* pipeline parameters from the command line (--param k=v) */
-    const char *branch;       /* << pipeline.git.branch >> and branch filters; NULL: "" */
-    const char *tag;          /* a tag build when non-NULL */
-    const char *revision;     /* << pipeline.git.revision >> */
+    const mx_envlist *params;     /* pipeline parameters from the command line (--param k=v) */
+    const char *branch;           /* << pipeline.git.branch >> and branch filters; NULL: "" */
+    const char *tag;              /* a tag build when non-NULL */
+    const char *revision;         /* << pipeline.git.revision >>; NULL: info's */
+    const mx_pipeline_info *info; /* the rest of the pipeline values; NULL: empty ones */
 } mx_cfg_opts;
 
 /* The whole config, expanded: version 2, jobs (one per workflow job and per defined job that
