@@ -19,6 +19,8 @@ static const char *const builtin_steps[] = {"run",
                                             "attach_workspace",
                                             "add_ssh_keys",
                                             "setup_remote_docker",
+                                            "install_signing_bundle",
+                                            "deploy",
                                             "when",
                                             "unless",
                                             NULL};
@@ -47,8 +49,8 @@ static int invoke_command(mx_cfg *c, const mx_cfg_orb *scope, const char *name, 
         mx_buf_printf(&m, "unknown step \"%s\"", name);
         const char *s = mx_cfg_suggest(name, builtin_steps, 12);
         if (s) mx_buf_printf(&m, "; did you mean \"%s\"?", s);
-        mx_buf_adds(&m, " (steps: run, checkout, when, unless, the cache/workspace/artifact steps "
-                        "and commands:)");
+        mx_buf_adds(&m, " (steps: run, checkout, when, unless, steps, the cache/workspace/"
+                        "artifact steps and commands:)");
         mx_node_fail(err, at, "%s", m.data);
         mx_buf_free(&m);
         return -1;
@@ -102,10 +104,64 @@ static int expand_when(mx_cfg *c, const mx_cfg_orb *scope, const char *kind, con
     return r ? expand_steps(c, scope, steps, out, err) : 0;
 }
 
+/* CircleCI 2.0's first step syntax, which it still runs: `- type: shell` with the step's keys
+ * beside it ({type: shell, command: ..., pwd: DIR}).  Returns the step in today's form, or NULL
+ * (with err) if the type is unknown. */
+static mx_node *legacy_step(const mx_node *item, mx_err *err)
+{
+    static const char *const map[][2] = {
+        {"shell", "run"},
+        {"run", "run"},
+        {"deploy", "run"},
+        {"checkout", "checkout"},
+        {"add-ssh-keys", "add_ssh_keys"},
+        {"artifacts-store", "store_artifacts"},
+        {"cache-save", "save_cache"},
+        {"cache-restore", "restore_cache"},
+        {"test-results-store", "store_test_results"},
+    };
+    const mx_node *type = mx_node_get(item, "type");
+    const char *kind = NULL;
+    for (size_t i = 0; i < sizeof map / sizeof *map && type->kind == MX_NODE_SCALAR; i++)
+        if (strcmp(type->value, map[i][0]) == 0) kind = map[i][1];
+    if (!kind) {
+        mx_node_fail(err, type,
+                     "unknown step type \"%s\" (the 2.0 step types: shell, checkout, "
+                     "add-ssh-keys, artifacts-store, cache-save, cache-restore, "
+                     "test-results-store, deploy)",
+                     type->kind == MX_NODE_SCALAR ? type->value : "?");
+        return NULL;
+    }
+    mx_node *body = mx_node_new(MX_NODE_MAP, item);
+    for (size_t i = 0; i < item->n; i++) {
+        const char *k = item->keys[i]->value;
+        if (strcmp(k, "type") == 0) continue;
+        /* shell steps named their directory pwd */
+        mx_node *key = strcmp(kind, "run") == 0 && strcmp(k, "pwd") == 0
+                           ? mx_node_new_scalar("working_directory", item->keys[i])
+                           : mx_node_copy(item->keys[i]);
+        mx_node_map_add(body, key, mx_node_copy(item->vals[i]));
+    }
+    if (body->n == 0) { /* - type: checkout -> - checkout */
+        mx_node_free(body);
+        return mx_node_new_scalar(kind, item);
+    }
+    mx_node *step = mx_node_new(MX_NODE_MAP, item);
+    mx_node_map_add(step, mx_node_new_scalar(kind, type), body);
+    return step;
+}
+
 static int expand_step(mx_cfg *c, const mx_cfg_orb *scope, const mx_node *item, mx_node *out,
                        mx_err *err)
 {
     if (item->kind == MX_NODE_SEQ) return expand_steps(c, scope, item, out, err);
+    if (item->kind == MX_NODE_MAP && item->n > 0 && mx_node_get(item, "type")) {
+        mx_node *step = legacy_step(item, err);
+        if (!step) return -1;
+        int rc = expand_step(c, scope, step, out, err);
+        mx_node_free(step);
+        return rc;
+    }
     if (item->kind == MX_NODE_SCALAR) {
         if (is_builtin_step(item->value) && strcmp(item->value, "run") != 0 &&
             strcmp(item->value, "when") != 0 && strcmp(item->value, "unless") != 0) {
@@ -123,6 +179,11 @@ static int expand_step(mx_cfg *c, const mx_cfg_orb *scope, const mx_node *item, 
     int rc;
     if (strcmp(k, "when") == 0 || strcmp(k, "unless") == 0)
         rc = expand_when(c, scope, k, v, out, err);
+    else if (strcmp(k, "steps") == 0) /* - steps: << parameters.more >> (a steps parameter) */
+        rc = v->kind == MX_NODE_SEQ || mx_node_is_null(v)
+                 ? expand_steps(c, scope, v, out, err)
+                 : mx_node_fail(err, v, "steps: as a step takes a list of steps, not %s",
+                                mx_node_kind_name(v));
     else if (is_builtin_step(k) || (!c->v21 && mx_cfg_docker_is_step(k)))
         rc = (mx_node_seq_add(out, mx_node_copy(item)), 0);
     else

@@ -163,6 +163,7 @@ static const char *const skipped_steps[][2] = {
     {"store_test_results", "test results are not uploaded by a local run"},
     {"add_ssh_keys", "SSH keys come from the CircleCI project settings, absent locally"},
     {"setup_remote_docker", "machine jobs have a Docker engine in the VM"},
+    {"install_signing_bundle", "code signing bundles come from CircleCI, absent locally"},
 };
 
 static int parse_timeout(const mx_node *v, int *out, mx_err *err)
@@ -300,14 +301,18 @@ static int parse_workspace(const char *kind, const mx_node *item, const mx_node 
     if (required_string(v, "root", kind, &st->root, err) < 0) return -1;
     const mx_node *paths = mx_node_get(v, "paths");
     if (!paths || mx_node_is_null(paths)) return mx_node_fail(err, v, "%s needs \"paths\"", kind);
-    if (paths->kind != MX_NODE_SEQ || paths->n == 0)
+    /* one path may be written as a string, as CircleCI accepts */
+    const mx_node *const *items = paths->kind == MX_NODE_SCALAR ? &paths : NULL;
+    size_t n = paths->kind == MX_NODE_SCALAR ? 1 : 0;
+    if (paths->kind == MX_NODE_SEQ) items = (const mx_node *const *)paths->items, n = paths->n;
+    if (n == 0)
         return mx_node_fail(err, paths,
-                            "persist_to_workspace paths must be a list of paths "
+                            "persist_to_workspace paths must be a path or a list of paths "
                             "relative to root");
-    st->paths = mx_xcalloc(paths->n, sizeof *st->paths);
-    for (size_t i = 0; i < paths->n; i++) {
-        if (check_ws_path(paths->items[i], err) < 0) return -1;
-        st->paths[st->npaths++] = mx_xstrdup(paths->items[i]->value);
+    st->paths = mx_xcalloc(n, sizeof *st->paths);
+    for (size_t i = 0; i < n; i++) {
+        if (check_ws_path(items[i], err) < 0) return -1;
+        st->paths[st->npaths++] = mx_xstrdup(items[i]->value);
     }
     return 0;
 }
@@ -372,8 +377,9 @@ static int parse_step(const mx_node *item, mx_step *st, mx_err *err)
         return mx_node_fail(err, item,
                             "a step is a name (checkout) or a map with one key (run: ...)");
     }
-    if (strcmp(kind, "run") == 0) {
-        if (!v) return mx_node_fail(err, item, "run needs a command");
+    /* deploy: CircleCI 2.0's deprecated twin of run */
+    if (strcmp(kind, "run") == 0 || strcmp(kind, "deploy") == 0) {
+        if (!v) return mx_node_fail(err, item, "%s needs a command", kind);
         return parse_run(item, v, st, err);
     }
     if (strcmp(kind, "checkout") == 0) {
@@ -382,8 +388,20 @@ static int parse_step(const mx_node *item, mx_step *st, mx_err *err)
         if (v && !mx_node_is_null(v)) {
             if (v->kind != MX_NODE_MAP)
                 return mx_node_fail(err, v, "checkout takes a map (path: ...)");
-            static const char *const keys[] = {"path", "name", NULL};
+            /* method (blobless/full) and depth shape CircleCI's clone; the local checkout is
+             * a copy of the work tree, which has every object whatever they say */
+            static const char *const keys[] = {"path", "name", "method", "depth", NULL};
             if (check_keys(v, "checkout", keys, err) < 0) return -1;
+            const mx_node *method = mx_node_get(v, "method");
+            if (method &&
+                !(method->kind == MX_NODE_SCALAR &&
+                  (strcmp(method->value, "blobless") == 0 || strcmp(method->value, "full") == 0)))
+                return mx_node_fail(err, method, "checkout method must be blobless or full");
+            const mx_node *depth = mx_node_get(v, "depth");
+            char *end = NULL;
+            if (depth && (depth->kind != MX_NODE_SCALAR || strtol(depth->value, &end, 10) < 0 ||
+                          !*depth->value || *end))
+                return mx_node_fail(err, depth, "checkout depth must be a whole number");
             if (get_string(v, "path", &st->path, err) < 0 ||
                 get_string(v, "name", &st->name, err) < 0)
                 return -1;

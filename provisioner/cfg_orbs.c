@@ -160,8 +160,9 @@ static int check_version(const mx_node *root, int *v21, mx_err *err)
     *v21 = strcmp(v->value, "2.1") == 0;
     if (!*v21) {
         static const char *const only21[] = {"orbs", "commands", "executors", "parameters"};
+        /* an empty one is no 2.1 feature (CircleCI runs such 2.0 configs) */
         for (size_t i = 0; i < 4; i++)
-            if (mx_node_get(root, only21[i]))
+            if (mx_node_get(root, only21[i]) && !mx_node_is_null(mx_node_get(root, only21[i])))
                 return mx_node_fail(err, mx_node_get(root, only21[i]), "\"%s\" needs version: 2.1",
                                     only21[i]);
     }
