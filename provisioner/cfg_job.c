@@ -458,13 +458,12 @@ static int parse_docker_executor(const mx_node *d, mx_err *err)
 {
     if (d->kind != MX_NODE_SEQ || d->n == 0)
         return mx_node_fail(err, d, "docker takes a list of images (- image: NAME:TAG)");
-    static const char *const keys[] = {"image",       "name", "entrypoint", "command", "user",
-                                       "environment", "auth", "aws_auth",   NULL};
+    /* only what every container needs is checked: CircleCI takes keys its reference does not
+     * list (ports:, in configs it runs) */
     for (size_t i = 0; i < d->n; i++) {
         const mx_node *c = d->items[i];
         if (c->kind != MX_NODE_MAP)
             return mx_node_fail(err, c, "a docker container is a map with image:");
-        if (check_keys(c, "a docker container", keys, err) < 0) return -1;
         const mx_node *im = mx_node_get(c, "image");
         if (!im || im->kind != MX_NODE_SCALAR || mx_node_is_null(im) || !*im->value)
             return mx_node_fail(err, im ? im : c, "a docker container needs image: NAME:TAG");

@@ -92,8 +92,12 @@ static int typed_value(const mx_node *name, const mx_node *d, const mx_node *v, 
         return 0;
     }
     if (strcmp(t, "executor") == 0) {
+        /* a map without name: is an executor a caller already resolved to its definition */
+        int resolved =
+            v->kind == MX_NODE_MAP && (mx_node_get(v, "machine") || mx_node_get(v, "docker") ||
+                                       mx_node_get(v, "macos") || mx_node_get(v, "windows"));
         if (v->kind == MX_NODE_SEQ || mx_node_is_null(v) ||
-            (v->kind == MX_NODE_MAP && !mx_node_get(v, "name")))
+            (v->kind == MX_NODE_MAP && !mx_node_get(v, "name") && !resolved))
             return mx_node_fail(
                 err, v, "%s: parameter \"%s\" takes an executor name or a map with name:", what,
                 pn);
