@@ -14,6 +14,8 @@ typedef struct mx_cfg_orb {
     int docker;         /* the built-in CircleCI docker orb (def: its built-in part) */
     const mx_node *def; /* a map with commands, jobs, executors */
     mx_node *owned;     /* the tree of an orb loaded from a file, the registry or built in */
+    struct mx_cfg_orb *imports; /* the orbs its own orbs: section names */
+    size_t nimports;
 } mx_cfg_orb;
 
 typedef struct mx_cfg {
@@ -28,6 +30,9 @@ typedef struct mx_cfg {
 } mx_cfg;
 
 int mx_cfg_open(const mx_node *root, const mx_cfg_opts *o, mx_cfg **out, mx_err *err);
+/* Loads the config's orbs and theirs (cfg_orb_load.c); res NULL: no registry or cache. */
+int mx_cfg_load_orbs(mx_cfg *c, mx_orb_resolver *res, mx_err *err);
+void mx_cfg_orbs_free(mx_cfg_orb *list, size_t n);
 /* Puts every pipeline value but the parameters into the map p ("git.branch" -> value). */
 void mx_cfg_pipeline_values(mx_node *p, const mx_cfg_opts *o, const mx_node *at);
 void mx_cfg_close(mx_cfg *c);

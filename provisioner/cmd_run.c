@@ -17,7 +17,7 @@
 static const char usage_line[] =
     "usage: mexec run [-c CONFIG] (--job NAME | --workflow NAME) [-e KEY=VALUE]...\n"
     "                 [--context NAME]... [--param KEY=VALUE]... [--branch B | --tag T]\n"
-    "                 [--fit-to-host] [--keep-on-failure]\n";
+    "                 [--fit-to-host] [--keep-on-failure] [--lock FILE] [--offline]\n";
 
 static int add_kv(mx_envlist *list, const char *flag, const char *kv)
 {
@@ -37,6 +37,8 @@ typedef struct run_args {
     mx_cfg_opts cfg;
     mx_envlist params;
     const char *workflow;
+    const char *lock; /* --lock FILE: the orb lock file */
+    int offline;      /* --offline: registry orbs from the cache only */
 } run_args;
 
 static void free_args(run_args *a)
@@ -55,6 +57,7 @@ static int parse(int argc, char **argv, run_args *a)
         {"context", required_argument, 0, 'C'},  {"param", required_argument, 0, 'p'},
         {"branch", required_argument, 0, 'b'},   {"tag", required_argument, 0, 't'},
         {"fit-to-host", no_argument, 0, 'F'},    {"keep-on-failure", no_argument, 0, 'K'},
+        {"lock", required_argument, 0, 'L'},     {"offline", no_argument, 0, 'O'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0},
     };
     int c, bad = 0;
@@ -87,6 +90,12 @@ static int parse(int argc, char **argv, run_args *a)
             break;
         case 'K':
             a->o.keep_on_failure = 1;
+            break;
+        case 'L':
+            a->lock = optarg;
+            break;
+        case 'O':
+            a->offline = 1;
             break;
         case 'C':
             a->o.contexts =
@@ -145,7 +154,12 @@ int mx_cmd_run(int argc, char **argv)
     mx_host_config hc;
     mx_err err;
     int rc;
-    if (mx_host_config_load(&hc, &err) < 0) {
+    mx_orb_resolver orbs;
+    memset(&orbs, 0, sizeof orbs);
+    a.cfg.orbs = &orbs;
+    if (mx_host_config_load(&hc, &err) < 0 ||
+        mx_orb_resolver_for_config(&orbs, hc.orb_api, a.offline, a.o.config_path, a.lock, &err) <
+            0) {
         rc = mx_cli_report(&err);
     } else {
         int r =
@@ -157,8 +171,13 @@ int mx_cmd_run(int argc, char **argv)
         } else {
             rc = r < 0 ? mx_cli_report(&err) : r;
         }
+        /* what the run resolved is pinned for the next one (the config was processed) */
+        mx_err lerr;
+        if (orbs.lock_changed && mx_orb_resolver_save(&orbs, &lerr) < 0)
+            fprintf(stderr, "mexec: warning: the orb lock file was not written: %s\n", lerr.msg);
     }
     mx_host_config_free(&hc);
+    mx_orb_resolver_free(&orbs);
     mx_pipeline_info_free(&info);
     free_args(&a);
     return rc;
