@@ -17,7 +17,8 @@
 static const char usage_line[] =
     "usage: mexec run [-c CONFIG] (--job NAME | --workflow NAME) [-e KEY=VALUE]...\n"
     "                 [--context NAME]... [--param KEY=VALUE]... [--branch B | --tag T]\n"
-    "                 [--fit-to-host] [--keep-on-failure] [--lock FILE] [--offline]\n";
+    "                 [--fit-to-host] [--keep-on-failure] [--lock FILE] [--offline]\n"
+    "                 [--approve NAME]... [--approve-all]\n";
 
 static int add_kv(mx_envlist *list, const char *flag, const char *kv)
 {
@@ -37,8 +38,9 @@ typedef struct run_args {
     mx_cfg_opts cfg;
     mx_envlist params;
     const char *workflow;
-    const char *lock; /* --lock FILE: the orb lock file */
-    int offline;      /* --offline: registry orbs from the cache only */
+    const char *lock;          /* --lock FILE: the orb lock file */
+    int offline;               /* --offline: registry orbs from the cache only */
+    mx_wf_approvals approvals; /* --approve NAME, --approve-all */
 } run_args;
 
 static void free_args(run_args *a)
@@ -46,6 +48,7 @@ static void free_args(run_args *a)
     mx_envlist_free(&a->o.cli_env);
     mx_envlist_free(&a->params);
     free(a->o.contexts);
+    free(a->approvals.names);
 }
 
 /* Returns -1 on bad usage (message printed), 1 for --help, else 0. */
@@ -58,6 +61,7 @@ static int parse(int argc, char **argv, run_args *a)
         {"branch", required_argument, 0, 'b'},   {"tag", required_argument, 0, 't'},
         {"fit-to-host", no_argument, 0, 'F'},    {"keep-on-failure", no_argument, 0, 'K'},
         {"lock", required_argument, 0, 'L'},     {"offline", no_argument, 0, 'O'},
+        {"approve", required_argument, 0, 'A'},  {"approve-all", no_argument, 0, 'a'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0},
     };
     int c, bad = 0;
@@ -97,6 +101,14 @@ static int parse(int argc, char **argv, run_args *a)
         case 'O':
             a->offline = 1;
             break;
+        case 'A':
+            a->approvals.names =
+                mx_xrealloc(a->approvals.names, (a->approvals.n + 1) * sizeof *a->approvals.names);
+            a->approvals.names[a->approvals.n++] = optarg;
+            break;
+        case 'a':
+            a->approvals.all = 1;
+            break;
         case 'C':
             a->o.contexts =
                 mx_xrealloc(a->o.contexts, (a->o.ncontexts + 1) * sizeof *a->o.contexts);
@@ -119,6 +131,8 @@ static int parse(int argc, char **argv, run_args *a)
         why = "give --job or --workflow, not both";
     else if (a->cfg.branch && a->cfg.tag)
         why = "give --branch or --tag, not both";
+    else if (a->o.job_name && (a->approvals.n || a->approvals.all))
+        why = "--approve and --approve-all are for --workflow (approval jobs are in workflows)";
     if (why) {
         fprintf(stderr, "mexec: %s%s%s\n%s", why, optind < argc ? " " : "",
                 optind < argc ? argv[optind] : "", usage_line);
@@ -162,8 +176,8 @@ int mx_cmd_run(int argc, char **argv)
             0) {
         rc = mx_cli_report(&err);
     } else {
-        int r =
-            a.workflow ? mx_workflow_run(&hc, &a.o, a.workflow, &err) : mx_job_run(&hc, &a.o, &err);
+        int r = a.workflow ? mx_workflow_run(&hc, &a.o, a.workflow, &a.approvals, &err)
+                           : mx_job_run(&hc, &a.o, &err);
         if (mx_stop) {
             fprintf(stderr, "mexec: interrupted by signal %d; VMs and files removed\n",
                     (int)mx_stop);

@@ -17,6 +17,12 @@ add_test(NAME orb_registry_test COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/provisioner/
 set_tests_properties(orb_registry_test PROPERTIES LABELS unit TIMEOUT 300
   ENVIRONMENT "MEXEC=$<TARGET_FILE:mexec>")
 
+# Approval and no-op jobs in `mexec run --workflow` (no VM needed).
+add_test(NAME workflow_approval_test
+  COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/provisioner/workflow_approval_test.sh)
+set_tests_properties(workflow_approval_test PROPERTIES LABELS unit TIMEOUT 300
+  ENVIRONMENT "MEXEC=$<TARGET_FILE:mexec>")
+
 # libFuzzer: the loader and the expander on arbitrary bytes (clang only).
 #   cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DMEXEC_FUZZ=ON && cmake --build build-fuzz
 #   build-fuzz/tests/bin/cfg_fuzz -max_total_time=60 tests/fuzz/corpus/cfg
