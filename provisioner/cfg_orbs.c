@@ -43,6 +43,8 @@ int mx_cfg_here(mx_cfg *c, mx_err *err)
 static int load_pipeline(mx_cfg *c, const mx_cfg_opts *o, mx_err *err)
 {
     c->pipeline = mx_node_new(MX_NODE_MAP, c->root);
+    /* first: a pipeline parameter's default may name them (<< pipeline.id >>) */
+    mx_cfg_pipeline_values(c->pipeline, o, c->root);
     const mx_node *decls = mx_node_get(c->root, "parameters");
     for (size_t i = 0; o && o->params && i < o->params->n; i++) {
         const char *k = o->params->v[i].key;
@@ -63,7 +65,11 @@ static int load_pipeline(mx_cfg *c, const mx_cfg_opts *o, mx_err *err)
     mx_node *bound = NULL;
     int rc = mx_cfg_params_bind(decls, cli, NULL, c->root, "the pipeline", &bound, err);
     mx_node_free(cli);
-    if (rc < 0) return -1;
+    if (rc == 0) rc = mx_cfg_subst_pipeline(&bound, c->pipeline, err);
+    if (rc < 0) {
+        mx_node_free(bound);
+        return -1;
+    }
     for (size_t i = 0; i < bound->n; i++) {
         char *k = mx_xasprintf("parameters.%s", bound->keys[i]->value);
         mx_node_map_put(c->pipeline, k, bound->vals[i]);
@@ -71,7 +77,6 @@ static int load_pipeline(mx_cfg *c, const mx_cfg_opts *o, mx_err *err)
         free(k);
     }
     mx_node_free(bound);
-    mx_cfg_pipeline_values(c->pipeline, o, c->root);
     return 0;
 }
 
