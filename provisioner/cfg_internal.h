@@ -85,7 +85,7 @@ typedef struct mx_cfg_inv {
     mx_node *node; /* the invocation map after pipeline and matrix substitution */
     const mx_node *at;
     int approval; /* type: approval (here or in its definition): a hold, nothing to expand */
-    int noop;     /* its definition is type: no-op */
+    int noop;     /* its definition is type: no-op (or a release/lock/unlock marker) */
 } mx_cfg_inv;
 
 typedef struct mx_cfg_wf {

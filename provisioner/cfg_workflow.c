@@ -223,7 +223,9 @@ static int parse_inv(mx_cfg *c, mx_cfg_wf *w, const mx_node *item, mx_err *err)
         if (!def) return -1;
         const char *t = docker ? NULL : def_type(def);
         approval = t && strcmp(t, "approval") == 0;
-        noop = t && strcmp(t, "no-op") == 0;
+        /* release, lock and unlock jobs are CircleCI deploy markers: nothing to run here */
+        noop = t && (strcmp(t, "no-op") == 0 || strcmp(t, "release") == 0 ||
+                     strcmp(t, "lock") == 0 || strcmp(t, "unlock") == 0);
     }
     size_t first = w->ninv;
     int rc;
