@@ -76,6 +76,15 @@ char *mx_cfg_docker_name(const char *name);
  * at once is an error. */
 int mx_cfg_docker_args(const mx_node *args, const mx_node *decls, mx_node **out, mx_err *err);
 
+/* ---- the job model (cfg_job.c, cfg_job_exec.c) ---- */
+/* map[key] as a string into *out (unchanged when absent or null); an error if not a scalar. */
+int mx_cfg_get_string(const mx_node *map, const char *key, char **out, mx_err *err);
+/* A job's type:, its one executor (machine:, docker:, macos:; machine's resource_class and shell
+ * are the job's defaults) and parallelism:, from the expanded job j. */
+int mx_cfg_job_type(const mx_node *j, mx_job *job, mx_err *err);
+int mx_cfg_job_executor(const mx_node *j, mx_job *job, mx_err *err);
+int mx_cfg_job_parallelism(const mx_node *j, mx_job *job, mx_err *err);
+
 /* ---- workflows ---- */
 typedef struct mx_cfg_inv {
     char *name;    /* unique across the workflows (repeats numbered NAME-1, NAME-2, ...) */
