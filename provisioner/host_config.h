@@ -24,6 +24,7 @@ typedef struct mx_host_config {
     char *images_dir;    /* recipes and catalog.yaml */
     char *default_image; /* NULL: the catalog's default */
     char *contexts_dir;  /* NULL: $HOME/.config/mexec/contexts */
+    char *orb_api;       /* CircleCI's orb API (GraphQL endpoint); NULL: none, cache only */
     int boot_timeout_s;
     mx_accel_mode accel; /* accel: auto (default) | kvm | tcg */
     mx_registry_cfg *registries;
