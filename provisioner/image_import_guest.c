@@ -275,9 +275,15 @@ static int install(guest *g, const char *list, mx_import_report *rep, mx_err *er
     say("uploaded %zu packages in %.1f s; installing them in the image (no network)",
         rep->ninstalled, (double)(mx_now_ms() - t0) / 1000.0);
     t0 = mx_now_ms();
-    if (run(g, "install the packages", "sudo -n sh " GUEST_DIR "/install.sh " GUEST_DIR, INSTALL_S,
-            16 * MIB, NULL, err) < 0)
-        return -1;
+    /* apt's account of the install stays with the image (import.log beside its manifest) */
+    mx_buf out;
+    mx_buf_init(&out);
+    rc = run(g, "install the packages", "sudo -n sh " GUEST_DIR "/install.sh " GUEST_DIR, INSTALL_S,
+             16 * MIB, &out, err);
+    mx_autofree char *log = mx_path_join(g->workdir, "import.log");
+    if (rc == 0) rc = mx_write_file(log, out.data ? out.data : "", out.len, 0644, err);
+    mx_buf_free(&out);
+    if (rc < 0) return -1;
     say("installed in %.1f s", (double)(mx_now_ms() - t0) / 1000.0);
     return 0;
 }

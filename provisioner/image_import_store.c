@@ -94,7 +94,8 @@ int mx_imported_resolve(const mx_host_config *hc, const char *ref, mx_image *img
 {
     mx_autofree char *name = NULL, *tag = NULL;
     mx_err ignored;
-    if (mx_imported_parse_ref(ref, &name, &tag, &ignored) < 0) return 0; /* cannot be one */
+    if (!hc->image_store || mx_imported_parse_ref(ref, &name, &tag, &ignored) < 0)
+        return 0; /* cannot be one */
     mx_autofree char *dir = image_dir(hc, name, tag);
     if (!mx_path_exists(dir)) return 0;
     return load(dir, ref, img, err) < 0 ? -1 : 1;

@@ -87,6 +87,7 @@ assert m["firmware"] == "bios" and m["source"]["sha256_checked"] is True
 assert m["source"]["sha256"] == sys.argv[2]
 assert sum(p.startswith("docker.io_") for p in m["import"]["installed"]) == 1
 PY
+grep -q "Setting up docker.io" "$T/store/imported/cloud-test/stock/import.log" || fail "no import.log"
 "$MEXEC" image list >"$T/out" 2>"$T/err" || fail "image list failed"
 grep -E "^$ref +\(imported\) +yes +${sha:0:12}" "$T/out" >/dev/null || fail "image list lacks $ref"
 
@@ -98,7 +99,7 @@ expect_err "imported already"
 
 sed -e "s/@IMAGE@/$ref/" -e "s/@OPEN@/$open/" "$HERE/jobs/cloud.yml" >"$T/cloud.yml"
 config=$(make_project "$T/cloud.yml")
-run_job "$config" build
+run_job "$config" build --project-dir "$T/proj"
 expect_rc 0
 expect_out "os=debian-12"
 expect_out "user=circleci"
