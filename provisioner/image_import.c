@@ -215,7 +215,8 @@ int mx_image_import(const mx_host_config *hc, const mx_catalog *cat, const mx_im
     if (!work) return -1;
     long long t0 = time(NULL);
     int rc = run_steps(hc, o, work, name, tag, stop, err);
-    if (rc < 0) mx_rm_rf(work, NULL);
+    /* published (renamed away) on success; a failure or --fetch-only leaves nothing */
+    if (rc < 0 || o->fetch_only) mx_rm_rf(work, NULL);
     close(lock_fd);
     if (rc == 0 && !o->fetch_only) say("%s imported in %lld s", o->ref, (long long)time(NULL) - t0);
     return rc;
