@@ -6,12 +6,13 @@
  * (catalog.c asks mx_imported_resolve for a NAME:TAG the catalog does not have).
  *
  * Import, in order (docs/images.md says the same for users):
- *   1. file (image_import_file.c): copy FILE into a private work directory while hashing it and
- *      compare with --sha256 before any tool reads it; tell qcow2 from raw by magic, read the
- *      qcow2 header ourselves (no backing file, no external data file, no encryption) and refuse
- *      every other container format; `qemu-img info -f FORMAT` (never auto-probed) under time
- *      and memory limits must agree; convert to a standalone qcow2, grow it to the disk size;
- *      the MBR must hold boot code (SeaBIOS boots it).
+ *   1. file (image_import_file.c, image_import_sniff.c): copy FILE into a private work
+ *      directory while hashing it and compare with --sha256 before any tool reads it; tell
+ *      qcow2 from raw by magic, read the qcow2 header ourselves (no backing file, no external
+ *      data file, no encryption) and refuse every other container format; `qemu-img info -f
+ *      FORMAT` (never auto-probed) under time and memory limits must agree; convert to a
+ *      standalone qcow2, grow it to the disk size; the MBR must hold boot code (SeaBIOS boots
+ *      it).
  *   2. guest (image_import_guest.c): boot it once with the usual per-job seed, SSH in with the
  *      pinned host key, wait for cloud-init, run images/import/probe.sh; the host downloads what
  *      is missing (images/import/fetch-debs.sh) and the guest installs it from uploaded .debs;
