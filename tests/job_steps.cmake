@@ -1,2 +1,6 @@
 # Caches, artifacts, test results, SSH keys, parallelism and the guest's `circleci` command.
 mx_agent_test(agent_split_test guest-agent/agent_split_test.c)
+mx_unit_test(cache_key_test provisioner/cache_key_test.c mx_host)
+mx_unit_test(cache_store_test provisioner/cache_store_test.c mx_host)
+mx_unit_test(junit_test provisioner/junit_test.c mx_host)
+mx_unit_test(tar_extract_test provisioner/tar_extract_test.c mx_host)
