@@ -6,5 +6,6 @@ pkg_check_modules(LIBARCHIVE REQUIRED IMPORTED_TARGET libarchive)
 target_sources(mx_host PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/cfg_job_steps.c
   ${CMAKE_CURRENT_LIST_DIR}/cache_key.c ${CMAKE_CURRENT_LIST_DIR}/cache_store.c
-  ${CMAKE_CURRENT_LIST_DIR}/junit.c ${CMAKE_CURRENT_LIST_DIR}/tar_extract.c)
+  ${CMAKE_CURRENT_LIST_DIR}/junit.c ${CMAKE_CURRENT_LIST_DIR}/tar_extract.c
+  ${CMAKE_CURRENT_LIST_DIR}/host_steps.c)
 target_link_libraries(mx_host PUBLIC PkgConfig::LIBXML2 PkgConfig::LIBARCHIVE)
