@@ -6,7 +6,8 @@
  *
  *   checksum  SHA-256 (base64, as CircleCI's {{ checksum }}) of each path, and {{ arch }}
  *   pack      what the paths match (glob(3), dotfiles too), into archive with names from "/"
- *   collect   one path (a tree or a file) into archive, names relative to it
+ *   collect   one path (a tree or a file) into archive, names relative to it; step-end says
+ *             "dir" or "file" (or "empty": nothing there, no archive)
  *   unpack    archive at workdir, then removed
  *   ssh-keys  ~/.ssh/NAME (0600, ~/.ssh 0700); "config" is appended to ~/.ssh/config */
 #include "agent.h"
@@ -149,9 +150,10 @@ static char *write_list(const mx_buf *list, mx_err *err)
 }
 
 /* Runs tar -c into step->archive (created 0600 first) in dir; tar's exit status 1 (a file
- * changed while read) is a warning for caches.  Sends step-end. */
+ * changed while read) is a warning for caches.  Sends step-end, with what as its one value
+ * when tar succeeded (NULL: none). */
 static int run_tar_create(const mx_msg *step, mx_agent_in *in, long long t0, char *const *argv,
-                          const char *dir, int changed_ok)
+                          const char *dir, int changed_ok, const char *what)
 {
     mx_err err;
     if (mx_write_file(step->archive, "", 0, 0600, &err) < 0) {
@@ -165,8 +167,13 @@ static int run_tar_create(const mx_msg *step, mx_agent_in *in, long long t0, cha
         mx_agent_say(step->id, MX_STREAM_STDERR, "Warning: files changed while they were saved");
         ex.code = 0;
     }
-    if (ex.reason != MX_END_EXITED || ex.code != 0) unlink(step->archive);
-    end_exec(step, t0, &ex);
+    if (ex.reason != MX_END_EXITED || ex.code != 0) {
+        unlink(step->archive);
+        end_exec(step, t0, &ex);
+    } else {
+        char *v[] = {(char *)what};
+        send_end_values(step, 0, t0, v, what ? 1 : 0, NULL);
+    }
     return 0;
 }
 
@@ -218,7 +225,7 @@ static int pack(const mx_msg *step, mx_agent_in *in, long long t0)
     }
     mx_autofree char *lf = mx_path_join(dir, "paths");
     char *const argv[] = {"tar", "-c", "-f", step->archive, "--null", "-T", lf, NULL};
-    int rc = run_tar_create(step, in, t0, argv, "/", 1);
+    int rc = run_tar_create(step, in, t0, argv, "/", 1, NULL);
     mx_rm_rf(dir, NULL);
     return rc;
 }
@@ -238,12 +245,12 @@ static int collect(const mx_msg *step, mx_agent_in *in, long long t0)
     }
     if (S_ISDIR(st.st_mode)) {
         char *const argv[] = {"tar", "-c", "-f", step->archive, ".", NULL};
-        return run_tar_create(step, in, t0, argv, p, 0);
+        return run_tar_create(step, in, t0, argv, p, 0, "dir");
     }
     mx_autofree char *dir = mx_dirname(p);
     const char *slash = strrchr(p, '/');
     char *const argv[] = {"tar", "-c", "-f", step->archive, "--", (char *)(slash + 1), NULL};
-    return run_tar_create(step, in, t0, argv, dir, 0);
+    return run_tar_create(step, in, t0, argv, dir, 0, "file");
 }
 
 /* ---- unpack ---- */

@@ -153,6 +153,7 @@ static void test_collect(void **state)
     agent_result r;
     agent_run(a, &m, &r);
     assert_int_equal(r.end.exit_status, 0);
+    assert_string_equal(r.end.values[0], "dir");
     agent_result_free(&r);
     char *members = sh_out("tar -tf '%s' | sort", archive);
     assert_string_equal(members, "./\n./unit/\n./unit/a.xml\n");
@@ -161,6 +162,7 @@ static void test_collect(void **state)
     m.paths = file;
     agent_run(a, &m, &r);
     assert_int_equal(r.end.exit_status, 0);
+    assert_string_equal(r.end.values[0], "file");
     agent_result_free(&r);
     members = sh_out("tar -tf '%s'", archive);
     assert_string_equal(members, "out.log\n");
