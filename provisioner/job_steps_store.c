@@ -76,8 +76,8 @@ static void list(const mx_tar_result *r, const char *dir)
     printf("Stored %zu file%s (%lld bytes) in %s\n", r->nfiles, r->nfiles == 1 ? "" : "s", r->bytes,
            dir);
     if (r->skipped)
-        printf("Skipped %zu entr%s that are neither files nor directories (symlinks, links, "
-               "devices)\n",
+        printf("Skipped %zu entr%s: only files and directories are stored (not symlinks, hard "
+               "links or devices)\n",
                r->skipped, r->skipped == 1 ? "y" : "ies");
 }
 
