@@ -140,7 +140,25 @@ int mx_job_steps_ssh_keys(mx_job_steps *js, size_t i, const mx_envlist *env, mx_
             rc = 1;
             break;
         }
-        mx_secrets_add(js->c.secrets, text);
+        /* masked without its final newline, so that a masked key does not eat a line break */
+        size_t len = strlen(text);
+        while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+            len--;
+        char *body = mx_xstrndup(text, len);
+        mx_secrets_add(js->c.secrets, body);
+        /* and each line of its body, so that a part of it printed is masked too */
+        for (char *line = body; *line;) {
+            size_t n = strcspn(line, "\r\n");
+            if (n >= 16 && strncmp(line, "-----", 5) != 0) {
+                char *one = mx_xstrndup(line, n);
+                mx_secrets_add(js->c.secrets, one);
+                explicit_bzero(one, n);
+                free(one);
+            }
+            line += n + strspn(line + n, "\r\n");
+        }
+        explicit_bzero(body, len);
+        free(body);
         keys[nk].key = mx_job_steps_key_file(sel[k]->name);
         keys[nk++].value = text;
         if (sel[k]->hostname)
