@@ -170,7 +170,9 @@ static int upload_inputs(job_ctx *c, mx_err *err)
             return mx_wrap(err, "upload checkout");
         unlink(local);
     }
-    return mx_job_ws_prepare(&c->ws, &c->job, c->o->workspace, c->vm.job_id, &c->ssh, err);
+    int rc = mx_job_ws_prepare(&c->ws, &c->job, c->o->workspace, c->vm.job_id, &c->ssh, err);
+    if (c->o->node_total > 0) c->ws.layer_base = (size_t)c->o->node_index * MX_WS_NODE_LAYERS;
+    return rc;
 }
 
 /* Runs one step; returns its exit status (0 = success), or -1 on a session failure. */

@@ -9,6 +9,7 @@
 
 /* The transfer connection is made while the guest is up: it gets this long. */
 #define XFER_CONNECT_MS 60000
+#define XFER_STALL_MS 120000
 
 void mx_job_steps_init(mx_job_steps *js, const mx_job_steps_ctx *ctx)
 {
@@ -74,6 +75,8 @@ mx_ssh *mx_job_steps_xfer(mx_job_steps *js, mx_err *err)
         return NULL;
     }
     js->xfer_up = 1;
+    /* a transfer that stalls this long fails (one that makes progress is never cut) */
+    libssh2_session_set_timeout(js->xfer.s, XFER_STALL_MS);
     return &js->xfer;
 }
 
