@@ -3,6 +3,7 @@
 #include "mx_cleanup.h"
 #include "signals.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,29 @@ int mx_job_steps_exchange(mx_job_steps *js, mx_msg *m, mx_msg *end, mx_err *err)
     mx_step_output_end(&so);
     fflush(stdout);
     return rc;
+}
+
+char *mx_job_steps_clean(const mx_job_steps *js, const char *text)
+{
+    char *copy = mx_xstrdup(text);
+    for (unsigned char *p = (unsigned char *)copy; *p; p++)
+        if ((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f) *p = '?';
+    char *masked = mx_secrets_mask(js->c.secrets, copy);
+    free(copy);
+    return masked;
+}
+
+void mx_job_steps_say(const mx_job_steps *js, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *text = NULL;
+    if (vasprintf(&text, fmt, ap) < 0) abort();
+    va_end(ap);
+    char *shown = mx_job_steps_clean(js, text);
+    printf("%s\n", shown);
+    free(shown);
+    free(text);
 }
 
 int mx_job_steps_status(const mx_msg *end)

@@ -67,6 +67,12 @@ void mx_job_steps_finish(mx_job_steps *js);
 /* Sends m and follows it to its step-end (*end, caller clears), output through the masker:
  * 0, or -1 with *err (session). */
 int mx_job_steps_exchange(mx_job_steps *js, mx_msg *m, mx_msg *end, mx_err *err);
+/* Prints a line of the step's log (a newline is added): masked like the step's output, and
+ * with control characters from the guest (file names, keys) shown as '?'. */
+void mx_job_steps_say(const mx_job_steps *js, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* text as mx_job_steps_say shows it (caller frees). */
+char *mx_job_steps_clean(const mx_job_steps *js, const char *text);
 /* The exit status a step-end means, saying why a failure happened (as run steps do). */
 int mx_job_steps_status(const mx_msg *end);
 /* The transfer connection, opened on first use. */

@@ -43,7 +43,7 @@ static int gather(mx_job_steps *js, size_t i, char *const *tmpls, size_t n, cons
     for (size_t k = 0; k < n; k++) {
         mx_err terr;
         if (mx_cache_key_needs(tmpls[k], &f->files, &f->nfiles, &f->want_arch, &terr) < 0) {
-            printf("%s\n", terr.msg);
+            mx_job_steps_say(js, "%s", terr.msg);
             return 1;
         }
     }
@@ -117,7 +117,7 @@ int mx_job_steps_restore_cache(mx_job_steps *js, size_t i, const mx_envlist *env
         if (render(js, st->keys[k], env, &f, &keys[n], &kerr) == 0)
             n++;
         else
-            printf("Error computing cache key: %s\n", kerr.msg);
+            mx_job_steps_say(js, "Error computing cache key: %s", kerr.msg);
     }
     facts_free(&f);
     int rc = 0;
@@ -130,10 +130,10 @@ int mx_job_steps_restore_cache(mx_job_steps *js, size_t i, const mx_envlist *env
         rc = -1;
     } else if (found == 0) {
         for (size_t k = 0; k < n; k++)
-            printf("No cache is found for key: %s\n", keys[k]);
-        if (n == 0) printf("No cache key could be computed\n");
+            mx_job_steps_say(js, "No cache is found for key: %s", keys[k]);
+        if (n == 0) mx_job_steps_say(js, "No cache key could be computed");
     } else {
-        printf("Found a cache at key %s\nSize: %lld bytes\n", hit.key, hit.size);
+        mx_job_steps_say(js, "Found a cache at key %s\nSize: %lld bytes", hit.key, hit.size);
         fflush(stdout);
         mx_autofree char *remote = mx_job_steps_guest_tar(js, i);
         mx_ssh *x = mx_job_steps_xfer(js, err);
@@ -152,7 +152,7 @@ int mx_job_steps_restore_cache(mx_job_steps *js, size_t i, const mx_envlist *env
             rc = mx_job_steps_exchange(js, &m, &end, err);
             if (rc == 0) {
                 rc = mx_job_steps_status(&end);
-                if (rc == 0) printf("Restored the cache of key %s\n", hit.key);
+                if (rc == 0) mx_job_steps_say(js, "Restored the cache of key %s", hit.key);
                 mx_msg_clear(&end);
             }
         }
@@ -176,19 +176,20 @@ static int keep(mx_job_steps *js, const char *remote, const char *key, mx_err *e
     if (rc < 0) {
         unlink(incoming);
         if (derr.status != MX_JOB_FAILED) return *err = derr, -1;
-        printf("The cache was not kept: %s (cache_max_bytes in host settings)\n", derr.msg);
+        mx_job_steps_say(js, "The cache was not kept: %s (cache_max_bytes in host settings)",
+                         derr.msg);
         return 1;
     }
     int existed = 0;
     if (mx_cache_commit(&js->cache, key, incoming, &existed, &derr) < 0) {
         if (derr.status != MX_JOB_FAILED) return *err = derr, -1;
-        printf("The cache was not kept: %s\n", derr.msg);
+        mx_job_steps_say(js, "The cache was not kept: %s", derr.msg);
         return 1;
     }
     if (existed)
-        printf("Skipping cache generation, cache already exists for key: %s\n", key);
+        mx_job_steps_say(js, "Skipping cache generation, cache already exists for key: %s", key);
     else
-        printf("Stored the cache of key %s\n", key);
+        mx_job_steps_say(js, "Stored the cache of key %s", key);
     return 0;
 }
 
@@ -201,7 +202,7 @@ int mx_job_steps_save_cache(mx_job_steps *js, size_t i, const mx_envlist *env, m
     mx_autofree char *key = NULL;
     mx_err kerr;
     if (g == 0 && render(js, st->key, env, &f, &key, &kerr) < 0) {
-        printf("Error computing cache key: %s\n", kerr.msg);
+        mx_job_steps_say(js, "Error computing cache key: %s", kerr.msg);
         g = 1;
     }
     facts_free(&f);
@@ -209,10 +210,10 @@ int mx_job_steps_save_cache(mx_job_steps *js, size_t i, const mx_envlist *env, m
     if (open_store(js, err) < 0) return -1;
     /* as on CircleCI, a key once saved stays as it is */
     if (mx_cache_has(&js->cache, key)) {
-        printf("Skipping cache generation, cache already exists for key: %s\n", key);
+        mx_job_steps_say(js, "Skipping cache generation, cache already exists for key: %s", key);
         return 0;
     }
-    printf("Creating cache archive for key %s:\n", key);
+    mx_job_steps_say(js, "Creating cache archive for key %s:", key);
     fflush(stdout);
     mx_autofree char *remote = mx_job_steps_guest_tar(js, i);
     mx_msg m = {.type = MX_MSG_STEP,
@@ -233,7 +234,7 @@ int mx_job_steps_save_cache(mx_job_steps *js, size_t i, const mx_envlist *env, m
     mx_msg_clear(&end);
     if (status != 0) return status;
     if (empty) {
-        printf("Warning: none of the paths exist; no cache was saved\n");
+        mx_job_steps_say(js, "Warning: none of the paths exist; no cache was saved");
         return 0;
     }
     return keep(js, remote, key, err);

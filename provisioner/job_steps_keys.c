@@ -122,7 +122,8 @@ int mx_job_steps_ssh_keys(mx_job_steps *js, size_t i, const mx_envlist *env, mx_
         return 1;
     }
     if (n == 0) {
-        printf("This host's settings name no SSH keys (ssh_keys in host.yaml): none added\n");
+        mx_job_steps_say(
+            js, "This host's settings name no SSH keys (ssh_keys in host.yaml): none added");
         free(sel);
         return 0;
     }
@@ -135,7 +136,7 @@ int mx_job_steps_ssh_keys(mx_job_steps *js, size_t i, const mx_envlist *env, mx_
         char *why = NULL;
         char *text = read_key(sel[k], &why);
         if (!text) {
-            printf("add_ssh_keys: key %s: %s\n", sel[k]->name, why);
+            mx_job_steps_say(js, "add_ssh_keys: key %s: %s", sel[k]->name, why);
             free(why);
             rc = 1;
             break;

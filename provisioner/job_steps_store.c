@@ -63,22 +63,25 @@ static int fetch(mx_job_steps *js, size_t i, const mx_envlist *env, long long ma
     mx_job_steps_rm_guest(js, remote);
     if (rc < 0) {
         if (derr.status != MX_JOB_FAILED) return *err = derr, -1;
-        printf("Not stored: %s (artifacts_max_bytes / test_results_max_bytes in host "
-               "settings)\n",
-               derr.msg);
+        mx_job_steps_say(js,
+                         "Not stored: %s (artifacts_max_bytes / test_results_max_bytes in host "
+                         "settings)",
+                         derr.msg);
         return 1;
     }
     return 0;
 }
 
-static void list(const mx_tar_result *r, const char *dir)
+static void list(const mx_job_steps *js, const mx_tar_result *r, const char *dir)
 {
-    printf("Stored %zu file%s (%lld bytes) in %s\n", r->nfiles, r->nfiles == 1 ? "" : "s", r->bytes,
-           dir);
+    mx_job_steps_say(js, "Stored %zu file%s (%lld bytes) in %s", r->nfiles,
+                     r->nfiles == 1 ? "" : "s", r->bytes, dir);
     if (r->skipped)
-        printf("Skipped %zu entr%s: only files and directories are stored (not symlinks, hard "
-               "links or devices)\n",
-               r->skipped, r->skipped == 1 ? "y" : "ies");
+        mx_job_steps_say(
+            js,
+            "Skipped %zu entr%s: only files and directories are stored (not symlinks, hard "
+            "links or devices)",
+            r->skipped, r->skipped == 1 ? "y" : "ies");
 }
 
 /* A single file stored under a destination takes the destination's name, as on CircleCI. */
@@ -108,7 +111,7 @@ static int store_files(mx_job_steps *js, size_t i, const char *local, const char
     *left -= r->bytes;
     if (rc < 0) {
         if (terr.status != MX_JOB_FAILED) return *err = terr, -1;
-        printf("Not all stored: %s\n", terr.msg);
+        mx_job_steps_say(js, "Not all stored: %s", terr.msg);
         return 1;
     }
     if (is_file && st->destination) rename_single(*dir, r, st->destination);
@@ -142,7 +145,9 @@ static void parse_results(mx_job_steps *js, const char *dir, const mx_tar_result
     mx_buf s;
     mx_buf_init(&s);
     mx_junit_summary(&one, 0, &s);
-    fwrite(s.data, 1, s.len, stdout);
+    mx_buf_adds(&s, "");
+    if (s.len > 1 && s.data[s.len - 2] == '\n') s.data[s.len - 2] = '\0';
+    mx_job_steps_say(js, "%s", s.data);
     mx_buf_free(&s);
     mx_junit_free(&one);
 }
@@ -152,8 +157,9 @@ int mx_job_steps_store(mx_job_steps *js, size_t i, const mx_envlist *env, mx_err
     const mx_step *st = &js->c.job->steps[i];
     int results = st->kind == MX_JOB_STEP_TEST_RESULTS;
     if (!js->c.out_dir) {
-        printf("skipped: this run keeps no %s (mexec run keeps them; this command does not)\n",
-               results ? "test results" : "artifacts");
+        mx_job_steps_say(
+            js, "skipped: this run keeps no %s (mexec run keeps them; this command does not)",
+            results ? "test results" : "artifacts");
         return 0;
     }
     long long *left = results ? &js->tr_left : &js->art_left;
@@ -161,7 +167,7 @@ int mx_job_steps_store(mx_job_steps *js, size_t i, const mx_envlist *env, mx_err
     int is_file = 0;
     int rc = fetch(js, i, env, *left, &local, &is_file, err);
     if (rc == 2) {
-        printf("No %s found at %s\n", results ? "test results" : "artifacts", st->path);
+        mx_job_steps_say(js, "No %s found at %s", results ? "test results" : "artifacts", st->path);
         return 0;
     }
     if (rc == 0) {
@@ -169,7 +175,7 @@ int mx_job_steps_store(mx_job_steps *js, size_t i, const mx_envlist *env, mx_err
         char *dir = NULL;
         rc = store_files(js, i, local, results ? "test-results" : "artifacts", is_file, left, &r,
                          &dir, err);
-        if (rc >= 0) list(&r, dir);
+        if (rc >= 0) list(js, &r, dir);
         if (rc >= 0 && results) {
             parse_results(js, dir, &r);
             js->results++;

@@ -122,8 +122,9 @@ void mx_job_steps_finish(mx_job_steps *js)
     mx_buf_init(&s);
     mx_junit_summary(&js->junit, 5, &s);
     mx_buf_adds(&s, "");
+    mx_autofree char *shown = mx_job_steps_clean(js, s.data);
     /* on stderr with mexec's other notes about the job, each line prefixed */
-    for (char *line = s.data; *line;) {
+    for (char *line = shown; *line;) {
         size_t n = strcspn(line, "\n");
         fprintf(stderr, "mexec: job %s: test results: %.*s\n", js->c.job->name, (int)n, line);
         line += n + (line[n] == '\n');

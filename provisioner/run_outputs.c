@@ -71,6 +71,9 @@ size_t mx_run_outputs_report(const char *artifacts_dir, const char *run_id, FILE
     fprintf(out, "\nArtifacts and test results of this run (%zu files, %lld bytes) in %s:\n",
             nfiles, total, dir);
     for (size_t i = 0; i < nfiles; i++) {
+        /* names came from guests: no control character reaches the terminal */
+        for (unsigned char *p = (unsigned char *)files[i].path; *p; p++)
+            if (*p < 0x20 || *p == 0x7f) *p = '?';
         fprintf(out, "  %12lld  %s\n", files[i].size, files[i].path);
         free(files[i].path);
     }

@@ -38,11 +38,13 @@ static void test_run_listing(void **state)
     tu_write_free(dir, "r1/build/0/artifacts/a.txt", "a");
     tu_write_free(dir, "r1/build/0/test-results/t/x.xml", "<x/>");
     tu_write_free(dir, "r2/other/0/artifacts/z", "zzz");
+    tu_write_free(dir, "r3/j/0/artifacts/bad\x1b[2Jname", "e");
     char *out_path = mx_path_join(dir, "listing");
     FILE *out = fopen(out_path, "w");
     assert_non_null(out);
     assert_int_equal(mx_run_outputs_report(dir, "r1", out), 3);
     assert_int_equal(mx_run_outputs_report(dir, "none", out), 0);
+    assert_int_equal(mx_run_outputs_report(dir, "r3", out), 1);
     fclose(out);
     char *text = tu_read(out_path);
     tu_assert_contains(text, "(3 files, 7 bytes)");
@@ -50,6 +52,7 @@ static void test_run_listing(void **state)
                              "             2  build/0/artifacts/logs/b.log\n"
                              "             4  build/0/test-results/t/x.xml\n");
     tu_assert_not_contains(text, "other");
+    tu_assert_contains(text, "j/0/artifacts/bad?[2Jname\n"); /* no escape reaches a terminal */
     free(text);
     free(out_path);
     char *id = mx_run_id_new();
