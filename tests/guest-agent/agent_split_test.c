@@ -174,8 +174,12 @@ static char *run_cli(const cli *c, const char *input, char *const *env, const ch
 {
     char *in = tu_write(c->dir, ".stdin", input ? input : "");
     char *cmd = mx_xasprintf("cd '%s' && '%s' %s <'%s'", c->dir, c->link, args, in);
-    for (char *const *e = env; e && *e; e++) {
+    char *saved[8] = {0};
+    size_t ne = 0;
+    for (char *const *e = env; e && *e && ne < 8; e++, ne++) {
         char *k = mx_xstrndup(*e, strcspn(*e, "="));
+        const char *old = getenv(k);
+        saved[ne] = old ? mx_xstrdup(old) : NULL;
         setenv(k, strchr(*e, '=') + 1, 1);
         free(k);
     }
@@ -189,9 +193,14 @@ static char *run_cli(const cli *c, const char *input, char *const *env, const ch
         mx_buf_add(&b, chunk, n);
     int st = pclose(p);
     *rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    for (char *const *e = env; e && *e; e++) {
-        char *k = mx_xstrndup(*e, strcspn(*e, "="));
-        unsetenv(k);
+    /* the test process's own environment as it was */
+    for (size_t i = 0; i < ne; i++) {
+        char *k = mx_xstrndup(env[i], strcspn(env[i], "="));
+        if (saved[i])
+            setenv(k, saved[i], 1);
+        else
+            unsetenv(k);
+        free(saved[i]);
         free(k);
     }
     free(cmd);
@@ -309,10 +318,25 @@ static void test_cli_run_and_usage(void **state)
     assert_int_equal(rc, 2);
     free(out);
     /* PATH has no other circleci: an unknown command says what this one does */
-    out = run_cli(&c, "", NULL, "orb validate 2>&1", &rc);
+    char *only = mx_xasprintf("PATH=%s/bin", c.dir);
+    char *alone[] = {only, NULL};
+    out = run_cli(&c, "", alone, "orb validate 2>&1", &rc);
     assert_int_equal(rc, 2);
     tu_assert_contains(out, "circleci tests glob");
     free(out);
+    /* an image's own circleci later on PATH gets what this one does not do */
+    tu_write_free(c.dir, "real/circleci", "#!/bin/sh\necho \"real circleci: $*\"\n");
+    char *real = mx_path_join(c.dir, "real/circleci");
+    assert_int_equal(chmod(real, 0755), 0);
+    char *both = mx_xasprintf("PATH=%s/bin:%s/real:/usr/bin:/bin", c.dir, c.dir);
+    char *next[] = {both, NULL};
+    out = run_cli(&c, "", next, "orb validate x.yml", &rc);
+    assert_int_equal(rc, 0);
+    assert_string_equal(out, "real circleci: orb validate x.yml\n");
+    free(out);
+    free(real);
+    free(both);
+    free(only);
     cli_free(&c);
 }
 
