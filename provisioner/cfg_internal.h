@@ -84,6 +84,10 @@ int mx_cfg_get_string(const mx_node *map, const char *key, char **out, mx_err *e
 int mx_cfg_job_type(const mx_node *j, mx_job *job, mx_err *err);
 int mx_cfg_job_executor(const mx_node *j, mx_job *job, mx_err *err);
 int mx_cfg_job_parallelism(const mx_node *j, mx_job *job, mx_err *err);
+/* save_cache, restore_cache, store_artifacts, store_test_results, add_ssh_keys (cfg_job_steps.c):
+ * 1 when kind is one of them and *st is filled, 0 when it is not, -1 with *err. */
+int mx_cfg_parse_job_step(const char *kind, const mx_node *item, const mx_node *v, mx_step *st,
+                          mx_err *err);
 
 /* ---- workflows ---- */
 typedef struct mx_cfg_inv {

@@ -157,11 +157,6 @@ static int check_keys(const mx_node *map, const char *what, const char *const *a
 }
 
 static const char *const skipped_steps[][2] = {
-    {"save_cache", "caches are not kept between local runs"},
-    {"restore_cache", "caches are not kept between local runs"},
-    {"store_artifacts", "artifacts are not uploaded by a local run"},
-    {"store_test_results", "test results are not uploaded by a local run"},
-    {"add_ssh_keys", "SSH keys come from the CircleCI project settings, absent locally"},
     {"setup_remote_docker", "machine jobs have a Docker engine in the VM"},
     {"install_signing_bundle", "code signing bundles come from CircleCI, absent locally"},
 };
@@ -412,6 +407,8 @@ static int parse_step(const mx_node *item, mx_step *st, mx_err *err)
         return parse_docker(kind, v, st, err);
     if (strcmp(kind, "persist_to_workspace") == 0 || strcmp(kind, "attach_workspace") == 0)
         return parse_workspace(kind, item, v, st, err);
+    int mine = mx_cfg_parse_job_step(kind, item, v, st, err); /* cfg_job_steps.c */
+    if (mine != 0) return mine < 0 ? -1 : 0;
     for (size_t i = 0; i < sizeof skipped_steps / sizeof *skipped_steps; i++) {
         if (strcmp(kind, skipped_steps[i][0]) == 0) {
             st->kind = MX_JOB_STEP_SKIP;
@@ -540,6 +537,11 @@ void mx_job_free(mx_job *job)
         free(s->paths);
         free(s->root);
         free(s->at);
+        free(s->key);
+        for (size_t k = 0; k < s->nkeys; k++)
+            free(s->keys[k]);
+        free(s->keys);
+        free(s->destination);
         free(s->file);
         mx_envlist_free(&s->env);
     }

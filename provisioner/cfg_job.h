@@ -20,6 +20,12 @@ enum mx_job_step_kind {
     MX_JOB_STEP_DOCKER_PULL,  /* docker/pull of the docker orb */
     MX_JOB_STEP_PERSIST,      /* persist_to_workspace (skipped outside a workflow) */
     MX_JOB_STEP_ATTACH,       /* attach_workspace (skipped outside a workflow) */
+    /* cfg_job_steps.c */
+    MX_JOB_STEP_SAVE_CACHE,    /* save_cache: key, paths */
+    MX_JOB_STEP_RESTORE_CACHE, /* restore_cache: keys (key: is the one-key form) */
+    MX_JOB_STEP_ARTIFACTS,     /* store_artifacts: path, destination */
+    MX_JOB_STEP_TEST_RESULTS,  /* store_test_results: path */
+    MX_JOB_STEP_SSH_KEYS,      /* add_ssh_keys: keys = the fingerprints (none: every host key) */
 };
 
 /* When a step runs, given how the steps before it ended (CircleCI's run `when:`). */
@@ -60,6 +66,11 @@ typedef struct mx_step {
     char **paths;
     size_t npaths;
     char *at; /* attach_workspace: as written, like root */
+    /* save_cache: key (a template) and paths; restore_cache and add_ssh_keys: keys */
+    char *key;
+    char **keys;
+    size_t nkeys;
+    char *destination; /* store_artifacts; its path (and store_test_results') is in path */
     char *file;
     int line, col;
 } mx_step;

@@ -7,6 +7,8 @@
 #include "job_run.h"
 #include "mx_buf.h"
 #include "mx_cleanup.h"
+#include "mx_fs.h"
+#include "run_outputs.h"
 #include "signals.h"
 #include "workflow_run.h"
 
@@ -16,13 +18,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static const char usage_line[] =
     "usage: mexec run [-c CONFIG] (--job NAME | --workflow NAME)\n"
     "                 [-e KEY=VALUE | -e KEY]... [--env-file FILE]... [--context NAME]...\n"
     "                 [--param KEY=VALUE]... [--branch B | --tag T] [--project-dir DIR]\n"
     "                 [--fit-to-host] [--keep-on-failure] [--lock FILE] [--offline]\n"
-    "                 [--approve NAME]... [--approve-all]\n";
+    "                 [--approve NAME]... [--approve-all] [--artifacts-dir DIR]\n";
 
 static int add_kv(mx_envlist *list, const char *flag, const char *kv)
 {
@@ -47,6 +50,8 @@ typedef struct run_args {
     const char *lock;               /* --lock FILE: the orb lock file */
     int offline;                    /* --offline: registry orbs from the cache only */
     mx_wf_approvals approvals;      /* --approve NAME, --approve-all */
+    char *artifacts_dir;            /* --artifacts-dir, absolute; default ./mexec-artifacts */
+    char *run_id;
 } run_args;
 
 static void free_args(run_args *a)
@@ -57,6 +62,8 @@ static void free_args(run_args *a)
     free(a->o.contexts);
     free(a->project_dir);
     free(a->approvals.names);
+    free(a->artifacts_dir);
+    free(a->run_id);
 }
 
 /* -e, --env-file: a message printed and -1 on a problem. */
@@ -88,15 +95,25 @@ static int set_project_dir(run_args *a, const char *dir)
 static int parse(int argc, char **argv, run_args *a)
 {
     static const struct option opts[] = {
-        {"config", required_argument, 0, 'c'},   {"job", required_argument, 0, 'j'},
-        {"workflow", required_argument, 0, 'w'}, {"env", required_argument, 0, 'e'},
-        {"context", required_argument, 0, 'C'},  {"param", required_argument, 0, 'p'},
-        {"branch", required_argument, 0, 'b'},   {"tag", required_argument, 0, 't'},
-        {"fit-to-host", no_argument, 0, 'F'},    {"keep-on-failure", no_argument, 0, 'K'},
-        {"env-file", required_argument, 0, 'E'}, {"project-dir", required_argument, 0, 'P'},
-        {"lock", required_argument, 0, 'L'},     {"offline", no_argument, 0, 'O'},
-        {"approve", required_argument, 0, 'A'},  {"approve-all", no_argument, 0, 'a'},
-        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0},
+        {"config", required_argument, 0, 'c'},
+        {"job", required_argument, 0, 'j'},
+        {"workflow", required_argument, 0, 'w'},
+        {"env", required_argument, 0, 'e'},
+        {"context", required_argument, 0, 'C'},
+        {"param", required_argument, 0, 'p'},
+        {"branch", required_argument, 0, 'b'},
+        {"tag", required_argument, 0, 't'},
+        {"fit-to-host", no_argument, 0, 'F'},
+        {"keep-on-failure", no_argument, 0, 'K'},
+        {"env-file", required_argument, 0, 'E'},
+        {"project-dir", required_argument, 0, 'P'},
+        {"lock", required_argument, 0, 'L'},
+        {"offline", no_argument, 0, 'O'},
+        {"approve", required_argument, 0, 'A'},
+        {"approve-all", no_argument, 0, 'a'},
+        {"artifacts-dir", required_argument, 0, 'R'},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
     };
     int c, bad = 0;
     optind = 1;
@@ -149,6 +166,15 @@ static int parse(int argc, char **argv, run_args *a)
         case 'a':
             a->approvals.all = 1;
             break;
+        case 'R': {
+            /* absolute, so that every job (and node) process names the same place */
+            char real[PATH_MAX];
+            free(a->artifacts_dir);
+            a->artifacts_dir = optarg[0] == '/' || !getcwd(real, sizeof real)
+                                   ? mx_xstrdup(optarg)
+                                   : mx_path_join(real, optarg);
+            break;
+        }
         case 'C':
             a->o.contexts =
                 mx_xrealloc(a->o.contexts, (a->o.ncontexts + 1) * sizeof *a->o.contexts);
@@ -208,6 +234,10 @@ int mx_cmd_run(int argc, char **argv)
     a.cfg.info = &info;
     a.cfg.params = &a.params;
     a.o.cfg = &a.cfg;
+    if (!a.artifacts_dir) a.artifacts_dir = mx_run_artifacts_default();
+    a.run_id = mx_run_id_new();
+    a.o.artifacts_dir = a.artifacts_dir;
+    a.o.run_id = a.run_id;
 
     mx_host_config hc;
     mx_err err;
@@ -222,6 +252,7 @@ int mx_cmd_run(int argc, char **argv)
     } else {
         int r = a.workflow ? mx_workflow_run(&hc, &a.o, a.workflow, &a.approvals, &err)
                            : mx_job_run(&hc, &a.o, &err);
+        mx_run_outputs_report(a.artifacts_dir, a.run_id, stdout);
         if (mx_stop) {
             fprintf(stderr, "mexec: interrupted by signal %d; VMs and files removed\n",
                     (int)mx_stop);

@@ -162,6 +162,9 @@ static int apply(mx_host_config *hc, const mx_node *root, mx_err *err)
     for (size_t i = 0; i < root->n; i++) {
         const char *k = root->keys[i]->value;
         const mx_node *v = root->vals[i];
+        int steps = mx_host_steps_apply(&hc->steps, k, v, err);
+        if (steps < 0) return -1;
+        if (steps) continue;
         if (strcmp(k, "resource_classes") == 0) {
             if (parse_classes(hc, v, err) < 0) return -1;
             continue;
@@ -221,7 +224,8 @@ static int apply(mx_host_config *hc, const mx_node *root, mx_err *err)
                 "unknown host setting \"%s\" (known: libvirt_uri, accel, image_store, "
                 "state_dir, images_dir, default_image, contexts_dir, orb_api, boot_timeout, "
                 "registries, registry_mirrors, credential_helpers, aws, "
-                "resource_classes, capacity)",
+                "resource_classes, capacity, cache_dir, cache_max_bytes, artifacts_max_bytes, "
+                "test_results_max_bytes, ssh_keys)",
                 k);
     }
     return 0;
@@ -245,6 +249,7 @@ int mx_host_config_load(mx_host_config *hc, mx_err *err)
     hc->forward_credentials = mx_xcalloc(1, sizeof *hc->forward_credentials);
     hc->orb_api = mx_xstrdup(MX_ORB_API_DEFAULT);
     mx_rclass_defaults(&hc->classes);
+    mx_host_steps_defaults(&hc->steps);
 
     const char *path = getenv("MEXEC_HOST_CONFIG");
     int explicit = path && *path;
@@ -285,5 +290,6 @@ void mx_host_config_free(mx_host_config *hc)
     free(hc->forward_credentials);
     free(hc->aws_web_identity_token_file);
     mx_rclass_free(&hc->classes);
+    mx_host_steps_free(&hc->steps);
     memset(hc, 0, sizeof *hc);
 }

@@ -3,6 +3,7 @@
 #define MX_HOST_CONFIG_H
 
 #include "accel.h"
+#include "host_steps.h"
 #include "mx_err.h"
 #include "resource_class.h"
 
@@ -42,6 +43,7 @@ typedef struct mx_host_config {
      * (mx_capacity_total) follows the host */
     int capacity_vcpus;
     int capacity_memory_mib;
+    mx_host_steps steps; /* caches, artifacts, test results, SSH keys (host_steps.h) */
 } mx_host_config;
 
 int mx_host_config_load(mx_host_config *hc, mx_err *err);

@@ -230,7 +230,9 @@ static void test_errors(void **state)
                ":2:1: unknown host setting \"boot_timout\" (known: libvirt_uri, accel, "
                "image_store, state_dir, images_dir, default_image, contexts_dir, orb_api, "
                "boot_timeout, registries, "
-               "registry_mirrors, credential_helpers, aws, resource_classes, capacity)");
+               "registry_mirrors, credential_helpers, aws, resource_classes, capacity, "
+               "cache_dir, cache_max_bytes, artifacts_max_bytes, test_results_max_bytes, "
+               "ssh_keys)");
     load_fails(f, "accel: hvf\n", ":1:8: accel must be auto, kvm or tcg");
     load_fails(f, "registries:\n  ghcr.io: {forward_credentials: sure}\n",
                ":2:34: forward_credentials must be true or false");
