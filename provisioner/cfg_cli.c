@@ -1,6 +1,8 @@
 /* mexec config validate|process: the config half of mexec, offline, like `circleci config`.
  * It lives in mx_host (not a cmd_*.c of the mexec target) only because of build ordering. */
+#include "cfg_git.h"
 #include "cfg_process.h"
+#include "checkout.h"
 #include "cli.h"
 
 #include <getopt.h>
@@ -78,6 +80,14 @@ int mx_cmd_config(int argc, char **argv)
         mx_envlist_free(&params);
         return rc;
     }
+    /* the pipeline values come from the project's git repository, as the circleci CLI's do;
+     * the build is of the checked-out branch unless --branch or --tag says otherwise */
+    mx_pipeline_info info;
+    char *project = mx_checkout_project_dir(path);
+    mx_pipeline_info_read(project, path, &info);
+    free(project);
+    if (!o.branch && !o.tag) o.branch = info.branch;
+    o.info = &info;
     mx_err err = {0};
     mx_node *root = NULL, *doc = NULL;
     mx_buf out;
@@ -101,5 +111,6 @@ int mx_cmd_config(int argc, char **argv)
     mx_node_free(doc);
     mx_node_free(root);
     mx_envlist_free(&params);
+    mx_pipeline_info_free(&info);
     return rc;
 }

@@ -11,9 +11,9 @@
 
 typedef struct mx_cfg_orb {
     char *alias;
-    int docker;         /* the built-in CircleCI docker orb */
-    const mx_node *def; /* inline or file orb: a map with commands, jobs, executors */
-    mx_node *owned;     /* the tree of an orb loaded from a file */
+    int docker;         /* the built-in CircleCI docker orb (def: its built-in part) */
+    const mx_node *def; /* a map with commands, jobs, executors */
+    mx_node *owned;     /* the tree of an orb loaded from a file, the registry or built in */
 } mx_cfg_orb;
 
 typedef struct mx_cfg {
@@ -28,6 +28,8 @@ typedef struct mx_cfg {
 } mx_cfg;
 
 int mx_cfg_open(const mx_node *root, const mx_cfg_opts *o, mx_cfg **out, mx_err *err);
+/* Puts every pipeline value but the parameters into the map p ("git.branch" -> value). */
+void mx_cfg_pipeline_values(mx_node *p, const mx_cfg_opts *o, const mx_node *at);
 void mx_cfg_close(mx_cfg *c);
 
 /* The path of expansion: push returns the length to pop back to. */
@@ -52,19 +54,33 @@ int mx_cfg_expand_job(mx_cfg *c, const char *ref, const mx_node *inv, const mx_n
 int mx_cfg_job_node(const mx_node *root, const char *name, const mx_cfg_opts *o, mx_node **out,
                     mx_err *err);
 
-/* The built-in docker orb: a step "docker/<cmd>" with its arguments -> a normalized step. */
+/* The built-in docker orb: a step "docker/<cmd>" (check or pull) with its arguments -> a
+ * normalized step. */
 int mx_cfg_docker_step(mx_cfg *c, const char *cmd, const mx_node *args, const mx_node *at,
                        mx_node *out_steps, mx_err *err);
 /* Is this normalized step key one of the built-in orb's (docker/check, docker/pull)? */
 int mx_cfg_docker_is_step(const char *key);
+/* Does the built-in orb run this command natively (check, pull)? */
+int mx_cfg_docker_is_native(const char *cmd);
+/* The rest of the built-in orb (executors machine and docker; commands build, push,
+ * install_docker_credential_helper), parsed. */
+int mx_cfg_docker_orb_load(mx_node **def, mx_err *err);
+/* A v2 name ("install-docker-credential-helper") in v3 spelling; caller frees. */
+char *mx_cfg_docker_name(const char *name);
+/* A copy of args with v2 parameter names respelled as the v3 names decls has; both spellings
+ * at once is an error. */
+int mx_cfg_docker_args(const mx_node *args, const mx_node *decls, mx_node **out, mx_err *err);
 
 /* ---- workflows ---- */
 typedef struct mx_cfg_inv {
-    char *name;    /* unique within the workflow */
+    char *name;    /* unique across the workflows (repeats numbered NAME-1, NAME-2, ...) */
+    char *given;   /* the name before numbering: name: as written, else the job's */
     char *job;     /* the definition it runs */
     char *alias;   /* a matrix's alias (requires: ALIAS means all of its jobs), or NULL */
     mx_node *node; /* the invocation map after pipeline and matrix substitution */
     const mx_node *at;
+    int approval; /* type: approval (here or in its definition): a hold, nothing to expand */
+    int noop;     /* its definition is type: no-op */
 } mx_cfg_inv;
 
 typedef struct mx_cfg_wf {

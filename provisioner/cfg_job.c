@@ -52,6 +52,17 @@ long mx_parse_duration(const char *s)
         long v = strtol(p, &end, 10);
         if (v < 0 || v > 10L * 365 * 24 * 3600) return -1;
         p = end;
+        /* a fraction ("1.25h", as CircleCI allows): up to 6 digits, in millionths */
+        long frac = 0, scale = 1;
+        if (*p == '.') {
+            p++;
+            if (!isdigit((unsigned char)*p)) return -1;
+            for (; isdigit((unsigned char)*p); p++) {
+                if (scale >= 1000000) return -1;
+                frac = frac * 10 + (*p - '0');
+                scale *= 10;
+            }
+        }
         long mult;
         switch (*p) {
         case 'h':
@@ -64,13 +75,13 @@ long mx_parse_duration(const char *s)
             mult = 1;
             break;
         case '\0':
-            if (any_unit) return -1;
+            if (any_unit || scale > 1) return -1;
             return v; /* bare number: seconds */
         default:
             return -1;
         }
         any_unit = 1;
-        total += v * mult;
+        total += v * mult + frac * mult / scale;
         if (total > 10L * 365 * 24 * 3600) return -1; /* also keeps it within an int */
         p++;
     }
@@ -152,6 +163,7 @@ static const char *const skipped_steps[][2] = {
     {"store_test_results", "test results are not uploaded by a local run"},
     {"add_ssh_keys", "SSH keys come from the CircleCI project settings, absent locally"},
     {"setup_remote_docker", "machine jobs have a Docker engine in the VM"},
+    {"install_signing_bundle", "code signing bundles come from CircleCI, absent locally"},
 };
 
 static int parse_timeout(const mx_node *v, int *out, mx_err *err)
@@ -289,14 +301,18 @@ static int parse_workspace(const char *kind, const mx_node *item, const mx_node 
     if (required_string(v, "root", kind, &st->root, err) < 0) return -1;
     const mx_node *paths = mx_node_get(v, "paths");
     if (!paths || mx_node_is_null(paths)) return mx_node_fail(err, v, "%s needs \"paths\"", kind);
-    if (paths->kind != MX_NODE_SEQ || paths->n == 0)
+    /* one path may be written as a string, as CircleCI accepts */
+    const mx_node *const *items = paths->kind == MX_NODE_SCALAR ? &paths : NULL;
+    size_t n = paths->kind == MX_NODE_SCALAR ? 1 : 0;
+    if (paths->kind == MX_NODE_SEQ) items = (const mx_node *const *)paths->items, n = paths->n;
+    if (n == 0)
         return mx_node_fail(err, paths,
-                            "persist_to_workspace paths must be a list of paths "
+                            "persist_to_workspace paths must be a path or a list of paths "
                             "relative to root");
-    st->paths = mx_xcalloc(paths->n, sizeof *st->paths);
-    for (size_t i = 0; i < paths->n; i++) {
-        if (check_ws_path(paths->items[i], err) < 0) return -1;
-        st->paths[st->npaths++] = mx_xstrdup(paths->items[i]->value);
+    st->paths = mx_xcalloc(n, sizeof *st->paths);
+    for (size_t i = 0; i < n; i++) {
+        if (check_ws_path(items[i], err) < 0) return -1;
+        st->paths[st->npaths++] = mx_xstrdup(items[i]->value);
     }
     return 0;
 }
@@ -361,8 +377,9 @@ static int parse_step(const mx_node *item, mx_step *st, mx_err *err)
         return mx_node_fail(err, item,
                             "a step is a name (checkout) or a map with one key (run: ...)");
     }
-    if (strcmp(kind, "run") == 0) {
-        if (!v) return mx_node_fail(err, item, "run needs a command");
+    /* deploy: CircleCI 2.0's deprecated twin of run */
+    if (strcmp(kind, "run") == 0 || strcmp(kind, "deploy") == 0) {
+        if (!v) return mx_node_fail(err, item, "%s needs a command", kind);
         return parse_run(item, v, st, err);
     }
     if (strcmp(kind, "checkout") == 0) {
@@ -371,8 +388,20 @@ static int parse_step(const mx_node *item, mx_step *st, mx_err *err)
         if (v && !mx_node_is_null(v)) {
             if (v->kind != MX_NODE_MAP)
                 return mx_node_fail(err, v, "checkout takes a map (path: ...)");
-            static const char *const keys[] = {"path", "name", NULL};
+            /* method (blobless/full) and depth shape CircleCI's clone; the local checkout is
+             * a copy of the work tree, which has every object whatever they say */
+            static const char *const keys[] = {"path", "name", "method", "depth", NULL};
             if (check_keys(v, "checkout", keys, err) < 0) return -1;
+            const mx_node *method = mx_node_get(v, "method");
+            if (method &&
+                !(method->kind == MX_NODE_SCALAR &&
+                  (strcmp(method->value, "blobless") == 0 || strcmp(method->value, "full") == 0)))
+                return mx_node_fail(err, method, "checkout method must be blobless or full");
+            const mx_node *depth = mx_node_get(v, "depth");
+            char *end = NULL;
+            if (depth && (depth->kind != MX_NODE_SCALAR || strtol(depth->value, &end, 10) < 0 ||
+                          !*depth->value || *end))
+                return mx_node_fail(err, depth, "checkout depth must be a whole number");
             if (get_string(v, "path", &st->path, err) < 0 ||
                 get_string(v, "name", &st->name, err) < 0)
                 return -1;
@@ -397,24 +426,8 @@ static int parse_step(const mx_node *item, mx_step *st, mx_err *err)
                         kind);
 }
 
-static int parse_machine(const mx_node *job, mx_job *out, mx_err *err)
+static int parse_machine(const mx_node *m, mx_job *out, mx_err *err)
 {
-    const mx_node *m = mx_node_get(job, "machine");
-    if (!m) {
-        if (mx_node_get(job, "docker"))
-            return mx_node_fail(err, mx_node_get(job, "docker"),
-                                "job \"%s\" uses the docker executor; mexec runs machine "
-                                "executor jobs only (use machine: image: NAME:TAG)",
-                                out->name);
-        const char *others[] = {"macos", "windows"};
-        for (size_t i = 0; i < 2; i++)
-            if (mx_node_get(job, others[i]))
-                return mx_node_fail(err, mx_node_get(job, others[i]),
-                                    "job \"%s\": the %s executor is not supported; use machine:",
-                                    out->name, others[i]);
-        return mx_node_fail(err, job, "job \"%s\" has no executor; add machine: image: NAME:TAG",
-                            out->name);
-    }
     int b;
     if (m->kind == MX_NODE_SCALAR && mx_node_bool(m, &b) == 0) {
         if (!b) return mx_node_fail(err, m, "machine: false leaves the job without an executor");
@@ -422,12 +435,141 @@ static int parse_machine(const mx_node *job, mx_job *out, mx_err *err)
     }
     if (m->kind != MX_NODE_MAP)
         return mx_node_fail(err, m, "machine must be true or a map with image:");
-    static const char *const keys[] = {"image", "docker_layer_caching", "resource_class", NULL};
+    static const char *const keys[] = {
+        "image", "docker_layer_caching", "resource_class", "shell", "enabled", NULL};
     if (check_keys(m, "machine", keys, err) < 0) return -1;
     if (get_string(m, "image", &out->image, err) < 0) return -1;
     if (get_string(m, "resource_class", &out->resource_class, err) < 0) return -1;
-    if (!out->image) return mx_node_fail(err, m, "machine needs image: NAME:TAG");
+    /* the machine's shell is the job's default (the Windows orb's executors set it here) */
+    if (get_string(m, "shell", &out->shell, err) < 0) return -1;
+    const mx_node *en = mx_node_get(m, "enabled");
+    int enabled = 0;
+    if (en && mx_node_bool(en, &enabled) < 0)
+        return mx_node_fail(err, en, "machine enabled: must be true or false");
+    if (en && !enabled)
+        return mx_node_fail(err, en, "machine enabled: false leaves the job without an executor");
+    if (!out->image && !enabled) return mx_node_fail(err, m, "machine needs image: NAME:TAG");
+    if (out->image && (strncmp(out->image, "windows-", 8) == 0)) out->executor = MX_EXEC_WINDOWS;
     return 0;
+}
+
+/* docker: a list of containers, the first being where the steps run. */
+static int parse_docker_executor(const mx_node *d, mx_err *err)
+{
+    if (d->kind != MX_NODE_SEQ || d->n == 0)
+        return mx_node_fail(err, d, "docker takes a list of images (- image: NAME:TAG)");
+    /* only what every container needs is checked: CircleCI takes keys its reference does not
+     * list (ports:, in configs it runs) */
+    for (size_t i = 0; i < d->n; i++) {
+        const mx_node *c = d->items[i];
+        if (c->kind != MX_NODE_MAP)
+            return mx_node_fail(err, c, "a docker container is a map with image:");
+        const mx_node *im = mx_node_get(c, "image");
+        if (!im || im->kind != MX_NODE_SCALAR || mx_node_is_null(im) || !*im->value)
+            return mx_node_fail(err, im ? im : c, "a docker container needs image: NAME:TAG");
+        const mx_node *env = mx_node_get(c, "environment");
+        mx_envlist scratch = {0};
+        int rc = env ? mx_cfg_env_parse(env, &scratch, err) : 0;
+        mx_envlist_free(&scratch);
+        if (rc < 0) return -1;
+    }
+    return 0;
+}
+
+static int parse_macos(const mx_node *m, mx_job *out, mx_err *err)
+{
+    if (m->kind != MX_NODE_MAP) return mx_node_fail(err, m, "macos takes a map with xcode:");
+    static const char *const keys[] = {"xcode", "resource_class", "shell", "code_signing", NULL};
+    if (check_keys(m, "macos", keys, err) < 0) return -1;
+    const mx_node *x = mx_node_get(m, "xcode");
+    if (!x || x->kind != MX_NODE_SCALAR || mx_node_is_null(x))
+        return mx_node_fail(err, x ? x : m, "macos needs xcode: VERSION");
+    if (get_string(m, "resource_class", &out->resource_class, err) < 0 ||
+        get_string(m, "shell", &out->shell, err) < 0)
+        return -1;
+    return 0;
+}
+
+/* Exactly one executor: machine, docker, macos (or the older windows key). */
+static int parse_executor(const mx_node *job, mx_job *out, mx_err *err)
+{
+    static const char *const kinds[] = {"machine", "docker", "macos", "windows"};
+    const mx_node *found = NULL;
+    size_t which = 0;
+    for (size_t i = 0; i < 4; i++) {
+        const mx_node *e = mx_node_get(job, kinds[i]);
+        if (!e) continue;
+        if (found)
+            return mx_node_fail(err, e,
+                                "job \"%s\" has two executors (%s and %s); give it exactly one",
+                                out->name, kinds[which], kinds[i]);
+        found = e;
+        which = i;
+    }
+    if (!found)
+        return mx_node_fail(err, job,
+                            "job \"%s\" has no executor; add machine: image: NAME:TAG (or "
+                            "docker:, macos:, executor:)",
+                            out->name);
+    out->exec_line = found->line;
+    out->exec_col = found->col;
+    switch (which) {
+    case 0:
+        out->executor = MX_EXEC_MACHINE;
+        return parse_machine(found, out, err);
+    case 1:
+        out->executor = MX_EXEC_DOCKER;
+        return parse_docker_executor(found, err);
+    case 2:
+        out->executor = MX_EXEC_MACOS;
+        return parse_macos(found, out, err);
+    default:
+        out->executor = MX_EXEC_WINDOWS;
+        return 0;
+    }
+}
+
+int mx_job_check_runnable(const mx_job *job, mx_err *err)
+{
+    const char *why = NULL;
+    switch (job->type) {
+    case MX_JOB_NOOP:
+        why = "is a no-op job: it has nothing to run (in a workflow it ends at once)";
+        break;
+    case MX_JOB_APPROVAL:
+        why = "is an approval job: it has nothing to run (see mexec run --approve)";
+        break;
+    case MX_JOB_RELEASE:
+        why = "is a release/lock job of CircleCI deploys: it has nothing to run locally";
+        break;
+    case MX_JOB_BUILD:
+        break;
+    }
+    if (!why) {
+        switch (job->executor) {
+        case MX_EXEC_DOCKER:
+            why = "uses the docker executor; mexec runs machine executor jobs only (use machine: "
+                  "image: NAME:TAG)";
+            break;
+        case MX_EXEC_MACOS:
+            why = "uses the macos executor: macOS jobs need Apple hardware, and mexec runs Linux "
+                  "machine jobs in VMs (use machine: image: NAME:TAG)";
+            break;
+        case MX_EXEC_WINDOWS:
+            why = "runs on Windows: mexec runs Linux machine jobs in VMs (use machine: image: "
+                  "NAME:TAG)";
+            break;
+        case MX_EXEC_MACHINE:
+            break;
+        }
+    }
+    if (!why && job->resource_class && strncmp(job->resource_class, "windows.", 8) == 0)
+        why = "runs on Windows (resource_class windows.*): mexec runs Linux machine jobs in VMs";
+    if (!why) return 0;
+    int exec = job->type == MX_JOB_BUILD && job->exec_line > 0;
+    return mx_fail(err, MX_USAGE, "%s:%d:%d: job \"%s\" %s", job->file,
+                   exec ? job->exec_line : job->line, exec ? job->exec_col : job->col, job->name,
+                   why);
 }
 
 char *mx_cfg_job_names(const mx_node *root)
@@ -440,18 +582,66 @@ char *mx_cfg_job_names(const mx_node *root)
     return mx_buf_steal(&b);
 }
 
+static int parse_type(const mx_node *j, mx_job *job, mx_err *err)
+{
+    const mx_node *t = mx_node_get(j, "type");
+    if (!t) return 0;
+    static const char *const names[] = {"build", "no-op", "approval", "release", "lock", "unlock"};
+    static const enum mx_job_type types[] = {MX_JOB_BUILD,   MX_JOB_NOOP,    MX_JOB_APPROVAL,
+                                             MX_JOB_RELEASE, MX_JOB_RELEASE, MX_JOB_RELEASE};
+    for (size_t i = 0; i < 6 && t->kind == MX_NODE_SCALAR; i++)
+        if (strcmp(t->value, names[i]) == 0) return job->type = types[i], 0;
+    mx_buf m;
+    mx_buf_init(&m);
+    mx_buf_printf(&m, "unknown job type \"%s\"", t->kind == MX_NODE_SCALAR ? t->value : "?");
+    if (t->kind == MX_NODE_SCALAR) mx_cfg_suggest_add(&m, t->value, names, 6);
+    mx_buf_adds(&m, " (types: build, no-op, approval, release, lock, unlock)");
+    mx_node_fail(err, t, "%s", m.data);
+    mx_buf_free(&m);
+    return -1;
+}
+
+static int parse_parallelism(const mx_node *j, mx_job *job, mx_err *err)
+{
+    job->parallelism = 1;
+    const mx_node *p = mx_node_get(j, "parallelism");
+    if (!p) return 0;
+    char *end = NULL;
+    long n = p->kind == MX_NODE_SCALAR ? strtol(p->value, &end, 10) : 0;
+    if (p->kind != MX_NODE_SCALAR || !*p->value || *end || n < 1 || n > 1000)
+        return mx_node_fail(err, p, "parallelism must be a whole number from 1 to 1000");
+    job->parallelism = (int)n;
+    return 0;
+}
+
 /* The job model from an expanded job (the 2.0 form: no parameters, executors or commands). */
 static int parse_job(const mx_node *j, const char *name, mx_job *job, mx_err *err)
 {
     if (j->kind != MX_NODE_MAP) return mx_node_fail(err, j, "job \"%s\" must be a map", name);
-    static const char *const keys[] = {
-        "machine",           "docker", "macos", "windows",     "resource_class",     "environment",
-        "working_directory", "shell",  "steps", "parallelism", "circleci_ip_ranges", NULL};
-    if (check_keys(j, "a job", keys, err) < 0) return -1;
     job->file = mx_xstrdup(j->file);
     job->line = j->line;
     job->col = j->col;
-    if (parse_machine(j, job, err) < 0) return -1;
+    if (parse_type(j, job, err) < 0) return -1;
+    /* markers in a workflow: CircleCI ignores whatever else they say */
+    if (job->type != MX_JOB_BUILD) return 0;
+    static const char *const keys[] = {"machine",
+                                       "docker",
+                                       "macos",
+                                       "windows",
+                                       "resource_class",
+                                       "environment",
+                                       "working_directory",
+                                       "shell",
+                                       "steps",
+                                       "parallelism",
+                                       "circleci_ip_ranges",
+                                       "type",
+                                       "retention",
+                                       "branches",
+                                       NULL};
+    if (check_keys(j, "a job", keys, err) < 0) return -1;
+    if (parse_executor(j, job, err) < 0 || parse_parallelism(j, job, err) < 0) return -1;
+    /* the job's own keys win over what its executor said */
     if (get_string(j, "resource_class", &job->resource_class, err) < 0 ||
         get_string(j, "working_directory", &job->workdir, err) < 0 ||
         get_string(j, "shell", &job->shell, err) < 0)
@@ -481,6 +671,7 @@ int mx_cfg_job_load_opts(const mx_node *root, const char *name, const mx_cfg_opt
     if (mx_cfg_job_node(root, name, o, &j, err) < 0) return -1;
     int rc = parse_job(j, name, job, err);
     mx_node_free(j);
+    if (rc == 0) rc = mx_job_check_runnable(job, err);
     return rc;
 }
 

@@ -70,8 +70,10 @@ static int resolve_ref(mx_cfg_orb *orb, const mx_node *ref, mx_err *err)
         return mx_node_fail(err, ref, "orb \"%s\" is not NAMESPACE/NAME@VERSION", r);
     char *id = at ? mx_xstrndup(r, (size_t)(at - r)) : mx_xstrdup(r);
     if (strcmp(id, "circleci/docker") == 0) {
-        orb->docker = 1;
         free(id);
+        orb->docker = 1;
+        if (mx_cfg_docker_orb_load(&orb->owned, err) < 0) return -1;
+        orb->def = orb->owned;
         return 0;
     }
     char *owned = NULL;
@@ -145,20 +147,7 @@ static int load_pipeline(mx_cfg *c, const mx_cfg_opts *o, mx_err *err)
         free(k);
     }
     mx_node_free(bound);
-    const char *vals[][2] = {
-        {"git.branch", o && o->branch ? o->branch : ""},
-        {"git.tag", o && o->tag ? o->tag : ""},
-        {"git.revision", o && o->revision ? o->revision : ""},
-        {"number", "1"},
-        {"id", "00000000-0000-0000-0000-000000000000"},
-        {"trigger_source", "local"},
-        {"project.type", "local"},
-    };
-    for (size_t i = 0; i < sizeof vals / sizeof *vals; i++) {
-        mx_node *v = mx_node_new_scalar(vals[i][1], c->root);
-        v->quoted = i != 3;
-        mx_node_map_put(c->pipeline, vals[i][0], v);
-    }
+    mx_cfg_pipeline_values(c->pipeline, o, c->root);
     return 0;
 }
 
@@ -173,8 +162,9 @@ static int check_version(const mx_node *root, int *v21, mx_err *err)
     *v21 = strcmp(v->value, "2.1") == 0;
     if (!*v21) {
         static const char *const only21[] = {"orbs", "commands", "executors", "parameters"};
+        /* an empty one is no 2.1 feature (CircleCI runs such 2.0 configs) */
         for (size_t i = 0; i < 4; i++)
-            if (mx_node_get(root, only21[i]))
+            if (mx_node_get(root, only21[i]) && !mx_node_is_null(mx_node_get(root, only21[i])))
                 return mx_node_fail(err, mx_node_get(root, only21[i]), "\"%s\" needs version: 2.1",
                                     only21[i]);
     }
@@ -262,15 +252,21 @@ const mx_node *mx_cfg_find(mx_cfg *c, const mx_cfg_orb *scope, const char *secti
         }
         free(alias);
         *orb_out = orb;
-        if (orb->docker) {
+        key = slash + 1;
+        if (orb->docker && strcmp(section, "commands") == 0 && mx_cfg_docker_is_native(key)) {
             *docker = 1;
             found = at; /* a marker: the caller builds the step */
             goto out;
         }
         table = mx_node_get(orb->def, section);
-        key = slash + 1;
         free(prefix);
         prefix = mx_xasprintf("%s/", orb->alias);
+        if (orb->docker) { /* v2's hyphenated names are v3's snake_case ones */
+            char *v3 = mx_cfg_docker_name(key);
+            found = mx_node_get(table, v3);
+            free(v3);
+            if (found) goto out;
+        }
     } else {
         table = mx_node_get(scope ? scope->def : c->root, section);
     }
@@ -279,8 +275,16 @@ const mx_node *mx_cfg_find(mx_cfg *c, const mx_cfg_orb *scope, const char *secti
         mx_buf m;
         mx_buf_init(&m);
         mx_buf_printf(&m, "%s \"%s\" is not defined", what, name);
+        if (*orb_out && (*orb_out)->docker)
+            mx_buf_adds(&m, " in the built-in docker orb, which stands in for circleci/docker "
+                            "when CircleCI's orb registry cannot be reached");
         mx_cfg_suggest_keys(&m, key, table);
-        list_names(&m, table, prefix);
+        if (*orb_out && (*orb_out)->docker)
+            mx_buf_adds(&m, " (commands: check, pull, build, push, "
+                            "install_docker_credential_helper; executors: machine, docker; no "
+                            "jobs)");
+        else
+            list_names(&m, table, prefix);
         mx_node_fail(err, at, "%s", m.data);
         mx_buf_free(&m);
     }

@@ -92,8 +92,12 @@ static int typed_value(const mx_node *name, const mx_node *d, const mx_node *v, 
         return 0;
     }
     if (strcmp(t, "executor") == 0) {
+        /* a map without name: is an executor a caller already resolved to its definition */
+        int resolved =
+            v->kind == MX_NODE_MAP && (mx_node_get(v, "machine") || mx_node_get(v, "docker") ||
+                                       mx_node_get(v, "macos") || mx_node_get(v, "windows"));
         if (v->kind == MX_NODE_SEQ || mx_node_is_null(v) ||
-            (v->kind == MX_NODE_MAP && !mx_node_get(v, "name")))
+            (v->kind == MX_NODE_MAP && !mx_node_get(v, "name") && !resolved))
             return mx_node_fail(
                 err, v, "%s: parameter \"%s\" takes an executor name or a map with name:", what,
                 pn);
@@ -216,9 +220,10 @@ typedef struct ref {
     char *name;        /* "parameters.x" */
 } ref;
 
-/* Finds the next << parameters.x >> / << pipeline.x >> / << matrix.x >> at or after `from`.
- * Other "<<" (heredocs, << include(...) >>) are left alone. */
-static int next_ref(const char *s, size_t from, ref *r)
+/* Finds the next << parameters.x >> / << pipeline.x >> / << matrix.x >> at or after `from`
+ * (only << pipeline.x >> when pipeline_only).  Other "<<" (heredocs, << include(...) >>) are
+ * left alone. */
+static int next_ref(const char *s, size_t from, int pipeline_only, ref *r)
 {
     for (const char *p = strstr(s + from, "<<"); p; p = strstr(p + 1, "<<")) {
         const char *q = p + 2;
@@ -233,8 +238,10 @@ static int next_ref(const char *s, size_t from, ref *r)
         if (idlen == 0 || strncmp(q, ">>", 2) != 0) continue;
         static const char *const prefixes[] = {"parameters.", "pipeline.", "matrix."};
         int ok = 0;
-        for (size_t i = 0; i < 3; i++)
+        for (size_t i = 0; i < 3; i++) {
+            if (pipeline_only && i != 1) continue;
             ok |= idlen > strlen(prefixes[i]) && strncmp(id, prefixes[i], strlen(prefixes[i])) == 0;
+        }
         if (!ok) continue;
         r->start = (size_t)(p - s);
         r->end = (size_t)(q + 2 - s);
@@ -282,7 +289,11 @@ static const mx_node *resolve(const char *name, const mx_cfg_scope *s, const mx_
         mx_buf_printf(&m, "undefined %s << %s >>", kind, name);
         if (table == s->params && s->owner) mx_buf_printf(&m, " in %s", s->owner);
         mx_cfg_suggest_keys(&m, key, table);
-        list_keys(&m, table);
+        if (table == s->pipeline)
+            mx_buf_adds(&m, " (pipeline values: docs/config.md; parameters are "
+                            "<< pipeline.parameters.NAME >>)");
+        else
+            list_keys(&m, table);
     }
     mx_node_fail(err, at, "%s", m.data);
     mx_buf_free(&m);
@@ -295,7 +306,7 @@ static int subst_scalar(const mx_node *in, const mx_cfg_scope *s, mx_node **out,
                         mx_err *err)
 {
     ref r;
-    if (!next_ref(in->value, 0, &r)) {
+    if (!next_ref(in->value, 0, s->pipeline_only, &r)) {
         *out = mx_node_copy(in);
         return 0;
     }
@@ -326,7 +337,7 @@ static int subst_scalar(const mx_node *in, const mx_cfg_scope *s, mx_node **out,
         }
         mx_buf_adds(&b, mx_node_is_null(v) ? "" : v->value);
         pos = r.end;
-        more = next_ref(in->value, pos, &r);
+        more = next_ref(in->value, pos, s->pipeline_only, &r);
     }
     mx_buf_adds(&b, in->value + pos);
     mx_node *n = mx_node_new_scalar(b.data ? b.data : "", in);
@@ -382,4 +393,14 @@ int mx_cfg_subst(const mx_node *in, const mx_cfg_scope *s, mx_node **out, mx_err
 {
     int splice;
     return subst(in, s, out, &splice, err);
+}
+
+int mx_cfg_subst_pipeline(mx_node **bound, const mx_node *pipeline, mx_err *err)
+{
+    mx_cfg_scope s = {.pipeline = pipeline, .pipeline_only = 1};
+    mx_node *out = NULL;
+    if (mx_cfg_subst(*bound, &s, &out, err) < 0) return -1;
+    mx_node_free(*bound);
+    *bound = out;
+    return 0;
 }

@@ -134,6 +134,11 @@ int mx_cmd_run(int argc, char **argv)
     mx_checkout_git_info(project, &sha, &branch);
     if (!a.cfg.branch && !a.cfg.tag && branch && strcmp(branch, "HEAD") != 0) a.cfg.branch = branch;
     a.cfg.revision = sha;
+    /* pipeline values and CIRCLE_* variables: from git, with this run's own ids */
+    mx_pipeline_info info;
+    mx_pipeline_info_read(project, a.o.config_path, &info);
+    mx_pipeline_info_new_ids(&info);
+    a.cfg.info = &info;
     a.cfg.params = &a.params;
     a.o.cfg = &a.cfg;
 
@@ -154,6 +159,7 @@ int mx_cmd_run(int argc, char **argv)
         }
     }
     mx_host_config_free(&hc);
+    mx_pipeline_info_free(&info);
     free_args(&a);
     return rc;
 }

@@ -318,7 +318,8 @@ static int boot_and_run(job_ctx *c, mx_err *err)
                             .branch = cfg && cfg->branch ? cfg->branch
                                                          : (cfg && cfg->tag ? NULL : branch),
                             .tag = cfg ? cfg->tag : NULL,
-                            .job_id = c->vm.job_id};
+                            .job_id = c->vm.job_id,
+                            .pipeline = cfg ? cfg->info : NULL};
     mx_job_env_build(&c->job, &c->o->cli_env, &c->context_env, &info, &c->env);
 
     say("job %s: booting %s (%s) as %s: %d vCPUs, %d MiB, %s", c->job.name, c->vm.domain_name,

@@ -4,6 +4,8 @@ target_compile_definitions(cfg_process_test PRIVATE
   MX_PROCESS_FIXTURES="${CMAKE_CURRENT_SOURCE_DIR}/fixtures/config-process"
   MX_PLAN_FIXTURES="${CMAKE_CURRENT_SOURCE_DIR}/fixtures/config-plan")
 
+mx_unit_test(cfg_git_test provisioner/cfg_git_test.c mx_host)
+
 # `mexec config validate|process` as a user runs it: exit statuses and messages.
 add_test(NAME cfg_cli_test COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/provisioner/cfg_cli_test.sh)
 set_tests_properties(cfg_cli_test PROPERTIES LABELS unit TIMEOUT 300

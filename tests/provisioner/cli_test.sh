@@ -41,6 +41,9 @@ check too-large 2 'pass --fit-to-host' "$(job 2xlarge+)" --job build
 check fit-to-host 3 'resource class 2xlarge+ fitted to this host' "$(job 2xlarge+)" --job build --fit-to-host
 check not-built 3 'run: mexec image build debian-12:current' "$(job medium)" --job build
 check docker-executor 2 'uses the docker executor' $'version: 2.1\njobs:\n  build:\n    docker: [{image: cimg/base:stable}]\n    steps: [checkout]\n' --job build
+check macos-executor 2 'uses the macos executor: macOS jobs need Apple hardware' $'version: 2.1\njobs:\n  build:\n    macos: {xcode: 15.4.0}\n    steps: [checkout]\n' --job build
+check windows-image 2 'config.yml:4:14: job "build" runs on Windows' $'version: 2.1\njobs:\n  build:\n    machine: {image: windows-server-2022-gui:current}\n    steps: [checkout]\n' --job build
+check noop-job 2 'job "gate" is a no-op job' $'version: 2.1\njobs:\n  gate: {type: no-op}\n' --job gate
 check unknown-step 2 'unknown step "frobnicate"' $'version: 2.1\njobs:\n  build:\n    machine: true\n    steps: [frobnicate]\n' --job build
 check no-job-flag 2 'run needs --job NAME' "$(job medium)"
 check bad-env-flag 2 '-e takes KEY=VALUE' "$(job medium)" --job build -e NOEQUALS
