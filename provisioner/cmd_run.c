@@ -2,6 +2,7 @@
  * a fresh VM. */
 #include "checkout.h"
 #include "cli.h"
+#include "cli_env.h"
 #include "host_config.h"
 #include "job_run.h"
 #include "mx_buf.h"
@@ -10,13 +11,16 @@
 #include "workflow_run.h"
 
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const char usage_line[] =
-    "usage: mexec run [-c CONFIG] (--job NAME | --workflow NAME) [-e KEY=VALUE]...\n"
-    "                 [--context NAME]... [--param KEY=VALUE]... [--branch B | --tag T]\n"
+    "usage: mexec run [-c CONFIG] (--job NAME | --workflow NAME)\n"
+    "                 [-e KEY=VALUE | -e KEY]... [--env-file FILE]... [--context NAME]...\n"
+    "                 [--param KEY=VALUE]... [--branch B | --tag T] [--project-dir DIR]\n"
     "                 [--fit-to-host] [--keep-on-failure]\n";
 
 static int add_kv(mx_envlist *list, const char *flag, const char *kv)
@@ -37,13 +41,42 @@ typedef struct run_args {
     mx_cfg_opts cfg;
     mx_envlist params;
     const char *workflow;
+    mx_cli_secret_keys secret_keys; /* -e KEY, --env-file */
+    char *project_dir;              /* --project-dir, resolved */
 } run_args;
 
 static void free_args(run_args *a)
 {
     mx_envlist_free(&a->o.cli_env);
     mx_envlist_free(&a->params);
+    mx_cli_secret_keys_free(&a->secret_keys);
     free(a->o.contexts);
+    free(a->project_dir);
+}
+
+/* -e, --env-file: a message printed and -1 on a problem. */
+static int add_env(run_args *a, int env_file, const char *arg)
+{
+    mx_err err;
+    int rc = env_file ? mx_cli_env_file(arg, &a->o.cli_env, &a->secret_keys, &err)
+                      : mx_cli_env_arg(arg, &a->o.cli_env, &a->secret_keys, &err);
+    if (rc < 0) fprintf(stderr, "mexec: %s\n", err.msg);
+    return rc;
+}
+
+/* --project-dir DIR: an existing directory, kept as an absolute path (its name is the
+ * project's, CIRCLE_PROJECT_REPONAME). */
+static int set_project_dir(run_args *a, const char *dir)
+{
+    char real[PATH_MAX];
+    struct stat st;
+    if (!realpath(dir, real) || stat(real, &st) < 0 || !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "mexec: --project-dir %s is not a directory\n", dir);
+        return -1;
+    }
+    free(a->project_dir);
+    a->project_dir = mx_xstrdup(real);
+    return 0;
 }
 
 /* Returns -1 on bad usage (message printed), 1 for --help, else 0. */
@@ -55,6 +88,7 @@ static int parse(int argc, char **argv, run_args *a)
         {"context", required_argument, 0, 'C'},  {"param", required_argument, 0, 'p'},
         {"branch", required_argument, 0, 'b'},   {"tag", required_argument, 0, 't'},
         {"fit-to-host", no_argument, 0, 'F'},    {"keep-on-failure", no_argument, 0, 'K'},
+        {"env-file", required_argument, 0, 'E'}, {"project-dir", required_argument, 0, 'P'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0},
     };
     int c, bad = 0;
@@ -71,7 +105,13 @@ static int parse(int argc, char **argv, run_args *a)
             a->workflow = optarg;
             break;
         case 'e':
-            bad |= add_kv(&a->o.cli_env, "-e", optarg) < 0;
+            bad |= add_env(a, 0, optarg) < 0;
+            break;
+        case 'E':
+            bad |= add_env(a, 1, optarg) < 0;
+            break;
+        case 'P':
+            bad |= set_project_dir(a, optarg) < 0;
             break;
         case 'p':
             bad |= add_kv(&a->params, "--param", optarg) < 0;
@@ -101,6 +141,9 @@ static int parse(int argc, char **argv, run_args *a)
         }
     }
     if (bad) return -1;
+    a->o.cli_secret_keys = a->secret_keys.v;
+    a->o.ncli_secret_keys = a->secret_keys.n;
+    a->o.project_dir = a->project_dir;
     const char *why = NULL;
     if (optind < argc)
         why = "unexpected argument";
@@ -130,7 +173,8 @@ int mx_cmd_run(int argc, char **argv)
     }
     /* like CircleCI, a build is of the project's current branch unless told otherwise */
     mx_autofree char *sha = NULL, *branch = NULL;
-    mx_autofree char *project = mx_checkout_project_dir(a.o.config_path);
+    mx_autofree char *project =
+        a.project_dir ? mx_xstrdup(a.project_dir) : mx_checkout_project_dir(a.o.config_path);
     mx_checkout_git_info(project, &sha, &branch);
     if (!a.cfg.branch && !a.cfg.tag && branch && strcmp(branch, "HEAD") != 0) a.cfg.branch = branch;
     a.cfg.revision = sha;

@@ -75,15 +75,24 @@ static int parse_capacity(mx_host_config *hc, const mx_node *m, mx_err *err)
 static int parse_registries(mx_host_config *hc, const mx_node *m, mx_err *err)
 {
     if (m->kind != MX_NODE_MAP)
-        return mx_node_fail(err, m, "registries must be a map of HOST:PORT: {ca, insecure}");
+        return mx_node_fail(err, m,
+                            "registries must be a map of HOST:PORT: {ca, insecure, "
+                            "forward_credentials}");
     hc->registries = mx_xcalloc(m->n, sizeof *hc->registries);
+    free(hc->forward_credentials); /* the empty default */
+    hc->forward_credentials = mx_xcalloc(m->n + 1, sizeof *hc->forward_credentials);
+    size_t nfwd = 0;
     for (size_t i = 0; i < m->n; i++) {
         const mx_node *r = m->vals[i], *ca = mx_node_get(r, "ca"),
-                      *ins = mx_node_get(r, "insecure");
+                      *ins = mx_node_get(r, "insecure"),
+                      *fwd = mx_node_get(r, "forward_credentials");
         mx_registry_cfg *rc = &hc->registries[hc->nregistries++];
         rc->host = mx_xstrdup(m->keys[i]->value);
         if (r->kind != MX_NODE_MAP)
-            return mx_node_fail(err, r, "registry %s takes {ca: FILE, insecure: BOOL}", rc->host);
+            return mx_node_fail(err, r,
+                                "registry %s takes {ca: FILE, insecure: BOOL, "
+                                "forward_credentials: BOOL}",
+                                rc->host);
         if (strchr(rc->host, '/') || strstr(rc->host, ".."))
             return mx_node_fail(err, m->keys[i], "\"%s\" is not HOST[:PORT]", rc->host);
         if (ca) {
@@ -94,6 +103,27 @@ static int parse_registries(mx_host_config *hc, const mx_node *m, mx_err *err)
         }
         if (ins && mx_node_bool(ins, &rc->insecure) < 0)
             return mx_node_fail(err, ins, "insecure must be true or false");
+        if (fwd && mx_node_bool(fwd, &rc->forward_credentials) < 0)
+            return mx_node_fail(err, fwd, "forward_credentials must be true or false");
+        if (rc->forward_credentials) hc->forward_credentials[nfwd++] = mx_xstrdup(rc->host);
+    }
+    return 0;
+}
+
+static int parse_aws(mx_host_config *hc, const mx_node *m, mx_err *err)
+{
+    if (m->kind != MX_NODE_MAP)
+        return mx_node_fail(err, m, "aws must be a map {web_identity_token_file: PATH}");
+    for (size_t i = 0; i < m->n; i++) {
+        const mx_node *v = m->vals[i];
+        if (strcmp(m->keys[i]->value, "web_identity_token_file") != 0)
+            return mx_node_fail(err, m->keys[i],
+                                "unknown aws setting \"%s\" (known: web_identity_token_file)",
+                                m->keys[i]->value);
+        /* read at each login (tokens rotate), so it need not exist yet; but it is a host path */
+        if (v->kind != MX_NODE_SCALAR || v->value[0] != '/')
+            return mx_node_fail(err, v, "web_identity_token_file must be an absolute path");
+        set_str(&hc->aws_web_identity_token_file, v);
     }
     return 0;
 }
@@ -147,6 +177,10 @@ static int apply(mx_host_config *hc, const mx_node *root, mx_err *err)
             if (parse_helpers(hc, v, err) < 0) return -1;
             continue;
         }
+        if (strcmp(k, "aws") == 0) {
+            if (parse_aws(hc, v, err) < 0) return -1;
+            continue;
+        }
         if (strcmp(k, "registry_mirrors") == 0) {
             if (parse_mirrors(hc, v, err) < 0) return -1;
             continue;
@@ -178,11 +212,17 @@ static int apply(mx_host_config *hc, const mx_node *root, mx_err *err)
                 err, root->keys[i],
                 "unknown host setting \"%s\" (known: libvirt_uri, accel, image_store, "
                 "state_dir, images_dir, default_image, contexts_dir, boot_timeout, "
-                "registries, registry_mirrors, credential_helpers, "
+                "registries, registry_mirrors, credential_helpers, aws, "
                 "resource_classes, capacity)",
                 k);
     }
     return 0;
+}
+
+const char *mx_host_config_path(void)
+{
+    const char *path = getenv("MEXEC_HOST_CONFIG");
+    return path && *path ? path : MX_HOST_CONFIG_DEFAULT;
 }
 
 int mx_host_config_load(mx_host_config *hc, mx_err *err)
@@ -194,6 +234,7 @@ int mx_host_config_load(mx_host_config *hc, mx_err *err)
     hc->images_dir =
         mx_xstrdup(getenv("MEXEC_IMAGES_DIR") ? getenv("MEXEC_IMAGES_DIR") : MX_IMAGES_DIR);
     hc->boot_timeout_s = DEFAULT_BOOT_TIMEOUT_S;
+    hc->forward_credentials = mx_xcalloc(1, sizeof *hc->forward_credentials);
     mx_rclass_defaults(&hc->classes);
 
     const char *path = getenv("MEXEC_HOST_CONFIG");
@@ -229,6 +270,10 @@ void mx_host_config_free(mx_host_config *hc)
     for (char **h = hc->credential_helpers; h && *h; h++)
         free(*h);
     free(hc->credential_helpers);
+    for (char **h = hc->forward_credentials; h && *h; h++)
+        free(*h);
+    free(hc->forward_credentials);
+    free(hc->aws_web_identity_token_file);
     mx_rclass_free(&hc->classes);
     memset(hc, 0, sizeof *hc);
 }

@@ -13,6 +13,8 @@ typedef struct mx_registry_cfg {
     char *host;
     char *ca;     /* CA certificate file on the host -> /etc/docker/certs.d/HOST/ca.crt */
     int insecure; /* plain HTTP or unverified TLS: only when the user asks */
+    /* the invoking user's logins for this registry (~/.docker/config.json) may go into jobs */
+    int forward_credentials;
 } mx_registry_cfg;
 
 typedef struct mx_host_config {
@@ -28,8 +30,12 @@ typedef struct mx_host_config {
     size_t nregistries;
     char **mirrors; /* registry-mirrors for the guest's dockerd */
     size_t nmirrors;
-    /* docker-credential-* helpers a config.json may name (NULL-terminated); NULL: any */
+    /* docker-credential-* helpers that may run (NULL-terminated); NULL: none */
     char **credential_helpers;
+    /* hosts of the registries with forward_credentials: true (NULL-terminated, never NULL) */
+    char **forward_credentials;
+    /* aws.web_identity_token_file: the OIDC token for ECR role logins, a host file */
+    char *aws_web_identity_token_file;
     mx_rclass_table classes;
     /* capacity: what all of mexec's running VMs together may use; 0 = unset, the default
      * (mx_capacity_total) follows the host */
@@ -38,6 +44,8 @@ typedef struct mx_host_config {
 } mx_host_config;
 
 int mx_host_config_load(mx_host_config *hc, mx_err *err);
+/* The host settings file mx_host_config_load reads: $MEXEC_HOST_CONFIG or the default. */
+const char *mx_host_config_path(void);
 void mx_host_config_free(mx_host_config *hc);
 
 #endif

@@ -116,6 +116,10 @@ static int resolve(job_ctx *c, mx_err *err)
     if (fitted)
         say("resource class %s fitted to this host: %d vCPUs, %d MiB", c->job.resource_class,
             c->rc.vcpus, c->rc.memory_mib);
+    for (size_t i = 0; i < c->job.nsteps; i++)
+        if (c->job.steps[i].kind == MX_JOB_STEP_CHECKOUT &&
+            mx_checkout_check(c->project_dir, c->o->project_dir != NULL, err) < 0)
+            return -1;
     return mx_image_require_built(&c->img, err);
 }
 
@@ -154,7 +158,8 @@ static int upload_inputs(job_ctx *c, mx_err *err)
         if (c->job.steps[i].kind != MX_JOB_STEP_CHECKOUT) continue;
         mx_autofree char *local = mx_xasprintf("%s/checkout-%zu.tar", c->vm.dir, i);
         c->archives[i] = mx_xasprintf("/tmp/mexec-checkout-%s-%zu.tar", c->vm.job_id, i);
-        if (mx_checkout_archive(c->project_dir, local, err) < 0) return mx_wrap(err, "checkout");
+        if (mx_checkout_archive(c->project_dir, c->o->project_dir != NULL, local, err) < 0)
+            return mx_wrap(err, "checkout");
         if (mx_ssh_upload(&c->ssh, local, c->archives[i], 0600, err) < 0)
             return mx_wrap(err, "upload checkout");
         unlink(local);
@@ -202,14 +207,22 @@ static int run_step(job_ctx *c, size_t i, mx_err *err)
     mx_docker_args docker;
     memset(&docker, 0, sizeof docker);
     if (st->kind == MX_JOB_STEP_DOCKER_CHECK || st->kind == MX_JOB_STEP_DOCKER_PULL) {
-        mx_autofree char *failure = NULL;
+        mx_autofree char *failure = NULL, *notice = NULL;
         /* beside the job directories, not among them: gc owns those */
         mx_autofree char *state_parent = mx_dirname(c->hc->state_dir);
         mx_autofree char *ecr_cache = mx_path_join(state_parent, "ecr-cache");
-        mx_job_docker_opts dopts = {.ecr_cache_dir = ecr_cache,
-                                    .allowed_helpers =
-                                        (const char *const *)c->hc->credential_helpers};
-        int r = mx_job_docker_args(st, &env, &dopts, &c->secrets, &docker, &failure, err);
+        mx_job_docker_opts dopts = {
+            .ecr_cache_dir = ecr_cache,
+            .allowed_helpers = (const char *const *)c->hc->credential_helpers,
+            .forward_registries = (const char *const *)c->hc->forward_credentials,
+            .aws_web_identity_token_file = c->hc->aws_web_identity_token_file,
+            .host_config_path = mx_host_config_path()};
+        int r = mx_job_docker_args(st, &env, &dopts, &c->secrets, &docker, &failure, &notice, err);
+        if (notice) {
+            mx_autofree char *masked = mx_secrets_mask(&c->secrets, notice);
+            printf("%s\n", masked);
+            fflush(stdout);
+        }
         if (r < 0 || failure) {
             mx_envlist_free(&env);
             mx_job_docker_args_clear(&docker);
@@ -377,13 +390,18 @@ int mx_job_run(const mx_host_config *hc, const mx_run_opts *o, mx_err *err)
     c.ssh.sock = -1;
     c.vm.lock_fd = -1;
     mx_secrets_init(&c.secrets);
+    for (size_t i = 0; i < o->ncli_secret_keys; i++) {
+        const char *v = mx_envlist_get(&o->cli_env, o->cli_secret_keys[i]);
+        if (v) mx_secrets_add(&c.secrets, v);
+    }
+    c.project_dir =
+        o->project_dir ? mx_xstrdup(o->project_dir) : mx_checkout_project_dir(o->config_path);
     int rc = resolve(&c, err);
     if (rc == 0) {
         c.agent_local = mx_agent_binary(err);
         if (!c.agent_local) rc = -1;
     }
     if (rc == 0) {
-        c.project_dir = mx_checkout_project_dir(o->config_path);
         rc = boot_and_run(&c, err);
         if (rc == MX_JOB_FAILED && o->keep_on_failure && !mx_stop) keep_for_debugging(&c);
     }

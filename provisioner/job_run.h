@@ -12,8 +12,12 @@ typedef struct mx_run_opts {
     const char *config_path;
     const char *job_name;
     mx_envlist cli_env;
-    const mx_cfg_opts *cfg; /* pipeline parameters, branch, tag (NULL: none) */
-    const char **contexts;  /* --context NAME, in order */
+    /* keys of cli_env whose values are secrets (-e KEY, --env-file): masked in all output */
+    char **cli_secret_keys;
+    size_t ncli_secret_keys;
+    const char *project_dir; /* --project-dir; NULL: the config's, which must be in git */
+    const mx_cfg_opts *cfg;  /* pipeline parameters, branch, tag (NULL: none) */
+    const char **contexts;   /* --context NAME, in order */
     size_t ncontexts;
     int fit_to_host;
     int keep_on_failure;         /* a failed job's VM stays up for `mexec ssh` until interrupted */

@@ -119,6 +119,22 @@ static void test_registries_and_mirrors(void **state)
     assert_string_equal(hc.credential_helpers[0], "pass");
     assert_string_equal(hc.credential_helpers[1], "ecr-login");
     assert_null(hc.credential_helpers[2]);
+    assert_null(hc.forward_credentials[0]); /* none unless asked */
+    mx_host_config_free(&hc);
+
+    /* whose logins go into jobs, and the host-side OIDC token file */
+    free(use_config(f, "registries:\n"
+                       "  docker.io: {forward_credentials: true}\n"
+                       "  10.0.2.2:5000: {insecure: true, forward_credentials: false}\n"
+                       "  ghcr.io: {forward_credentials: true}\n"
+                       "aws: {web_identity_token_file: /run/mexec/oidc-token}\n"));
+    if (mx_host_config_load(&hc, &err) < 0) fail_msg("%s", err.msg);
+    assert_int_equal(hc.registries[0].forward_credentials, 1);
+    assert_int_equal(hc.registries[1].forward_credentials, 0);
+    assert_string_equal(hc.forward_credentials[0], "docker.io");
+    assert_string_equal(hc.forward_credentials[1], "ghcr.io");
+    assert_null(hc.forward_credentials[2]);
+    assert_string_equal(hc.aws_web_identity_token_file, "/run/mexec/oidc-token");
     mx_host_config_free(&hc);
 
     /* a CA that does not exist, and a registry name that would escape certs.d */
@@ -147,6 +163,11 @@ static void test_defaults_with_empty_map(void **state)
     assert_string_equal(hc.images_dir, "/opt/images");
     assert_null(hc.default_image);
     assert_int_equal(hc.boot_timeout_s, 300);
+    /* no helper may run and nobody's logins are forwarded unless the host says so */
+    assert_null(hc.credential_helpers);
+    assert_non_null(hc.forward_credentials);
+    assert_null(hc.forward_credentials[0]);
+    assert_null(hc.aws_web_identity_token_file);
     /* unset: the capacity follows the host (mx_capacity_total) */
     assert_int_equal(hc.capacity_vcpus, 0);
     assert_int_equal(hc.capacity_memory_mib, 0);
@@ -192,8 +213,15 @@ static void test_errors(void **state)
                ":2:1: unknown host setting \"boot_timout\" (known: libvirt_uri, accel, "
                "image_store, state_dir, images_dir, default_image, contexts_dir, boot_timeout, "
                "registries, "
-               "registry_mirrors, credential_helpers, resource_classes, capacity)");
+               "registry_mirrors, credential_helpers, aws, resource_classes, capacity)");
     load_fails(f, "accel: hvf\n", ":1:8: accel must be auto, kvm or tcg");
+    load_fails(f, "registries:\n  ghcr.io: {forward_credentials: sure}\n",
+               ":2:34: forward_credentials must be true or false");
+    load_fails(f, "aws: {web_identity_token_file: token.jwt}\n",
+               ":1:32: web_identity_token_file must be an absolute path");
+    load_fails(f, "aws: {endpoint: http://x}\n",
+               ":1:7: unknown aws setting \"endpoint\" (known: web_identity_token_file)");
+    load_fails(f, "aws: [x]\n", ":1:6: aws must be a map");
     load_fails(f, "boot_timeout: 1\n",
                ":1:15: boot_timeout must be a whole number from 5 to 86400");
     load_fails(f, "boot_timeout: 30s\n", ":1:15: boot_timeout must be a whole number");
