@@ -453,29 +453,6 @@ static int parse_machine(const mx_node *m, mx_job *out, mx_err *err)
     return 0;
 }
 
-/* docker: a list of containers, the first being where the steps run. */
-static int parse_docker_executor(const mx_node *d, mx_err *err)
-{
-    if (d->kind != MX_NODE_SEQ || d->n == 0)
-        return mx_node_fail(err, d, "docker takes a list of images (- image: NAME:TAG)");
-    /* only what every container needs is checked: CircleCI takes keys its reference does not
-     * list (ports:, in configs it runs) */
-    for (size_t i = 0; i < d->n; i++) {
-        const mx_node *c = d->items[i];
-        if (c->kind != MX_NODE_MAP)
-            return mx_node_fail(err, c, "a docker container is a map with image:");
-        const mx_node *im = mx_node_get(c, "image");
-        if (!im || im->kind != MX_NODE_SCALAR || mx_node_is_null(im) || !*im->value)
-            return mx_node_fail(err, im ? im : c, "a docker container needs image: NAME:TAG");
-        const mx_node *env = mx_node_get(c, "environment");
-        mx_envlist scratch = {0};
-        int rc = env ? mx_cfg_env_parse(env, &scratch, err) : 0;
-        mx_envlist_free(&scratch);
-        if (rc < 0) return -1;
-    }
-    return 0;
-}
-
 static int parse_macos(const mx_node *m, mx_job *out, mx_err *err)
 {
     if (m->kind != MX_NODE_MAP) return mx_node_fail(err, m, "macos takes a map with xcode:");
@@ -519,7 +496,7 @@ static int parse_executor(const mx_node *job, mx_job *out, mx_err *err)
         return parse_machine(found, out, err);
     case 1:
         out->executor = MX_EXEC_DOCKER;
-        return parse_docker_executor(found, err);
+        return mx_cfg_docker_executor(found, out, err);
     case 2:
         out->executor = MX_EXEC_MACOS;
         return parse_macos(found, out, err);
@@ -547,9 +524,7 @@ int mx_job_check_runnable(const mx_job *job, mx_err *err)
     }
     if (!why) {
         switch (job->executor) {
-        case MX_EXEC_DOCKER:
-            why = "uses the docker executor; mexec runs machine executor jobs only (use machine: "
-                  "image: NAME:TAG)";
+        case MX_EXEC_DOCKER: /* its containers run in a VM of the host's choice */
             break;
         case MX_EXEC_MACOS:
             why = "uses the macos executor: macOS jobs need Apple hardware, and mexec runs Linux "
@@ -658,6 +633,16 @@ static int parse_job(const mx_node *j, const char *name, mx_job *job, mx_err *er
         job->nsteps++;
         if (parse_step(steps->items[i], &job->steps[i], err) < 0)
             return mx_wrap(err, "jobs.%s.steps[%zu]", name, i);
+        /* a docker job gets the Docker engine it asks for; a machine job has the VM's */
+        mx_step *st = &job->steps[i];
+        if (job->executor == MX_EXEC_DOCKER && st->kind == MX_JOB_STEP_SKIP &&
+            strcmp(st->name, "setup_remote_docker") == 0) {
+            st->kind = MX_JOB_STEP_REMOTE_DOCKER;
+            free(st->skip_reason);
+            st->skip_reason = NULL;
+            free(st->name);
+            st->name = mx_xstrdup("Setup a remote Docker engine");
+        }
     }
     return 0;
 }
@@ -722,6 +707,9 @@ void mx_job_free(mx_job *job)
         mx_envlist_free(&s->env);
     }
     free(job->steps);
+    for (size_t i = 0; i < job->ncontainers; i++)
+        mx_container_free(&job->containers[i]);
+    free(job->containers);
     free(job->name);
     free(job->image);
     free(job->resource_class);

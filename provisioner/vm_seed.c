@@ -66,6 +66,30 @@ char *mx_vm_seed_daemon_json(const mx_host_config *hc)
     return text;
 }
 
+char *mx_vm_seed_hosts(const mx_host_config *hc, const char *hostname)
+{
+    mx_buf b;
+    mx_buf_init(&b);
+    for (size_t i = 0; i < hc->nregistries; i++) {
+        const mx_registry_cfg *r = &hc->registries[i];
+        /* an IPv6 literal needs no name */
+        if (!r->address || r->host[0] == '[') continue;
+        size_t n = strcspn(r->host, ":"); /* a name, not HOST:PORT */
+        mx_buf_printf(&b, "%s\t%.*s\n", r->address, (int)n, r->host);
+    }
+    if (!b.len) {
+        mx_buf_free(&b);
+        return NULL;
+    }
+    /* the whole file, as the image's seed unit writes it (it extracts files.tar after) */
+    char *text = mx_xasprintf("127.0.0.1\tlocalhost\n127.0.1.1\t%s\n::1\tlocalhost "
+                              "ip6-localhost ip6-loopback\nff02::1\tip6-allnodes\n"
+                              "ff02::2\tip6-allrouters\n# registries (mexec host.yaml)\n%s",
+                              hostname, b.data);
+    mx_buf_free(&b);
+    return text;
+}
+
 static int stage_file(const char *root, const char *rel, const char *text, size_t len, mx_err *err)
 {
     mx_autofree char *path = mx_path_join(root, rel);
@@ -76,8 +100,8 @@ static int stage_file(const char *root, const char *rel, const char *text, size_
 
 /* Packs the guest dockerd's configuration into mexec/files.tar (files only, no directory
  * entries, so extracting over / cannot change the mode of an existing directory). */
-static int docker_files(const mx_host_config *hc, const char *seed_dir, const char *stage,
-                        mx_err *err)
+static int docker_files(const mx_host_config *hc, const char *hostname, const char *seed_dir,
+                        const char *stage, mx_err *err)
 {
     const char *argv[64] = {"tar",
                             "-c",
@@ -99,6 +123,11 @@ static int docker_files(const mx_host_config *hc, const char *seed_dir, const ch
     if (daemon) {
         rc = stage_file(stage, "etc/docker/daemon.json", daemon, strlen(daemon), err);
         argv[argc++] = "etc/docker/daemon.json";
+    }
+    mx_autofree char *hosts = rc == 0 ? mx_vm_seed_hosts(hc, hostname) : NULL;
+    if (hosts) {
+        rc = stage_file(stage, "etc/hosts", hosts, strlen(hosts), err);
+        argv[argc++] = "etc/hosts";
     }
     for (size_t i = 0; rc == 0 && i < hc->nregistries && argc < 60; i++) {
         if (!hc->registries[i].ca) continue;
@@ -144,7 +173,7 @@ int mx_vm_seed_create(const mx_vm *vm, const mx_host_config *hc, mx_err *err)
         rc = -1;
     } else {
         mx_autofree char *stage = mx_path_join(vm->dir, "seed-files");
-        rc = docker_files(hc, dir, stage, err);
+        rc = docker_files(hc, vm->domain_name, dir, stage, err);
     }
     if (rc == 0) {
         const char *argv[] = {"genisoimage", "-quiet",  "-output", vm->seed, "-volid",

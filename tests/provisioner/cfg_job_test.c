@@ -81,8 +81,47 @@ static const char *kind_name(enum mx_job_step_kind k)
         return "persist";
     case MX_JOB_STEP_ATTACH:
         return "attach";
+    case MX_JOB_STEP_REMOTE_DOCKER:
+        return "remote-docker";
     }
     return "?";
+}
+
+static void dump_words(mx_buf *b, const char *name, char *const *v, size_t n, int has)
+{
+    if (!has) return;
+    mx_buf_printf(b, "  %s:", name);
+    for (size_t i = 0; i < n; i++) {
+        mx_buf_adds(b, " ");
+        dump_str(b, v[i]);
+    }
+    mx_buf_adds(b, "\n");
+}
+
+/* docker executor jobs only, so older fixtures stand */
+static void dump_containers(mx_buf *b, const mx_job *job)
+{
+    if (!job->ncontainers) return;
+    mx_buf_printf(b, "containers: %zu\n", job->ncontainers);
+    for (size_t i = 0; i < job->ncontainers; i++) {
+        const mx_container *c = &job->containers[i];
+        mx_buf_printf(b, "- at %d:%d\n", c->line, c->col);
+        dump_field(b, "  ", "image", c->image);
+        if (c->name) dump_field(b, "  ", "name", c->name);
+        if (c->user) dump_field(b, "  ", "user", c->user);
+        dump_words(b, "entrypoint", c->entrypoint, c->nentrypoint, c->has_entrypoint);
+        dump_words(b, "command", c->command, c->ncommand, c->has_command);
+        if (c->env.n) dump_env(b, "  ", &c->env);
+        if (c->auth_username) {
+            dump_field(b, "  ", "auth.username", c->auth_username);
+            dump_field(b, "  ", "auth.password", c->auth_password);
+        }
+        if (c->has_aws_auth) {
+            dump_field(b, "  ", "aws_auth.aws_access_key_id", c->aws_access_key_id);
+            dump_field(b, "  ", "aws_auth.aws_secret_access_key", c->aws_secret_access_key);
+            dump_field(b, "  ", "aws_auth.oidc_role_arn", c->aws_oidc_role_arn);
+        }
+    }
 }
 
 static char *dump_job(const mx_job *job)
@@ -96,6 +135,7 @@ static char *dump_job(const mx_job *job)
     dump_field(&b, "", "workdir", job->workdir);
     dump_field(&b, "", "shell", job->shell);
     dump_env(&b, "", &job->env);
+    dump_containers(&b, job);
     mx_buf_printf(&b, "steps: %zu\n", job->nsteps);
     for (size_t i = 0; i < job->nsteps; i++) {
         const mx_step *s = &job->steps[i];
