@@ -9,6 +9,7 @@
 #include "agent_http.h"
 #include "mx_cleanup.h"
 #include "mx_cred_ref.h"
+#include "mx_fs.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -94,6 +95,17 @@ static json_t *create_body(const up_ctx *u, const mx_container_spec *s, const mx
             mx_autofree char *gid = mx_xasprintf("%ld", u->sock_gid);
             if (json_array_append_new(binds, must(json_string(sb))) != 0) abort();
             put(hc, "GroupAdd", json_pack("[s]", gid));
+        }
+    }
+    for (size_t i = 0; i < s->nbinds; i++) {
+        /* the VM's directory, made here as the VM's user, so both sides can write */
+        const char *colon = strchr(s->binds[i], ':');
+        mx_autofree char *src = mx_xstrndup(s->binds[i], (size_t)(colon - s->binds[i]));
+        mx_autofree char *abs = mx_agent_expand_home(src, getenv("HOME") ? getenv("HOME") : "/");
+        mx_err e;
+        if (mx_mkdir_p(abs, 0755, &e) == 0) {
+            mx_autofree char *b = mx_xasprintf("%s%s", abs, colon);
+            if (json_array_append_new(binds, must(json_string(b))) != 0) abort();
         }
     }
     put(hc, "Binds", binds);

@@ -101,6 +101,10 @@ typedef struct mx_container_spec {
     char *user; /* NULL: the image's */
     mx_kv *env; /* added to the image's */
     size_t nenv;
+    /* "VMDIR:PATH": a directory of the VM (created if missing, "~" is the VM user's home)
+     * mounted at PATH (GitLab's builds and cache directories, shared with the VM's stages) */
+    char **binds;
+    size_t nbinds;
     /* steps run in it: it is kept alive by the mounted agent (`mexec-agent --ctr-init`) instead
      * of its entrypoint and command (CircleCI's primary without command:, GitLab's job image),
      * unless has_command says otherwise */

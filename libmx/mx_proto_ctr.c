@@ -46,6 +46,7 @@ static json_t *encode_one(const mx_container_spec *c)
     if (c->has_command) set(o, "command", strv(c->command, c->ncommand));
     if (c->user) set(o, "user", json_string(c->user));
     if (c->nenv) set(o, "env", env_object(c->env, c->nenv));
+    if (c->nbinds) set(o, "binds", strv(c->binds, c->nbinds));
     if (c->steps) set(o, "steps", json_true());
     return o;
 }
@@ -143,8 +144,14 @@ static int decode_one(json_t *o, mx_container_spec *c, mx_err *err)
         get_strv(o, "aliases", &c->aliases, &c->naliases, NULL, err) < 0 ||
         get_strv(o, "entrypoint", &c->entrypoint, &c->nentrypoint, &c->has_entrypoint, err) < 0 ||
         get_strv(o, "command", &c->command, &c->ncommand, &c->has_command, err) < 0 ||
+        get_strv(o, "binds", &c->binds, &c->nbinds, NULL, err) < 0 ||
         get_env(o, &c->env, &c->nenv, err) < 0)
         return -1;
+    for (size_t i = 0; i < c->nbinds; i++) {
+        const char *colon = strchr(c->binds[i], ':');
+        if (!colon || colon == c->binds[i] || colon[1] != '/' || strchr(colon + 1, ':'))
+            return mx_fail(err, MX_INFRA, "binds[%zu] is not VMDIR:/PATH", i);
+    }
     if (!c->image || !*c->image) return mx_fail(err, MX_INFRA, "no image");
     return 0;
 }
@@ -193,6 +200,7 @@ void mx_proto_clear_ctr(mx_msg *m)
         strv_free(c->aliases, c->naliases);
         strv_free(c->entrypoint, c->nentrypoint);
         strv_free(c->command, c->ncommand);
+        strv_free(c->binds, c->nbinds);
         for (size_t k = 0; k < c->nenv; k++) {
             free(c->env[k].key);
             free(c->env[k].value);

@@ -275,28 +275,6 @@ int mx_job_containers_msg(const mx_job *job, int id, const mx_envlist *env,
 
 void mx_job_containers_clear(mx_msg *m)
 {
-    mx_job_docker_args_clear(&m->docker);
-    for (size_t i = 0; i < m->ncontainers; i++) {
-        mx_container_spec *s = &m->containers[i];
-        free(s->name);
-        free(s->image);
-        free(s->user);
-        for (size_t k = 0; k < s->naliases; k++)
-            free(s->aliases[k]);
-        free(s->aliases);
-        for (size_t k = 0; k < s->nentrypoint; k++)
-            free(s->entrypoint[k]);
-        free(s->entrypoint);
-        for (size_t k = 0; k < s->ncommand; k++)
-            free(s->command[k]);
-        free(s->command);
-        for (size_t k = 0; k < s->nenv; k++) {
-            free(s->env[k].key);
-            free(s->env[k].value);
-        }
-        free(s->env);
-    }
-    free(m->containers);
-    free(m->name);
-    memset(m, 0, sizeof *m);
+    /* every part of the message was allocated for it (passwords are wiped) */
+    mx_msg_clear(m);
 }

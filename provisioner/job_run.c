@@ -73,6 +73,7 @@ typedef struct job_ctx {
     char *agent_local;
     char **archives; /* guest paths per step (checkout steps only) */
     mx_job_ws ws;
+    mx_msg ctr_msg; /* a docker job's containers step */
     long long t0;
 } job_ctx;
 
@@ -215,28 +216,36 @@ static void docker_opts(job_ctx *c, mx_job_docker_opts *o, char **ecr_cache)
 
 static int follow(job_ctx *c, int no_output_timeout_s, mx_err *err);
 
-/* A docker job's containers, started before its first step (CircleCI's "Spin up
- * environment"): 0 when they run, 1 when the job failed (a pull refused, a variable missing),
- * -1 on a session failure. */
+/* A docker job's containers, resolved before its VM boots (a variable its auth: names that is
+ * not set, an ECR login refused: the job fails at once, no VM started): 0, 1 when the job
+ * failed, -1 on an error of mexec. */
+static int prepare_containers(job_ctx *c, mx_err *err)
+{
+    mx_job_docker_opts dopts;
+    mx_autofree char *ecr_cache = NULL, *failure = NULL, *notice = NULL;
+    docker_opts(c, &dopts, &ecr_cache);
+    int r = mx_job_containers_msg(&c->job, 0, &c->env, &dopts, &c->secrets, &c->ctr_msg, &failure,
+                                  &notice, err);
+    if (r < 0) return -1;
+    if (notice || failure) {
+        printf("\n==> Spin up environment\n");
+        if (notice) {
+            mx_autofree char *masked = mx_secrets_mask(&c->secrets, notice);
+            printf("%s\n", masked);
+        }
+        fflush(stdout);
+    }
+    return failure ? fail_on_host(c, failure) : 0;
+}
+
+/* CircleCI's "Spin up environment": the containers step before the first step; its exit
+ * status, or -1 on a session failure. */
 static int start_containers(job_ctx *c, mx_err *err)
 {
     printf("\n==> Spin up environment\n");
     fflush(stdout);
-    mx_job_docker_opts dopts;
-    mx_autofree char *ecr_cache = NULL, *failure = NULL, *notice = NULL;
-    docker_opts(c, &dopts, &ecr_cache);
-    mx_msg m;
-    int r =
-        mx_job_containers_msg(&c->job, 0, &c->env, &dopts, &c->secrets, &m, &failure, &notice, err);
-    if (notice) {
-        mx_autofree char *masked = mx_secrets_mask(&c->secrets, notice);
-        printf("%s\n", masked);
-    }
-    if (r == 0 && failure) r = fail_on_host(c, failure);
-    if (r == 0) r = mx_session_send(&c->se, &m, err);
-    if (r == 0) r = follow(c, 0, err);
-    mx_job_containers_clear(&m);
-    return r;
+    if (mx_session_send(&c->se, &c->ctr_msg, err) < 0) return -1;
+    return follow(c, 0, err);
 }
 
 /* Runs one step; returns its exit status (0 = success), or -1 on a session failure. */
@@ -404,6 +413,10 @@ static int boot_and_run(job_ctx *c, mx_err *err)
                             .job_id = c->vm.job_id,
                             .pipeline = cfg ? cfg->info : NULL};
     mx_job_env_build(&c->job, &c->o->cli_env, &c->context_env, &info, &c->env);
+    if (c->job.executor == MX_EXEC_DOCKER) {
+        int r = prepare_containers(c, err);
+        if (r != 0) return r < 0 ? -1 : MX_JOB_FAILED;
+    }
 
     say("job %s: booting %s (%s) as %s: %d vCPUs, %d MiB, %s", c->job.name, c->vm.domain_name,
         c->img.ref, c->job.resource_class, c->rc.vcpus, c->rc.memory_mib,
@@ -486,6 +499,7 @@ int mx_job_run(const mx_host_config *hc, const mx_run_opts *o, mx_err *err)
         for (size_t i = 0; i < c.job.nsteps; i++)
             free(c.archives[i]);
     free(c.archives);
+    mx_job_containers_clear(&c.ctr_msg);
     mx_job_ws_free(&c.ws);
     free(c.project_dir);
     free(c.agent_local);

@@ -592,11 +592,14 @@ static void test_step_containers(void **state)
     char *ep[] = {"/bin/sh", "-c"}, *cmd[] = {"redis-server", "--port", "6380"};
     char *aliases[] = {"cache", "redis"};
     mx_kv env[] = {{"POSTGRES_PASSWORD", "pw"}};
+    char *binds[] = {"~/builds:/home/circleci/builds"};
     mx_container_spec cs[] = {
         {.name = "mexec-j1-0",
          .image = "10.0.2.2:5001/private/app:run",
          .steps = 1,
-         .user = "circleci"},
+         .user = "circleci",
+         .binds = binds,
+         .nbinds = 1},
         {.name = "mexec-j1-1",
          .image = "redis:7",
          .aliases = aliases,
@@ -633,6 +636,8 @@ static void test_step_containers(void **state)
     assert_string_equal(d.containers[0].user, "circleci");
     assert_int_equal(d.containers[0].has_entrypoint, 0);
     assert_int_equal(d.containers[0].has_command, 0);
+    assert_int_equal(d.containers[0].nbinds, 1);
+    assert_string_equal(d.containers[0].binds[0], "~/builds:/home/circleci/builds");
     assert_int_equal(d.containers[1].steps, 0);
     /* an empty entrypoint is an override (it clears the image's), not an absent one */
     assert_int_equal(d.containers[1].has_entrypoint, 1);
@@ -690,6 +695,10 @@ static void test_reject_container_fields(void **state)
            "env \"A\" is not a string");
     reject(STEP_C(",\"docker_socket\":\"yes\",\"containers\":[{\"name\":\"a\",\"image\":\"x\"}]"),
            "\"docker_socket\" is not a boolean");
+    reject(STEP_C(",\"containers\":[{\"name\":\"a\",\"image\":\"x\",\"binds\":[\"/x\"]}]"),
+           "binds[0] is not VMDIR:/PATH");
+    reject(STEP_C(",\"containers\":[{\"name\":\"a\",\"image\":\"x\",\"binds\":[\"~/a:/b:rw\"]}]"),
+           "binds[0] is not VMDIR:/PATH");
     reject("{\"type\":\"step\",\"id\":1,\"kind\":\"run\",\"container\":\"a b\"}",
            "\"container\" is not a container name");
     reject("{\"type\":\"step\",\"id\":1,\"kind\":\"run\",\"user\":0}", "\"user\" is not a string");
