@@ -109,21 +109,24 @@ int mx_rclass_resolve_docker(const mx_rclass_table *t, const char *name, const m
         {"arm.xlarge", 8, 32768, 1}, {"arm.2xlarge", 16, 65536, 1},
     };
     mx_rclass_table dt = {0};
+    const char *stable = NULL; /* the name *out keeps: outlives this call */
     mx_autofree char *host_name = mx_xasprintf("docker.%s", name);
     for (size_t i = 0; i < t->n; i++)
-        if (strcmp(t->v[i].name, host_name) == 0)
+        if (strcmp(t->v[i].name, host_name) == 0) {
             mx_rclass_set(&dt, name, t->v[i].vcpus, t->v[i].memory_mib, t->v[i].arm);
+            stable = t->v[i].name;
+        }
     for (size_t i = 0; dt.n == 0 && i < sizeof docker / sizeof *docker; i++)
-        if (strcmp(docker[i].name, name) == 0)
+        if (strcmp(docker[i].name, name) == 0) {
             mx_rclass_set(&dt, name, docker[i].vcpus, docker[i].memory_mib, docker[i].arm);
+            stable = docker[i].name;
+        }
     int rc;
     if (dt.n == 0) {
         rc = mx_rclass_resolve(t, name, host, fit, out, fitted, err);
     } else {
         rc = mx_rclass_resolve(&dt, name, host, fit, out, fitted, err);
-        /* out->name points into dt, which goes now: the caller's table has the name too, or
-         * the caller does not read it */
-        out->name = NULL;
+        out->name = (char *)stable; /* not into dt, which goes now */
     }
     mx_rclass_free(&dt);
     return rc;

@@ -337,12 +337,44 @@ static void test_root_not_a_map(void **state)
     mx_node_free(root);
 }
 
+static void test_split_words(void **state)
+{
+    (void)state;
+    const char *cases[][5] = {
+        {"redis-server --port 6380", "redis-server", "--port", "6380", NULL},
+        {"  sh -c 'echo a  b'  ", "sh", "-c", "echo a  b", NULL},
+        {"env \"A B=1\" x\\ y", "env", "A B=1", "x y", NULL},
+        {"\"a\\\"b\" ''", "a\"b", "", NULL, NULL},
+        {"", NULL, NULL, NULL, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char **v = NULL;
+        size_t n = 0;
+        assert_int_equal(mx_cfg_split_words(cases[i][0], &v, &n), 0);
+        size_t want = 0;
+        while (want < 4 && cases[i][want + 1])
+            want++;
+        assert_int_equal(n, want);
+        for (size_t k = 0; k < n; k++) {
+            assert_string_equal(v[k], cases[i][k + 1]);
+            free(v[k]);
+        }
+        assert_null(v[n]);
+        free(v);
+    }
+    char **v = NULL;
+    size_t n = 0;
+    assert_int_equal(mx_cfg_split_words("sh -c 'unclosed", &v, &n), -1);
+    assert_null(v);
+    assert_int_equal(mx_cfg_split_words("a \"b", &v, &n), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_duration),   cmocka_unit_test(test_envlist),
-        cmocka_unit_test(test_env_parse_errors), cmocka_unit_test(test_job_names),
-        cmocka_unit_test(test_root_not_a_map),
+        cmocka_unit_test(test_split_words), cmocka_unit_test(test_parse_duration),
+        cmocka_unit_test(test_envlist),     cmocka_unit_test(test_env_parse_errors),
+        cmocka_unit_test(test_job_names),   cmocka_unit_test(test_root_not_a_map),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     failed += cfg_fixture_run_dir("config fixtures", MX_FIXTURES_DIR, 0, 20, run_fixture);
