@@ -36,16 +36,21 @@ int mx_cfg_split_words(const char *s, char ***out, size_t *n)
         in_word = 1;
         if (*p == '\'') {
             const char *end = strchr(p + 1, '\'');
-            if (!end)
+            if (!end) {
                 rc = -1;
-            else
-                mx_buf_add(&w, p + 1, (size_t)(end - p - 1)), p = end;
+                break;
+            }
+            mx_buf_add(&w, p + 1, (size_t)(end - p - 1));
+            p = end;
         } else if (*p == '"') {
             for (p++; *p && *p != '"'; p++) {
                 if (*p == '\\' && p[1] && strchr("\"\\$`", p[1])) p++;
                 mx_buf_add(&w, p, 1);
             }
-            if (!*p) rc = -1;
+            if (!*p) { /* unclosed: p is at the end, which the loop must not step past */
+                rc = -1;
+                break;
+            }
         } else if (*p == '\\' && p[1]) {
             mx_buf_add(&w, ++p, 1);
         } else {
