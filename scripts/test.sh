@@ -52,6 +52,8 @@ fuzz agent_http "${MEXEC_FUZZ_SECONDS:-30}"
 
 step "machine image debian-12:current"
 build/bin/mexec image build debian-12:current
+step "container image of the docker executor's VM tests (Debian packages, cached)"
+tests/registry/test-images.sh
 
 step "VM tests (network namespace with only lo)"
 tests/vm/netns-run.sh bash -c 'cd build && ctest -L vm --output-on-failure'
