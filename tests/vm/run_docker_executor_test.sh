@@ -57,7 +57,8 @@ expect_no_leftovers
 run_job "$config" wrong-password --context registry
 expect_rc 1
 expect_no_out "must-not-run"
-expect_out "10.0.2.2:$tls/private/app:tools (registry 10.0.2.2:$tls)"
-grep -qiE 'unauthorized|401|no basic auth' "$T/out" || fail "the registry's refusal is not shown"
+# the step's stderr, as a failing command's
+expect_err "pull 10.0.2.2:$tls/private/app:tools (registry 10.0.2.2:$tls)"
+grep -qiE 'unauthorized|401|no basic auth' "$T/err" || fail "the registry's refusal is not shown"
 expect_no_leftovers
 echo "PASS run_docker_executor"
