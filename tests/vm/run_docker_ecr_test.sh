@@ -63,7 +63,9 @@ export MEXEC_AWS_ECR_ENDPOINT
 skopeo copy -q "oci:$oci:tools" "docker://127.0.0.1:443/org/tools:0.1" \
     --dest-cert-dir certs.d --dest-creds "AWS:$PASSWORD" >>skopeo.log 2>&1 ||
     { cat skopeo.log >&2; fail "push to the fake ECR"; }
+# two VMs one after the other on a 2-core CI machine shared with other work
 cat >>"$MEXEC_HOST_CONFIG" <<YAML
+boot_timeout: 900
 registries:
   $STAGING: { ca: $T/ca.crt, address: 10.0.2.2 }
   $PRODUCTION: { ca: $T/ca.crt, address: 10.0.2.2 }
