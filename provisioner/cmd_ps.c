@@ -43,7 +43,8 @@ static int print_row(const mx_vm_entry *e, void *ud, mx_err *err)
     mx_buf_init(&why);
     mx_err ignored;
     if (mark && mx_read_file(mark, &why, &ignored) == 0)
-        printf("  ^ its GitLab cleanup failed: %s(`mexec gc` removes it)\n", why.data ? why.data : "");
+        printf("  ^ its GitLab cleanup failed: %s(`mexec gc` removes it)\n",
+               why.data ? why.data : "");
     mx_buf_free(&why);
     return mx_capacity_count(e, &st->used, err);
 }

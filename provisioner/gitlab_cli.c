@@ -301,8 +301,8 @@ static int gl_prepare(gl_ctx *g)
             .docker = {.ecr_cache_dir = ecr_cache,
                        .allowed_helpers = (const char *const *)g->hc.credential_helpers,
                        .host_config_path = mx_host_config_path()}};
-        if (mx_gitlab_containers_msg(ref, nonempty("JOB_RESPONSE_FILE"), &co, &g->secrets,
-                                     &ctr_msg, &log, &err) < 0) {
+        if (mx_gitlab_containers_msg(ref, nonempty("JOB_RESPONSE_FILE"), &co, &g->secrets, &ctr_msg,
+                                     &log, &err) < 0) {
             /* the job's own settings (its credentials, its registry) are its to fix */
             say(g, "image %s: %s", ref, err.msg);
             if (err.status != MX_INFRA) status = g->build_fail;
@@ -322,10 +322,9 @@ static int gl_prepare(gl_ctx *g)
         goto out;
     }
     /* a container job's images are pulled with their credentials; its VM logs in nowhere */
-    if (!ctr &&
-        mx_gitlab_logins(nonempty("CUSTOM_ENV_DOCKER_AUTH_CONFIG"), nonempty("JOB_RESPONSE_FILE"),
-                         (const char *const *)g->hc.credential_helpers, &creds, &skipped,
-                         &err) < 0) {
+    if (!ctr && mx_gitlab_logins(
+                    nonempty("CUSTOM_ENV_DOCKER_AUTH_CONFIG"), nonempty("JOB_RESPONSE_FILE"),
+                    (const char *const *)g->hc.credential_helpers, &creds, &skipped, &err) < 0) {
         say(g, "registry credentials: %s", err.msg);
         goto out;
     }
@@ -534,8 +533,7 @@ static int gl_cleanup(gl_ctx *g)
     mx_buf why;
     mx_buf_init(&why);
     if (destroy_job(g, &why) < 0) {
-        say(g, "cleanup of %s was incomplete; `mexec ps` shows it, `mexec gc` removes it",
-            g->key);
+        say(g, "cleanup of %s was incomplete; `mexec ps` shows it, `mexec gc` removes it", g->key);
         mx_err err;
         mx_autofree char *mark = mx_path_join(g->dir, MX_CLEANUP_FAILED);
         if (mx_mkdir_p(g->dir, 0700, &err) < 0 ||

@@ -67,8 +67,10 @@ static char *replace_all(const char *s, char from, const char *to)
     mx_buf_init(&b);
     mx_buf_adds(&b, "");
     for (; *s; s++) {
-        if (*s == from) mx_buf_adds(&b, to);
-        else mx_buf_add(&b, s, 1);
+        if (*s == from)
+            mx_buf_adds(&b, to);
+        else
+            mx_buf_add(&b, s, 1);
     }
     return mx_buf_steal(&b);
 }
@@ -89,7 +91,8 @@ size_t mx_gitlab_service_aliases(const char *name, const char *alias, char ***ou
     /* the image without tag or digest */
     size_t len = strcspn(name, "@");
     const char *slash = memrchr(name, '/', len);
-    const char *colon = memrchr(slash ? slash : name, ':', len - (size_t)((slash ? slash : name) - name));
+    const char *colon =
+        memrchr(slash ? slash : name, ':', len - (size_t)((slash ? slash : name) - name));
     if (colon) len = (size_t)(colon - name);
     mx_autofree char *bare = mx_xstrndup(name, len);
     mx_autofree char *under = replace_all(bare, '/', "__");
@@ -143,8 +146,9 @@ static void add_vars(mx_container_spec *s, const json_t *vars)
         if (str(v, "key") && str(v, "value")) env_add(s, str(v, "key"), str(v, "value"));
     }
     const char *k;
-    if (json_is_object(vars)) json_object_foreach((json_t *)vars, k, v)
-        if (json_is_string(v)) env_add(s, k, json_string_value(v));
+    if (json_is_object(vars))
+        json_object_foreach((json_t *)vars, k, v) if (json_is_string(v))
+            env_add(s, k, json_string_value(v));
 }
 
 static void fill_service(mx_container_spec *s, size_t i, const json_t *svc, const json_t *jobvars)
@@ -152,8 +156,8 @@ static void fill_service(mx_container_spec *s, size_t i, const json_t *svc, cons
     s->name = mx_xasprintf(MX_CTR_SERVICE_PREFIX "%zu", i);
     s->image = mx_xstrdup(str(svc, "name"));
     s->naliases = mx_gitlab_service_aliases(s->image, str(svc, "alias"), &s->aliases);
-    s->entrypoint = json_strv(json_object_get(svc, "entrypoint"), &s->nentrypoint,
-                              &s->has_entrypoint);
+    s->entrypoint =
+        json_strv(json_object_get(svc, "entrypoint"), &s->nentrypoint, &s->has_entrypoint);
     s->command = json_strv(json_object_get(svc, "command"), &s->ncommand, &s->has_command);
     add_vars(s, jobvars);
     add_vars(s, json_object_get(svc, "variables"));
@@ -170,12 +174,12 @@ static void add_image(mx_docker_args *d, const char *image)
 
 /* An ECR image with no stored credentials: a token for the job's AWS_* identity. */
 static int ecr_auth(const char *image, const char *host, mx_gitlab_getenv_fn env,
-                    const mx_job_docker_opts *opts, mx_secrets *s, mx_docker_auth *a,
-                    mx_buf *log, mx_err *err)
+                    const mx_job_docker_opts *opts, mx_secrets *s, mx_docker_auth *a, mx_buf *log,
+                    mx_err *err)
 {
     static const char *const names[] = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-                                        "AWS_SESSION_TOKEN", "AWS_REGION", "AWS_ROLE_ARN",
-                                        "AWS_WEB_IDENTITY_TOKEN"};
+                                        "AWS_SESSION_TOKEN", "AWS_REGION",
+                                        "AWS_ROLE_ARN",      "AWS_WEB_IDENTITY_TOKEN"};
     mx_envlist id = {0};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
         mx_autofree char *k = mx_xasprintf("CUSTOM_ENV_%s", names[i]);
@@ -256,7 +260,8 @@ int mx_gitlab_containers_msg(const char *image, const char *payload_file,
     if (payload_file && *payload_file) {
         json_error_t je;
         payload = json_load_file(payload_file, 0, &je);
-        if (!payload) return mx_fail(err, MX_INFRA, "JOB_RESPONSE_FILE %s: %s", payload_file, je.text);
+        if (!payload)
+            return mx_fail(err, MX_INFRA, "JOB_RESPONSE_FILE %s: %s", payload_file, je.text);
     }
     mx_autojson json_t *svcs = services_of(payload, o->env);
     m->type = MX_MSG_STEP;
@@ -280,8 +285,8 @@ int mx_gitlab_containers_msg(const char *image, const char *payload_file,
     json_array_foreach(svcs, i, svc)
     {
         if (!str(svc, "name") || !*str(svc, "name")) continue;
-        fill_service(&m->containers[m->ncontainers], m->ncontainers,
-                     svc, json_object_get(payload, "variables"));
+        fill_service(&m->containers[m->ncontainers], m->ncontainers, svc,
+                     json_object_get(payload, "variables"));
         add_image(&m->docker, m->containers[m->ncontainers].image);
         m->ncontainers++;
     }
@@ -303,8 +308,10 @@ int mx_gitlab_containers_msg(const char *image, const char *payload_file,
     mx_buf_init(&lines);
     if (rc == 0) rc = resolve_auths(r, o->env, &o->docker, s, &m->docker, &lines, err);
     mx_cred_resolver_free(r);
-    if (lines.len) *log = mx_buf_steal(&lines);
-    else mx_buf_free(&lines);
+    if (lines.len)
+        *log = mx_buf_steal(&lines);
+    else
+        mx_buf_free(&lines);
     if (rc < 0) {
         mx_msg_clear(m);
         free(*log);
