@@ -228,10 +228,8 @@ static void test_metadata_round_trip(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_domain_qemu),
-        cmocka_unit_test(test_domain_kvm),
-        cmocka_unit_test(test_unknown_type_is_qemu),
-        cmocka_unit_test(test_metadata_round_trip),
+        cmocka_unit_test(test_domain_qemu),          cmocka_unit_test(test_domain_kvm),
+        cmocka_unit_test(test_unknown_type_is_qemu), cmocka_unit_test(test_metadata_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
