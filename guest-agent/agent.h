@@ -80,6 +80,10 @@ int mx_agent_exec_fn(const mx_msg *step, mx_agent_in *in, mx_agent_child_fn fn, 
  * sends that step-end (or a failed one) itself. */
 void mx_agent_background_fn(const mx_msg *step, mx_agent_child_fn fn, void *ctx);
 
+/* checksum, pack, collect, unpack and ssh-keys steps (agent_jobsteps.c); same contract as
+ * mx_agent_run_step. */
+int mx_agent_run_job_step(const mx_msg *step, mx_agent_in *in);
+
 /* Waits until fd has input, streaming background steps' output meanwhile. */
 int mx_agent_wait_input(int fd);
 /* Ends every background step (job end). */

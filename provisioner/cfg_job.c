@@ -140,7 +140,7 @@ int mx_cfg_env_parse(const mx_node *n, mx_envlist *out, mx_err *err)
     return 0;
 }
 
-static int get_string(const mx_node *map, const char *key, char **out, mx_err *err)
+int mx_cfg_get_string(const mx_node *map, const char *key, char **out, mx_err *err)
 {
     const mx_node *v = mx_node_get(map, key);
     if (!v || mx_node_is_null(v)) return 0;
@@ -157,11 +157,6 @@ static int check_keys(const mx_node *map, const char *what, const char *const *a
 }
 
 static const char *const skipped_steps[][2] = {
-    {"save_cache", "caches are not kept between local runs"},
-    {"restore_cache", "caches are not kept between local runs"},
-    {"store_artifacts", "artifacts are not uploaded by a local run"},
-    {"store_test_results", "test results are not uploaded by a local run"},
-    {"add_ssh_keys", "SSH keys come from the CircleCI project settings, absent locally"},
     {"setup_remote_docker", "machine jobs have a Docker engine in the VM"},
     {"install_signing_bundle", "code signing bundles come from CircleCI, absent locally"},
 };
@@ -207,9 +202,9 @@ static int parse_docker(const char *kind, const mx_node *v, mx_step *st, mx_err 
         st->registry = mx_xstrdup("docker.io");
         st->username_env = mx_xstrdup("DOCKER_LOGIN");
         st->password_env = mx_xstrdup("DOCKER_PASSWORD");
-        if (get_string(v, "registry", &st->registry, err) < 0 ||
-            get_string(v, "docker_username", &st->username_env, err) < 0 ||
-            get_string(v, "docker_password", &st->password_env, err) < 0)
+        if (mx_cfg_get_string(v, "registry", &st->registry, err) < 0 ||
+            mx_cfg_get_string(v, "docker_username", &st->username_env, err) < 0 ||
+            mx_cfg_get_string(v, "docker_password", &st->password_env, err) < 0)
             return -1;
         const mx_node *cs = mx_node_get(v, "use_docker_credentials_store");
         if (cs && mx_node_bool(cs, &b) < 0)
@@ -274,7 +269,7 @@ static int check_ws_path(const mx_node *it, mx_err *err)
 static int required_string(const mx_node *map, const char *key, const char *what, char **out,
                            mx_err *err)
 {
-    if (get_string(map, key, out, err) < 0) return -1;
+    if (mx_cfg_get_string(map, key, out, err) < 0) return -1;
     if (!*out || !**out) return mx_node_fail(err, map, "%s needs \"%s\"", what, key);
     return 0;
 }
@@ -290,7 +285,7 @@ static int parse_workspace(const char *kind, const mx_node *item, const mx_node 
     static const char *const persist_keys[] = {"root", "paths", "name", NULL};
     static const char *const attach_keys[] = {"at", "name", NULL};
     if (check_keys(v, kind, persist ? persist_keys : attach_keys, err) < 0) return -1;
-    if (get_string(v, "name", &st->name, err) < 0) return -1;
+    if (mx_cfg_get_string(v, "name", &st->name, err) < 0) return -1;
     if (!persist) {
         st->kind = MX_JOB_STEP_ATTACH;
         if (!st->name) st->name = mx_xstrdup("Attaching Workspace");
@@ -339,10 +334,10 @@ static int parse_run(const mx_node *item, const mx_node *v, mx_step *st, mx_err 
                                            "when",
                                            NULL};
         if (check_keys(v, "a run step", keys, err) < 0) return -1;
-        if (get_string(v, "command", &st->command, err) < 0 ||
-            get_string(v, "name", &st->name, err) < 0 ||
-            get_string(v, "shell", &st->shell, err) < 0 ||
-            get_string(v, "working_directory", &st->workdir, err) < 0)
+        if (mx_cfg_get_string(v, "command", &st->command, err) < 0 ||
+            mx_cfg_get_string(v, "name", &st->name, err) < 0 ||
+            mx_cfg_get_string(v, "shell", &st->shell, err) < 0 ||
+            mx_cfg_get_string(v, "working_directory", &st->workdir, err) < 0)
             return -1;
         if (!st->command) return mx_node_fail(err, v, "a run step needs \"command\"");
         const mx_node *env = mx_node_get(v, "environment");
@@ -402,8 +397,8 @@ static int parse_step(const mx_node *item, mx_step *st, mx_err *err)
             if (depth && (depth->kind != MX_NODE_SCALAR || strtol(depth->value, &end, 10) < 0 ||
                           !*depth->value || *end))
                 return mx_node_fail(err, depth, "checkout depth must be a whole number");
-            if (get_string(v, "path", &st->path, err) < 0 ||
-                get_string(v, "name", &st->name, err) < 0)
+            if (mx_cfg_get_string(v, "path", &st->path, err) < 0 ||
+                mx_cfg_get_string(v, "name", &st->name, err) < 0)
                 return -1;
         }
         return 0;
@@ -412,6 +407,8 @@ static int parse_step(const mx_node *item, mx_step *st, mx_err *err)
         return parse_docker(kind, v, st, err);
     if (strcmp(kind, "persist_to_workspace") == 0 || strcmp(kind, "attach_workspace") == 0)
         return parse_workspace(kind, item, v, st, err);
+    int mine = mx_cfg_parse_job_step(kind, item, v, st, err); /* cfg_job_steps.c */
+    if (mine != 0) return mine < 0 ? -1 : 0;
     for (size_t i = 0; i < sizeof skipped_steps / sizeof *skipped_steps; i++) {
         if (strcmp(kind, skipped_steps[i][0]) == 0) {
             st->kind = MX_JOB_STEP_SKIP;
@@ -426,127 +423,6 @@ static int parse_step(const mx_node *item, mx_step *st, mx_err *err)
                         kind);
 }
 
-static int parse_machine(const mx_node *m, mx_job *out, mx_err *err)
-{
-    int b;
-    if (m->kind == MX_NODE_SCALAR && mx_node_bool(m, &b) == 0) {
-        if (!b) return mx_node_fail(err, m, "machine: false leaves the job without an executor");
-        return 0; /* machine: true -> the default image */
-    }
-    if (m->kind != MX_NODE_MAP)
-        return mx_node_fail(err, m, "machine must be true or a map with image:");
-    static const char *const keys[] = {
-        "image", "docker_layer_caching", "resource_class", "shell", "enabled", NULL};
-    if (check_keys(m, "machine", keys, err) < 0) return -1;
-    if (get_string(m, "image", &out->image, err) < 0) return -1;
-    if (get_string(m, "resource_class", &out->resource_class, err) < 0) return -1;
-    /* the machine's shell is the job's default (the Windows orb's executors set it here) */
-    if (get_string(m, "shell", &out->shell, err) < 0) return -1;
-    const mx_node *en = mx_node_get(m, "enabled");
-    int enabled = 0;
-    if (en && mx_node_bool(en, &enabled) < 0)
-        return mx_node_fail(err, en, "machine enabled: must be true or false");
-    if (en && !enabled)
-        return mx_node_fail(err, en, "machine enabled: false leaves the job without an executor");
-    if (!out->image && !enabled) return mx_node_fail(err, m, "machine needs image: NAME:TAG");
-    if (out->image && (strncmp(out->image, "windows-", 8) == 0)) out->executor = MX_EXEC_WINDOWS;
-    return 0;
-}
-
-static int parse_macos(const mx_node *m, mx_job *out, mx_err *err)
-{
-    if (m->kind != MX_NODE_MAP) return mx_node_fail(err, m, "macos takes a map with xcode:");
-    static const char *const keys[] = {"xcode", "resource_class", "shell", "code_signing", NULL};
-    if (check_keys(m, "macos", keys, err) < 0) return -1;
-    const mx_node *x = mx_node_get(m, "xcode");
-    if (!x || x->kind != MX_NODE_SCALAR || mx_node_is_null(x))
-        return mx_node_fail(err, x ? x : m, "macos needs xcode: VERSION");
-    if (get_string(m, "resource_class", &out->resource_class, err) < 0 ||
-        get_string(m, "shell", &out->shell, err) < 0)
-        return -1;
-    return 0;
-}
-
-/* Exactly one executor: machine, docker, macos (or the older windows key). */
-static int parse_executor(const mx_node *job, mx_job *out, mx_err *err)
-{
-    static const char *const kinds[] = {"machine", "docker", "macos", "windows"};
-    const mx_node *found = NULL;
-    size_t which = 0;
-    for (size_t i = 0; i < 4; i++) {
-        const mx_node *e = mx_node_get(job, kinds[i]);
-        if (!e) continue;
-        if (found)
-            return mx_node_fail(err, e,
-                                "job \"%s\" has two executors (%s and %s); give it exactly one",
-                                out->name, kinds[which], kinds[i]);
-        found = e;
-        which = i;
-    }
-    if (!found)
-        return mx_node_fail(err, job,
-                            "job \"%s\" has no executor; add machine: image: NAME:TAG (or "
-                            "docker:, macos:, executor:)",
-                            out->name);
-    out->exec_line = found->line;
-    out->exec_col = found->col;
-    switch (which) {
-    case 0:
-        out->executor = MX_EXEC_MACHINE;
-        return parse_machine(found, out, err);
-    case 1:
-        out->executor = MX_EXEC_DOCKER;
-        return mx_cfg_docker_executor(found, out, err);
-    case 2:
-        out->executor = MX_EXEC_MACOS;
-        return parse_macos(found, out, err);
-    default:
-        out->executor = MX_EXEC_WINDOWS;
-        return 0;
-    }
-}
-
-int mx_job_check_runnable(const mx_job *job, mx_err *err)
-{
-    const char *why = NULL;
-    switch (job->type) {
-    case MX_JOB_NOOP:
-        why = "is a no-op job: it has nothing to run (in a workflow it ends at once)";
-        break;
-    case MX_JOB_APPROVAL:
-        why = "is an approval job: it has nothing to run (see mexec run --approve)";
-        break;
-    case MX_JOB_RELEASE:
-        why = "is a release/lock job of CircleCI deploys: it has nothing to run locally";
-        break;
-    case MX_JOB_BUILD:
-        break;
-    }
-    if (!why) {
-        switch (job->executor) {
-        case MX_EXEC_DOCKER: /* its containers run in a VM of the host's choice */
-            break;
-        case MX_EXEC_MACOS:
-            why = "uses the macos executor: macOS jobs need Apple hardware, and mexec runs Linux "
-                  "machine jobs in VMs (use machine: image: NAME:TAG)";
-            break;
-        case MX_EXEC_WINDOWS:
-            why = "runs on Windows: mexec runs Linux machine jobs in VMs (use machine: image: "
-                  "NAME:TAG)";
-            break;
-        case MX_EXEC_MACHINE:
-            break;
-        }
-    }
-    if (!why && job->resource_class && strncmp(job->resource_class, "windows.", 8) == 0)
-        why = "runs on Windows (resource_class windows.*): mexec runs Linux machine jobs in VMs";
-    if (!why) return 0;
-    int exec = job->type == MX_JOB_BUILD && job->exec_line > 0;
-    return mx_fail(err, MX_USAGE, "%s:%d:%d: job \"%s\" %s", job->file,
-                   exec ? job->exec_line : job->line, exec ? job->exec_col : job->col, job->name,
-                   why);
-}
-
 char *mx_cfg_job_names(const mx_node *root)
 {
     const mx_node *jobs = mx_node_get(root, "jobs");
@@ -557,38 +433,6 @@ char *mx_cfg_job_names(const mx_node *root)
     return mx_buf_steal(&b);
 }
 
-static int parse_type(const mx_node *j, mx_job *job, mx_err *err)
-{
-    const mx_node *t = mx_node_get(j, "type");
-    if (!t) return 0;
-    static const char *const names[] = {"build", "no-op", "approval", "release", "lock", "unlock"};
-    static const enum mx_job_type types[] = {MX_JOB_BUILD,   MX_JOB_NOOP,    MX_JOB_APPROVAL,
-                                             MX_JOB_RELEASE, MX_JOB_RELEASE, MX_JOB_RELEASE};
-    for (size_t i = 0; i < 6 && t->kind == MX_NODE_SCALAR; i++)
-        if (strcmp(t->value, names[i]) == 0) return job->type = types[i], 0;
-    mx_buf m;
-    mx_buf_init(&m);
-    mx_buf_printf(&m, "unknown job type \"%s\"", t->kind == MX_NODE_SCALAR ? t->value : "?");
-    if (t->kind == MX_NODE_SCALAR) mx_cfg_suggest_add(&m, t->value, names, 6);
-    mx_buf_adds(&m, " (types: build, no-op, approval, release, lock, unlock)");
-    mx_node_fail(err, t, "%s", m.data);
-    mx_buf_free(&m);
-    return -1;
-}
-
-static int parse_parallelism(const mx_node *j, mx_job *job, mx_err *err)
-{
-    job->parallelism = 1;
-    const mx_node *p = mx_node_get(j, "parallelism");
-    if (!p) return 0;
-    char *end = NULL;
-    long n = p->kind == MX_NODE_SCALAR ? strtol(p->value, &end, 10) : 0;
-    if (p->kind != MX_NODE_SCALAR || !*p->value || *end || n < 1 || n > 1000)
-        return mx_node_fail(err, p, "parallelism must be a whole number from 1 to 1000");
-    job->parallelism = (int)n;
-    return 0;
-}
-
 /* The job model from an expanded job (the 2.0 form: no parameters, executors or commands). */
 static int parse_job(const mx_node *j, const char *name, mx_job *job, mx_err *err)
 {
@@ -596,7 +440,7 @@ static int parse_job(const mx_node *j, const char *name, mx_job *job, mx_err *er
     job->file = mx_xstrdup(j->file);
     job->line = j->line;
     job->col = j->col;
-    if (parse_type(j, job, err) < 0) return -1;
+    if (mx_cfg_job_type(j, job, err) < 0) return -1;
     /* markers in a workflow: CircleCI ignores whatever else they say */
     if (job->type != MX_JOB_BUILD) return 0;
     static const char *const keys[] = {"machine",
@@ -615,11 +459,11 @@ static int parse_job(const mx_node *j, const char *name, mx_job *job, mx_err *er
                                        "branches",
                                        NULL};
     if (check_keys(j, "a job", keys, err) < 0) return -1;
-    if (parse_executor(j, job, err) < 0 || parse_parallelism(j, job, err) < 0) return -1;
+    if (mx_cfg_job_executor(j, job, err) < 0 || mx_cfg_job_parallelism(j, job, err) < 0) return -1;
     /* the job's own keys win over what its executor said */
-    if (get_string(j, "resource_class", &job->resource_class, err) < 0 ||
-        get_string(j, "working_directory", &job->workdir, err) < 0 ||
-        get_string(j, "shell", &job->shell, err) < 0)
+    if (mx_cfg_get_string(j, "resource_class", &job->resource_class, err) < 0 ||
+        mx_cfg_get_string(j, "working_directory", &job->workdir, err) < 0 ||
+        mx_cfg_get_string(j, "shell", &job->shell, err) < 0)
         return -1;
     if (!job->resource_class) job->resource_class = mx_xstrdup(MX_DEFAULT_RESOURCE_CLASS);
     if (!job->workdir) job->workdir = mx_xstrdup(MX_DEFAULT_WORKDIR);
@@ -703,6 +547,11 @@ void mx_job_free(mx_job *job)
         free(s->paths);
         free(s->root);
         free(s->at);
+        free(s->key);
+        for (size_t k = 0; k < s->nkeys; k++)
+            free(s->keys[k]);
+        free(s->keys);
+        free(s->destination);
         free(s->file);
         mx_envlist_free(&s->env);
     }

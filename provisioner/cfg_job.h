@@ -15,11 +15,17 @@
 enum mx_job_step_kind {
     MX_JOB_STEP_RUN,
     MX_JOB_STEP_CHECKOUT,
-    MX_JOB_STEP_SKIP,          /* a CircleCI step that has no local meaning: reported, not run */
-    MX_JOB_STEP_DOCKER_CHECK,  /* docker/check of the docker orb: docker login */
-    MX_JOB_STEP_DOCKER_PULL,   /* docker/pull of the docker orb */
-    MX_JOB_STEP_PERSIST,       /* persist_to_workspace (skipped outside a workflow) */
-    MX_JOB_STEP_ATTACH,        /* attach_workspace (skipped outside a workflow) */
+    MX_JOB_STEP_SKIP,         /* a CircleCI step that has no local meaning: reported, not run */
+    MX_JOB_STEP_DOCKER_CHECK, /* docker/check of the docker orb: docker login */
+    MX_JOB_STEP_DOCKER_PULL,  /* docker/pull of the docker orb */
+    MX_JOB_STEP_PERSIST,      /* persist_to_workspace (skipped outside a workflow) */
+    MX_JOB_STEP_ATTACH,       /* attach_workspace (skipped outside a workflow) */
+    /* cfg_job_steps.c */
+    MX_JOB_STEP_SAVE_CACHE,    /* save_cache: key, paths */
+    MX_JOB_STEP_RESTORE_CACHE, /* restore_cache: keys (key: is the one-key form) */
+    MX_JOB_STEP_ARTIFACTS,     /* store_artifacts: path, destination */
+    MX_JOB_STEP_TEST_RESULTS,  /* store_test_results: path */
+    MX_JOB_STEP_SSH_KEYS,      /* add_ssh_keys: keys = the fingerprints (none: every host key) */
     MX_JOB_STEP_REMOTE_DOCKER, /* setup_remote_docker in a docker job: a Docker engine for it */
 };
 
@@ -61,6 +67,11 @@ typedef struct mx_step {
     char **paths;
     size_t npaths;
     char *at; /* attach_workspace: as written, like root */
+    /* save_cache: key (a template) and paths; restore_cache and add_ssh_keys: keys */
+    char *key;
+    char **keys;
+    size_t nkeys;
+    char *destination; /* store_artifacts; its path (and store_test_results') is in path */
     char *file;
     int line, col;
 } mx_step;

@@ -347,10 +347,122 @@ static int subst_scalar(const mx_node *in, const mx_cfg_scope *s, mx_node **out,
     return 0;
 }
 
+/* ---- parameter sections ---- */
+
+/* A section tag at p: "<<#NAME>>" (kind '#'), "<<^NAME>>" ('^') or "<</NAME>>" ('/'), spaces
+ * allowed inside the brackets; its length, and the name (caller frees), or 0. */
+static size_t section_tag(const char *p, char *kind, char **name)
+{
+    if (strncmp(p, "<<", 2) != 0) return 0;
+    const char *q = p + 2;
+    while (*q == ' ')
+        q++;
+    if (*q != '#' && *q != '^' && *q != '/') return 0;
+    *kind = *q++;
+    while (*q == ' ')
+        q++;
+    const char *id = q;
+    while (isalnum((unsigned char)*q) || *q == '_' || *q == '-' || *q == '.')
+        q++;
+    size_t idlen = (size_t)(q - id);
+    while (*q == ' ')
+        q++;
+    if (idlen == 0 || strncmp(q, ">>", 2) != 0 ||
+        (strncmp(id, "parameters.", 11) != 0 && strncmp(id, "pipeline.", 9) != 0 &&
+         strncmp(id, "matrix.", 7) != 0))
+        return 0;
+    *name = mx_xstrndup(id, idlen);
+    return (size_t)(q + 2 - p);
+}
+
+/* CircleCI's parameter sections, as published orbs use them in cache keys:
+ * "<<#parameters.x>>TEXT<</parameters.x>>" is TEXT when x is true (or a non-empty value),
+ * else nothing; "<<^parameters.x>>...<</parameters.x>>" the opposite.  Sections may nest.
+ * *out is NULL when text has none. */
+static int expand_sections(const char *text, const mx_cfg_scope *s, const mx_node *at, char **out,
+                           mx_err *err)
+{
+    *out = NULL;
+    if (!strstr(text, "<<")) return 0;
+    mx_buf b;
+    mx_buf_init(&b);
+    mx_buf_adds(&b, "");
+    int found = 0, depth = 0, skipping_at = -1; /* depth at which an off section began */
+    char *stack[32];
+    for (const char *p = text; *p;) {
+        char kind;
+        char *name = NULL;
+        size_t n = section_tag(p, &kind, &name);
+        if (!n) {
+            if (skipping_at < 0) mx_buf_add(&b, p, 1);
+            p++;
+            continue;
+        }
+        found = 1;
+        p += n;
+        if (kind == '/') {
+            int ok = depth > 0 && strcmp(stack[depth - 1], name) == 0;
+            if (!ok) {
+                mx_node_fail(err, at, "<</%s>> closes no open <<#%s>> section", name, name);
+                free(name);
+                goto fail;
+            }
+            free(stack[--depth]);
+            free(name);
+            if (skipping_at == depth) skipping_at = -1;
+            continue;
+        }
+        if (depth == 32) {
+            free(name);
+            mx_node_fail(err, at, "parameter sections nest too deep");
+            goto fail;
+        }
+        if (skipping_at < 0) {
+            const mx_node *v = resolve(name, s, at, err);
+            if (!v) {
+                free(name);
+                goto fail;
+            }
+            if (mx_cfg_truthy(v) != (kind == '#')) skipping_at = depth;
+        }
+        stack[depth++] = name;
+    }
+    if (depth > 0) {
+        mx_node_fail(err, at, "<<#%s>> is not closed (<</%s>>)", stack[depth - 1],
+                     stack[depth - 1]);
+        goto fail;
+    }
+    if (found) *out = mx_buf_steal(&b);
+    mx_buf_free(&b);
+    return 0;
+fail:
+    while (depth > 0)
+        free(stack[--depth]);
+    mx_buf_free(&b);
+    return -1;
+}
+
+/* subst_scalar after the sections are decided. */
+static int subst_scalar_sections(const mx_node *in, const mx_cfg_scope *s, mx_node **out,
+                                 int *splice, mx_err *err)
+{
+    char *text = NULL;
+    /* pipeline-only substitution (pipeline parameters' defaults) leaves sections to the
+     * expansion that knows the parameters */
+    if (!s->pipeline_only && expand_sections(in->value, s, in, &text, err) < 0) return -1;
+    if (!text) return subst_scalar(in, s, out, splice, err);
+    mx_node *tmp = mx_node_new_scalar(text, in);
+    tmp->quoted = in->quoted;
+    free(text);
+    int rc = subst_scalar(tmp, s, out, splice, err);
+    mx_node_free(tmp);
+    return rc;
+}
+
 static int subst(const mx_node *in, const mx_cfg_scope *s, mx_node **out, int *splice, mx_err *err)
 {
     *splice = 0;
-    if (in->kind == MX_NODE_SCALAR) return subst_scalar(in, s, out, splice, err);
+    if (in->kind == MX_NODE_SCALAR) return subst_scalar_sections(in, s, out, splice, err);
     mx_node *n = mx_node_new(in->kind, in);
     for (size_t i = 0; i < in->n; i++) {
         mx_node *v = NULL, *k = NULL;

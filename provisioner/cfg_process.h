@@ -7,6 +7,7 @@
 #include "cfg_job.h"
 #include "cfg_yaml.h"
 #include "mx_buf.h"
+#include "orb_registry.h"
 #include "mx_err.h"
 
 typedef struct mx_cfg_opts {
@@ -15,6 +16,7 @@ typedef struct mx_cfg_opts {
     const char *tag;              /* a tag build when non-NULL */
     const char *revision;         /* << pipeline.git.revision >>; NULL: info's */
     const mx_pipeline_info *info; /* the rest of the pipeline values; NULL: empty ones */
+    mx_orb_resolver *orbs;        /* registry orbs; NULL: only inline, built-in, orb directory */
 } mx_cfg_opts;
 
 /* The whole config, expanded: version 2, jobs (one per workflow job and per defined job that

@@ -223,7 +223,9 @@ static int parse_inv(mx_cfg *c, mx_cfg_wf *w, const mx_node *item, mx_err *err)
         if (!def) return -1;
         const char *t = docker ? NULL : def_type(def);
         approval = t && strcmp(t, "approval") == 0;
-        noop = t && strcmp(t, "no-op") == 0;
+        /* release, lock and unlock jobs are CircleCI deploy markers: nothing to run here */
+        noop = t && (strcmp(t, "no-op") == 0 || strcmp(t, "release") == 0 ||
+                     strcmp(t, "lock") == 0 || strcmp(t, "unlock") == 0);
     }
     size_t first = w->ninv;
     int rc;
@@ -294,17 +296,18 @@ static int parse_wf(mx_cfg *c, mx_cfg_wf *w, const mx_node *def, mx_err *err)
 }
 
 /* CircleCI names every invocation of a repeated name NAME-1, NAME-2, ... in the order they
- * are written, across all workflows (its reusing-config reference: "the build name will be
- * changed (for example, sayhello-1, sayhello-2, etc.)"); an explicit unique name: avoids it. */
+ * are written, across the workflows of the pipeline (its reusing-config reference: "the build
+ * name will be changed (for example, sayhello-1, sayhello-2, etc.)"); an explicit unique name:
+ * avoids it.  A workflow its when/unless leaves out of the pipeline does not count. */
 static int number_repeats(mx_cfg_wf *w, size_t nw, mx_err *err)
 {
     size_t total = 0;
     for (size_t i = 0; i < nw; i++)
-        total += w[i].ninv;
+        total += w[i].enabled ? w[i].ninv : 0;
     mx_cfg_inv **all = mx_xcalloc(total ? total : 1, sizeof *all);
     size_t k = 0;
     for (size_t i = 0; i < nw; i++)
-        for (size_t j = 0; j < w[i].ninv; j++)
+        for (size_t j = 0; w[i].enabled && j < w[i].ninv; j++)
             all[k++] = &w[i].inv[j];
     int rc = 0;
     for (size_t a = 0; a < total; a++) {

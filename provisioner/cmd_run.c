@@ -7,6 +7,8 @@
 #include "job_run.h"
 #include "mx_buf.h"
 #include "mx_cleanup.h"
+#include "mx_fs.h"
+#include "run_outputs.h"
 #include "signals.h"
 #include "workflow_run.h"
 
@@ -16,12 +18,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static const char usage_line[] =
     "usage: mexec run [-c CONFIG] (--job NAME | --workflow NAME)\n"
     "                 [-e KEY=VALUE | -e KEY]... [--env-file FILE]... [--context NAME]...\n"
     "                 [--param KEY=VALUE]... [--branch B | --tag T] [--project-dir DIR]\n"
-    "                 [--fit-to-host] [--keep-on-failure]\n";
+    "                 [--fit-to-host] [--keep-on-failure] [--lock FILE] [--offline]\n"
+    "                 [--approve NAME]... [--approve-all] [--artifacts-dir DIR]\n";
 
 static int add_kv(mx_envlist *list, const char *flag, const char *kv)
 {
@@ -43,6 +47,11 @@ typedef struct run_args {
     const char *workflow;
     mx_cli_secret_keys secret_keys; /* -e KEY, --env-file */
     char *project_dir;              /* --project-dir, resolved */
+    const char *lock;               /* --lock FILE: the orb lock file */
+    int offline;                    /* --offline: registry orbs from the cache only */
+    mx_wf_approvals approvals;      /* --approve NAME, --approve-all */
+    char *artifacts_dir;            /* --artifacts-dir, absolute; default ./mexec-artifacts */
+    char *run_id;
 } run_args;
 
 static void free_args(run_args *a)
@@ -52,6 +61,9 @@ static void free_args(run_args *a)
     mx_cli_secret_keys_free(&a->secret_keys);
     free(a->o.contexts);
     free(a->project_dir);
+    free(a->approvals.names);
+    free(a->artifacts_dir);
+    free(a->run_id);
 }
 
 /* -e, --env-file: a message printed and -1 on a problem. */
@@ -83,13 +95,25 @@ static int set_project_dir(run_args *a, const char *dir)
 static int parse(int argc, char **argv, run_args *a)
 {
     static const struct option opts[] = {
-        {"config", required_argument, 0, 'c'},   {"job", required_argument, 0, 'j'},
-        {"workflow", required_argument, 0, 'w'}, {"env", required_argument, 0, 'e'},
-        {"context", required_argument, 0, 'C'},  {"param", required_argument, 0, 'p'},
-        {"branch", required_argument, 0, 'b'},   {"tag", required_argument, 0, 't'},
-        {"fit-to-host", no_argument, 0, 'F'},    {"keep-on-failure", no_argument, 0, 'K'},
-        {"env-file", required_argument, 0, 'E'}, {"project-dir", required_argument, 0, 'P'},
-        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0},
+        {"config", required_argument, 0, 'c'},
+        {"job", required_argument, 0, 'j'},
+        {"workflow", required_argument, 0, 'w'},
+        {"env", required_argument, 0, 'e'},
+        {"context", required_argument, 0, 'C'},
+        {"param", required_argument, 0, 'p'},
+        {"branch", required_argument, 0, 'b'},
+        {"tag", required_argument, 0, 't'},
+        {"fit-to-host", no_argument, 0, 'F'},
+        {"keep-on-failure", no_argument, 0, 'K'},
+        {"env-file", required_argument, 0, 'E'},
+        {"project-dir", required_argument, 0, 'P'},
+        {"lock", required_argument, 0, 'L'},
+        {"offline", no_argument, 0, 'O'},
+        {"approve", required_argument, 0, 'A'},
+        {"approve-all", no_argument, 0, 'a'},
+        {"artifacts-dir", required_argument, 0, 'R'},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
     };
     int c, bad = 0;
     optind = 1;
@@ -128,6 +152,29 @@ static int parse(int argc, char **argv, run_args *a)
         case 'K':
             a->o.keep_on_failure = 1;
             break;
+        case 'L':
+            a->lock = optarg;
+            break;
+        case 'O':
+            a->offline = 1;
+            break;
+        case 'A':
+            a->approvals.names =
+                mx_xrealloc(a->approvals.names, (a->approvals.n + 1) * sizeof *a->approvals.names);
+            a->approvals.names[a->approvals.n++] = optarg;
+            break;
+        case 'a':
+            a->approvals.all = 1;
+            break;
+        case 'R': {
+            /* absolute, so that every job (and node) process names the same place */
+            char real[PATH_MAX];
+            free(a->artifacts_dir);
+            a->artifacts_dir = optarg[0] == '/' || !getcwd(real, sizeof real)
+                                   ? mx_xstrdup(optarg)
+                                   : mx_path_join(real, optarg);
+            break;
+        }
         case 'C':
             a->o.contexts =
                 mx_xrealloc(a->o.contexts, (a->o.ncontexts + 1) * sizeof *a->o.contexts);
@@ -153,6 +200,8 @@ static int parse(int argc, char **argv, run_args *a)
         why = "give --job or --workflow, not both";
     else if (a->cfg.branch && a->cfg.tag)
         why = "give --branch or --tag, not both";
+    else if (a->o.job_name && (a->approvals.n || a->approvals.all))
+        why = "--approve and --approve-all are for --workflow (approval jobs are in workflows)";
     if (why) {
         fprintf(stderr, "mexec: %s%s%s\n%s", why, optind < argc ? " " : "",
                 optind < argc ? argv[optind] : "", usage_line);
@@ -185,15 +234,25 @@ int mx_cmd_run(int argc, char **argv)
     a.cfg.info = &info;
     a.cfg.params = &a.params;
     a.o.cfg = &a.cfg;
+    if (!a.artifacts_dir) a.artifacts_dir = mx_run_artifacts_default();
+    a.run_id = mx_run_id_new();
+    a.o.artifacts_dir = a.artifacts_dir;
+    a.o.run_id = a.run_id;
 
     mx_host_config hc;
     mx_err err;
     int rc;
-    if (mx_host_config_load(&hc, &err) < 0) {
+    mx_orb_resolver orbs;
+    memset(&orbs, 0, sizeof orbs);
+    a.cfg.orbs = &orbs;
+    if (mx_host_config_load(&hc, &err) < 0 ||
+        mx_orb_resolver_for_config(&orbs, hc.orb_api, a.offline, a.o.config_path, a.lock, &err) <
+            0) {
         rc = mx_cli_report(&err);
     } else {
-        int r =
-            a.workflow ? mx_workflow_run(&hc, &a.o, a.workflow, &err) : mx_job_run(&hc, &a.o, &err);
+        int r = a.workflow ? mx_workflow_run(&hc, &a.o, a.workflow, &a.approvals, &err)
+                           : mx_job_run(&hc, &a.o, &err);
+        mx_run_outputs_report(a.artifacts_dir, a.run_id, stdout);
         if (mx_stop) {
             fprintf(stderr, "mexec: interrupted by signal %d; VMs and files removed\n",
                     (int)mx_stop);
@@ -201,8 +260,13 @@ int mx_cmd_run(int argc, char **argv)
         } else {
             rc = r < 0 ? mx_cli_report(&err) : r;
         }
+        /* what the run resolved is pinned for the next one (the config was processed) */
+        mx_err lerr;
+        if (orbs.lock_changed && mx_orb_resolver_save(&orbs, &lerr) < 0)
+            fprintf(stderr, "mexec: warning: the orb lock file was not written: %s\n", lerr.msg);
     }
     mx_host_config_free(&hc);
+    mx_orb_resolver_free(&orbs);
     mx_pipeline_info_free(&info);
     free_args(&a);
     return rc;

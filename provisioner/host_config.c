@@ -1,5 +1,6 @@
 #include "host_config.h"
 #include "cfg_yaml.h"
+#include "orb_registry.h"
 #include "mx_buf.h"
 #include "mx_fs.h"
 
@@ -170,6 +171,9 @@ static int apply(mx_host_config *hc, const mx_node *root, mx_err *err)
     for (size_t i = 0; i < root->n; i++) {
         const char *k = root->keys[i]->value;
         const mx_node *v = root->vals[i];
+        int steps = mx_host_steps_apply(&hc->steps, k, v, err);
+        if (steps < 0) return -1;
+        if (steps) continue;
         if (strcmp(k, "resource_classes") == 0) {
             if (parse_classes(hc, v, err) < 0) return -1;
             continue;
@@ -216,16 +220,24 @@ static int apply(mx_host_config *hc, const mx_node *root, mx_err *err)
             set_str(&hc->contexts_dir, v);
         else if (strcmp(k, "default_image") == 0)
             set_str(&hc->default_image, v);
-        else if (strcmp(k, "docker_vm_image") == 0)
+        else if (strcmp(k, "orb_api") == 0) {
+            /* "none": never ask a registry (orbs come from the cache or the orb directory) */
+            if (strcmp(v->value, "none") != 0 && strncmp(v->value, "https://", 8) != 0 &&
+                strncmp(v->value, "http://", 7) != 0)
+                return mx_node_fail(err, v, "orb_api must be an http(s) URL or none");
+            free(hc->orb_api);
+            hc->orb_api = strcmp(v->value, "none") == 0 ? NULL : mx_xstrdup(v->value);
+        } else if (strcmp(k, "docker_vm_image") == 0) {
             set_str(&hc->docker_vm_image, v);
-        else
+        } else
             return mx_node_fail(
                 err, root->keys[i],
                 "unknown host setting \"%s\" (known: libvirt_uri, accel, image_store, "
-                "state_dir, images_dir, default_image, docker_vm_image, contexts_dir, "
+                "state_dir, images_dir, default_image, docker_vm_image, contexts_dir, orb_api, "
                 "boot_timeout, "
                 "registries, registry_mirrors, credential_helpers, aws, "
-                "resource_classes, capacity)",
+                "resource_classes, capacity, cache_dir, cache_max_bytes, artifacts_max_bytes, "
+                "test_results_max_bytes, ssh_keys)",
                 k);
     }
     return 0;
@@ -247,7 +259,9 @@ int mx_host_config_load(mx_host_config *hc, mx_err *err)
         mx_xstrdup(getenv("MEXEC_IMAGES_DIR") ? getenv("MEXEC_IMAGES_DIR") : MX_IMAGES_DIR);
     hc->boot_timeout_s = DEFAULT_BOOT_TIMEOUT_S;
     hc->forward_credentials = mx_xcalloc(1, sizeof *hc->forward_credentials);
+    hc->orb_api = mx_xstrdup(MX_ORB_API_DEFAULT);
     mx_rclass_defaults(&hc->classes);
+    mx_host_steps_defaults(&hc->steps);
 
     const char *path = getenv("MEXEC_HOST_CONFIG");
     int explicit = path && *path;
@@ -272,6 +286,7 @@ void mx_host_config_free(mx_host_config *hc)
     free(hc->default_image);
     free(hc->docker_vm_image);
     free(hc->contexts_dir);
+    free(hc->orb_api);
     for (size_t i = 0; i < hc->nregistries; i++) {
         free(hc->registries[i].host);
         free(hc->registries[i].ca);
@@ -289,5 +304,6 @@ void mx_host_config_free(mx_host_config *hc)
     free(hc->forward_credentials);
     free(hc->aws_web_identity_token_file);
     mx_rclass_free(&hc->classes);
+    mx_host_steps_free(&hc->steps);
     memset(hc, 0, sizeof *hc);
 }

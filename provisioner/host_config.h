@@ -3,6 +3,7 @@
 #define MX_HOST_CONFIG_H
 
 #include "accel.h"
+#include "host_steps.h"
 #include "mx_err.h"
 #include "resource_class.h"
 
@@ -28,6 +29,7 @@ typedef struct mx_host_config {
     char *default_image;   /* NULL: the catalog's default */
     char *docker_vm_image; /* the VM image of docker executor jobs; NULL: default_image */
     char *contexts_dir;    /* NULL: $HOME/.config/mexec/contexts */
+    char *orb_api;         /* CircleCI's orb API (GraphQL endpoint); NULL: none, cache only */
     int boot_timeout_s;
     mx_accel_mode accel; /* accel: auto (default) | kvm | tcg */
     mx_registry_cfg *registries;
@@ -45,6 +47,7 @@ typedef struct mx_host_config {
      * (mx_capacity_total) follows the host */
     int capacity_vcpus;
     int capacity_memory_mib;
+    mx_host_steps steps; /* caches, artifacts, test results, SSH keys (host_steps.h) */
 } mx_host_config;
 
 int mx_host_config_load(mx_host_config *hc, mx_err *err);

@@ -5,6 +5,8 @@
 #include "job_containers.h"
 #include "job_docker.h"
 #include "job_env.h"
+#include "job_nodes.h"
+#include "job_steps.h"
 #include "job_workspace.h"
 #include "mx_buf.h"
 #include "mx_cleanup.h"
@@ -73,7 +75,11 @@ typedef struct job_ctx {
     char *agent_local;
     char **archives; /* guest paths per step (checkout steps only) */
     mx_job_ws ws;
-    mx_msg ctr_msg; /* a docker job's containers step */
+    mx_job_steps js; /* caches, artifacts, test results, SSH keys (job_steps.h) */
+    mx_ssh_target target;
+    char *project_id; /* what caches and timings are kept under */
+    char *out_dir;    /* this node's artifacts and test results */
+    mx_msg ctr_msg;   /* a docker job's containers step */
     long long t0;
 } job_ctx;
 
@@ -171,7 +177,9 @@ static int upload_inputs(job_ctx *c, mx_err *err)
             return mx_wrap(err, "upload checkout");
         unlink(local);
     }
-    return mx_job_ws_prepare(&c->ws, &c->job, c->o->workspace, c->vm.job_id, &c->ssh, err);
+    int rc = mx_job_ws_prepare(&c->ws, &c->job, c->o->workspace, c->vm.job_id, &c->ssh, err);
+    if (c->o->node_total > 0) c->ws.layer_base = (size_t)c->o->node_index * MX_WS_NODE_LAYERS;
+    return rc;
 }
 
 /* Runs one step; returns its exit status (0 = success), or -1 on a session failure. */
@@ -353,6 +361,46 @@ static int step_should_run(const mx_step *st, int failed)
     return !failed;
 }
 
+/* A step of job_steps.h: its exit status, or -1. */
+static int job_step(job_ctx *c, size_t i, mx_err *err)
+{
+    mx_envlist env = {0};
+    mx_step_env_build(&c->env, &c->job.steps[i], &env);
+    int s = mx_job_steps_run(&c->js, i, &env, err);
+    mx_envlist_free(&env);
+    return s;
+}
+
+/* Before the agent starts: the job steps' context, and the timings of earlier runs. */
+static int job_steps_begin(job_ctx *c, const char *branch, const char *sha, mx_err *err)
+{
+    const mx_pipeline_info *pi = c->o->cfg ? c->o->cfg->info : NULL;
+    c->project_id = mx_cache_project(pi ? pi->remote_url : NULL, c->project_dir);
+    if (c->o->artifacts_dir && c->o->run_id) {
+        mx_autofree char *job = mx_xstrdup(c->job.name);
+        for (char *p = job; *p; p++)
+            if (*p == '/') *p = '_';
+        if (job[0] == '.') job[0] = '_';
+        c->out_dir = mx_xasprintf("%s/%s/%s/%d", c->o->artifacts_dir, c->o->run_id, job,
+                                  c->o->node_total > 0 ? c->o->node_index : 0);
+    }
+    mx_job_steps_ctx ctx = {.hc = c->hc,
+                            .job = &c->job,
+                            .secrets = &c->secrets,
+                            .se = &c->se,
+                            .target = &c->target,
+                            .job_id = c->vm.job_id,
+                            .local_dir = c->vm.dir,
+                            .project = c->project_id,
+                            .branch = branch,
+                            .revision = sha,
+                            .out_dir = c->out_dir,
+                            .node_index = c->o->node_index,
+                            .node_total = c->o->node_total};
+    mx_job_steps_init(&c->js, &ctx);
+    return mx_job_steps_prepare(&c->js, &c->ssh, &c->env, err);
+}
+
 /* setup_remote_docker in a docker job: the primary container has the VM's own engine, its
  * socket mounted when the containers started (CircleCI's remote engine is another machine,
  * reached over TCP with TLS; here the VM is the job's alone, so its engine is the honest
@@ -391,7 +439,13 @@ static int run_steps(job_ctx *c, mx_err *err)
                    "(mexec run --workflow)\n");
             continue;
         }
-        int s = run_step(c, i, err);
+        if (c->job.executor == MX_EXEC_DOCKER && mx_job_steps_handles(st)) {
+            /* they work on the VM's files; a docker job's are in its primary container */
+            printf("skipped: not run in docker executor jobs yet (the job's files are in its "
+                   "container)\n");
+            continue;
+        }
+        int s = mx_job_steps_handles(st) ? job_step(c, i, err) : run_step(c, i, err);
         if (s < 0) return -1;
         if (s != 0) failed = 1;
     }
@@ -413,6 +467,13 @@ static int boot_and_run(job_ctx *c, mx_err *err)
                             .job_id = c->vm.job_id,
                             .pipeline = cfg ? cfg->info : NULL};
     mx_job_env_build(&c->job, &c->o->cli_env, &c->context_env, &info, &c->env);
+    if (c->o->node_total > 0) {
+        char n[16];
+        snprintf(n, sizeof n, "%d", c->o->node_index);
+        mx_envlist_set(&c->env, "CIRCLE_NODE_INDEX", n);
+        snprintf(n, sizeof n, "%d", c->o->node_total);
+        mx_envlist_set(&c->env, "CIRCLE_NODE_TOTAL", n);
+    }
     if (c->job.executor == MX_EXEC_DOCKER) {
         int r = prepare_containers(c, err);
         if (r != 0) return r < 0 ? -1 : MX_JOB_FAILED;
@@ -425,12 +486,12 @@ static int boot_and_run(job_ctx *c, mx_err *err)
     /* from the domain's start: a wait for capacity before it is not the guest's boot */
     long long deadline = mx_now_ms() + (long long)c->hc->boot_timeout_s * 1000;
     if (mx_stop) return mx_fail(err, MX_INFRA, "interrupted");
-    mx_ssh_target t = {.port = c->vm.ssh_port,
-                       .user = "circleci",
-                       .host_pub = c->vm.host_pub,
-                       .client_key = c->vm.client_key,
-                       .client_pub = c->vm.client_pub};
-    if (mx_ssh_connect(&c->ssh, &t, deadline, &mx_stop, err) < 0) {
+    c->target = (mx_ssh_target){.port = c->vm.ssh_port,
+                                .user = "circleci",
+                                .host_pub = c->vm.host_pub,
+                                .client_key = c->vm.client_key,
+                                .client_pub = c->vm.client_pub};
+    if (mx_ssh_connect(&c->ssh, &c->target, deadline, &mx_stop, err) < 0) {
         mx_autofree char *tail = mx_vm_console_tail(&c->vm, 15);
         if (tail && !mx_stop)
             fprintf(stderr, "mexec: last lines of the guest console:\n%s\n", tail);
@@ -438,12 +499,14 @@ static int boot_and_run(job_ctx *c, mx_err *err)
     }
     say("job %s: guest up after %.1f s", c->job.name, (double)(mx_now_ms() - c->t0) / 1000.0);
     if (upload_inputs(c, err) < 0) return -1;
+    if (job_steps_begin(c, info.branch, sha, err) < 0) return -1;
     mx_autofree char *agent_remote = mx_xasprintf("/tmp/mexec-agent-%s", c->vm.job_id);
     if (mx_session_start(&c->se, &c->ssh, agent_remote, &mx_stop, err) < 0)
         return mx_wrap(err, "start agent");
     int rc = run_steps(c, err);
     /* a failed job keeps the layers it persisted before failing, as on CircleCI */
     if (rc >= 0 && mx_job_ws_collect(&c->ws, &c->job, &c->se, &c->ssh, err) < 0) return -1;
+    if (rc >= 0) mx_job_steps_finish(&c->js);
     return rc;
 }
 
@@ -480,6 +543,16 @@ int mx_job_run(const mx_host_config *hc, const mx_run_opts *o, mx_err *err)
     c.project_dir =
         o->project_dir ? mx_xstrdup(o->project_dir) : mx_checkout_project_dir(o->config_path);
     int rc = resolve(&c, err);
+    if (rc == 0 && c.job.parallelism > 1 && o->node_total == 0) {
+        /* parallelism: N: N VMs, each this job as one node (job_nodes.c) */
+        int n = c.job.parallelism;
+        free(c.project_dir);
+        mx_secrets_free(&c.secrets);
+        mx_envlist_free(&c.context_env);
+        mx_image_free(&c.img);
+        mx_job_free(&c.job);
+        return mx_job_run_nodes(hc, o, n, err);
+    }
     if (rc == 0) {
         c.agent_local = mx_agent_binary(err);
         if (!c.agent_local) rc = -1;
@@ -489,6 +562,7 @@ int mx_job_run(const mx_host_config *hc, const mx_run_opts *o, mx_err *err)
         if (rc == MX_JOB_FAILED && o->keep_on_failure && !mx_stop) keep_for_debugging(&c);
     }
     /* teardown, on every path */
+    mx_job_steps_free(&c.js);
     mx_session_end(&c.se);
     mx_ssh_close(&c.ssh);
     mx_vm_teardown(&c.vm);
@@ -501,6 +575,8 @@ int mx_job_run(const mx_host_config *hc, const mx_run_opts *o, mx_err *err)
     free(c.archives);
     mx_job_containers_clear(&c.ctr_msg);
     mx_job_ws_free(&c.ws);
+    free(c.project_id);
+    free(c.out_dir);
     free(c.project_dir);
     free(c.agent_local);
     mx_envlist_free(&c.env);

@@ -22,6 +22,13 @@ typedef struct mx_run_opts {
     int fit_to_host;
     int keep_on_failure;         /* a failed job's VM stays up for `mexec ssh` until interrupted */
     const mx_ws_view *workspace; /* NULL: not in a workflow; workspace steps are skipped */
+    /* store_artifacts/store_test_results keep files in ARTIFACTS_DIR/RUN_ID/JOB/NODE; either
+     * NULL: they are not kept */
+    const char *artifacts_dir;
+    const char *run_id;
+    /* parallelism: N: this VM is node node_index of node_total; node_total 0: the job is not
+     * split yet (mx_job_run starts its N nodes) */
+    int node_index, node_total;
 } mx_run_opts;
 
 /* Returns MX_OK or MX_JOB_FAILED, or -1 with *err set (config or infrastructure failure, or

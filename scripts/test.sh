@@ -14,7 +14,7 @@ step "host packages: every tool the scripts and tests run is installed by setup-
 scripts/check-packages.py
 
 step "style"
-shellcheck -x scripts/*.sh tests/scripts/*.sh tests/vm/*.sh tests/provisioner/*.sh tests/registry/*.sh tests/gitlab/*.sh images/*/recipe.sh images/*.sh bench/*.sh .ci/run
+shellcheck -x scripts/*.sh tests/scripts/*.sh tests/vm/*.sh tests/provisioner/*.sh tests/registry/*.sh tests/gitlab/*.sh images/*/recipe.sh images/*.sh images/import/*.sh bench/*.sh .ci/run
 git ls-files '*.c' '*.h' | xargs clang-format --dry-run -Werror
 
 step "build: gcc"
@@ -52,6 +52,8 @@ fuzz agent_http "${MEXEC_FUZZ_SECONDS:-30}"
 
 step "machine image debian-12:current"
 build/bin/mexec image build debian-12:current
+step "cloud-style image and its packages for the import test (needs the network: outside the namespace)"
+tests/vm/make_cloud_image.sh >/dev/null
 step "container image of the docker executor's VM tests (Debian packages, cached)"
 tests/registry/test-images.sh
 

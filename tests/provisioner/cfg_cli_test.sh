@@ -6,6 +6,9 @@ FIXTURES=${FIXTURES:?FIXTURES must name tests/fixtures/config-process}
 T=$(mktemp -d /tmp/mexec-cfgcli.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 export MEXEC_ORB_DIR=$T/no-orbs
+# no orb registry (nothing leaves this machine) and a cache of this test's own
+export MEXEC_HOST_CONFIG=$T/host.yaml XDG_CACHE_HOME=$T/cache
+echo 'orb_api: none' >"$MEXEC_HOST_CONFIG"
 failures=0 passed=0
 
 # check NAME EXPECTED-STATUS EXPECTED-TEXT MEXEC-ARGS...  (text looked for in stdout+stderr)
@@ -42,7 +45,7 @@ check extra-arg 2 'unexpected argument "extra"' config validate -c "$F/matrix.ym
 mkdir -p "$T/orbs/acme"
 cp "$F/orbs/acme/tools.yml" "$T/orbs/acme/tools.yml"
 MEXEC_ORB_DIR=$T/orbs check orb-dir 0 "echo hi lint" config process -c "$F/orb_file.yml"
-check orb-dir-missing 2 "put its source at $T/no-orbs/acme/tools.yml" config process -c "$F/orb_file.yml"
+check orb-dir-missing 3 "acme/tools@1.2.3 (as tools): not in the orb cache $T/cache/mexec/orbs, and offline (no orb registry) (an orb's source may also be put at $T/no-orbs/NAMESPACE/NAME.yml)" config process -c "$F/orb_file.yml"
 
 # pipeline values from the project's git repository, as the circleci CLI reads them: the remote
 # gives the slug and URL (never its credentials), the upstream the base revision

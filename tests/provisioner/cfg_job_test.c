@@ -81,6 +81,16 @@ static const char *kind_name(enum mx_job_step_kind k)
         return "persist";
     case MX_JOB_STEP_ATTACH:
         return "attach";
+    case MX_JOB_STEP_SAVE_CACHE:
+        return "save-cache";
+    case MX_JOB_STEP_RESTORE_CACHE:
+        return "restore-cache";
+    case MX_JOB_STEP_ARTIFACTS:
+        return "artifacts";
+    case MX_JOB_STEP_TEST_RESULTS:
+        return "test-results";
+    case MX_JOB_STEP_SSH_KEYS:
+        return "ssh-keys";
     case MX_JOB_STEP_REMOTE_DOCKER:
         return "remote-docker";
     }
@@ -167,7 +177,15 @@ static char *dump_job(const mx_job *job)
             }
             mx_buf_printf(&b, "  ignore_pull_error: %d\n", s->ignore_pull_error);
         }
-        if (s->kind == MX_JOB_STEP_PERSIST) {
+        if (s->kind == MX_JOB_STEP_SAVE_CACHE) dump_field(&b, "  ", "key", s->key);
+        if (s->kind == MX_JOB_STEP_ARTIFACTS) dump_field(&b, "  ", "destination", s->destination);
+        if (s->nkeys) mx_buf_printf(&b, "  keys: %zu\n", s->nkeys);
+        for (size_t k = 0; k < s->nkeys; k++) {
+            mx_buf_adds(&b, "    ");
+            dump_str(&b, s->keys[k]);
+            mx_buf_adds(&b, "\n");
+        }
+        if (s->kind == MX_JOB_STEP_PERSIST || s->kind == MX_JOB_STEP_SAVE_CACHE) {
             dump_field(&b, "  ", "root", s->root);
             mx_buf_printf(&b, "  paths: %zu\n", s->npaths);
             for (size_t k = 0; k < s->npaths; k++) {

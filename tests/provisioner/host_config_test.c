@@ -181,10 +181,27 @@ static void test_defaults_with_empty_map(void **state)
     assert_non_null(hc.forward_credentials);
     assert_null(hc.forward_credentials[0]);
     assert_null(hc.aws_web_identity_token_file);
+    assert_string_equal(hc.orb_api, "https://circleci.com/graphql-unstable");
     /* unset: the capacity follows the host (mx_capacity_total) */
     assert_int_equal(hc.capacity_vcpus, 0);
     assert_int_equal(hc.capacity_memory_mib, 0);
     assert_non_null(find_class(&hc, "2xlarge+"));
+    mx_host_config_free(&hc);
+}
+
+/* orb_api: a URL, or none for no registry at all */
+static void test_orb_api(void **state)
+{
+    fixture *f = *state;
+    mx_host_config hc;
+    mx_err err = {0};
+    free(use_config(f, "orb_api: http://127.0.0.1:8080/graphql-unstable\n"));
+    if (mx_host_config_load(&hc, &err) < 0) fail_msg("%s", err.msg);
+    assert_string_equal(hc.orb_api, "http://127.0.0.1:8080/graphql-unstable");
+    mx_host_config_free(&hc);
+    free(use_config(f, "orb_api: none\n"));
+    if (mx_host_config_load(&hc, &err) < 0) fail_msg("%s", err.msg);
+    assert_null(hc.orb_api);
     mx_host_config_free(&hc);
 }
 
@@ -225,8 +242,10 @@ static void test_errors(void **state)
     load_fails(f, "libvirt_uri: qemu:///system\nboot_timout: 30\n",
                ":2:1: unknown host setting \"boot_timout\" (known: libvirt_uri, accel, "
                "image_store, state_dir, images_dir, default_image, docker_vm_image, contexts_dir, "
-               "boot_timeout, registries, "
-               "registry_mirrors, credential_helpers, aws, resource_classes, capacity)");
+               "orb_api, boot_timeout, registries, "
+               "registry_mirrors, credential_helpers, aws, resource_classes, capacity, "
+               "cache_dir, cache_max_bytes, artifacts_max_bytes, test_results_max_bytes, "
+               "ssh_keys)");
     load_fails(f, "accel: hvf\n", ":1:8: accel must be auto, kvm or tcg");
     load_fails(f, "registries:\n  ecr.example: {address: ecr.local}\n",
                ":2:26: address must be an IPv4 or IPv6 address");
@@ -260,6 +279,7 @@ static void test_errors(void **state)
     load_fails(f, "capacity: {vcpus: [2]}\n", ":1:19: capacity vcpus must be a number");
     load_fails(f, "capacity: {vcpus: 2, memory: 4096}\n",
                ":1:22: unknown capacity setting \"memory\" (known: vcpus, memory_mib)");
+    load_fails(f, "orb_api: circleci.com\n", ":1:10: orb_api must be an http(s) URL or none");
     load_fails(f, "- a list\n", ":1:1: host config must be a map");
     load_fails(f, "a: [\n", ":2:1:");
 }
@@ -288,6 +308,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_defaults_with_empty_map, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_config_at_default_path, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_orb_api, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_explicit_file, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
