@@ -161,8 +161,12 @@ void mx_emit_to_fd(void *ctx, const char *data, size_t len)
 
 int mx_secrets_protect_process(mx_err *err)
 {
-    struct rlimit none = {0, 0};
-    if (setrlimit(RLIMIT_CORE, &none) < 0) return mx_fail_errno(err, MX_INFRA, "RLIMIT_CORE");
+    /* the soft limit only: the steps the agent runs inherit it and may raise it again
+     * (`ulimit -c unlimited` for their own crashes); the execs reset dumpable as well */
+    struct rlimit lim;
+    if (getrlimit(RLIMIT_CORE, &lim) < 0) return mx_fail_errno(err, MX_INFRA, "RLIMIT_CORE");
+    lim.rlim_cur = 0;
+    if (setrlimit(RLIMIT_CORE, &lim) < 0) return mx_fail_errno(err, MX_INFRA, "RLIMIT_CORE");
     if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
         return mx_fail_errno(err, MX_INFRA, "PR_SET_DUMPABLE");
     return 0;

@@ -50,7 +50,8 @@ void mx_mask_feed(mx_mask_stream *m, const void *data, size_t len, mx_emit_fn em
 /* End of stream: releases what was held back. */
 void mx_mask_flush(mx_mask_stream *m, mx_emit_fn emit, void *ctx);
 
-/* Core dumps off for this process (and its children), and not dumpable: secrets (context
+/* Core dumps off for this process (its children inherit a soft limit of 0 they may raise),
+ * and not dumpable: secrets (context
  * values, registry passwords, the job's keys) live in our memory, and a crash must not write
  * them into a core file for whoever can read it, nor may another process of the same user read
  * them through ptrace or /proc/PID/mem.  Both binaries call it first thing in main. */

@@ -1,4 +1,5 @@
 #include "mx_proto.h"
+#include "mx_proto_int.h"
 #include "mx_b64.h"
 #include "mx_buf.h"
 #include "mx_cleanup.h"
@@ -30,7 +31,20 @@ static const char *const kind_names[] = {
     [MX_STEP_DOCKER_PULL] = "docker-pull",
     [MX_STEP_PERSIST] = "persist",
     [MX_STEP_ATTACH] = "attach",
+    [MX_STEP_CHECKSUM] = "checksum",
+    [MX_STEP_PACK] = "pack",
+    [MX_STEP_COLLECT] = "collect",
+    [MX_STEP_UNPACK] = "unpack",
+    [MX_STEP_SSH_KEYS] = "ssh-keys",
+    [MX_STEP_CONTAINERS] = "containers",
 };
+
+/* The kinds whose "paths" list means something. */
+static int has_paths(enum mx_step_kind k)
+{
+    return k == MX_STEP_PERSIST || k == MX_STEP_CHECKSUM || k == MX_STEP_PACK ||
+           k == MX_STEP_COLLECT;
+}
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -65,9 +79,17 @@ static json_t *must(json_t *v)
     return v;
 }
 
+/* Keys are repaired like text() values: jansson refuses keys that are not UTF-8. */
 static void set(json_t *o, const char *k, json_t *v)
 {
-    if (!v || json_object_set_new(o, k, v) != 0) oom();
+    if (!v) oom();
+    mx_autofree char *fixed = mx_utf8_valid(k, strlen(k)) ? NULL : mx_utf8_lossy(k);
+    if (json_object_set_new(o, fixed ? fixed : k, v) != 0) oom();
+}
+
+void mx_proto_set(json_t *o, const char *k, json_t *v)
+{
+    set(o, k, v);
 }
 
 /* A JSON string of s: as it is when it is valid UTF-8, else with each stray byte replaced by
@@ -79,6 +101,11 @@ static json_t *text(const char *s)
     if (mx_utf8_valid(s, strlen(s))) return must(json_string(s));
     mx_autofree char *fixed = mx_utf8_lossy(s);
     return must(json_string(fixed));
+}
+
+json_t *mx_proto_text(const char *s)
+{
+    return text(s);
 }
 
 static void set_str(json_t *o, const char *k, const char *v)
@@ -143,14 +170,19 @@ static void encode_env(json_t *o, const mx_msg *m)
     if (raw) set(o, "env_b64", raw);
 }
 
-/* Fails naming what (field) when s is set and not valid UTF-8. */
-static int exact(const char *s, const char *what, const char *step, mx_err *err)
+static int fail_utf8(const char *what, const char *step, mx_err *err)
 {
-    if (!s || mx_utf8_valid(s, strlen(s))) return 0;
     return mx_fail(err, MX_USAGE,
                    "step \"%s\": %s is not valid UTF-8, which the agent protocol cannot carry "
                    "exactly",
                    step, what);
+}
+
+/* Fails naming what (field) when s is set and not valid UTF-8. */
+static int exact(const char *s, const char *what, const char *step, mx_err *err)
+{
+    if (!s || mx_utf8_valid(s, strlen(s))) return 0;
+    return fail_utf8(what, step, err);
 }
 
 int mx_msg_check(const mx_msg *m, mx_err *err)
@@ -167,6 +199,11 @@ int mx_msg_check(const mx_msg *m, mx_err *err)
         bad = exact(m->archives[i], "an archive path", step, err);
     for (size_t i = 0; !bad && i < m->nenv; i++)
         bad = exact(m->env[i].key, "the name of an environment variable", step, err);
+    for (size_t i = 0; !bad && i < m->nkeys; i++)
+        bad = exact(m->keys[i].key, "an SSH key's name", step, err) ||
+              exact(m->keys[i].value, "an SSH key", step, err);
+    const char *what = bad ? NULL : mx_proto_check_ctr(m);
+    if (what) bad = fail_utf8(what, step, err);
     const mx_docker_args *d = &m->docker;
     bad = bad || exact(d->registry, "the registry", step, err) ||
           exact(d->username, "the registry username", step, err) ||
@@ -226,9 +263,17 @@ char *mx_msg_encode_generic(const mx_msg *m, size_t *len)
             set(o, "no_output_timeout", json_integer(m->no_output_timeout_s));
         if (m->background) set(o, "background", json_true());
         encode_env(o, m);
-        if (m->kind == MX_STEP_DOCKER_CHECK || m->kind == MX_STEP_DOCKER_PULL)
+        if (m->kind == MX_STEP_DOCKER_CHECK || m->kind == MX_STEP_DOCKER_PULL ||
+            m->kind == MX_STEP_CONTAINERS)
             set(o, "docker", encode_docker(m));
-        if (m->kind == MX_STEP_PERSIST) set(o, "paths", json_strv(m->paths, m->npaths));
+        mx_proto_encode_ctr(o, m);
+        if (has_paths(m->kind)) set(o, "paths", json_strv(m->paths, m->npaths));
+        if (m->kind == MX_STEP_SSH_KEYS) {
+            json_t *keys = must(json_object());
+            for (size_t i = 0; i < m->nkeys; i++)
+                set_str(keys, m->keys[i].key, m->keys[i].value);
+            set(o, "keys", keys);
+        }
         if (m->kind == MX_STEP_ATTACH) set(o, "archives", json_strv(m->archives, m->narchives));
         break;
     }
@@ -245,6 +290,8 @@ char *mx_msg_encode_generic(const mx_msg *m, size_t *len)
         set(o, "reason", json_string(mx_end_reason_name(m->reason)));
         set(o, "duration_ms", json_integer(m->duration_ms));
         set_str(o, "message", m->message);
+        if (m->nvalues) set(o, "values", json_strv(m->values, m->nvalues));
+        set_str(o, "arch", m->arch);
         break;
     case MX_MSG_ERROR:
         set_str(o, "message", m->message);
@@ -365,6 +412,26 @@ static int decode_docker(json_t *o, mx_msg *m, mx_err *err)
     return 0;
 }
 
+/* An optional object of strings (the "keys" of ssh-keys). */
+static int decode_kv(json_t *o, const char *k, mx_kv **v, size_t *n, mx_err *err)
+{
+    json_t *obj = json_object_get(o, k);
+    if (!obj) return 0;
+    if (!json_is_object(obj)) return mx_fail(err, MX_INFRA, "\"%s\" is not an object", k);
+    *v = mx_xcalloc(json_object_size(obj), sizeof **v);
+    const char *key;
+    json_t *val;
+    json_object_foreach(obj, key, val)
+    {
+        if (!json_is_string(val))
+            return mx_fail(err, MX_INFRA, "%s \"%s\" is not a string", k, key);
+        (*v)[*n].key = mx_xstrdup(key);
+        (*v)[*n].value = mx_xstrdup(json_string_value(val));
+        (*n)++;
+    }
+    return 0;
+}
+
 /* "env" (values as JSON strings) and "env_b64" (values that are not UTF-8, base64): one list. */
 static int decode_env(json_t *o, mx_msg *m, mx_err *err)
 {
@@ -433,14 +500,17 @@ static int decode_body(json_t *o, mx_msg *m, mx_err *err)
             get_str(o, "archive", &m->archive, 0, err) < 0)
             return -1;
         /* like "docker", the lists belong to one kind each and are ignored on others */
-        if (m->kind == MX_STEP_PERSIST && get_strv(o, "paths", &m->paths, &m->npaths, err) < 0)
+        if (has_paths(m->kind) && get_strv(o, "paths", &m->paths, &m->npaths, err) < 0) return -1;
+        if (m->kind == MX_STEP_SSH_KEYS && decode_kv(o, "keys", &m->keys, &m->nkeys, err) < 0)
             return -1;
         if (m->kind == MX_STEP_ATTACH &&
             get_strv(o, "archives", &m->archives, &m->narchives, err) < 0)
             return -1;
-        if (m->kind == MX_STEP_DOCKER_CHECK || m->kind == MX_STEP_DOCKER_PULL) {
+        if (m->kind == MX_STEP_DOCKER_CHECK || m->kind == MX_STEP_DOCKER_PULL ||
+            m->kind == MX_STEP_CONTAINERS) {
             if (decode_docker(o, m, err) < 0) return -1;
         }
+        if (mx_proto_decode_ctr(o, m, err) < 0) return -1;
         return decode_env(o, m, err);
     case MX_MSG_OUTPUT:
         if (get_int(o, "id", &n, 1, err) < 0) return -1;
@@ -467,6 +537,9 @@ static int decode_body(json_t *o, mx_msg *m, mx_err *err)
         int r = lookup(reason_names, NELEM(reason_names), s);
         if (r < 0) return mx_fail(err, MX_INFRA, "unknown end reason \"%s\"", s);
         m->reason = (enum mx_end_reason)r;
+        if (get_strv(o, "values", &m->values, &m->nvalues, err) < 0 ||
+            get_str(o, "arch", &m->arch, 0, err) < 0)
+            return -1;
         return get_str(o, "message", &m->message, 0, err);
     case MX_MSG_ERROR:
         return get_str(o, "message", &m->message, 1, err);
@@ -578,6 +651,7 @@ static void docker_clear(mx_docker_args *d)
 void mx_msg_clear(mx_msg *m)
 {
     docker_clear(&m->docker);
+    mx_proto_clear_ctr(m);
     free(m->agent);
     free(m->name);
     free(m->command);
@@ -586,6 +660,13 @@ void mx_msg_clear(mx_msg *m)
     free(m->archive);
     strv_free(m->paths, m->npaths);
     strv_free(m->archives, m->narchives);
+    strv_free(m->values, m->nvalues);
+    free(m->arch);
+    for (size_t i = 0; i < m->nkeys; i++) {
+        free(m->keys[i].key);
+        free_secret(m->keys[i].value);
+    }
+    free(m->keys);
     for (size_t i = 0; i < m->nenv; i++) {
         free(m->env[i].key);
         free(m->env[i].value);

@@ -129,7 +129,7 @@ int mx_job_ws_collect(mx_job_ws *w, const mx_job *job, mx_session *se, mx_ssh *s
     for (size_t i = 0; i < job->nsteps; i++) {
         if (!w->persisted[i]) continue;
         if (k == 0) mx_session_end(se); /* before the first transfer: see the header */
-        mx_autofree char *local = mx_ws_layer_path(w->view, k);
+        mx_autofree char *local = mx_ws_layer_path(w->view, w->layer_base + k);
         const char *which;
         long long max = room(w->view, &which);
         int timeout_s =
