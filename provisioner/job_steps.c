@@ -1,6 +1,7 @@
 #include "job_steps.h"
 #include "mx_buf.h"
 #include "mx_cleanup.h"
+#include "mx_term.h"
 #include "signals.h"
 
 #include <stdarg.h>
@@ -60,9 +61,10 @@ char *mx_job_steps_clean(const mx_job_steps *js, const char *text)
     char *copy = mx_xstrdup(text);
     for (unsigned char *p = (unsigned char *)copy; *p; p++)
         if ((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f) *p = '?';
-    char *masked = mx_secrets_mask(js->c.secrets, copy);
+    /* masked, then what is left of terminal controls (C1, bytes that are not UTF-8) goes */
+    char *safe = mx_term_safe(js->c.secrets, copy);
     free(copy);
-    return masked;
+    return safe;
 }
 
 void mx_job_steps_say(const mx_job_steps *js, const char *fmt, ...)
@@ -78,14 +80,16 @@ void mx_job_steps_say(const mx_job_steps *js, const char *fmt, ...)
     free(text);
 }
 
-int mx_job_steps_status(const mx_msg *end)
+int mx_job_steps_status(const mx_job_steps *js, const mx_msg *end)
 {
     int status = end->exit_status;
     if (end->reason == MX_END_TIMEOUT) {
         printf("Too long with no output\n");
         if (status == 0) status = 1;
     } else if (end->reason == MX_END_FAILED) {
-        printf("mexec-agent could not run the step: %s\n", end->message ? end->message : "?");
+        /* the agent's words (a guest file name, say): shown like the step's log */
+        mx_autofree char *why = mx_job_steps_clean(js, end->message ? end->message : "?");
+        printf("mexec-agent could not run the step: %s\n", why);
         if (status == 0) status = 1;
     }
     return status;

@@ -49,7 +49,7 @@ static int fetch(mx_job_steps *js, size_t i, const mx_envlist *env, long long ma
                 .nenv = env->n};
     mx_msg end;
     if (mx_job_steps_exchange(js, &m, &end, err) < 0) return -1;
-    int status = mx_job_steps_status(&end);
+    int status = mx_job_steps_status(js, &end);
     int empty = end.nvalues == 1 && strcmp(end.values[0], "empty") == 0;
     *is_file = end.nvalues == 1 && strcmp(end.values[0], "file") == 0;
     mx_msg_clear(&end);
