@@ -41,7 +41,7 @@ void mx_session_init(mx_session *se, const mx_session_io *io, const mx_session_t
     mx_buf_init(&se->agent_err);
     static const mx_session_times defaults = {MX_SESSION_HELLO_MS, MX_SESSION_SEND_STALL_MS,
                                               MX_SESSION_TIMEOUT_GRACE_MS,
-                                              MX_SESSION_CANCEL_WAIT_MS};
+                                              MX_SESSION_CANCEL_WAIT_MS, MX_SESSION_QUIET_MAX_MS};
     se->times = times ? *times : defaults;
 }
 
@@ -79,6 +79,7 @@ int mx_session_send(mx_session *se, const mx_msg *m, mx_err *err)
     if (rc == 0 && m->type == MX_MSG_STEP) {
         se->step_id = m->id;
         se->step_timeout_s = m->no_output_timeout_s;
+        se->step_run = m->kind == MX_STEP_RUN;
     }
     return rc;
 }
@@ -262,21 +263,24 @@ void mx_step_output_end(mx_step_output *o)
 
 /* The step is past its no_output_timeout and the host's grace: cancel it (the agent stopped
  * watching, or lies).  -1 if even the cancel cannot be sent. */
-static int cancel_silent(mx_session *se, mx_err *err)
+static int cancel_silent(mx_session *se, long long quiet_ms, mx_err *err)
 {
     fprintf(stderr,
-            "mexec: step %d: no output for %d s (no_output_timeout) and the agent did not end "
-            "it: cancelling\n",
-            se->step_id, se->step_timeout_s + se->times.timeout_grace_ms / 1000);
+            "mexec: step %d: no output for %lld s (%s) and the agent did not end it: "
+            "cancelling\n",
+            se->step_id, quiet_ms / 1000,
+            se->step_timeout_s > 0 ? "no_output_timeout" : "the host's limit for this step");
     mx_msg c = {.type = MX_MSG_CANCEL, .id = se->step_id};
     return mx_session_send(se, &c, err);
 }
 
 int mx_session_follow_step(mx_session *se, mx_step_output *o, mx_msg *end, mx_err *err)
 {
+    /* run steps without a timeout (GitLab's scripts) end by the runner's job timeout */
     long long quiet_ms = se->step_timeout_s > 0
                              ? (long long)se->step_timeout_s * 1000 + se->times.timeout_grace_ms
-                             : 0;
+                         : se->step_run ? 0
+                                        : se->times.quiet_max_ms;
     long long deadline = quiet_ms ? mx_now_ms() + quiet_ms : 0;
     int cancelled = 0;
     for (;;) {
@@ -289,7 +293,7 @@ int mx_session_follow_step(mx_session *se, mx_step_output *o, mx_msg *end, mx_er
                            "%d s without output",
                            se->step_id, se->times.cancel_wait_ms / 1000, (int)(quiet_ms / 1000));
         if (got == 0) {
-            if (cancel_silent(se, err) < 0) return -1;
+            if (cancel_silent(se, quiet_ms, err) < 0) return -1;
             cancelled = 1;
             deadline = mx_now_ms() + se->times.cancel_wait_ms;
             continue;

@@ -25,6 +25,9 @@ typedef struct mx_session_times {
      * have killed it (SIGTERM, 5 s, SIGKILL) and said so; then the host cancels it itself */
     int timeout_grace_ms;
     int cancel_wait_ms; /* for step-end after the host's cancel; then the session fails */
+    /* a step the host starts itself without a no_output_timeout (containers, GitLab's docker
+     * logins; not a run step): this long without a message for it, and the host cancels it */
+    int quiet_max_ms;
 } mx_session_times;
 
 /* A static binary started over an open channel answers hello within seconds even in a guest
@@ -33,6 +36,8 @@ typedef struct mx_session_times {
 #define MX_SESSION_SEND_STALL_MS 60000
 #define MX_SESSION_TIMEOUT_GRACE_MS 30000
 #define MX_SESSION_CANCEL_WAIT_MS 15000
+/* Pulling a job's images is such a step: half an hour without a word is a stuck agent. */
+#define MX_SESSION_QUIET_MAX_MS 1800000
 
 struct mx_session;
 /* How the session reaches the agent. */
@@ -62,6 +67,7 @@ typedef struct mx_session {
     mx_buf agent_err;          /* the agent's stderr after its last whole line */
     mx_session_times times;
     int step_id, step_timeout_s; /* the step last sent: its id and no_output_timeout */
+    int step_run;                /* ... and whether it is a run step */
 } mx_session;
 
 /* Runs the uploaded agent at agent_path and exchanges hello.  secrets (may be NULL) mask what
@@ -101,8 +107,9 @@ void mx_step_output_end(mx_step_output *o);
 
 /* Follows the step last sent until its step-end, which is left in *end (the caller clears it):
  * output goes through o to stdout/stderr, agent errors (masked) to stderr.  When no message
- * for the step comes for its no_output_timeout plus times.timeout_grace_ms the host cancels
- * the step and, on step-end, reports it as MX_END_TIMEOUT; when no step-end comes within
+ * for the step comes for its no_output_timeout plus times.timeout_grace_ms (a step other than
+ * run without one: times.quiet_max_ms) the host cancels the step and, on step-end, reports it
+ * as MX_END_TIMEOUT; when no step-end comes within
  * times.cancel_wait_ms after that, the session fails (MX_INFRA).  -1 with *err set when the
  * session fails or is stopped before the step ends. */
 int mx_session_follow_step(mx_session *se, mx_step_output *o, mx_msg *end, mx_err *err);

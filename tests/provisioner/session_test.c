@@ -15,8 +15,11 @@
 #endif
 
 /* Short deadlines: each test waits for one of them to pass (nothing here measures time). */
-static const mx_session_times quick = {
-    .hello_ms = 1500, .send_stall_ms = 1500, .timeout_grace_ms = 500, .cancel_wait_ms = 1500};
+static const mx_session_times quick = {.hello_ms = 1500,
+                                       .send_stall_ms = 1500,
+                                       .timeout_grace_ms = 500,
+                                       .cancel_wait_ms = 1500,
+                                       .quiet_max_ms = 1000};
 
 static volatile sig_atomic_t no_stop;
 
@@ -199,6 +202,33 @@ static void test_host_timeout(void **state)
     }
 }
 
+/* A step the host starts itself with no no_output_timeout (a containers step pulling images)
+ * still ends: after times.quiet_max_ms without a message the host cancels it. */
+static void test_host_quiet_max(void **state)
+{
+    (void)state;
+    run r = {.saved = {-1, -1}};
+    mx_err err = {0};
+    assert_int_equal(start_fake(&r, "ignore-timeout", &err), 0);
+    capture(&r);
+    mx_msg m = step(4, 0, NULL);
+    m.kind = MX_STEP_DOCKER_PULL;
+    assert_int_equal(mx_session_send(&r.se, &m, &err), 0);
+    mx_step_output so;
+    mx_step_output_init(&so, &r.secrets);
+    mx_msg end;
+    int rc = mx_session_follow_step(&r.se, &so, &end, &err);
+    mx_step_output_end(&so);
+    char *errtext = restore(&r, 2);
+    assert_int_equal(rc, 0);
+    assert_int_equal(end.reason, MX_END_TIMEOUT);
+    tu_assert_contains(errtext, "mexec: step 4: no output for 1 s (the host's limit for this "
+                                "step) and the agent did not end it: cancelling");
+    mx_msg_clear(&end);
+    free(errtext);
+    finish(&r);
+}
+
 static void test_send_stall(void **state)
 {
     (void)state;
@@ -301,10 +331,11 @@ int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hello_deadline),     cmocka_unit_test(test_hostile_output),
-        cmocka_unit_test(test_host_timeout),       cmocka_unit_test(test_send_stall),
-        cmocka_unit_test(test_garbage_line),       cmocka_unit_test(test_other_step_end),
-        cmocka_unit_test(test_send_refuses_bytes), cmocka_unit_test(test_real_agent),
+        cmocka_unit_test(test_hello_deadline), cmocka_unit_test(test_hostile_output),
+        cmocka_unit_test(test_host_timeout),   cmocka_unit_test(test_host_quiet_max),
+        cmocka_unit_test(test_send_stall),     cmocka_unit_test(test_garbage_line),
+        cmocka_unit_test(test_other_step_end), cmocka_unit_test(test_send_refuses_bytes),
+        cmocka_unit_test(test_real_agent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
