@@ -88,6 +88,18 @@ for bomb in alias_bomb command_steps command_fanout param_text param_steps matri
     LIMIT_KB=300000 check "limit-$bomb" 2 "$F/err_limit_$bomb.yml:" config validate -c "$F/err_limit_$bomb.yml"
 done
 LIMIT_KB=300000 check limit-alias-message 2 "alias *a4 makes the config larger than 250000 nodes" config process -c "$F/err_limit_alias_bomb.yml"
+# orbs: each file within the loader's limit (200 000 nodes through aliases), three together
+# over the config's budget of 500 000
+mkdir -p "$T/big-orbs/acme"
+for o in o1 o2 o3; do
+    {
+        printf 'version: 2.1\nexamples:\n  x:\n    a: &a [%s0]\n    b: [' "$(printf '0, %.0s' {1..98})"
+        printf '*a, %.0s' {1..1999}
+        printf '*a]\n'
+    } >"$T/big-orbs/acme/$o.yml"
+done
+printf 'version: 2.1\norbs: {a: acme/o1@1.0.0, b: acme/o2@1.0.0, c: acme/o3@1.0.0}\njobs:\n  j: {machine: true, steps: [checkout]}\n' >"$T/big-orbs.yml"
+MEXEC_ORB_DIR=$T/big-orbs LIMIT_KB=300000 check limit-orbs 2 "orb acme/o3@1.0.0: $T/big-orbs.yml:2:47: expanding the config here makes it larger than 500000 nodes" config validate -c "$T/big-orbs.yml"
 head -c 5000000 /dev/zero | tr '\0' '#' >"$T/huge.yml"
 LIMIT_KB=300000 check limit-file-size 2 "huge.yml is larger than 4194304 bytes" config validate -c "$T/huge.yml"
 
