@@ -17,7 +17,7 @@
 static const char usage_line[] =
     "usage: mexec run [-c CONFIG] (--job NAME | --workflow NAME) [-e KEY=VALUE]...\n"
     "                 [--context NAME]... [--param KEY=VALUE]... [--branch B | --tag T]\n"
-    "                 [--fit-to-host] [--keep-on-failure]\n";
+    "                 [--fit-to-host] [--keep-on-failure] [--no-build]\n";
 
 static int add_kv(mx_envlist *list, const char *flag, const char *kv)
 {
@@ -50,12 +50,19 @@ static void free_args(run_args *a)
 static int parse(int argc, char **argv, run_args *a)
 {
     static const struct option opts[] = {
-        {"config", required_argument, 0, 'c'},   {"job", required_argument, 0, 'j'},
-        {"workflow", required_argument, 0, 'w'}, {"env", required_argument, 0, 'e'},
-        {"context", required_argument, 0, 'C'},  {"param", required_argument, 0, 'p'},
-        {"branch", required_argument, 0, 'b'},   {"tag", required_argument, 0, 't'},
-        {"fit-to-host", no_argument, 0, 'F'},    {"keep-on-failure", no_argument, 0, 'K'},
-        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0},
+        {"config", required_argument, 0, 'c'},
+        {"job", required_argument, 0, 'j'},
+        {"workflow", required_argument, 0, 'w'},
+        {"env", required_argument, 0, 'e'},
+        {"context", required_argument, 0, 'C'},
+        {"param", required_argument, 0, 'p'},
+        {"branch", required_argument, 0, 'b'},
+        {"tag", required_argument, 0, 't'},
+        {"fit-to-host", no_argument, 0, 'F'},
+        {"keep-on-failure", no_argument, 0, 'K'},
+        {"no-build", no_argument, 0, 'N'},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
     };
     int c, bad = 0;
     optind = 1;
@@ -87,6 +94,9 @@ static int parse(int argc, char **argv, run_args *a)
             break;
         case 'K':
             a->o.keep_on_failure = 1;
+            break;
+        case 'N':
+            a->o.no_build = 1;
             break;
         case 'C':
             a->o.contexts =

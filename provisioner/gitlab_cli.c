@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "gitlab.h"
 #include "host_config.h"
+#include "image_build.h"
 #include "job_run.h"
 #include "mx_cleanup.h"
 #include "mx_fs.h"
@@ -235,12 +236,8 @@ static int gl_prepare(gl_ctx *g)
     int status = g->sys_fail, booted = 0;
     mx_autofree char *agent_local = NULL, *skipped = NULL, *agent_remote = NULL;
 
-    mx_catalog cat;
-    int r = mx_catalog_load(g->hc.images_dir, &cat, &err);
-    if (r == 0) {
-        r = mx_catalog_resolve_built(&cat, &g->hc, ref, &img, &err);
-        mx_catalog_free(&cat);
-    }
+    /* an unbuilt image is built first, its progress in the job's log (stderr) */
+    int r = mx_image_ready(&g->hc, ref, 0, &img, &err);
     if (r < 0) {
         say(g, "image %s: %s", ref ? ref : "(default)", err.msg);
         goto out;

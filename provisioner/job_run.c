@@ -2,6 +2,7 @@
 #include "catalog.h"
 #include "checkout.h"
 #include "contexts.h"
+#include "image_build.h"
 #include "job_docker.h"
 #include "job_env.h"
 #include "job_workspace.h"
@@ -116,7 +117,7 @@ static int resolve(job_ctx *c, mx_err *err)
     if (fitted)
         say("resource class %s fitted to this host: %d vCPUs, %d MiB", c->job.resource_class,
             c->rc.vcpus, c->rc.memory_mib);
-    return mx_image_require_built(&c->img, err);
+    return mx_image_ensure(c->hc, &c->img, c->o->no_build, err); /* builds it if need be */
 }
 
 /* The directory a step names, as written: where it runs, checks out, persists from or

@@ -17,6 +17,7 @@ typedef struct mx_run_opts {
     size_t ncontexts;
     int fit_to_host;
     int keep_on_failure;         /* a failed job's VM stays up for `mexec ssh` until interrupted */
+    int no_build;                /* an unbuilt image is an error instead of being built first */
     const mx_ws_view *workspace; /* NULL: not in a workflow; workspace steps are skipped */
 } mx_run_opts;
 

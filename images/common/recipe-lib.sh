@@ -420,7 +420,9 @@ rl_main() {
     include=$(IFS=,; echo "${PACKAGES[*]}")
     log "mmdebstrap $SUITE (minbase + ${#PACKAGES[@]} packages) into $root"
     # Recommends are not installed (mmdebstrap's default), which keeps the
-    # image lean; everything needed is listed in PACKAGES.
+    # image lean; everything needed is listed in PACKAGES.  The setup hook keeps
+    # the man1 directory that the man-page exclusion would drop: 20.04's dash
+    # links sh.1.gz there in its postinst and fails without it.
     run mmdebstrap --mode=root --variant=minbase --format=directory \
         --aptopt='APT::Install-Recommends "false"' \
         --aptopt='APT::Install-Suggests "false"' \
@@ -434,6 +436,7 @@ rl_main() {
         --dpkgopt='path-exclude=/usr/share/lintian/*' \
         "${MMDEBSTRAP_OPTS[@]}" \
         --include="$include" \
+        --setup-hook='mkdir -p "$1/usr/share/man/man1"' \
         --essential-hook="\"$RL_SELF\" --essential \"\$1\"" \
         --customize-hook="\"$RL_SELF\" --customize \"\$1\"" \
         "$SUITE" "$root" "${MIRRORS[@]}"
@@ -497,6 +500,12 @@ rl_manifest() {
     vsize=$(qemu-img info --output=json "$WORK/base.qcow2" | sed -n 's/.*"virtual-size": \([0-9]*\).*/\1/p' | head -n1)
     printf '{\n'
     printf '  "name": "%s",\n' "$RECIPE_NAME"
+    # set by mexec (image_build.c); absent when the recipe is run by hand
+    case ${MEXEC_RECIPE_HASH:-} in
+    "") ;;
+    *[!0-9a-f]*) die "MEXEC_RECIPE_HASH is not a hash: $MEXEC_RECIPE_HASH" ;;
+    *) printf '  "recipe_hash": "%s",\n' "$MEXEC_RECIPE_HASH" ;;
+    esac
     printf '  "suite": "%s",\n' "$SUITE"
     printf '  "build_date": "%s",\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
     printf '  "kernel_version": "%s",\n' "$KVER"

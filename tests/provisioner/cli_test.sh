@@ -38,8 +38,11 @@ check unknown-image-lists 2 'available: debian-12:current' "$(job medium ubuntu-
 check unknown-class 2 'unknown resource class "huge" (known: medium, large' "$(job huge)" --job build
 check arm-class 2 'needs an arm64 host; this host is x86_64' "$(job arm.medium)" --job build
 check too-large 2 'pass --fit-to-host' "$(job 2xlarge+)" --job build
-check fit-to-host 3 'resource class 2xlarge+ fitted to this host' "$(job 2xlarge+)" --job build --fit-to-host
-check not-built 3 'run: mexec image build debian-12:current' "$(job medium)" --job build
+# --no-build: an unbuilt image is an error, not a build (tests/provisioner/image_build_test.sh
+# runs the builds, with a recipe of its own)
+check fit-to-host 3 'resource class 2xlarge+ fitted to this host' "$(job 2xlarge+)" --job build --fit-to-host --no-build
+check not-built 3 'run: mexec image build debian-12:current' "$(job medium)" --job build --no-build
+check not-built-says-why 3 'not building it (--no-build)' "$(job medium)" --job build --no-build
 check docker-executor 2 'uses the docker executor' $'version: 2.1\njobs:\n  build:\n    docker: [{image: cimg/base:stable}]\n    steps: [checkout]\n' --job build
 check unknown-step 2 'unknown step "frobnicate"' $'version: 2.1\njobs:\n  build:\n    machine: true\n    steps: [frobnicate]\n' --job build
 check no-job-flag 2 'run needs --job NAME' "$(job medium)"
