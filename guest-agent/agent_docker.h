@@ -1,5 +1,5 @@
 /* docker-check and docker-pull steps: the orb's `docker login` and `docker pull`, done through
- * the guest dockerd's Engine API over its unix socket (libcurl) instead of the docker CLI.
+ * the guest dockerd's Engine API over its unix socket (agent_http.h) instead of the docker CLI.
  *
  * Why not the CLI: the password would have to reach `docker login` through a pipe we control
  * anyway, the CLI's output and exit codes would have to be parsed, and the CLI is an optional

@@ -84,6 +84,8 @@ static long expand(const char *root, const char *pattern, mx_buf *list, mx_err *
     g.gl_closedir = ws_closedir;
     g.gl_stat = stat;
     g.gl_lstat = lstat;
+    /* no GLOB_TILDE: "~user" would look users up through NSS, which the static agent lacks
+     * ("~" is expanded from $HOME before this) */
     int r = glob(full, GLOB_PERIOD | GLOB_ALTDIRFUNC, NULL, &g);
     long n = 0;
     if (r == 0) {

@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 /* A forwarded port accepts TCP before the guest's sshd runs, and such a connection then hangs
- * (HOST-NOTES): a connection is given up only while the server has not said a word.  Once its
+ * (seen under TCG): a connection is given up only while the server has not said a word.  Once its
  * banner arrived the handshake is given all the time left, because abandoning a slow handshake
  * (TCG under load) leaves a preauth connection behind in the guest, and enough of those make
  * sshd's MaxStartups refuse the next attempts. */

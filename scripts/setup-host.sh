@@ -26,6 +26,7 @@ PACKAGES=(
     python3-botocore # SigV4 reference signer for the credential tests (tests/credentials)
     docker-registry skopeo apache2-utils python3-jwt python3-cryptography openssl # registry tests
     busybox-static # tests/registry/make_image.py: the runnable test image's one binary
+    curl # tests/registry/with-registries.sh waits for the registries with it
     linux-image-amd64 # guest kernel + initrd in /boot (direct kernel boot)
 )
 
