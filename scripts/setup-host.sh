@@ -28,6 +28,7 @@ PACKAGES=(
     busybox-static # tests/registry/make_image.py: the runnable test image's one binary
     curl # tests/registry/with-registries.sh waits for the registries with it
     linux-image-amd64 # guest kernel + initrd in /boot (direct kernel boot)
+    lz4 zstd gpg # Ubuntu image recipes: unpack lz4/zstd kernels, check the archive keys (images/common)
 )
 
 QEMU_CONF=/etc/libvirt/qemu.conf

@@ -246,17 +246,20 @@ EOF
 # containerd: docker uses it only as runtime; skip CRI (Kubernetes) and the
 # snapshotters that probe for btrfs/zfs/devmapper/aufs at every start.  The
 # CRI plugin's IDs of containerd 1.x and 2.x are both listed: an ID that a
-# version does not have is ignored.
+# version does not have is ignored.  Debian's package ships a config.toml (the
+# line goes on top); Ubuntu's ships none, so one is written (format version 2:
+# containerd 1.7 reads it, 2.x migrates it when it loads it).
 rl_containerd_lean() {
     local ctd=$1
-    if [ -f "$ctd" ] && ! grep -q '^disabled_plugins' "$ctd"; then
-        {
-            printf '# mexec: plugins docker does not use (faster containerd start)\n'
-            printf 'disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.cri.v1.images", "io.containerd.cri.v1.runtime", "io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.zfs", "io.containerd.internal.v1.tracing", "io.containerd.tracing.processor.v1.otlp"]\n\n'
-            cat "$ctd"
-        } >"$ctd.new"
-        mv "$ctd.new" "$ctd"
-    fi
+    grep -qs '^disabled_plugins' "$ctd" && return 0
+    [ -d "$(dirname "$ctd")" ] || mkdir -p "$(dirname "$ctd")"
+    {
+        printf '# mexec: plugins docker does not use (faster containerd start)\n'
+        [ -f "$ctd" ] || printf 'version = 2\n'
+        printf 'disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.cri.v1.images", "io.containerd.cri.v1.runtime", "io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.zfs", "io.containerd.internal.v1.tracing", "io.containerd.tracing.processor.v1.otlp"]\n\n'
+        [ ! -f "$ctd" ] || cat "$ctd"
+    } >"$ctd.new"
+    mv "$ctd.new" "$ctd"
 }
 
 # ---------------------------------------------------------------------------

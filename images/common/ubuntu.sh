@@ -139,9 +139,10 @@ deb $UBUNTU_OFFICIAL $SUITE-updates main universe
 deb $UBUNTU_OFFICIAL_SECURITY $SUITE-security main universe
 EOF
     rm -f "$root/etc/apt/sources.list.d/"*
-    # No motd news fetch at login either (update-motd's 50-motd-news).
+    # No motd news fetch at login either, and no update-motd scripts at all: pam_motd runs
+    # them at every SSH session (00-header starts python3 for lsb_release: seconds under TCG).
     printf 'ENABLED=0\n' >"$root/etc/default/motd-news"
-    rm -f "$root/etc/update-motd.d/50-motd-news" "$root/etc/update-motd.d/91-release-upgrade"
+    rm -f "$root"/etc/update-motd.d/*
     # sshd runs as a service from boot (24.04 would start it per connection from
     # ssh.socket: the host's first connection would pay sshd's start-up).
     rm -f "$root/etc/systemd/system/sockets.target.wants/ssh.socket"
