@@ -32,25 +32,12 @@ jobs:
       - run: echo first-output-line
 YAML
 
-# One mexec run; prints seconds from its start to the first output line.
-cat >"$T/one.sh" <<'SH'
-#!/bin/bash
-set -euo pipefail
-start=$(date +%s.%N)
-"$MEXEC" run -c "$CONFIG" --job build 2>/dev/null | while IFS= read -r line; do
-    if [[ $line == first-output-line ]]; then
-        echo "$(date +%s.%N) - $start" | bc
-    fi
-done
-SH
-chmod +x "$T/one.sh"
-
 # shellcheck source=bench/lib.sh
 source bench/lib.sh
 reference() { images/boot-reference.sh --smp 2 --mem 2048 "$img" 2>/dev/null; }
 mexec_run() {
     MEXEC=$mexec CONFIG=$T/proj/.circleci/config.yml MEXEC_HOST_CONFIG=$T/host.yaml \
-        tests/vm/netns-run.sh "$T/one.sh" 2>/dev/null
+        tests/vm/netns-run.sh "$PWD/bench/first-step.sh" 2>/dev/null
 }
 
 rounds "$runs" reference qemu-system mexec_run "mexec run"

@@ -72,3 +72,13 @@ make_project() {
     echo "project file" >"$T/proj/hello.txt"
     echo "$T/proj/.circleci/config.yml"
 }
+
+# require_image REF: fails the test unless REF is built in the store the tests use.  VM tests
+# run in a namespace without the network, where no image can be built: scripts/test.sh builds
+# the images before (outside it), and mexec runs with --no-build here.
+require_image() {
+    local err
+    if ! err=$("$MEXEC" image path "$1" 2>&1 >/dev/null); then
+        fail "machine image $1 is not built ($err); build it outside the network namespace first: $MEXEC image build $1 (scripts/test.sh does)"
+    fi
+}
