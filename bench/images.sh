@@ -14,13 +14,9 @@ cd "$(dirname "$0")/.."
 runs=${1:-3}
 mexec=$PWD/build/bin/mexec
 images=(debian-12 ubuntu-2004 ubuntu-2204 ubuntu-2404)
-T=$(mktemp -d /tmp/mexec-bench.XXXXXX)
-trap 'rm -rf "$T"' EXIT
-cat >"$T/host.yaml" <<YAML
-state_dir: $T/jobs
-resource_classes:
-  bench: { vcpus: 2, memory_mib: 2048 }
-YAML
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
+bench_tmp
 for i in "${images[@]}"; do
     "$mexec" image path "$i:current" >/dev/null ||
         { echo "bench: build it first: $mexec image build $i:current" >&2; exit 1; }
@@ -37,8 +33,6 @@ jobs:
 YAML
 done
 
-# shellcheck source=bench/lib.sh
-source bench/lib.sh
 for ((r = 1; r <= runs; r++)); do
     line="run $r:"
     for i in "${images[@]}"; do

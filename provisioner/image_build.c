@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,15 +22,11 @@ extern char **environ;
 /* A waiting process looks at the lock and at mx_stop this often. */
 #define NAP_MS 100
 
-static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void note(const char *fmt, ...)
+/* A notice for the person running mexec (msg is freed). */
+static void note(char *msg)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("mexec: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
+    fprintf(stderr, "mexec: %s\n", msg);
+    free(msg);
 }
 
 typedef struct strv {
@@ -87,6 +82,7 @@ static int run_recipe(const mx_host_config *hc, const mx_image *img, const char 
     if (pid == 0) {
         int devnull = open("/dev/null", O_RDONLY);
         if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(2, 1) < 0) _exit(127);
+        if (devnull > 2) close(devnull);
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
@@ -95,6 +91,10 @@ static int run_recipe(const mx_host_config *hc, const mx_image *img, const char 
     }
     strv_free(&env);
     int st, forwarded = 0;
+    if (mx_stop) { /* a signal that came before the fork */
+        kill(pid, SIGTERM);
+        forwarded = 1;
+    }
     while (waitpid(pid, &st, 0) < 0) {
         if (errno != EINTR) return mx_fail_errno(err, MX_INFRA, "wait for recipe %s", script);
         if (mx_stop && !forwarded) {
@@ -122,8 +122,9 @@ static int build(const mx_host_config *hc, mx_image *img, mx_err *err)
     mx_autofree char *store = mx_dirname(img->dir);
     mx_autofree char *tmp = mx_path_join(store, ".build-XXXXXX");
     if (!mkdtemp(tmp)) return mx_fail_errno(err, MX_INFRA, "create %s", tmp);
-    note("building %s from images/%s (recipe hash %.12s); the recipe's progress follows", img->ref,
-         img->recipe, img->recipe_hash);
+    note(mx_xasprintf("building %s from images/%s (recipe hash %.12s); the recipe's progress "
+                      "follows",
+                      img->ref, img->recipe, img->recipe_hash));
     int rc = run_recipe(hc, img, tmp, err);
     if (rc == 0 && chmod(tmp, 0755) < 0) rc = mx_fail_errno(err, MX_INFRA, "chmod %s", tmp);
     if (rc == 0 && rename(tmp, img->dir) < 0)
@@ -132,7 +133,7 @@ static int build(const mx_host_config *hc, mx_image *img, mx_err *err)
         mx_rm_rf(tmp, NULL);
         return -1;
     }
-    note("%s built: %s", img->ref, img->dir);
+    note(mx_xasprintf("%s built: %s", img->ref, img->dir));
     return 0;
 }
 
@@ -156,7 +157,8 @@ static int lock_build(const mx_image *img, mx_err *err)
             errno = e;
             return mx_fail_errno(err, MX_INFRA, "lock %s", path);
         }
-        if (!announced) note("waiting for another mexec to finish building %s", img->ref);
+        if (!announced)
+            note(mx_xasprintf("waiting for another mexec to finish building %s", img->ref));
         announced = 1;
         struct timespec ts = {0, NAP_MS * 1000000L};
         (void)nanosleep(&ts, NULL);
@@ -181,7 +183,8 @@ static int freeze(mx_image *img, mx_err *err)
                            "%s was frozen meanwhile to another build (%.12s, see %s); run again",
                            img->ref, hash, img->tag_record);
     } else {
-        note("%s frozen to the build %.12s (%s)", img->ref, img->recipe_hash, img->tag_record);
+        note(mx_xasprintf("%s frozen to the build %.12s (%s)", img->ref, img->recipe_hash,
+                          img->tag_record));
     }
     img->frozen = 1;
     return 0;

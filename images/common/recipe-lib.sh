@@ -362,19 +362,22 @@ rl_cleanup() {
 }
 
 # Long steps run in the background so that a signal is handled at once: it
-# is passed on to the step (mmdebstrap then unmounts what it mounted in the
-# chroot), and cleanup runs once the step has exited.
+# is passed on to the step, and cleanup runs once the step has exited.  Each
+# step is a process group of its own (setsid) and the signal goes to the whole
+# group: mmdebstrap's main process alone only waits for its setup process to
+# finish the whole installation, while the setup process, signalled too, stops
+# and unmounts what it mounted in the chroot.
 CHILD=""
 rl_on_signal() {
     if [ -n "$CHILD" ]; then
         log "signal $1: stopping $CHILD and cleaning up"
-        kill -"$1" "$CHILD" 2>/dev/null || true
+        kill -"$1" -- -"$CHILD" 2>/dev/null || kill -"$1" "$CHILD" 2>/dev/null || true
         wait "$CHILD" 2>/dev/null || true
     fi
     exit "$2"
 }
 run() {
-    "$@" &
+    setsid "$@" &
     CHILD=$!
     local rc=0
     wait "$CHILD" || rc=$?

@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # images/common/ubuntu.sh — what the Ubuntu recipes share (sourced; it sources recipe-lib.sh).
 #
-# The recipe sets RECIPE_NAME, SUITE and KERNEL_PACKAGE, sources this file and calls rl_main.
+# The recipe sets RECIPE_NAME, SUITE and KERNEL_PACKAGE and sources this file, which builds
+# the image (rl_main with the recipe's arguments, at the end).
 # Everything comes from Ubuntu's own archive: main and universe of SUITE, SUITE-updates and
 # SUITE-security (docker.io, docker-compose-v2 and docker-buildx are in universe; their
 # current versions are in -updates, on all three releases).
@@ -149,3 +150,5 @@ EOF
     chroot "$root" systemctl mask ssh.socket >/dev/null 2>&1 || die "cannot mask ssh.socket"
     rm -f "$root/etc/systemd/system/ssh.service.requires/ssh.socket"
 }
+
+rl_main "$@"

@@ -10,14 +10,7 @@ fi
 # shellcheck source=tests/vm/lib.sh
 source "$(dirname "$0")/lib.sh"
 require_image ubuntu-2004:current
-reg=10.0.2.2:${MX_REG_TLS##*:}
-cat >>"$MEXEC_HOST_CONFIG" <<YAML
-registries:
-  $reg: { ca: $MX_REG_TLS_CA }
-YAML
-export MEXEC_CONTEXTS_DIR=$T/contexts
-mkdir -p "$MEXEC_CONTEXTS_DIR"
-printf 'DOCKER_USER: alice\nDOCKER_PASS: secret\n' >"$MEXEC_CONTEXTS_DIR/docker.yaml"
+use_tls_registry docker DOCKER_USER DOCKER_PASS
 sed -e "s/@REG@/$reg/g" "$HERE/jobs/seed_example.yml" >"$T/seed.yml"
 cfg=$(make_project "$T/seed.yml")
 

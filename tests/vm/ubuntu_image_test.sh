@@ -16,16 +16,9 @@ source "$(dirname "$0")/lib.sh"
 image=${1:?usage: $0 IMAGE VERSION_ID}
 version=${2:?usage: $0 IMAGE VERSION_ID}
 require_image "$image"
-# htpasswd over HTTPS, its CA given to the guest's dockerd by host.yaml (the token server
-# fixture answers only GET, and Docker 29 with containerd's resolver asks for tokens by POST)
-reg=10.0.2.2:${MX_REG_TLS##*:}
-cat >>"$MEXEC_HOST_CONFIG" <<YAML
-registries:
-  $reg: { ca: $MX_REG_TLS_CA }
-YAML
-export MEXEC_CONTEXTS_DIR=$T/contexts
-mkdir -p "$MEXEC_CONTEXTS_DIR"
-printf 'REG_USER: alice\nREG_PASS: secret\n' >"$MEXEC_CONTEXTS_DIR/registry.yaml"
+# htpasswd over HTTPS (the token server fixture answers only GET, and Docker 29 with
+# containerd's resolver asks for tokens by POST)
+use_tls_registry registry REG_USER REG_PASS
 sed -e "s/@IMAGE@/$image/g" -e "s/@REG@/$reg/g" "$HERE/jobs/ubuntu.yml" >"$T/ubuntu.yml"
 cfg=$(make_project "$T/ubuntu.yml")
 
