@@ -37,8 +37,12 @@ for ((r = 1; r <= runs; r++)); do
     line="run $r:"
     for i in "${images[@]}"; do
         mapfile -t t < <(MEXEC=$mexec CONFIG=$T/$i/.circleci/config.yml MEXEC_HOST_CONFIG=$T/host.yaml \
-            tests/vm/netns-run.sh "$PWD/bench/first-step.sh" --no-build 2>/dev/null)
-        [[ ${#t[@]} -eq 2 ]] || { echo "bench: run $r of $i produced no timing" >&2; exit 1; }
+            ERRLOG=$T/err tests/vm/netns-run.sh "$PWD/bench/first-step.sh" --no-build 2>/dev/null)
+        if [[ ${#t[@]} -ne 2 ]]; then
+            echo "bench: run $r of $i produced no timing; mexec said:" >&2
+            tail -n 5 "$T/err" >&2
+            exit 1
+        fi
         echo "${t[0]}" >>"$T/$i.step"
         echo "${t[1]}" >>"$T/$i.docker"
         line+=$(printf '  %s %.1f s / %.1f s' "$i" "${t[0]}" "${t[1]}")
