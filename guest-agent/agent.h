@@ -64,6 +64,10 @@ int mx_agent_exec(const mx_msg *step, mx_agent_in *in, char *const *argv, const 
 /* persist and attach steps (agent_workspace.c); same contract as mx_agent_run_step. */
 int mx_agent_run_workspace_step(const mx_msg *step, mx_agent_in *in);
 
+/* checksum, pack, collect, unpack and ssh-keys steps (agent_jobsteps.c); same contract as
+ * mx_agent_run_step. */
+int mx_agent_run_job_step(const mx_msg *step, mx_agent_in *in);
+
 /* Waits until fd has input, streaming background steps' output meanwhile. */
 int mx_agent_wait_input(int fd);
 /* Ends every background step (job end). */

@@ -345,6 +345,8 @@ int mx_agent_run_step(const mx_msg *step, mx_agent_in *in)
         return mx_agent_run_docker_step(step, in);
     if (step->kind == MX_STEP_PERSIST || step->kind == MX_STEP_ATTACH)
         return mx_agent_run_workspace_step(step, in);
+    if (step->kind >= MX_STEP_CHECKSUM && step->kind <= MX_STEP_SSH_KEYS)
+        return mx_agent_run_job_step(step, in);
     if (step->kind == MX_STEP_RUN && !step->command) {
         mx_agent_send_end(step, 1, MX_END_FAILED, 0, "run step has no command");
         return 0;

@@ -36,6 +36,13 @@ enum mx_step_kind {
     MX_STEP_DOCKER_PULL,  /* docker/pull: image pulls through the guest's Engine API */
     MX_STEP_PERSIST,      /* persist_to_workspace: pack paths under workdir into archive */
     MX_STEP_ATTACH,       /* attach_workspace: unpack archives, in order, into workdir */
+    /* job steps (guest-agent/agent_jobsteps.c); paths may be absolute, "~/..." or relative to
+     * workdir */
+    MX_STEP_CHECKSUM, /* cache keys: SHA-256 of each of paths, and the guest's arch */
+    MX_STEP_PACK,     /* save_cache: what paths (globs) match, into archive, names from "/" */
+    MX_STEP_COLLECT,  /* store_artifacts/_test_results: paths[0] (a file or a tree) into archive */
+    MX_STEP_UNPACK,   /* restore_cache: archive unpacked at workdir, then removed */
+    MX_STEP_SSH_KEYS, /* add_ssh_keys: keys written as ~/.ssh/KEY (0600) */
 };
 enum mx_stream { MX_STREAM_STDOUT = 1, MX_STREAM_STDERR = 2 };
 
@@ -99,6 +106,10 @@ typedef struct mx_msg {
     size_t npaths;
     char **archives; /* attach: tar files already uploaded to the guest, in unpacking order */
     size_t narchives;
+    /* ssh-keys: file name under ~/.ssh -> private key (secret); "config" is appended to
+     * ~/.ssh/config instead */
+    mx_kv *keys;
+    size_t nkeys;
     mx_kv *env;
     size_t nenv;
     int no_output_timeout_s; /* 0: none */
@@ -114,6 +125,11 @@ typedef struct mx_msg {
     int exit_status;
     enum mx_end_reason reason;
     long long duration_ms;
+    /* step-end of checksum: per path "sha256:BASE64" or "error:WHY"; of pack and collect:
+     * "empty" when nothing matched (no archive was written) */
+    char **values;
+    size_t nvalues;
+    char *arch; /* step-end of checksum: "linux-amd64-6_85" (CircleCI's {{ arch }}) */
 
     char *message; /* error, and step-end with MX_END_FAILED */
 } mx_msg;

@@ -1,5 +1,6 @@
 #include "catalog.h"
 #include "image_tag.h"
+#include "image_import.h"
 #include "mx_buf.h"
 #include "mx_cleanup.h"
 #include "mx_fs.h"
@@ -209,7 +210,12 @@ int mx_catalog_resolve(const mx_catalog *cat, const mx_host_config *hc, const ch
     if (!ref)
         return mx_fail(err, MX_USAGE, "no default machine image (set default: in %s)", cat->path);
     const mx_node *e = mx_node_get(cat->images, ref);
-    if (!e) return unknown_ref(cat, ref, err);
+    if (!e) {
+        /* the catalog's references come first: import refuses to take one of them */
+        int imported = mx_imported_resolve(hc, ref, img, err);
+        if (imported != 0) return imported < 0 ? -1 : 0;
+        return unknown_ref(cat, ref, err);
+    }
     img->ref = mx_xstrdup(ref);
     img->recipe = mx_xstrdup(mx_node_get(e, "recipe")->value);
     const mx_node *pin = mx_node_get(e, "sha256");
@@ -279,5 +285,6 @@ void mx_image_free(mx_image *img)
     free(img->cmdline);
     free(img->sha256);
     free(img->tag_record);
+    free(img->firmware);
     memset(img, 0, sizeof *img);
 }

@@ -23,6 +23,9 @@ typedef struct mx_image {
     char *base, *kernel, *initrd, *manifest;
     char *cmdline; /* kernel command line (read from the build), NULL until built */
     char *sha256;  /* base.qcow2's sha256 as the build's manifest.json records it, or NULL */
+    /* NULL: direct kernel boot (recipe builds); "bios": an imported disk that boots through
+     * the firmware (image_import.h), with no kernel, initrd or cmdline of ours */
+    char *firmware;
     int built;
     int dated;        /* the tag is dated (YYYY.MM.N, YYYYMM-NN): frozen at its first build */
     int frozen;       /* a dated tag with a record: dir is the build it was frozen to */
@@ -41,9 +44,10 @@ void mx_catalog_free(mx_catalog *cat);
 /* "a:current, b:edge" */
 char *mx_catalog_refs(const mx_catalog *cat);
 
-/* Resolves ref (NULL: the host's or catalog's default) to an image; an unknown ref is an error
- * (MX_USAGE) listing what the catalog has, or for an unknown dated tag of a known image, that
- * image's dated tags.  A frozen tag whose record cannot be read is an MX_INFRA error. */
+/* Resolves ref (NULL: the host's or catalog's default) to an image: the catalog's, else an
+ * imported one (`mexec image import`); an unknown ref is an error (MX_USAGE) listing what the
+ * catalog has, or for an unknown dated tag of a known image, that image's dated tags.  A frozen
+ * tag whose record cannot be read is an MX_INFRA error. */
 int mx_catalog_resolve(const mx_catalog *cat, const mx_host_config *hc, const char *ref,
                        mx_image *img, mx_err *err);
 /* Like resolve, and fails if the image is not built yet (telling how to build it). */

@@ -20,6 +20,12 @@ enum mx_job_step_kind {
     MX_JOB_STEP_DOCKER_PULL,  /* docker/pull of the docker orb */
     MX_JOB_STEP_PERSIST,      /* persist_to_workspace (skipped outside a workflow) */
     MX_JOB_STEP_ATTACH,       /* attach_workspace (skipped outside a workflow) */
+    /* cfg_job_steps.c */
+    MX_JOB_STEP_SAVE_CACHE,    /* save_cache: key, paths */
+    MX_JOB_STEP_RESTORE_CACHE, /* restore_cache: keys (key: is the one-key form) */
+    MX_JOB_STEP_ARTIFACTS,     /* store_artifacts: path, destination */
+    MX_JOB_STEP_TEST_RESULTS,  /* store_test_results: path */
+    MX_JOB_STEP_SSH_KEYS,      /* add_ssh_keys: keys = the fingerprints (none: every host key) */
 };
 
 /* When a step runs, given how the steps before it ended (CircleCI's run `when:`). */
@@ -60,13 +66,39 @@ typedef struct mx_step {
     char **paths;
     size_t npaths;
     char *at; /* attach_workspace: as written, like root */
+    /* save_cache: key (a template) and paths; restore_cache and add_ssh_keys: keys */
+    char *key;
+    char **keys;
+    size_t nkeys;
+    char *destination; /* store_artifacts; its path (and store_test_results') is in path */
     char *file;
     int line, col;
 } mx_step;
 
+/* The executor a job names.  Config processing accepts every kind; `run` refuses what this
+ * host cannot run (mx_job_check_runnable). */
+enum mx_executor {
+    MX_EXEC_MACHINE,
+    MX_EXEC_DOCKER,
+    MX_EXEC_MACOS,
+    MX_EXEC_WINDOWS,
+};
+
+/* A job's `type:`.  Only build jobs have an executor and steps. */
+enum mx_job_type {
+    MX_JOB_BUILD,
+    MX_JOB_NOOP,     /* no-op: ends at once, successfully */
+    MX_JOB_APPROVAL, /* approval: a hold in a workflow */
+    MX_JOB_RELEASE,  /* release, lock, unlock: CircleCI deploy markers, nothing to run locally */
+};
+
 typedef struct mx_job {
     char *name;
-    char *image; /* NAME:TAG, or NULL for the host's default (machine: true) */
+    enum mx_job_type type;
+    enum mx_executor executor;
+    int exec_line, exec_col; /* where the executor (machine:, docker:, ...) is written */
+    int parallelism; /* parallelism: N as written (1 if absent); one VM runs the job for now */
+    char *image;     /* machine: NAME:TAG, or NULL for the host's default (machine: true) */
     char *resource_class;
     char *workdir;
     char *shell; /* NULL: the agent's default */
@@ -77,8 +109,12 @@ typedef struct mx_job {
     int line, col;
 } mx_job;
 
-/* Reads job `name` from a loaded config.  Errors name file:line:col. */
+/* Reads job `name` from a loaded config, for running it here: a job this host cannot run
+ * (mx_job_check_runnable) is an error.  Errors name file:line:col. */
 int mx_cfg_job_load(const mx_node *root, const char *name, mx_job *job, mx_err *err);
+/* 0 if this host can run the job, else -1 with a message saying why not (MX_USAGE): docker and
+ * macOS executors, Windows machine images, jobs that are not build jobs. */
+int mx_job_check_runnable(const mx_job *job, mx_err *err);
 void mx_job_free(mx_job *job);
 
 /* Lists job names (for "unknown job" messages); returns a malloc'ed "a, b, c". */
@@ -90,7 +126,8 @@ void mx_envlist_free(mx_envlist *e);
 /* Parses an `environment:` node (map, or list of "K=V" / single-key maps). */
 int mx_cfg_env_parse(const mx_node *n, mx_envlist *out, mx_err *err);
 
-/* "10m", "1h30m", "45s", "2h", "90" (seconds) -> seconds; -1 if malformed. */
+/* "10m", "1h30m", "45s", "2h", "1.5h", "90" (seconds) -> seconds (fractions rounded down);
+ * -1 if malformed. */
 long mx_parse_duration(const char *s);
 
 #endif

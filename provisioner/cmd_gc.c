@@ -7,8 +7,10 @@
  * A workflow run's workspace (layers between its jobs) is orphaned in the same way: its run held
  * the lock on WORKSPACE/lock.
  */
+#include "cache_store.h"
 #include "cli.h"
 #include "host_config.h"
+#include "image_import.h"
 #include "mx_buf.h"
 #include "mx_cleanup.h"
 #include "mx_fs.h"
@@ -115,6 +117,18 @@ int mx_cmd_gc(int argc, char **argv)
     if (rc == 0) {
         mx_autofree char *workspaces = mx_wf_ws_root(&hc);
         rc = gc_dirs(workspaces, "workspace", &removed, &err);
+    }
+    if (rc == 0) { /* imports that died: their work directories held a lock too */
+        mx_autofree char *imports = mx_imported_work_root(&hc);
+        rc = gc_dirs(imports, "unfinished image import", &removed, &err);
+    }
+    if (rc == 0) {
+        /* the cache store: downloads and restore links of processes that are gone */
+        mx_autofree char *caches = mx_host_steps_cache_dir(&hc.steps);
+        int n = mx_cache_gc(caches);
+        if (n)
+            printf("removed %d unfinished cache transfer%s in %s\n", n, n == 1 ? "" : "s", caches);
+        removed += n;
     }
     mx_host_config_free(&hc);
     if (rc < 0) return mx_cli_report(&err);

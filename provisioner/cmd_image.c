@@ -1,4 +1,5 @@
-/* mexec image build|list|path: machine images from the recipes in the catalog. */
+/* mexec image build|list|path: machine images from the recipes in the catalog (import and rm:
+ * cmd_image_import.c). */
 #include "catalog.h"
 #include "cli.h"
 #include "host_config.h"
@@ -36,11 +37,23 @@ static long long file_size(const char *p)
 
 static const char *frozen_column(const mx_image *img)
 {
+    if (!img->recipe_dir) return "-"; /* imported: not built from a recipe */
     if (img->frozen) return "yes";
     return img->dated ? "at-build" : "no";
 }
 
-/* Every catalog entry: built or not, frozen or following the recipe, which build, its size. */
+void mx_cmd_image_row(const mx_image *img, const char *note)
+{
+    long long sz = img->built ? file_size(img->base) : -1;
+    char size[32] = "-";
+    if (sz >= 0) snprintf(size, sizeof size, "%.0f MiB", (double)sz / 1048576.0);
+    printf("%-24s %-12s %-6s %-9s %-13.12s %-13.12s %s%s\n", img->ref, img->recipe,
+           img->built ? "yes" : "no", frozen_column(img), img->recipe_hash,
+           img->sha256 ? img->sha256 : "-", size, note);
+}
+
+/* Every catalog entry: built or not, frozen or following the recipe, which build, its size;
+ * then the imported images. */
 static int list(const mx_catalog *cat, const mx_host_config *hc, mx_err *err)
 {
     printf("%-24s %-12s %-6s %-9s %-13s %-13s %s\n", "IMAGE", "RECIPE", "BUILT", "FROZEN",
@@ -51,17 +64,11 @@ static int list(const mx_catalog *cat, const mx_host_config *hc, mx_err *err)
             mx_image_free(&img);
             return -1;
         }
-        long long sz = img.built ? file_size(img.base) : -1;
-        char size[32] = "-";
-        if (sz >= 0) snprintf(size, sizeof size, "%.0f MiB", (double)sz / 1048576.0);
-        const char *def =
-            cat->default_ref && strcmp(cat->default_ref, img.ref) == 0 ? " (default)" : "";
-        printf("%-24s %-12s %-6s %-9s %-13.12s %-13.12s %s%s\n", img.ref, img.recipe,
-               img.built ? "yes" : "no", frozen_column(&img), img.recipe_hash,
-               img.sha256 ? img.sha256 : "-", size, def);
+        int def = cat->default_ref && strcmp(cat->default_ref, img.ref) == 0;
+        mx_cmd_image_row(&img, def ? " (default)" : "");
         mx_image_free(&img);
     }
-    return 0;
+    return mx_cmd_image_list_imported(hc, err);
 }
 
 /* Prints the directory of a built image (for scripts such as bench/boot.sh). */
@@ -80,9 +87,12 @@ static int path(const mx_catalog *cat, const mx_host_config *hc, const char *ref
 int mx_cmd_image(int argc, char **argv)
 {
     const char *verb = argc >= 2 ? argv[1] : "";
+    if (strcmp(verb, "import") == 0) return mx_cmd_image_import(argc - 1, argv + 1);
+    if (strcmp(verb, "rm") == 0) return mx_cmd_image_rm(argc - 1, argv + 1);
     int with_ref = strcmp(verb, "build") == 0 || strcmp(verb, "path") == 0;
     if (!(with_ref && argc == 3) && !(strcmp(verb, "list") == 0 && argc == 2)) {
-        fputs("usage: mexec image build NAME:TAG | mexec image path NAME:TAG | mexec image list\n",
+        fputs("usage: mexec image build NAME:TAG | mexec image path NAME:TAG | mexec image list\n"
+              "       mexec image import NAME:TAG FILE [--sha256 HEX] | mexec image rm NAME:TAG\n",
               stderr);
         return MX_USAGE;
     }

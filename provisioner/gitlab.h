@@ -54,9 +54,12 @@ int mx_gitlab_secrets(const char *docker_auth_config, const char *job_response_f
 /* The docker logins for the guest: every registry named by DOCKER_AUTH_CONFIG or by a
  * `registry` credential of the job payload, with the credentials GitLab's precedence picks
  * (DOCKER_AUTH_CONFIG before the payload, longest matching key).  Registries without a
- * username/password (identity tokens) are reported in *skipped (caller frees; NULL: none). */
+ * username/password (identity tokens) are reported in *skipped (caller frees; NULL: none).
+ * Both sources are the job's; a credential helper either names runs on the runner's host, so
+ * only those in allowed_helpers (host.yaml credential_helpers; NULL: none) may run. */
 int mx_gitlab_logins(const char *docker_auth_config, const char *job_response_file,
-                     mx_gitlab_creds *out, char **skipped, mx_err *err);
+                     const char *const *allowed_helpers, mx_gitlab_creds *out, char **skipped,
+                     mx_err *err);
 
 /* `mexec gitlab ...` */
 int mx_cmd_gitlab(int argc, char **argv);

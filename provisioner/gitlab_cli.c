@@ -250,7 +250,8 @@ static int gl_prepare(gl_ctx *g)
         goto out;
     }
     if (mx_gitlab_logins(nonempty("CUSTOM_ENV_DOCKER_AUTH_CONFIG"), nonempty("JOB_RESPONSE_FILE"),
-                         &creds, &skipped, &err) < 0) {
+                         (const char *const *)g->hc.credential_helpers, &creds, &skipped,
+                         &err) < 0) {
         say(g, "registry credentials: %s", err.msg);
         goto out;
     }

@@ -3,6 +3,7 @@
 #define MX_HOST_CONFIG_H
 
 #include "accel.h"
+#include "host_steps.h"
 #include "mx_err.h"
 #include "resource_class.h"
 
@@ -13,6 +14,8 @@ typedef struct mx_registry_cfg {
     char *host;
     char *ca;     /* CA certificate file on the host -> /etc/docker/certs.d/HOST/ca.crt */
     int insecure; /* plain HTTP or unverified TLS: only when the user asks */
+    /* the invoking user's logins for this registry (~/.docker/config.json) may go into jobs */
+    int forward_credentials;
 } mx_registry_cfg;
 
 /* host.yaml `image_mirrors:` keys and the environment variable each sets for the recipes
@@ -27,14 +30,19 @@ typedef struct mx_host_config {
     char *images_dir;    /* recipes and catalog.yaml */
     char *default_image; /* NULL: the catalog's default */
     char *contexts_dir;  /* NULL: $HOME/.config/mexec/contexts */
+    char *orb_api;       /* CircleCI's orb API (GraphQL endpoint); NULL: none, cache only */
     int boot_timeout_s;
     mx_accel_mode accel; /* accel: auto (default) | kvm | tcg */
     mx_registry_cfg *registries;
     size_t nregistries;
     char **mirrors; /* registry-mirrors for the guest's dockerd */
     size_t nmirrors;
-    /* docker-credential-* helpers a config.json may name (NULL-terminated); NULL: any */
+    /* docker-credential-* helpers that may run (NULL-terminated); NULL: none */
     char **credential_helpers;
+    /* hosts of the registries with forward_credentials: true (NULL-terminated, never NULL) */
+    char **forward_credentials;
+    /* aws.web_identity_token_file: the OIDC token for ECR role logins, a host file */
+    char *aws_web_identity_token_file;
     mx_rclass_table classes;
     /* archive mirrors the image recipes build from, by mx_image_mirror_keys; NULL: unset */
     char *image_mirrors[MX_IMAGE_MIRRORS];
@@ -42,9 +50,12 @@ typedef struct mx_host_config {
      * (mx_capacity_total) follows the host */
     int capacity_vcpus;
     int capacity_memory_mib;
+    mx_host_steps steps; /* caches, artifacts, test results, SSH keys (host_steps.h) */
 } mx_host_config;
 
 int mx_host_config_load(mx_host_config *hc, mx_err *err);
+/* The host settings file mx_host_config_load reads: $MEXEC_HOST_CONFIG or the default. */
+const char *mx_host_config_path(void);
 void mx_host_config_free(mx_host_config *hc);
 
 #endif

@@ -5,6 +5,8 @@
 #include "image_build.h"
 #include "job_docker.h"
 #include "job_env.h"
+#include "job_nodes.h"
+#include "job_steps.h"
 #include "job_workspace.h"
 #include "mx_buf.h"
 #include "mx_cleanup.h"
@@ -73,6 +75,10 @@ typedef struct job_ctx {
     char *agent_local;
     char **archives; /* guest paths per step (checkout steps only) */
     mx_job_ws ws;
+    mx_job_steps js; /* caches, artifacts, test results, SSH keys (job_steps.h) */
+    mx_ssh_target target;
+    char *project_id; /* what caches and timings are kept under */
+    char *out_dir;    /* this node's artifacts and test results */
     long long t0;
 } job_ctx;
 
@@ -117,6 +123,10 @@ static int resolve(job_ctx *c, mx_err *err)
     if (fitted)
         say("resource class %s fitted to this host: %d vCPUs, %d MiB", c->job.resource_class,
             c->rc.vcpus, c->rc.memory_mib);
+    for (size_t i = 0; i < c->job.nsteps; i++)
+        if (c->job.steps[i].kind == MX_JOB_STEP_CHECKOUT &&
+            mx_checkout_check(c->project_dir, c->o->project_dir != NULL, err) < 0)
+            return -1;
     return mx_image_ensure(c->hc, &c->img, c->o->no_build, err); /* builds it if need be */
 }
 
@@ -155,12 +165,15 @@ static int upload_inputs(job_ctx *c, mx_err *err)
         if (c->job.steps[i].kind != MX_JOB_STEP_CHECKOUT) continue;
         mx_autofree char *local = mx_xasprintf("%s/checkout-%zu.tar", c->vm.dir, i);
         c->archives[i] = mx_xasprintf("/tmp/mexec-checkout-%s-%zu.tar", c->vm.job_id, i);
-        if (mx_checkout_archive(c->project_dir, local, err) < 0) return mx_wrap(err, "checkout");
+        if (mx_checkout_archive(c->project_dir, c->o->project_dir != NULL, local, err) < 0)
+            return mx_wrap(err, "checkout");
         if (mx_ssh_upload(&c->ssh, local, c->archives[i], 0600, err) < 0)
             return mx_wrap(err, "upload checkout");
         unlink(local);
     }
-    return mx_job_ws_prepare(&c->ws, &c->job, c->o->workspace, c->vm.job_id, &c->ssh, err);
+    int rc = mx_job_ws_prepare(&c->ws, &c->job, c->o->workspace, c->vm.job_id, &c->ssh, err);
+    if (c->o->node_total > 0) c->ws.layer_base = (size_t)c->o->node_index * MX_WS_NODE_LAYERS;
+    return rc;
 }
 
 /* Runs one step; returns its exit status (0 = success), or -1 on a session failure. */
@@ -203,14 +216,22 @@ static int run_step(job_ctx *c, size_t i, mx_err *err)
     mx_docker_args docker;
     memset(&docker, 0, sizeof docker);
     if (st->kind == MX_JOB_STEP_DOCKER_CHECK || st->kind == MX_JOB_STEP_DOCKER_PULL) {
-        mx_autofree char *failure = NULL;
+        mx_autofree char *failure = NULL, *notice = NULL;
         /* beside the job directories, not among them: gc owns those */
         mx_autofree char *state_parent = mx_dirname(c->hc->state_dir);
         mx_autofree char *ecr_cache = mx_path_join(state_parent, "ecr-cache");
-        mx_job_docker_opts dopts = {.ecr_cache_dir = ecr_cache,
-                                    .allowed_helpers =
-                                        (const char *const *)c->hc->credential_helpers};
-        int r = mx_job_docker_args(st, &env, &dopts, &c->secrets, &docker, &failure, err);
+        mx_job_docker_opts dopts = {
+            .ecr_cache_dir = ecr_cache,
+            .allowed_helpers = (const char *const *)c->hc->credential_helpers,
+            .forward_registries = (const char *const *)c->hc->forward_credentials,
+            .aws_web_identity_token_file = c->hc->aws_web_identity_token_file,
+            .host_config_path = mx_host_config_path()};
+        int r = mx_job_docker_args(st, &env, &dopts, &c->secrets, &docker, &failure, &notice, err);
+        if (notice) {
+            mx_autofree char *masked = mx_secrets_mask(&c->secrets, notice);
+            printf("%s\n", masked);
+            fflush(stdout);
+        }
         if (r < 0 || failure) {
             mx_envlist_free(&env);
             mx_job_docker_args_clear(&docker);
@@ -283,6 +304,46 @@ static int step_should_run(const mx_step *st, int failed)
     return !failed;
 }
 
+/* A step of job_steps.h: its exit status, or -1. */
+static int job_step(job_ctx *c, size_t i, mx_err *err)
+{
+    mx_envlist env = {0};
+    mx_step_env_build(&c->env, &c->job.steps[i], &env);
+    int s = mx_job_steps_run(&c->js, i, &env, err);
+    mx_envlist_free(&env);
+    return s;
+}
+
+/* Before the agent starts: the job steps' context, and the timings of earlier runs. */
+static int job_steps_begin(job_ctx *c, const char *branch, const char *sha, mx_err *err)
+{
+    const mx_pipeline_info *pi = c->o->cfg ? c->o->cfg->info : NULL;
+    c->project_id = mx_cache_project(pi ? pi->remote_url : NULL, c->project_dir);
+    if (c->o->artifacts_dir && c->o->run_id) {
+        mx_autofree char *job = mx_xstrdup(c->job.name);
+        for (char *p = job; *p; p++)
+            if (*p == '/') *p = '_';
+        if (job[0] == '.') job[0] = '_';
+        c->out_dir = mx_xasprintf("%s/%s/%s/%d", c->o->artifacts_dir, c->o->run_id, job,
+                                  c->o->node_total > 0 ? c->o->node_index : 0);
+    }
+    mx_job_steps_ctx ctx = {.hc = c->hc,
+                            .job = &c->job,
+                            .secrets = &c->secrets,
+                            .se = &c->se,
+                            .target = &c->target,
+                            .job_id = c->vm.job_id,
+                            .local_dir = c->vm.dir,
+                            .project = c->project_id,
+                            .branch = branch,
+                            .revision = sha,
+                            .out_dir = c->out_dir,
+                            .node_index = c->o->node_index,
+                            .node_total = c->o->node_total};
+    mx_job_steps_init(&c->js, &ctx);
+    return mx_job_steps_prepare(&c->js, &c->ssh, &c->env, err);
+}
+
 static int run_steps(job_ctx *c, mx_err *err)
 {
     int failed = 0;
@@ -300,7 +361,7 @@ static int run_steps(job_ctx *c, mx_err *err)
                    "(mexec run --workflow)\n");
             continue;
         }
-        int s = run_step(c, i, err);
+        int s = mx_job_steps_handles(st) ? job_step(c, i, err) : run_step(c, i, err);
         if (s < 0) return -1;
         if (s != 0) failed = 1;
     }
@@ -319,8 +380,16 @@ static int boot_and_run(job_ctx *c, mx_err *err)
                             .branch = cfg && cfg->branch ? cfg->branch
                                                          : (cfg && cfg->tag ? NULL : branch),
                             .tag = cfg ? cfg->tag : NULL,
-                            .job_id = c->vm.job_id};
+                            .job_id = c->vm.job_id,
+                            .pipeline = cfg ? cfg->info : NULL};
     mx_job_env_build(&c->job, &c->o->cli_env, &c->context_env, &info, &c->env);
+    if (c->o->node_total > 0) {
+        char n[16];
+        snprintf(n, sizeof n, "%d", c->o->node_index);
+        mx_envlist_set(&c->env, "CIRCLE_NODE_INDEX", n);
+        snprintf(n, sizeof n, "%d", c->o->node_total);
+        mx_envlist_set(&c->env, "CIRCLE_NODE_TOTAL", n);
+    }
 
     say("job %s: booting %s (%s) as %s: %d vCPUs, %d MiB, %s", c->job.name, c->vm.domain_name,
         c->img.ref, c->job.resource_class, c->rc.vcpus, c->rc.memory_mib,
@@ -329,12 +398,12 @@ static int boot_and_run(job_ctx *c, mx_err *err)
     /* from the domain's start: a wait for capacity before it is not the guest's boot */
     long long deadline = mx_now_ms() + (long long)c->hc->boot_timeout_s * 1000;
     if (mx_stop) return mx_fail(err, MX_INFRA, "interrupted");
-    mx_ssh_target t = {.port = c->vm.ssh_port,
-                       .user = "circleci",
-                       .host_pub = c->vm.host_pub,
-                       .client_key = c->vm.client_key,
-                       .client_pub = c->vm.client_pub};
-    if (mx_ssh_connect(&c->ssh, &t, deadline, &mx_stop, err) < 0) {
+    c->target = (mx_ssh_target){.port = c->vm.ssh_port,
+                                .user = "circleci",
+                                .host_pub = c->vm.host_pub,
+                                .client_key = c->vm.client_key,
+                                .client_pub = c->vm.client_pub};
+    if (mx_ssh_connect(&c->ssh, &c->target, deadline, &mx_stop, err) < 0) {
         mx_autofree char *tail = mx_vm_console_tail(&c->vm, 15);
         if (tail && !mx_stop)
             fprintf(stderr, "mexec: last lines of the guest console:\n%s\n", tail);
@@ -342,12 +411,14 @@ static int boot_and_run(job_ctx *c, mx_err *err)
     }
     say("job %s: guest up after %.1f s", c->job.name, (double)(mx_now_ms() - c->t0) / 1000.0);
     if (upload_inputs(c, err) < 0) return -1;
+    if (job_steps_begin(c, info.branch, sha, err) < 0) return -1;
     mx_autofree char *agent_remote = mx_xasprintf("/tmp/mexec-agent-%s", c->vm.job_id);
     if (mx_session_start(&c->se, &c->ssh, agent_remote, &mx_stop, err) < 0)
         return mx_wrap(err, "start agent");
     int rc = run_steps(c, err);
     /* a failed job keeps the layers it persisted before failing, as on CircleCI */
     if (rc >= 0 && mx_job_ws_collect(&c->ws, &c->job, &c->se, &c->ssh, err) < 0) return -1;
+    if (rc >= 0) mx_job_steps_finish(&c->js);
     return rc;
 }
 
@@ -377,17 +448,33 @@ int mx_job_run(const mx_host_config *hc, const mx_run_opts *o, mx_err *err)
     c.ssh.sock = -1;
     c.vm.lock_fd = -1;
     mx_secrets_init(&c.secrets);
+    for (size_t i = 0; i < o->ncli_secret_keys; i++) {
+        const char *v = mx_envlist_get(&o->cli_env, o->cli_secret_keys[i]);
+        if (v) mx_secrets_add(&c.secrets, v);
+    }
+    c.project_dir =
+        o->project_dir ? mx_xstrdup(o->project_dir) : mx_checkout_project_dir(o->config_path);
     int rc = resolve(&c, err);
+    if (rc == 0 && c.job.parallelism > 1 && o->node_total == 0) {
+        /* parallelism: N: N VMs, each this job as one node (job_nodes.c) */
+        int n = c.job.parallelism;
+        free(c.project_dir);
+        mx_secrets_free(&c.secrets);
+        mx_envlist_free(&c.context_env);
+        mx_image_free(&c.img);
+        mx_job_free(&c.job);
+        return mx_job_run_nodes(hc, o, n, err);
+    }
     if (rc == 0) {
         c.agent_local = mx_agent_binary(err);
         if (!c.agent_local) rc = -1;
     }
     if (rc == 0) {
-        c.project_dir = mx_checkout_project_dir(o->config_path);
         rc = boot_and_run(&c, err);
         if (rc == MX_JOB_FAILED && o->keep_on_failure && !mx_stop) keep_for_debugging(&c);
     }
     /* teardown, on every path */
+    mx_job_steps_free(&c.js);
     mx_session_end(&c.se);
     mx_ssh_close(&c.ssh);
     mx_vm_teardown(&c.vm);
@@ -399,6 +486,8 @@ int mx_job_run(const mx_host_config *hc, const mx_run_opts *o, mx_err *err)
             free(c.archives[i]);
     free(c.archives);
     mx_job_ws_free(&c.ws);
+    free(c.project_id);
+    free(c.out_dir);
     free(c.project_dir);
     free(c.agent_local);
     mx_envlist_free(&c.env);

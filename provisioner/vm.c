@@ -258,6 +258,7 @@ static int create_domain(mx_vm *vm, const mx_host_config *hc, const mx_image *im
             .kernel = img->kernel,
             .initrd = img->initrd,
             .cmdline = img->cmdline,
+            .firmware = img->firmware, /* imported images boot from their disk */
             .disk = vm->overlay,
             .seed = vm->seed,
             .console = vm->console,

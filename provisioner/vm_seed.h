@@ -9,6 +9,8 @@
 
 #include "mx_err.h"
 
+#include <stddef.h>
+
 struct mx_vm;
 struct mx_host_config;
 
@@ -19,5 +21,15 @@ int mx_vm_seed_create(const struct mx_vm *vm, const struct mx_host_config *hc, m
 char *mx_vm_seed_daemon_json(const struct mx_host_config *hc);
 /* The cloud-config document (JSON is YAML); caller frees. */
 char *mx_vm_seed_user_data(const char *authorized_key, const char *host_key, const char *host_pub);
+/* A file cloud-init writes (write_files) before the image's services start: what mexec-seed
+ * takes from mexec/files.tar in our own images. */
+typedef struct mx_seed_file {
+    char *path; /* absolute, in the guest */
+    char *data;
+    size_t len;
+} mx_seed_file;
+/* The same document, with files to write (cloud images have no mexec-seed). */
+char *mx_vm_seed_cloud_config(const char *authorized_key, const char *host_key,
+                              const char *host_pub, const mx_seed_file *files, size_t nfiles);
 
 #endif

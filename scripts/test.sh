@@ -14,7 +14,7 @@ step "host packages: every tool the scripts and tests run is installed by setup-
 scripts/check-packages.py
 
 step "style"
-shellcheck -x scripts/*.sh tests/scripts/*.sh tests/vm/*.sh tests/provisioner/*.sh tests/registry/*.sh tests/gitlab/*.sh tests/images/*.sh images/*/recipe.sh images/*.sh bench/*.sh .ci/run
+shellcheck -x scripts/*.sh tests/scripts/*.sh tests/vm/*.sh tests/provisioner/*.sh tests/registry/*.sh tests/gitlab/*.sh tests/images/*.sh images/*/recipe.sh images/*.sh images/import/*.sh bench/*.sh .ci/run
 git ls-files '*.c' '*.h' | xargs clang-format --dry-run -Werror
 
 step "build: gcc"
@@ -59,6 +59,8 @@ for img in ubuntu-2004 ubuntu-2204 ubuntu-2404; do
     step "machine image $img:current"
     build/bin/mexec image build "$img:current" || echo "test.sh: $img:current was not built (see above); its VM tests will fail"
 done
+step "cloud-style image and its packages for the import test (needs the network: outside the namespace)"
+tests/vm/make_cloud_image.sh >/dev/null
 
 step "VM tests (network namespace with only lo)"
 tests/vm/netns-run.sh bash -c 'cd build && ctest -L vm --output-on-failure'

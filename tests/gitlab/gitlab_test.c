@@ -131,7 +131,7 @@ static void secrets_and_logins(void **state)
      * stays */
     mx_gitlab_creds c;
     char *skipped = NULL;
-    assert_int_equal(mx_gitlab_logins(dac, jrf, &c, &skipped, &err), 0);
+    assert_int_equal(mx_gitlab_logins(dac, jrf, NULL, &c, &skipped, &err), 0);
     assert_null(skipped);
     assert_int_equal(c.n, 2);
     assert_string_equal(c.v[0].registry, "registry.example.com");
@@ -141,14 +141,22 @@ static void secrets_and_logins(void **state)
     assert_string_equal(c.v[1].username, "bob");
     mx_gitlab_creds_free(&c);
     /* payload alone */
-    assert_int_equal(mx_gitlab_logins(NULL, jrf, &c, &skipped, &err), 0);
+    assert_int_equal(mx_gitlab_logins(NULL, jrf, NULL, &c, &skipped, &err), 0);
     assert_int_equal(c.n, 2);
     assert_string_equal(c.v[0].username, "gitlab-ci-token");
     assert_string_equal(c.v[0].password, "payload-pass");
     mx_gitlab_creds_free(&c);
     /* nothing at all */
-    assert_int_equal(mx_gitlab_logins(NULL, NULL, &c, &skipped, &err), 0);
+    assert_int_equal(mx_gitlab_logins(NULL, NULL, NULL, &c, &skipped, &err), 0);
     assert_int_equal(c.n, 0);
+    /* a helper the job's DOCKER_AUTH_CONFIG names would run on the runner's host: only when
+     * the host allows it (issue 11, item 4); none is allowed by default */
+    const char *helper_dac = "{\"credHelpers\": {\"registry.example.com\": \"evil\"}}";
+    assert_int_equal(mx_gitlab_logins(helper_dac, NULL, NULL, &c, &skipped, &err), -1);
+    tu_assert_contains(err.msg, "credential helper \"evil\" is not allowed on this host");
+    const char *other[] = {"pass", NULL};
+    assert_int_equal(mx_gitlab_logins(helper_dac, NULL, other, &c, &skipped, &err), -1);
+    tu_assert_contains(err.msg, "credential helper \"evil\" is not allowed on this host");
     /* a bad DOCKER_AUTH_CONFIG is an error that does not quote it */
     mx_secrets_init(&s);
     assert_int_equal(mx_gitlab_secrets("{\"auths\": secret-text", NULL, &s, &err), -1);

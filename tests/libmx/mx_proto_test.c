@@ -463,6 +463,58 @@ static void test_reject_workspace_fields(void **state)
     reject("{\"type\":\"step\",\"id\":1,\"kind\":\"Persist\"}", "unknown step kind \"Persist\"");
 }
 
+/* The job steps' kinds and step-end values (guest-agent/agent_jobsteps.c). */
+static void test_job_step_kinds(void **state)
+{
+    (void)state;
+    char *paths[] = {"package-lock.json", "~/x"};
+    mx_msg c = {
+        .type = MX_MSG_STEP, .id = 3, .kind = MX_STEP_CHECKSUM, .paths = paths, .npaths = 2};
+    wire_has(&c, "\"kind\":\"checksum\"");
+    mx_msg out;
+    round_trip(&c, &out);
+    assert_int_equal(out.kind, MX_STEP_CHECKSUM);
+    assert_int_equal(out.npaths, 2);
+    assert_string_equal(out.paths[1], "~/x");
+    mx_msg_clear(&out);
+    mx_kv keys[] = {{"id_rsa_deploy", "secret\n"}, {"config", "Host h\n"}};
+    mx_msg k = {.type = MX_MSG_STEP, .id = 4, .kind = MX_STEP_SSH_KEYS, .keys = keys, .nkeys = 2};
+    wire_has(&k, "\"kind\":\"ssh-keys\"");
+    round_trip(&k, &out);
+    assert_int_equal(out.nkeys, 2);
+    assert_string_equal(out.keys[0].key, "id_rsa_deploy");
+    assert_string_equal(out.keys[0].value, "secret\n");
+    mx_msg_clear(&out);
+    const char *kinds[] = {"pack", "collect", "unpack"};
+    enum mx_step_kind want[] = {MX_STEP_PACK, MX_STEP_COLLECT, MX_STEP_UNPACK};
+    for (int i = 0; i < 3; i++) {
+        mx_msg m = {.type = MX_MSG_STEP, .id = 1, .kind = want[i], .archive = "/tmp/a.tar"};
+        wire_has(&m, kinds[i]);
+        round_trip(&m, &out);
+        assert_int_equal(out.kind, want[i]);
+        mx_msg_clear(&out);
+    }
+    char *values[] = {"sha256:abc=", "error:gone"};
+    mx_msg e = {.type = MX_MSG_STEP_END,
+                .id = 3,
+                .values = values,
+                .nvalues = 2,
+                .arch = "linux-amd64-6_85"};
+    round_trip(&e, &out);
+    assert_int_equal(out.nvalues, 2);
+    assert_string_equal(out.values[1], "error:gone");
+    assert_string_equal(out.arch, "linux-amd64-6_85");
+    mx_msg_clear(&out);
+    reject("{\"type\":\"step\",\"id\":1,\"kind\":\"ssh-keys\",\"keys\":[\"a\"]}",
+           "\"keys\" is not an object");
+    reject("{\"type\":\"step\",\"id\":1,\"kind\":\"ssh-keys\",\"keys\":{\"a\":1}}",
+           "keys \"a\" is not a string");
+    reject("{\"type\":\"step-end\",\"id\":1,\"exit\":0,\"reason\":\"exited\",\"values\":[1]}",
+           "values[0] is not a string");
+    reject("{\"type\":\"step-end\",\"id\":1,\"exit\":0,\"reason\":\"exited\",\"arch\":7}",
+           "\"arch\" is not a string");
+}
+
 static void test_reject_bad_base64(void **state)
 {
     (void)state;
@@ -888,6 +940,7 @@ int main(void)
         cmocka_unit_test(test_step_persist),
         cmocka_unit_test(test_step_attach),
         cmocka_unit_test(test_reject_workspace_fields),
+        cmocka_unit_test(test_job_step_kinds),
         cmocka_unit_test(test_step_docker_check),
         cmocka_unit_test(test_step_docker_pull),
         cmocka_unit_test(test_reject_docker_fields),

@@ -81,6 +81,16 @@ static const char *kind_name(enum mx_job_step_kind k)
         return "persist";
     case MX_JOB_STEP_ATTACH:
         return "attach";
+    case MX_JOB_STEP_SAVE_CACHE:
+        return "save-cache";
+    case MX_JOB_STEP_RESTORE_CACHE:
+        return "restore-cache";
+    case MX_JOB_STEP_ARTIFACTS:
+        return "artifacts";
+    case MX_JOB_STEP_TEST_RESULTS:
+        return "test-results";
+    case MX_JOB_STEP_SSH_KEYS:
+        return "ssh-keys";
     }
     return "?";
 }
@@ -127,7 +137,15 @@ static char *dump_job(const mx_job *job)
             }
             mx_buf_printf(&b, "  ignore_pull_error: %d\n", s->ignore_pull_error);
         }
-        if (s->kind == MX_JOB_STEP_PERSIST) {
+        if (s->kind == MX_JOB_STEP_SAVE_CACHE) dump_field(&b, "  ", "key", s->key);
+        if (s->kind == MX_JOB_STEP_ARTIFACTS) dump_field(&b, "  ", "destination", s->destination);
+        if (s->nkeys) mx_buf_printf(&b, "  keys: %zu\n", s->nkeys);
+        for (size_t k = 0; k < s->nkeys; k++) {
+            mx_buf_adds(&b, "    ");
+            dump_str(&b, s->keys[k]);
+            mx_buf_adds(&b, "\n");
+        }
+        if (s->kind == MX_JOB_STEP_PERSIST || s->kind == MX_JOB_STEP_SAVE_CACHE) {
             dump_field(&b, "  ", "root", s->root);
             mx_buf_printf(&b, "  paths: %zu\n", s->npaths);
             for (size_t k = 0; k < s->npaths; k++) {
@@ -196,7 +214,13 @@ static void test_parse_duration(void **state)
         {"-5m", -1},
         {"10 m", -1},
         {" 10m", -1},
-        {"1.5h", -1},
+        {"1.5h", 5400},
+        {"1.25h", 4500},
+        {"0.5m30s", 60},
+        {"1.h", -1},
+        {"1.5", -1},
+        {".5h", -1},
+        {"1.1234567h", -1},
         {"10m5", -1},
         {"ten", -1},
         {"10M", -1},

@@ -15,6 +15,7 @@
 #                                   alice / secret may pull private/app, bob / builder may not
 #   MX_REG_OPEN / MX_REG_OPEN_ROOT (c) host:port and its storage directory
 #   MX_REG_FLAKY                   flaky_server.py;  MX_REG_DEAD: a port nobody listens on
+#   MX_REG_FLAKY_REALM_LOG         what flaky_server.py's realm on 127.0.0.2 was sent
 #   MX_REG_CORRUPT_DIGEST          a layer of corrupt/img:v1 on (c) with one byte flipped
 #   MX_REG_MULTI_AMD64_CONFIG      config digest of the linux/amd64 child of multi/app:v1 (an
 #                                  OCI index) and of multi/docker:v1 (a Docker manifest list)
@@ -136,7 +137,7 @@ start open docker-registry serve "$work/open.yml"
 start auth "$PY" "$here/token_server.py" --port "$P_AUTH" --key token.key --cert token.crt \
     --issuer mexec-test-issuer --service mexec-test-registry --users users.json \
     --log "$work/token-requests.jsonl"
-start flaky "$PY" "$here/flaky_server.py" "$P_FLAKY"
+start flaky "$PY" "$here/flaky_server.py" "$P_FLAKY" "$work/flaky-realm.log"
 wait_http "https://127.0.0.1:$P_TLS/v2/" tls
 wait_http "http://127.0.0.1:$P_TOKEN/v2/" token
 wait_http "http://127.0.0.1:$P_OPEN/v2/" open
@@ -147,6 +148,7 @@ export MX_REG_TLS=127.0.0.1:$P_TLS MX_REG_TLS_CA=$work/ca.crt
 export MX_REG_TOKEN=127.0.0.1:$P_TOKEN MX_REG_TOKEN_LOG=$work/token-requests.jsonl
 export MX_REG_OPEN=127.0.0.1:$P_OPEN MX_REG_OPEN_ROOT=$work/open-storage
 export MX_REG_FLAKY=127.0.0.1:$P_FLAKY MX_REG_DEAD=127.0.0.1:$P_DEAD
+export MX_REG_FLAKY_REALM_LOG=$work/flaky-realm.log
 export MX_REG_WORK=$work
 
 # ---------------------------------------------------------------- test images
