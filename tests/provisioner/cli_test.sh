@@ -57,14 +57,14 @@ unset MX_CLI_TEST_UNSET
 check env-from-environment-unset 2 "-e MX_CLI_TEST_UNSET: MX_CLI_TEST_UNSET is not set in mexec's environment" \
     "$(job medium)" --job build -e MX_CLI_TEST_UNSET
 MX_CLI_TEST_SET=v check env-from-environment 3 'run: mexec image build debian-12:current' "$(job medium)" \
-    --job build -e MX_CLI_TEST_SET
+    --job build --no-build -e MX_CLI_TEST_SET
 # --env-file: only a file nobody else may read; a bad line is named by number, never quoted
 printf '# comment\n\nA=1\n  B=two words\nC=x=y\r\n' >"$T/env"
 chmod 644 "$T/env"
 check env-file-mode 2 "--env-file $T/env may be read or written by others (mode 0644)" "$(job medium)" \
     --job build --env-file "$T/env"
 chmod 600 "$T/env"
-check env-file 3 'run: mexec image build debian-12:current' "$(job medium)" --job build --env-file "$T/env"
+check env-file 3 'run: mexec image build debian-12:current' "$(job medium)" --job build --env-file "$T/env" --no-build
 printf 'A=1\nsecret-looking line\n' >"$T/env"
 check env-file-bad-line 2 "--env-file $T/env:2: not KEY=VALUE or KEY" "$(job medium)" --job build --env-file "$T/env"
 if grep -qF 'secret-looking' "$T/err"; then echo "FAIL env-file-bad-line quotes the line" >&2; failures=$((failures + 1)); fi
@@ -75,9 +75,9 @@ check env-file-missing 2 "--env-file $T/nope" "$(job medium)" --job build --env-
 checkout_job=$'version: 2.1\njobs:\n  build:\n    machine: true\n    steps: [checkout]\n'
 check checkout-outside-git 2 "checkout: $T is not in a git work tree" "$checkout_job" --job build
 check checkout-outside-git-hint 2 "pass --project-dir $T to pack all of it" "$checkout_job" --job build
-check checkout-project-dir 3 'run: mexec image build debian-12:current' "$checkout_job" --job build --project-dir "$T"
+check checkout-project-dir 3 'run: mexec image build debian-12:current' "$checkout_job" --job build --project-dir "$T" --no-build
 check project-dir-missing 2 "--project-dir $T/nope is not a directory" "$checkout_job" --job build --project-dir "$T/nope"
-check no-checkout-outside-git 3 'run: mexec image build debian-12:current' "$(job medium)" --job build
+check no-checkout-outside-git 3 'run: mexec image build debian-12:current' "$(job medium)" --job build --no-build
 
 rc=0
 "$MEXEC" run -c "$T/does-not-exist.yml" --job build >"$T/out" 2>"$T/err" || rc=$?
