@@ -39,6 +39,7 @@ void mxd_say(mxd_ctx *c, enum mx_stream s, const char *fmt, ...)
 static int watch_host(mxd_ctx *c)
 {
     if (c->cancelled || c->host_gone) return -1;
+    if (!c->in) return 0; /* a relay child: the host's channel is the agent's, not ours */
     struct pollfd p = {.fd = c->in->fd, .events = POLLIN};
     int r = poll(&p, 1, 0);
     if (r <= 0) return 0;
@@ -72,7 +73,7 @@ int mxd_sleep(mxd_ctx *c, long ms)
         if (watch_host(c) < 0) return -1;
         long long left = end - mx_agent_now_ms();
         if (left <= 0) return 0;
-        struct pollfd p = {.fd = c->in->fd, .events = POLLIN};
+        struct pollfd p = {.fd = c->in ? c->in->fd : -1, .events = POLLIN};
         poll(&p, 1, left > 1000 ? 1000 : (int)left);
     }
 }
@@ -87,6 +88,7 @@ typedef struct xfer {
 static int on_body(void *ctx, const char *data, size_t len, mx_err *err)
 {
     xfer *x = ctx;
+    if (x->streaming && x->rq->on_data) return x->rq->on_data(x->rq->data_ctx, data, len, err);
     if (x->streaming) {
         if (mx_lines_feed(&x->lines, data, len, err) < 0) return -1;
         char *line;
@@ -120,18 +122,23 @@ static int exchange(mxd_ctx *c, mxh_conn *h, const mxd_request *rq, xfer *x, lon
         return mx_wrap(err, "Cannot connect to the Docker daemon at unix://%s", c->sock);
     mxh_set_timeout(h, rq->timeout_ms);
     /* the body is JSON (the daemon insists on the type for /auth) */
-    const char *headers[] = {"Content-Type: application/json", rq->header};
+    mx_autofree char *ctype =
+        mx_xasprintf("Content-Type: %s", rq->content_type ? rq->content_type : "application/json");
+    const char *headers[] = {ctype, rq->header};
     mxh_request hr = {.method = rq->method,
                       .target = rq->path,
                       .headers = headers,
                       .nheaders = rq->header ? 2 : 1,
                       .body = rq->body,
-                      .body_len = rq->body ? strlen(rq->body) : 0};
+                      .body_len = rq->body ? strlen(rq->body) : 0,
+                      .body_src = rq->body_src,
+                      .body_src_ctx = rq->body_src_ctx,
+                      .body_src_len = rq->body_src_len};
     mxh_response resp;
     if (mxh_send(h, &hr, err) < 0 || mxh_read_head(h, &resp, err) < 0)
         return mx_wrap(err, "Docker daemon at unix://%s", c->sock);
     *status = resp.status;
-    x->streaming = rq->on_line && resp.status / 100 == 2;
+    x->streaming = (rq->on_line || rq->on_data) && resp.status / 100 == 2;
     int rc = mxh_read_body(h, &resp, on_body, x, err);
     mxh_response_free(&resp);
     if (rc < 0) return mx_wrap(err, "Docker daemon at unix://%s", c->sock);
@@ -148,12 +155,12 @@ int mxd_http(mxd_ctx *c, const mxd_request *rq, long *status, mx_buf *body, mx_e
     mxh_init(&h);
     h.cancel = should_stop;
     h.cancel_ctx = c;
-    h.wake_fd = c->in->fd;
+    h.wake_fd = c->in ? c->in->fd : -1;
     int rc = exchange(c, &h, rq, &x, status, err);
     mxh_close(&h);
     if (c->cancelled || c->host_gone) rc = mx_fail(err, MX_JOB_FAILED, "cancelled");
     /* a last line without '\n' still counts */
-    if (rc == 0 && x.streaming && x.lines.len > 0) {
+    if (rc == 0 && x.streaming && !rq->on_data && x.lines.len > 0) {
         mx_err e2;
         if (mx_lines_feed(&x.lines, "\n", 1, &e2) == 0) {
             char *line;

@@ -186,7 +186,7 @@ static int pull_attempt(mxd_ctx *c, const char *path, const char *header, int *r
     return rc;
 }
 
-static int pull_one(mxd_ctx *c, const char *image, mx_err *err)
+int mxd_pull_image(mxd_ctx *c, const char *image, mx_err *err)
 {
     const mx_docker_args *d = &c->step->docker;
     mx_reg_ref ref;
@@ -231,7 +231,7 @@ int mxd_pull(mxd_ctx *c, mx_err *err)
     if (d->nimages == 0) return mx_fail(err, MX_JOB_FAILED, "docker-pull: no images given");
     for (size_t i = 0; i < d->nimages; i++) {
         mxd_say(c, MX_STREAM_STDOUT, "Pulling %s", d->images[i]);
-        if (pull_one(c, d->images[i], err) == 0) continue;
+        if (mxd_pull_image(c, d->images[i], err) == 0) continue;
         if (c->cancelled || c->host_gone) return -1;
         /* like the orb: `docker pull || true` with ignore, else the first failure ends the step */
         if (!d->ignore_errors) return -1;

@@ -137,6 +137,25 @@ static int send_all(mxh_conn *c, const char *p, size_t len, mx_err *err)
     return 0;
 }
 
+/* The streamed body: exactly body_src_len bytes, or an error (the peer would wait for the rest,
+ * or take what follows for another request). */
+static int send_stream(mxh_conn *c, const mxh_request *rq, mx_err *err)
+{
+    char *buf = mx_xmalloc(MXH_READ_CHUNK);
+    unsigned long long left = rq->body_src_len;
+    int rc = 0;
+    while (rc == 0 && left > 0) {
+        size_t want = left < MXH_READ_CHUNK ? (size_t)left : MXH_READ_CHUNK, got = 0;
+        rc = rq->body_src(rq->body_src_ctx, buf, want, &got, err);
+        if (rc == 0 && got == 0)
+            rc = mx_fail(err, MX_INFRA, "the request body ended %llu bytes early", left);
+        if (rc == 0) rc = send_all(c, buf, got, err);
+        left -= got;
+    }
+    free(buf);
+    return rc;
+}
+
 int mxh_send(mxh_conn *c, const mxh_request *rq, mx_err *err)
 {
     if (valid_request(rq, err) < 0) return -1;
@@ -150,7 +169,9 @@ int mxh_send(mxh_conn *c, const mxh_request *rq, mx_err *err)
         mx_buf_adds(&b, "Connection: close\r\n");
     for (size_t i = 0; i < rq->nheaders; i++)
         mx_buf_printf(&b, "%s\r\n", rq->headers[i]);
-    if (rq->body || strcmp(rq->method, "POST") == 0 || strcmp(rq->method, "PUT") == 0)
+    if (rq->body_src)
+        mx_buf_printf(&b, "Content-Length: %llu\r\n", rq->body_src_len);
+    else if (rq->body || strcmp(rq->method, "POST") == 0 || strcmp(rq->method, "PUT") == 0)
         mx_buf_printf(&b, "Content-Length: %zu\r\n", rq->body ? rq->body_len : 0);
     mx_buf_adds(&b, "\r\n");
     if (rq->body) mx_buf_add(&b, rq->body, rq->body_len);
@@ -159,6 +180,7 @@ int mxh_send(mxh_conn *c, const mxh_request *rq, mx_err *err)
     /* X-Registry-Auth, a login body: gone before anything else happens */
     explicit_bzero(b.data, b.cap);
     mx_buf_free(&b);
+    if (rc == 0 && rq->body_src) rc = send_stream(c, rq, err);
     return rc;
 }
 

@@ -114,6 +114,11 @@ typedef struct mxh_request {
     size_t nheaders;
     const char *body; /* NULL: none; POST and PUT still send Content-Length: 0 */
     size_t body_len;
+    /* Instead of body: a streamed one of exactly body_src_len bytes (an archive to PUT), read
+     * from body_src in pieces; it sets *got (0 only at its end) or fails with *err. */
+    int (*body_src)(void *ctx, char *buf, size_t cap, size_t *got, mx_err *err);
+    void *body_src_ctx;
+    unsigned long long body_src_len;
     /* NULL: "Connection: close".  A protocol ("tcp"): "Connection: Upgrade" + "Upgrade: tcp",
      * after which a 101 answer hands the socket over with mxh_hijack. */
     const char *upgrade;

@@ -1,5 +1,6 @@
 /* mexec-agent entry point: answers hello, runs steps in order, leaves on bye or end of input. */
 #include "agent.h"
+#include "agent_ctr.h"
 #include "agent_circleci.h"
 #include "mx_fs.h"
 
@@ -55,6 +56,9 @@ int main(int argc, char **argv)
         puts("mexec-agent " MX_VERSION);
         return 0;
     }
+    /* inside a job's container, where it is mounted (agent_ctr.h) */
+    int ctr = mx_agent_ctr_main(argc, argv);
+    if (ctr >= 0) return ctr;
     /* a vanished host must show up as a write error, not kill us mid-cleanup */
     signal(SIGPIPE, SIG_IGN);
     mx_agent_in in = {.fd = STDIN_FILENO};

@@ -1,4 +1,5 @@
 #include "mx_proto.h"
+#include "mx_proto_int.h"
 #include "mx_b64.h"
 #include "mx_buf.h"
 #include "mx_cleanup.h"
@@ -32,6 +33,7 @@ static const char *const kind_names[] = {
     [MX_STEP_COLLECT] = "collect",
     [MX_STEP_UNPACK] = "unpack",
     [MX_STEP_SSH_KEYS] = "ssh-keys",
+    [MX_STEP_CONTAINERS] = "containers",
 };
 
 /* The kinds whose "paths" list means something. */
@@ -138,8 +140,10 @@ char *mx_msg_encode(const mx_msg *m, size_t *len)
         for (size_t i = 0; i < m->nenv; i++)
             set(env, m->env[i].key, json_string(m->env[i].value));
         set(o, "env", env);
-        if (m->kind == MX_STEP_DOCKER_CHECK || m->kind == MX_STEP_DOCKER_PULL)
+        if (m->kind == MX_STEP_DOCKER_CHECK || m->kind == MX_STEP_DOCKER_PULL ||
+            m->kind == MX_STEP_CONTAINERS)
             set(o, "docker", encode_docker(m));
+        mx_proto_encode_ctr(o, m);
         if (has_paths(m->kind)) set(o, "paths", json_strv(m->paths, m->npaths));
         if (m->kind == MX_STEP_SSH_KEYS) {
             json_t *keys = json_object();
@@ -360,9 +364,11 @@ static int decode_body(json_t *o, mx_msg *m, mx_err *err)
         if (m->kind == MX_STEP_ATTACH &&
             get_strv(o, "archives", &m->archives, &m->narchives, err) < 0)
             return -1;
-        if (m->kind == MX_STEP_DOCKER_CHECK || m->kind == MX_STEP_DOCKER_PULL) {
+        if (m->kind == MX_STEP_DOCKER_CHECK || m->kind == MX_STEP_DOCKER_PULL ||
+            m->kind == MX_STEP_CONTAINERS) {
             if (decode_docker(o, m, err) < 0) return -1;
         }
+        if (mx_proto_decode_ctr(o, m, err) < 0) return -1;
         return decode_env(o, m, err);
     case MX_MSG_OUTPUT:
         if (get_int(o, "id", &n, 1, err) < 0) return -1;
@@ -454,6 +460,7 @@ static void docker_clear(mx_docker_args *d)
 void mx_msg_clear(mx_msg *m)
 {
     docker_clear(&m->docker);
+    mx_proto_clear_ctr(m);
     free(m->agent);
     free(m->name);
     free(m->command);

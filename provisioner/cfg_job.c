@@ -477,6 +477,16 @@ static int parse_job(const mx_node *j, const char *name, mx_job *job, mx_err *er
         job->nsteps++;
         if (parse_step(steps->items[i], &job->steps[i], err) < 0)
             return mx_wrap(err, "jobs.%s.steps[%zu]", name, i);
+        /* a docker job gets the Docker engine it asks for; a machine job has the VM's */
+        mx_step *st = &job->steps[i];
+        if (job->executor == MX_EXEC_DOCKER && st->kind == MX_JOB_STEP_SKIP &&
+            strcmp(st->name, "setup_remote_docker") == 0) {
+            st->kind = MX_JOB_STEP_REMOTE_DOCKER;
+            free(st->skip_reason);
+            st->skip_reason = NULL;
+            free(st->name);
+            st->name = mx_xstrdup("Setup a remote Docker engine");
+        }
     }
     return 0;
 }
@@ -546,6 +556,9 @@ void mx_job_free(mx_job *job)
         mx_envlist_free(&s->env);
     }
     free(job->steps);
+    for (size_t i = 0; i < job->ncontainers; i++)
+        mx_container_free(&job->containers[i]);
+    free(job->containers);
     free(job->name);
     free(job->image);
     free(job->resource_class);

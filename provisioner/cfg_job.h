@@ -26,6 +26,7 @@ enum mx_job_step_kind {
     MX_JOB_STEP_ARTIFACTS,     /* store_artifacts: path, destination */
     MX_JOB_STEP_TEST_RESULTS,  /* store_test_results: path */
     MX_JOB_STEP_SSH_KEYS,      /* add_ssh_keys: keys = the fingerprints (none: every host key) */
+    MX_JOB_STEP_REMOTE_DOCKER, /* setup_remote_docker in a docker job: a Docker engine for it */
 };
 
 /* When a step runs, given how the steps before it ended (CircleCI's run `when:`). */
@@ -75,6 +76,26 @@ typedef struct mx_step {
     int line, col;
 } mx_step;
 
+/* One container of a docker executor job (`docker:`); the first is the primary, where the steps
+ * run.  Credentials are kept as written: `$VAR` is expanded when the job runs, from its
+ * environment and contexts. */
+typedef struct mx_container {
+    char *image;
+    char *name; /* name: the host name the other containers reach it by; NULL: none */
+    char **entrypoint;
+    size_t nentrypoint;
+    int has_entrypoint;
+    char **command;
+    size_t ncommand;
+    int has_command;
+    char *user; /* NULL: the image's */
+    mx_envlist env;
+    char *auth_username, *auth_password; /* auth: */
+    int has_aws_auth;                    /* aws_auth: keys or an OIDC role */
+    char *aws_access_key_id, *aws_secret_access_key, *aws_oidc_role_arn;
+    int line, col;
+} mx_container;
+
 /* The executor a job names.  Config processing accepts every kind; `run` refuses what this
  * host cannot run (mx_job_check_runnable). */
 enum mx_executor {
@@ -99,6 +120,8 @@ typedef struct mx_job {
     int exec_line, exec_col; /* where the executor (machine:, docker:, ...) is written */
     int parallelism; /* parallelism: N as written (1 if absent); one VM runs the job for now */
     char *image;     /* machine: NAME:TAG, or NULL for the host's default (machine: true) */
+    mx_container *containers; /* docker: */
+    size_t ncontainers;
     char *resource_class;
     char *workdir;
     char *shell; /* NULL: the agent's default */
@@ -116,6 +139,13 @@ int mx_cfg_job_load(const mx_node *root, const char *name, mx_job *job, mx_err *
  * macOS executors, Windows machine images, jobs that are not build jobs. */
 int mx_job_check_runnable(const mx_job *job, mx_err *err);
 void mx_job_free(mx_job *job);
+
+/* docker: (cfg_docker.c): the container list of a docker executor job into out->containers. */
+int mx_cfg_docker_executor(const mx_node *d, mx_job *out, mx_err *err);
+void mx_container_free(mx_container *c);
+/* Splits a command written as one string into words as a POSIX shell would without expanding
+ * anything: blanks separate words, quotes and backslashes group.  -1 on an unclosed quote. */
+int mx_cfg_split_words(const char *s, char ***out, size_t *n);
 
 /* Lists job names (for "unknown job" messages); returns a malloc'ed "a, b, c". */
 char *mx_cfg_job_names(const mx_node *root);

@@ -35,29 +35,6 @@ static int parse_machine(const mx_node *m, mx_job *out, mx_err *err)
     return 0;
 }
 
-/* docker: a list of containers, the first being where the steps run. */
-static int parse_docker_executor(const mx_node *d, mx_err *err)
-{
-    if (d->kind != MX_NODE_SEQ || d->n == 0)
-        return mx_node_fail(err, d, "docker takes a list of images (- image: NAME:TAG)");
-    /* only what every container needs is checked: CircleCI takes keys its reference does not
-     * list (ports:, in configs it runs) */
-    for (size_t i = 0; i < d->n; i++) {
-        const mx_node *c = d->items[i];
-        if (c->kind != MX_NODE_MAP)
-            return mx_node_fail(err, c, "a docker container is a map with image:");
-        const mx_node *im = mx_node_get(c, "image");
-        if (!im || im->kind != MX_NODE_SCALAR || mx_node_is_null(im) || !*im->value)
-            return mx_node_fail(err, im ? im : c, "a docker container needs image: NAME:TAG");
-        const mx_node *env = mx_node_get(c, "environment");
-        mx_envlist scratch = {0};
-        int rc = env ? mx_cfg_env_parse(env, &scratch, err) : 0;
-        mx_envlist_free(&scratch);
-        if (rc < 0) return -1;
-    }
-    return 0;
-}
-
 static int parse_macos(const mx_node *m, mx_job *out, mx_err *err)
 {
     if (m->kind != MX_NODE_MAP) return mx_node_fail(err, m, "macos takes a map with xcode:");
@@ -101,7 +78,7 @@ int mx_cfg_job_executor(const mx_node *job, mx_job *out, mx_err *err)
         return parse_machine(found, out, err);
     case 1:
         out->executor = MX_EXEC_DOCKER;
-        return parse_docker_executor(found, err);
+        return mx_cfg_docker_executor(found, out, err);
     case 2:
         out->executor = MX_EXEC_MACOS;
         return parse_macos(found, out, err);
@@ -129,9 +106,7 @@ int mx_job_check_runnable(const mx_job *job, mx_err *err)
     }
     if (!why) {
         switch (job->executor) {
-        case MX_EXEC_DOCKER:
-            why = "uses the docker executor; mexec runs machine executor jobs only (use machine: "
-                  "image: NAME:TAG)";
+        case MX_EXEC_DOCKER: /* its containers run in a VM of the host's choice */
             break;
         case MX_EXEC_MACOS:
             why = "uses the macos executor: macOS jobs need Apple hardware, and mexec runs Linux "

@@ -2,13 +2,16 @@
  *
  * A job is orphaned when the exclusive lock its owner held on JOB_DIR/lock can be taken: the
  * kernel drops flocks when a process dies, whatever its pid is reused for.  A job saved to
- * outlive its owner (JOB_DIR/vm.json: GitLab stages) is left alone for PERSISTENT_MAX_AGE_S.
+ * outlive its owner (JOB_DIR/vm.json: GitLab stages) is left alone for its job's timeout
+ * (JOB_DIR/max-age) or PERSISTENT_MAX_AGE_S; one whose GitLab cleanup failed (JOB_DIR/
+ * cleanup-failed) is removed at once.
  * Domains are ours when they carry mexec metadata; they are destroyed when their job is orphaned.
  * A workflow run's workspace (layers between its jobs) is orphaned in the same way: its run held
  * the lock on WORKSPACE/lock.
  */
 #include "cache_store.h"
 #include "cli.h"
+#include "gitlab.h"
 #include "host_config.h"
 #include "image_import.h"
 #include "mx_buf.h"
@@ -36,11 +39,40 @@
  * between stages; it counts as orphaned only when older than any job could run. */
 #define PERSISTENT_MAX_AGE_S (24 * 3600)
 
+/* How long a saved VM in dir is left alone: its job's own timeout when it recorded one (GitLab
+ * jobs may run for days), else PERSISTENT_MAX_AGE_S. */
+static long long max_age(const char *dir)
+{
+    mx_autofree char *path = mx_path_join(dir, MX_GC_MAX_AGE);
+    mx_buf b;
+    mx_buf_init(&b);
+    mx_err err;
+    long long v = 0;
+    if (mx_read_file(path, &b, &err) == 0 && b.data) v = strtoll(b.data, NULL, 10);
+    mx_buf_free(&b);
+    return v > 0 ? v : PERSISTENT_MAX_AGE_S;
+}
+
+/* What a failed GitLab cleanup said (caller frees), or NULL. */
+static char *cleanup_failure(const char *dir)
+{
+    mx_autofree char *path = mx_path_join(dir, MX_CLEANUP_FAILED);
+    mx_buf b;
+    mx_buf_init(&b);
+    mx_err err;
+    if (mx_read_file(path, &b, &err) < 0) return NULL;
+    mx_buf_adds(&b, "");
+    return mx_buf_steal(&b);
+}
+
 /* 1 if the job in dir is orphaned (its owner is gone), 0 if alive. */
 static int orphaned(const char *dir)
 {
     struct stat st;
     if (stat(dir, &st) < 0) return 1; /* domain whose directory is gone */
+    /* the runner has given the job up: nothing will come back for it */
+    mx_autofree char *failed = cleanup_failure(dir);
+    if (failed) return 1;
     mx_autofree char *lock = mx_path_join(dir, "lock");
     int fd = open(lock, O_RDWR | O_CLOEXEC);
     if (fd < 0) return time(NULL) - st.st_mtime > GRACE_S;
@@ -49,7 +81,7 @@ static int orphaned(const char *dir)
     if (!free_lock) return 0;
     mx_autofree char *saved = mx_path_join(dir, "vm.json");
     struct stat vs;
-    if (stat(saved, &vs) == 0) return time(NULL) - vs.st_mtime > PERSISTENT_MAX_AGE_S;
+    if (stat(saved, &vs) == 0) return time(NULL) - vs.st_mtime > max_age(dir);
     return 1;
 }
 
@@ -58,6 +90,8 @@ static int gc_domain(const mx_vm_entry *e, void *removed, mx_err *err)
     (void)err;
     mx_autofree char *dir = mx_vm_metadata_field(e->meta, "dir");
     if (dir && !orphaned(dir)) return 0;
+    mx_autofree char *failed = dir ? cleanup_failure(dir) : NULL;
+    if (failed) printf("VM %s: its GitLab cleanup had failed: %s\n", e->name, failed);
     mx_autofree char *pid = mx_vm_metadata_field(e->meta, "owner-pid");
     if (virDomainIsActive(e->dom) == 1 && virDomainDestroy(e->dom) < 0)
         fprintf(stderr, "mexec: gc: destroy %s: %s\n", e->name, mx_virt_error());
@@ -89,6 +123,8 @@ static int gc_dirs(const char *parent, const char *what, int *removed, mx_err *e
         if (e->d_name[0] == '.') continue;
         mx_autofree char *dir = mx_path_join(parent, e->d_name);
         if (!orphaned(dir)) continue;
+        mx_autofree char *failed = cleanup_failure(dir);
+        if (failed) printf("%s: its GitLab cleanup had failed: %s\n", dir, failed);
         if (mx_rm_rf(dir, err) < 0) {
             rc = -1;
             break;

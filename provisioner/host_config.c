@@ -4,6 +4,7 @@
 #include "mx_buf.h"
 #include "mx_fs.h"
 
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,7 +85,7 @@ static int parse_registries(mx_host_config *hc, const mx_node *m, mx_err *err)
     if (m->kind != MX_NODE_MAP)
         return mx_node_fail(err, m,
                             "registries must be a map of HOST:PORT: {ca, insecure, "
-                            "forward_credentials}");
+                            "forward_credentials, address}");
     hc->registries = mx_xcalloc(m->n, sizeof *hc->registries);
     free(hc->forward_credentials); /* the empty default */
     hc->forward_credentials = mx_xcalloc(m->n + 1, sizeof *hc->forward_credentials);
@@ -92,13 +93,14 @@ static int parse_registries(mx_host_config *hc, const mx_node *m, mx_err *err)
     for (size_t i = 0; i < m->n; i++) {
         const mx_node *r = m->vals[i], *ca = mx_node_get(r, "ca"),
                       *ins = mx_node_get(r, "insecure"),
-                      *fwd = mx_node_get(r, "forward_credentials");
+                      *fwd = mx_node_get(r, "forward_credentials"),
+                      *addr = mx_node_get(r, "address");
         mx_registry_cfg *rc = &hc->registries[hc->nregistries++];
         rc->host = mx_xstrdup(m->keys[i]->value);
         if (r->kind != MX_NODE_MAP)
             return mx_node_fail(err, r,
                                 "registry %s takes {ca: FILE, insecure: BOOL, "
-                                "forward_credentials: BOOL}",
+                                "forward_credentials: BOOL, address: IP}",
                                 rc->host);
         if (strchr(rc->host, '/') || strstr(rc->host, ".."))
             return mx_node_fail(err, m->keys[i], "\"%s\" is not HOST[:PORT]", rc->host);
@@ -113,6 +115,13 @@ static int parse_registries(mx_host_config *hc, const mx_node *m, mx_err *err)
         if (fwd && mx_node_bool(fwd, &rc->forward_credentials) < 0)
             return mx_node_fail(err, fwd, "forward_credentials must be true or false");
         if (rc->forward_credentials) hc->forward_credentials[nfwd++] = mx_xstrdup(rc->host);
+        if (addr) {
+            unsigned char buf[sizeof(struct in6_addr)];
+            if (addr->kind != MX_NODE_SCALAR || (inet_pton(AF_INET, addr->value, buf) != 1 &&
+                                                 inet_pton(AF_INET6, addr->value, buf) != 1))
+                return mx_node_fail(err, addr, "address must be an IPv4 or IPv6 address");
+            rc->address = mx_xstrdup(addr->value);
+        }
     }
     return 0;
 }
@@ -251,12 +260,15 @@ static int apply(mx_host_config *hc, const mx_node *root, mx_err *err)
                 return mx_node_fail(err, v, "orb_api must be an http(s) URL or none");
             free(hc->orb_api);
             hc->orb_api = strcmp(v->value, "none") == 0 ? NULL : mx_xstrdup(v->value);
+        } else if (strcmp(k, "docker_vm_image") == 0) {
+            set_str(&hc->docker_vm_image, v);
         } else
             return mx_node_fail(
                 err, root->keys[i],
                 "unknown host setting \"%s\" (known: libvirt_uri, accel, image_store, "
-                "state_dir, images_dir, default_image, contexts_dir, orb_api, boot_timeout, "
-                "registries, registry_mirrors, image_mirrors, credential_helpers, aws, "
+                "state_dir, images_dir, default_image, docker_vm_image, contexts_dir, orb_api, "
+                "boot_timeout, registries, registry_mirrors, image_mirrors, credential_helpers, "
+                "aws, "
                 "resource_classes, capacity, cache_dir, cache_max_bytes, artifacts_max_bytes, "
                 "test_results_max_bytes, ssh_keys)",
                 k);
@@ -305,11 +317,13 @@ void mx_host_config_free(mx_host_config *hc)
     free(hc->state_dir);
     free(hc->images_dir);
     free(hc->default_image);
+    free(hc->docker_vm_image);
     free(hc->contexts_dir);
     free(hc->orb_api);
     for (size_t i = 0; i < hc->nregistries; i++) {
         free(hc->registries[i].host);
         free(hc->registries[i].ca);
+        free(hc->registries[i].address);
     }
     free(hc->registries);
     for (size_t i = 0; i < hc->nmirrors; i++)

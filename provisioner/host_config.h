@@ -16,6 +16,9 @@ typedef struct mx_registry_cfg {
     int insecure; /* plain HTTP or unverified TLS: only when the user asks */
     /* the invoking user's logins for this registry (~/.docker/config.json) may go into jobs */
     int forward_credentials;
+    /* the address the guest resolves HOST to (its /etc/hosts), for a registry that has no DNS
+     * name the guest can resolve (a private network, the tests' fake ECR); NULL: DNS */
+    char *address;
 } mx_registry_cfg;
 
 /* host.yaml `image_mirrors:` keys and the environment variable each sets for the recipes
@@ -25,12 +28,13 @@ extern const char *const mx_image_mirror_keys[MX_IMAGE_MIRRORS][2];
 
 typedef struct mx_host_config {
     char *libvirt_uri;
-    char *image_store;   /* built machine images, keyed by recipe hash */
-    char *state_dir;     /* one directory per running job */
-    char *images_dir;    /* recipes and catalog.yaml */
-    char *default_image; /* NULL: the catalog's default */
-    char *contexts_dir;  /* NULL: $HOME/.config/mexec/contexts */
-    char *orb_api;       /* CircleCI's orb API (GraphQL endpoint); NULL: none, cache only */
+    char *image_store;     /* built machine images, keyed by recipe hash */
+    char *state_dir;       /* one directory per running job */
+    char *images_dir;      /* recipes and catalog.yaml */
+    char *default_image;   /* NULL: the catalog's default */
+    char *docker_vm_image; /* the VM image of docker executor jobs; NULL: default_image */
+    char *contexts_dir;    /* NULL: $HOME/.config/mexec/contexts */
+    char *orb_api;         /* CircleCI's orb API (GraphQL endpoint); NULL: none, cache only */
     int boot_timeout_s;
     mx_accel_mode accel; /* accel: auto (default) | kvm | tcg */
     mx_registry_cfg *registries;

@@ -51,8 +51,7 @@ static const char *host_config_name(const mx_job_docker_opts *opts)
     return opts && opts->host_config_path ? opts->host_config_path : "host.yaml";
 }
 
-/* Logs in to an ECR registry host with the identity in env; 0 with *token, or -1. */
-static int ecr_login(const char *host, const mx_envlist *env, const mx_job_docker_opts *opts,
+int mx_job_ecr_login(const char *host, const mx_envlist *env, const mx_job_docker_opts *opts,
                      mx_ecr_token *token, mx_err *err)
 {
     const char *oidc = mx_envlist_get(env, "CIRCLE_OIDC_TOKEN_V2");
@@ -111,7 +110,7 @@ static int add_ecr_tokens(mx_cred_resolver *r, const mx_step *st, const mx_envli
         free(region);
         mx_ecr_token tok;
         memset(&tok, 0, sizeof tok);
-        int rc = ecr_login(host, env, opts, &tok, err);
+        int rc = mx_job_ecr_login(host, env, opts, &tok, err);
         if (rc == 0) {
             add_secret_forms(secrets, tok.username, tok.password);
             rc = mx_cred_add_static(r, host, tok.username, tok.password, "ECR", MX_CRED_HOST_WIDE,
@@ -130,10 +129,11 @@ static void note_withheld(mx_buf *notes, const mx_cred *c, const mx_job_docker_o
     mx_autofree char *path = mx_cred_key_path(c->server);
     mx_autofree char *host = mx_cred_path_host(path ? path : c->server);
     mx_autofree char *line =
-        mx_xasprintf("docker/pull: your credentials for %s in %s are not forwarded into jobs on "
+        mx_xasprintf("%s: your credentials for %s in %s are not forwarded into jobs on "
                      "this host; to forward them, add to %s:\n  registries:\n    %s: { "
                      "forward_credentials: true }\n",
-                     host, c->source, host_config_name(opts), host);
+                     opts && opts->label ? opts->label : "docker/pull", host, c->source,
+                     host_config_name(opts), host);
     if (!notes->data || !strstr(notes->data, line)) mx_buf_adds(notes, line);
 }
 
@@ -179,7 +179,9 @@ static int pull_args(const mx_step *st, const mx_envlist *env, const mx_job_dock
         mx_cred_clear(&c);
     }
     mx_cred_resolver_free(r);
-    if (rc < 0) *step_failure = mx_xasprintf("docker/pull: registry credentials: %s", e.msg);
+    if (rc < 0)
+        *step_failure = mx_xasprintf("%s: registry credentials: %s",
+                                     opts && opts->label ? opts->label : "docker/pull", e.msg);
     if (notes.len) {
         notes.data[--notes.len] = '\0'; /* the caller ends the line */
         *notice = mx_buf_steal(&notes);

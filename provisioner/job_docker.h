@@ -33,6 +33,7 @@ typedef struct mx_job_docker_opts {
     const char *const *forward_registries;
     const char *aws_web_identity_token_file; /* host.yaml aws.web_identity_token_file */
     const char *host_config_path;            /* for messages: where to change the above */
+    const char *label; /* what messages name as the pulling step; NULL: "docker/pull" */
 } mx_job_docker_opts;
 
 /* *notice (caller frees; NULL if none): something to tell the user before the step runs, such
@@ -41,5 +42,11 @@ int mx_job_docker_args(const mx_step *st, const mx_envlist *env, const mx_job_do
                        mx_secrets *secrets, mx_docker_args *out, char **step_failure, char **notice,
                        mx_err *err);
 void mx_job_docker_args_clear(mx_docker_args *a);
+
+/* Logs in to the ECR registry host with the identity in env (the variables named above); 0 with
+ * *token (mx_ecr_token_free), or -1 (MX_USAGE: no identity given). */
+struct mx_ecr_token;
+int mx_job_ecr_login(const char *host, const mx_envlist *env, const mx_job_docker_opts *opts,
+                     struct mx_ecr_token *token, mx_err *err);
 
 #endif

@@ -3,6 +3,7 @@
 #include "checkout.h"
 #include "contexts.h"
 #include "image_build.h"
+#include "job_containers.h"
 #include "job_docker.h"
 #include "job_env.h"
 #include "job_nodes.h"
@@ -79,6 +80,7 @@ typedef struct job_ctx {
     mx_ssh_target target;
     char *project_id; /* what caches and timings are kept under */
     char *out_dir;    /* this node's artifacts and test results */
+    mx_msg ctr_msg;   /* a docker job's containers step */
     long long t0;
 } job_ctx;
 
@@ -108,7 +110,9 @@ static int resolve(job_ctx *c, mx_err *err)
     /* config problems (exit 2) are reported before infrastructure ones (image not built) */
     mx_catalog cat;
     rc = mx_catalog_load(c->hc->images_dir, &cat, err);
-    if (rc == 0) rc = mx_catalog_resolve(&cat, c->hc, c->job.image, &c->img, err);
+    /* a docker job's containers run in a VM of the host's choice */
+    const char *image = c->job.executor == MX_EXEC_DOCKER ? c->hc->docker_vm_image : c->job.image;
+    if (rc == 0) rc = mx_catalog_resolve(&cat, c->hc, image, &c->img, err);
     mx_catalog_free(&cat);
     if (rc < 0)
         return mx_wrap(err, "%s:%d:%d: job \"%s\"", c->job.file, c->job.line, c->job.col,
@@ -116,8 +120,11 @@ static int resolve(job_ctx *c, mx_err *err)
     mx_host_caps caps;
     mx_host_caps_read(&caps);
     int fitted = 0;
-    if (mx_rclass_resolve(&c->hc->classes, c->job.resource_class, &caps, c->o->fit_to_host, &c->rc,
-                          &fitted, err) < 0)
+    int (*resolve_class)(const mx_rclass_table *, const char *, const mx_host_caps *, int,
+                         mx_rclass *, int *, mx_err *) =
+        c->job.executor == MX_EXEC_DOCKER ? mx_rclass_resolve_docker : mx_rclass_resolve;
+    if (resolve_class(&c->hc->classes, c->job.resource_class, &caps, c->o->fit_to_host, &c->rc,
+                      &fitted, err) < 0)
         return mx_wrap(err, "%s:%d:%d: job \"%s\"", c->job.file, c->job.line, c->job.col,
                        c->job.name);
     if (fitted)
@@ -204,6 +211,52 @@ static int fail_on_host(job_ctx *c, const char *why)
     return 1;
 }
 
+static void docker_opts(job_ctx *c, mx_job_docker_opts *o, char **ecr_cache)
+{
+    /* beside the job directories, not among them: gc owns those */
+    mx_autofree char *state_parent = mx_dirname(c->hc->state_dir);
+    *ecr_cache = mx_path_join(state_parent, "ecr-cache");
+    *o = (mx_job_docker_opts){.ecr_cache_dir = *ecr_cache,
+                              .allowed_helpers = (const char *const *)c->hc->credential_helpers,
+                              .forward_registries = (const char *const *)c->hc->forward_credentials,
+                              .aws_web_identity_token_file = c->hc->aws_web_identity_token_file,
+                              .host_config_path = mx_host_config_path()};
+}
+
+static int follow(job_ctx *c, int no_output_timeout_s, mx_err *err);
+
+/* A docker job's containers, resolved before its VM boots (a variable its auth: names that is
+ * not set, an ECR login refused: the job fails at once, no VM started): 0, 1 when the job
+ * failed, -1 on an error of mexec. */
+static int prepare_containers(job_ctx *c, mx_err *err)
+{
+    mx_job_docker_opts dopts;
+    mx_autofree char *ecr_cache = NULL, *failure = NULL, *notice = NULL;
+    docker_opts(c, &dopts, &ecr_cache);
+    int r = mx_job_containers_msg(&c->job, 0, &c->env, &dopts, &c->secrets, &c->ctr_msg, &failure,
+                                  &notice, err);
+    if (r < 0) return -1;
+    if (notice || failure) {
+        printf("\n==> Spin up environment\n");
+        if (notice) {
+            mx_autofree char *masked = mx_secrets_mask(&c->secrets, notice);
+            printf("%s\n", masked);
+        }
+        fflush(stdout);
+    }
+    return failure ? fail_on_host(c, failure) : 0;
+}
+
+/* CircleCI's "Spin up environment": the containers step before the first step; its exit
+ * status, or -1 on a session failure. */
+static int start_containers(job_ctx *c, mx_err *err)
+{
+    printf("\n==> Spin up environment\n");
+    fflush(stdout);
+    if (mx_session_send(&c->se, &c->ctr_msg, err) < 0) return -1;
+    return follow(c, 0, err);
+}
+
 /* Runs one step; returns its exit status (0 = success), or -1 on a session failure. */
 static int run_step(job_ctx *c, size_t i, mx_err *err)
 {
@@ -216,16 +269,9 @@ static int run_step(job_ctx *c, size_t i, mx_err *err)
     mx_docker_args docker;
     memset(&docker, 0, sizeof docker);
     if (st->kind == MX_JOB_STEP_DOCKER_CHECK || st->kind == MX_JOB_STEP_DOCKER_PULL) {
-        mx_autofree char *failure = NULL, *notice = NULL;
-        /* beside the job directories, not among them: gc owns those */
-        mx_autofree char *state_parent = mx_dirname(c->hc->state_dir);
-        mx_autofree char *ecr_cache = mx_path_join(state_parent, "ecr-cache");
-        mx_job_docker_opts dopts = {
-            .ecr_cache_dir = ecr_cache,
-            .allowed_helpers = (const char *const *)c->hc->credential_helpers,
-            .forward_registries = (const char *const *)c->hc->forward_credentials,
-            .aws_web_identity_token_file = c->hc->aws_web_identity_token_file,
-            .host_config_path = mx_host_config_path()};
+        mx_autofree char *failure = NULL, *notice = NULL, *ecr_cache = NULL;
+        mx_job_docker_opts dopts;
+        docker_opts(c, &dopts, &ecr_cache);
         int r = mx_job_docker_args(st, &env, &dopts, &c->secrets, &docker, &failure, &notice, err);
         if (notice) {
             mx_autofree char *masked = mx_secrets_mask(&c->secrets, notice);
@@ -254,12 +300,25 @@ static int run_step(job_ctx *c, size_t i, mx_err *err)
                 .no_output_timeout_s = st->no_output_timeout_s,
                 .background = st->background,
                 .docker = docker};
+    if (c->job.executor == MX_EXEC_DOCKER && st->kind != MX_JOB_STEP_DOCKER_CHECK &&
+        st->kind != MX_JOB_STEP_DOCKER_PULL) {
+        /* in the primary container, as its user; the docker orb's steps talk to the VM's engine */
+        m.container = MX_CTR_PRIMARY;
+        m.user = c->job.containers[0].user;
+    }
     mx_job_ws_fill(&c->ws, i, &m);
     int rc = mx_session_send(&c->se, &m, err);
     mx_envlist_free(&env);
     mx_job_docker_args_clear(&docker);
     if (rc < 0) return -1;
+    int status = follow(c, st->no_output_timeout_s, err);
+    mx_job_ws_step_ended(&c->ws, &c->job, i, status);
+    return status;
+}
 
+/* Follows the step just sent to its end: its exit status, or -1 on a session failure. */
+static int follow(job_ctx *c, int no_output_timeout_s, mx_err *err)
+{
     mx_step_output so;
     mx_step_output_init(&so, &c->secrets);
     mx_msg r;
@@ -271,7 +330,7 @@ static int run_step(job_ctx *c, size_t i, mx_err *err)
         if (r.reason == MX_END_BACKGROUND) {
             printf("(running in the background)\n");
         } else if (r.reason == MX_END_TIMEOUT) {
-            printf("Too long with no output (exceeded %ds)\n", st->no_output_timeout_s);
+            printf("Too long with no output (exceeded %ds)\n", no_output_timeout_s);
             if (status == 0) status = 1;
         } else if (r.reason == MX_END_FAILED) {
             printf("mexec-agent could not run the step: %s\n", r.message ? r.message : "?");
@@ -281,7 +340,6 @@ static int run_step(job_ctx *c, size_t i, mx_err *err)
         fflush(stdout);
         mx_msg_clear(&r);
     }
-    mx_job_ws_step_ended(&c->ws, &c->job, i, status);
     return status;
 }
 
@@ -344,9 +402,26 @@ static int job_steps_begin(job_ctx *c, const char *branch, const char *sha, mx_e
     return mx_job_steps_prepare(&c->js, &c->ssh, &c->env, err);
 }
 
+/* setup_remote_docker in a docker job: the primary container has the VM's own engine, its
+ * socket mounted when the containers started (CircleCI's remote engine is another machine,
+ * reached over TCP with TLS; here the VM is the job's alone, so its engine is the honest
+ * equivalent). */
+static void remote_docker(job_ctx *c)
+{
+    mx_envlist_set(&c->env, "DOCKER_HOST", "unix:///var/run/docker.sock");
+    printf("Remote Docker engine: the job VM's dockerd, its socket mounted in the primary "
+           "container\nDOCKER_HOST=unix:///var/run/docker.sock (docker_layer_caching keeps "
+           "nothing: the VM is thrown away after the job)\n");
+}
+
 static int run_steps(job_ctx *c, mx_err *err)
 {
     int failed = 0;
+    if (c->job.executor == MX_EXEC_DOCKER) {
+        int s = start_containers(c, err);
+        if (s < 0) return -1;
+        if (s != 0) return MX_JOB_FAILED;
+    }
     for (size_t i = 0; i < c->job.nsteps; i++) {
         const mx_step *st = &c->job.steps[i];
         if (!step_should_run(st, failed)) continue; /* as CircleCI: not shown at all */
@@ -356,9 +431,19 @@ static int run_steps(job_ctx *c, mx_err *err)
             printf("skipped: %s\n", st->skip_reason);
             continue;
         }
+        if (st->kind == MX_JOB_STEP_REMOTE_DOCKER) {
+            remote_docker(c);
+            continue;
+        }
         if (is_workspace_step(st) && !c->o->workspace) {
             printf("skipped: workspaces exist only between the jobs of a workflow "
                    "(mexec run --workflow)\n");
+            continue;
+        }
+        if (c->job.executor == MX_EXEC_DOCKER && mx_job_steps_handles(st)) {
+            /* they work on the VM's files; a docker job's are in its primary container */
+            printf("skipped: not run in docker executor jobs yet (the job's files are in its "
+                   "container)\n");
             continue;
         }
         int s = mx_job_steps_handles(st) ? job_step(c, i, err) : run_step(c, i, err);
@@ -389,6 +474,10 @@ static int boot_and_run(job_ctx *c, mx_err *err)
         mx_envlist_set(&c->env, "CIRCLE_NODE_INDEX", n);
         snprintf(n, sizeof n, "%d", c->o->node_total);
         mx_envlist_set(&c->env, "CIRCLE_NODE_TOTAL", n);
+    }
+    if (c->job.executor == MX_EXEC_DOCKER) {
+        int r = prepare_containers(c, err);
+        if (r != 0) return r < 0 ? -1 : MX_JOB_FAILED;
     }
 
     say("job %s: booting %s (%s) as %s: %d vCPUs, %d MiB, %s", c->job.name, c->vm.domain_name,
@@ -485,6 +574,7 @@ int mx_job_run(const mx_host_config *hc, const mx_run_opts *o, mx_err *err)
         for (size_t i = 0; i < c.job.nsteps; i++)
             free(c.archives[i]);
     free(c.archives);
+    mx_job_containers_clear(&c.ctr_msg);
     mx_job_ws_free(&c.ws);
     free(c.project_id);
     free(c.out_dir);

@@ -88,6 +88,30 @@ char *mx_vm_seed_daemon_json(const mx_host_config *hc)
     return text;
 }
 
+char *mx_vm_seed_hosts(const mx_host_config *hc, const char *hostname)
+{
+    mx_buf b;
+    mx_buf_init(&b);
+    for (size_t i = 0; i < hc->nregistries; i++) {
+        const mx_registry_cfg *r = &hc->registries[i];
+        /* an IPv6 literal needs no name */
+        if (!r->address || r->host[0] == '[') continue;
+        size_t n = strcspn(r->host, ":"); /* a name, not HOST:PORT */
+        mx_buf_printf(&b, "%s\t%.*s\n", r->address, (int)n, r->host);
+    }
+    if (!b.len) {
+        mx_buf_free(&b);
+        return NULL;
+    }
+    /* the whole file, as the image's seed unit writes it (it extracts files.tar after) */
+    char *text = mx_xasprintf("127.0.0.1\tlocalhost\n127.0.1.1\t%s\n::1\tlocalhost "
+                              "ip6-localhost ip6-loopback\nff02::1\tip6-allnodes\n"
+                              "ff02::2\tip6-allrouters\n# registries (mexec host.yaml)\n%s",
+                              hostname, b.data);
+    mx_buf_free(&b);
+    return text;
+}
+
 static int stage_file(const char *root, const char *rel, const char *text, size_t len, mx_err *err)
 {
     mx_autofree char *path = mx_path_join(root, rel);
@@ -116,11 +140,15 @@ static void free_files(seed_files *f)
     free(f->v);
 }
 
-/* The guest dockerd's configuration from the host's settings: daemon.json and registry CAs. */
-static int docker_settings(const mx_host_config *hc, seed_files *f, mx_err *err)
+/* The guest dockerd's configuration from the host's settings: daemon.json and registry CAs;
+ * and /etc/hosts when registries have an address: (mx_vm_seed_hosts). */
+static int docker_settings(const mx_host_config *hc, const char *hostname, seed_files *f,
+                           mx_err *err)
 {
     char *daemon = mx_vm_seed_daemon_json(hc);
     if (daemon) add_file(f, mx_xstrdup("/etc/docker/daemon.json"), daemon, strlen(daemon));
+    char *hosts = mx_vm_seed_hosts(hc, hostname);
+    if (hosts) add_file(f, mx_xstrdup("/etc/hosts"), hosts, strlen(hosts));
     for (size_t i = 0; i < hc->nregistries; i++) {
         if (!hc->registries[i].ca) continue;
         mx_buf ca;
@@ -178,7 +206,7 @@ int mx_vm_seed_create(const mx_vm *vm, const mx_host_config *hc, mx_err *err)
     mx_autofree char *meta =
         mx_xasprintf("instance-id: %s\nlocal-hostname: %s\n", vm->domain_name, vm->domain_name);
     seed_files files = {0};
-    if (docker_settings(hc, &files, err) < 0) {
+    if (docker_settings(hc, vm->domain_name, &files, err) < 0) {
         free_files(&files);
         return -1;
     }

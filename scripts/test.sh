@@ -61,6 +61,8 @@ for img in ubuntu-2004 ubuntu-2204 ubuntu-2404; do
 done
 step "cloud-style image and its packages for the import test (needs the network: outside the namespace)"
 tests/vm/make_cloud_image.sh >/dev/null
+step "container image of the docker executor's VM tests (Debian packages, cached)"
+tests/registry/test-images.sh
 
 step "VM tests (network namespace with only lo)"
 tests/vm/netns-run.sh bash -c 'cd build && ctest -L vm --output-on-failure'

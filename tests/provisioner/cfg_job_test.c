@@ -91,8 +91,47 @@ static const char *kind_name(enum mx_job_step_kind k)
         return "test-results";
     case MX_JOB_STEP_SSH_KEYS:
         return "ssh-keys";
+    case MX_JOB_STEP_REMOTE_DOCKER:
+        return "remote-docker";
     }
     return "?";
+}
+
+static void dump_words(mx_buf *b, const char *name, char *const *v, size_t n, int has)
+{
+    if (!has) return;
+    mx_buf_printf(b, "  %s:", name);
+    for (size_t i = 0; i < n; i++) {
+        mx_buf_adds(b, " ");
+        dump_str(b, v[i]);
+    }
+    mx_buf_adds(b, "\n");
+}
+
+/* docker executor jobs only, so older fixtures stand */
+static void dump_containers(mx_buf *b, const mx_job *job)
+{
+    if (!job->ncontainers) return;
+    mx_buf_printf(b, "containers: %zu\n", job->ncontainers);
+    for (size_t i = 0; i < job->ncontainers; i++) {
+        const mx_container *c = &job->containers[i];
+        mx_buf_printf(b, "- at %d:%d\n", c->line, c->col);
+        dump_field(b, "  ", "image", c->image);
+        if (c->name) dump_field(b, "  ", "name", c->name);
+        if (c->user) dump_field(b, "  ", "user", c->user);
+        dump_words(b, "entrypoint", c->entrypoint, c->nentrypoint, c->has_entrypoint);
+        dump_words(b, "command", c->command, c->ncommand, c->has_command);
+        if (c->env.n) dump_env(b, "  ", &c->env);
+        if (c->auth_username) {
+            dump_field(b, "  ", "auth.username", c->auth_username);
+            dump_field(b, "  ", "auth.password", c->auth_password);
+        }
+        if (c->has_aws_auth) {
+            dump_field(b, "  ", "aws_auth.aws_access_key_id", c->aws_access_key_id);
+            dump_field(b, "  ", "aws_auth.aws_secret_access_key", c->aws_secret_access_key);
+            dump_field(b, "  ", "aws_auth.oidc_role_arn", c->aws_oidc_role_arn);
+        }
+    }
 }
 
 static char *dump_job(const mx_job *job)
@@ -106,6 +145,7 @@ static char *dump_job(const mx_job *job)
     dump_field(&b, "", "workdir", job->workdir);
     dump_field(&b, "", "shell", job->shell);
     dump_env(&b, "", &job->env);
+    dump_containers(&b, job);
     mx_buf_printf(&b, "steps: %zu\n", job->nsteps);
     for (size_t i = 0; i < job->nsteps; i++) {
         const mx_step *s = &job->steps[i];
@@ -315,12 +355,44 @@ static void test_root_not_a_map(void **state)
     mx_node_free(root);
 }
 
+static void test_split_words(void **state)
+{
+    (void)state;
+    const char *cases[][5] = {
+        {"redis-server --port 6380", "redis-server", "--port", "6380", NULL},
+        {"  sh -c 'echo a  b'  ", "sh", "-c", "echo a  b", NULL},
+        {"env \"A B=1\" x\\ y", "env", "A B=1", "x y", NULL},
+        {"\"a\\\"b\" ''", "a\"b", "", NULL, NULL},
+        {"", NULL, NULL, NULL, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char **v = NULL;
+        size_t n = 0;
+        assert_int_equal(mx_cfg_split_words(cases[i][0], &v, &n), 0);
+        size_t want = 0;
+        while (want < 4 && cases[i][want + 1])
+            want++;
+        assert_int_equal(n, want);
+        for (size_t k = 0; k < n; k++) {
+            assert_string_equal(v[k], cases[i][k + 1]);
+            free(v[k]);
+        }
+        assert_null(v[n]);
+        free(v);
+    }
+    char **v = NULL;
+    size_t n = 0;
+    assert_int_equal(mx_cfg_split_words("sh -c 'unclosed", &v, &n), -1);
+    assert_null(v);
+    assert_int_equal(mx_cfg_split_words("a \"b", &v, &n), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_duration),   cmocka_unit_test(test_envlist),
-        cmocka_unit_test(test_env_parse_errors), cmocka_unit_test(test_job_names),
-        cmocka_unit_test(test_root_not_a_map),
+        cmocka_unit_test(test_split_words), cmocka_unit_test(test_parse_duration),
+        cmocka_unit_test(test_envlist),     cmocka_unit_test(test_env_parse_errors),
+        cmocka_unit_test(test_job_names),   cmocka_unit_test(test_root_not_a_map),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     failed += cfg_fixture_run_dir("config fixtures", MX_FIXTURES_DIR, 0, 20, run_fixture);

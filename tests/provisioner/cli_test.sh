@@ -43,7 +43,10 @@ check too-large 2 'pass --fit-to-host' "$(job 2xlarge+)" --job build
 check fit-to-host 3 'resource class 2xlarge+ fitted to this host' "$(job 2xlarge+)" --job build --fit-to-host --no-build
 check not-built 3 'run: mexec image build debian-12:current' "$(job medium)" --job build --no-build
 check not-built-says-why 3 'not building it (--no-build)' "$(job medium)" --job build --no-build
-check docker-executor 2 'uses the docker executor' $'version: 2.1\njobs:\n  build:\n    docker: [{image: cimg/base:stable}]\n    steps: [checkout]\n' --job build
+# docker jobs run in a VM of the host's image, sized by CircleCI's docker classes
+check docker-arm-class 2 'resource class "arm.medium" needs an arm64 host' $'version: 2.1\njobs:\n  build:\n    docker: [{image: cimg/base:stable}]\n    resource_class: arm.medium\n    steps: [{run: make}]\n' --job build
+check docker-vm-image 3 'run: mexec image build debian-12:current' $'version: 2.1\njobs:\n  build:\n    docker: [{image: cimg/base:stable}]\n    resource_class: small\n    steps: [{run: make}]\n' --job build --no-build
+check docker-unknown-class 2 'unknown resource class "medium++"' $'version: 2.1\njobs:\n  build:\n    docker: [{image: cimg/base:stable}]\n    resource_class: medium++\n    steps: [{run: make}]\n' --job build
 check macos-executor 2 'uses the macos executor: macOS jobs need Apple hardware' $'version: 2.1\njobs:\n  build:\n    macos: {xcode: 15.4.0}\n    steps: [checkout]\n' --job build
 check windows-image 2 'config.yml:4:14: job "build" runs on Windows' $'version: 2.1\njobs:\n  build:\n    machine: {image: windows-server-2022-gui:current}\n    steps: [checkout]\n' --job build
 check noop-job 2 'job "gate" is a no-op job' $'version: 2.1\njobs:\n  gate: {type: no-op}\n' --job gate

@@ -135,6 +135,19 @@ static void test_registries_and_mirrors(void **state)
     assert_string_equal(hc.forward_credentials[1], "ghcr.io");
     assert_null(hc.forward_credentials[2]);
     assert_string_equal(hc.aws_web_identity_token_file, "/run/mexec/oidc-token");
+    assert_null(hc.registries[0].address);
+    assert_null(hc.docker_vm_image);
+    mx_host_config_free(&hc);
+
+    /* a registry the guest cannot resolve by DNS; the docker executor's VM image */
+    free(use_config(f, "registries:\n"
+                       "  123456789012.dkr.ecr.us-east-1.amazonaws.com: {address: 10.0.2.2}\n"
+                       "  v6.example:5000: {address: 'fd00::2'}\n"
+                       "docker_vm_image: debian-12:edge\n"));
+    if (mx_host_config_load(&hc, &err) < 0) fail_msg("%s", err.msg);
+    assert_string_equal(hc.registries[0].address, "10.0.2.2");
+    assert_string_equal(hc.registries[1].address, "fd00::2");
+    assert_string_equal(hc.docker_vm_image, "debian-12:edge");
     mx_host_config_free(&hc);
 
     /* archive mirrors for the image recipes, each reaching its recipe as one variable */
@@ -238,14 +251,13 @@ static void load_fails(fixture *f, const char *text, const char *want)
 static void test_errors(void **state)
 {
     fixture *f = *state;
-    load_fails(
-        f, "libvirt_uri: qemu:///system\nboot_timout: 30\n",
-        ":2:1: unknown host setting \"boot_timout\" (known: libvirt_uri, accel, "
-        "image_store, state_dir, images_dir, default_image, contexts_dir, orb_api, "
-        "boot_timeout, registries, "
-        "registry_mirrors, image_mirrors, credential_helpers, aws, resource_classes, capacity, "
-        "cache_dir, cache_max_bytes, artifacts_max_bytes, test_results_max_bytes, "
-        "ssh_keys)");
+    load_fails(f, "libvirt_uri: qemu:///system\nboot_timout: 30\n",
+               ":2:1: unknown host setting \"boot_timout\" (known: libvirt_uri, accel, "
+               "image_store, state_dir, images_dir, default_image, docker_vm_image, contexts_dir, "
+               "orb_api, boot_timeout, registries, registry_mirrors, image_mirrors, "
+               "credential_helpers, aws, resource_classes, capacity, "
+               "cache_dir, cache_max_bytes, artifacts_max_bytes, test_results_max_bytes, "
+               "ssh_keys)");
     load_fails(f, "image_mirrors: [http://m]\n", ":1:16: image_mirrors must be a map");
     load_fails(f, "image_mirrors:\n  fedora: http://m\n",
                ":2:3: unknown image mirror \"fedora\" (known: ubuntu, ubuntu-security, debian)");
@@ -254,6 +266,8 @@ static void test_errors(void **state)
     load_fails(f, "image_mirrors: {debian: \"a\\nb\"}\n",
                ":1:25: image mirror debian must be a URL");
     load_fails(f, "accel: hvf\n", ":1:8: accel must be auto, kvm or tcg");
+    load_fails(f, "registries:\n  ecr.example: {address: ecr.local}\n",
+               ":2:26: address must be an IPv4 or IPv6 address");
     load_fails(f, "registries:\n  ghcr.io: {forward_credentials: sure}\n",
                ":2:34: forward_credentials must be true or false");
     load_fails(f, "aws: {web_identity_token_file: token.jwt}\n",

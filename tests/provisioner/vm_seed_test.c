@@ -143,6 +143,38 @@ static void test_daemon_json(void **state)
     free(text);
 }
 
+static void test_hosts(void **state)
+{
+    (void)state;
+    mx_host_config hc;
+    memset(&hc, 0, sizeof hc);
+    mx_registry_cfg none[] = {{.host = "10.0.2.2:5000", .insecure = 1}};
+    hc.registries = none;
+    hc.nregistries = 1;
+    /* no address: the image's /etc/hosts stays */
+    assert_null(mx_vm_seed_hosts(&hc, "mexec-j1"));
+    mx_registry_cfg regs[] = {
+        {.host = "10.0.2.2:5000", .insecure = 1},
+        {.host = "123456789012.dkr.ecr.us-east-1.amazonaws.com", .address = "10.0.2.2"},
+        {.host = "reg.example:5443", .address = "10.0.2.2"},
+        {.host = "[fd00::1]:5000", .address = "fd00::1"},
+    };
+    hc.registries = regs;
+    hc.nregistries = 4;
+    char *text = mx_vm_seed_hosts(&hc, "mexec-j1");
+    assert_non_null(text);
+    /* the whole file: localhost and the VM's own name stay resolvable */
+    tu_assert_contains(text, "127.0.0.1\tlocalhost\n");
+    tu_assert_contains(text, "127.0.1.1\tmexec-j1\n");
+    tu_assert_contains(text, "::1\tlocalhost");
+    tu_assert_contains(text, "10.0.2.2\t123456789012.dkr.ecr.us-east-1.amazonaws.com\n");
+    /* a name, without the port */
+    tu_assert_contains(text, "10.0.2.2\treg.example\n");
+    tu_assert_not_contains(text, "[fd00::1]"); /* an address needs no name */
+    tu_assert_not_contains(text, "10.0.2.2:5000");
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -150,6 +182,7 @@ int main(void)
         cmocka_unit_test(test_write_files),
         cmocka_unit_test(test_unicode_survives),
         cmocka_unit_test(test_daemon_json),
+        cmocka_unit_test(test_hosts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,6 +20,8 @@
 #   MX_REG_MULTI_AMD64_CONFIG      config digest of the linux/amd64 child of multi/app:v1 (an
 #                                  OCI index) and of multi/docker:v1 (a Docker manifest list)
 # MX_REG_SKIP_IMAGES=1 pushes nothing (bench/pull.sh pushes its own image).
+# MX_REG_EXTRA_IMAGE=OCI_DIR:TAG also pushes that image as private/app:TAG to (a) and (b), before
+# the token realm moves (the docker executor's VM tests: tests/registry/test-images.sh).
 # shellcheck disable=SC2317 # cleanup runs from a trap
 set -euo pipefail
 
@@ -191,6 +193,14 @@ if [[ -z ${MX_REG_SKIP_IMAGES:-} ]]; then
 p = sys.argv[1]
 with open(p, "r+b") as f:
     f.seek(150000); b = f.read(1); f.seek(150000); f.write(bytes([b[0] ^ 0xff]))' "$data"
+fi
+
+if [[ -n ${MX_REG_EXTRA_IMAGE:-} ]]; then
+    tag=${MX_REG_EXTRA_IMAGE##*:}
+    push "${MX_REG_EXTRA_IMAGE}" "$MX_REG_TLS/private/app:$tag" --dest-cert-dir certs.d \
+        --dest-creds alice:secret
+    push "${MX_REG_EXTRA_IMAGE}" "$MX_REG_TOKEN/private/app:$tag" --dest-tls-verify=false \
+        --dest-creds alice:secret
 fi
 
 # MX_REG_REALM_HOST: VMs reach this host's loopback at another address (10.0.2.2), and the
