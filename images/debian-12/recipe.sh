@@ -31,7 +31,6 @@ PACKAGES=(
     iproute2 iptables procps netbase
     apparmor
     docker.io docker-compose
-    libjansson4 libcurl4 libssl3
     util-linux e2fsprogs
     linux-image-amd64 initramfs-tools zstd
 )
