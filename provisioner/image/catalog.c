@@ -1,6 +1,6 @@
 #include "catalog.h"
 #include "image_tag.h"
-#include "image_import.h"
+#include "image_import_store.h"
 #include "mx_buf.h"
 #include "mx_cleanup.h"
 #include "mx_fs.h"

@@ -37,12 +37,6 @@ static const char usage[] =
     "Exit status: 0 job passed, 1 job failed, 2 usage or config error, 3 infrastructure\n"
     "failure, 128+N interrupted by signal N (see docs/exit-codes.md).\n";
 
-int mx_cli_report(const mx_err *err)
-{
-    fprintf(stderr, "mexec: %s\n", err->msg);
-    return err->status ? err->status : MX_INFRA;
-}
-
 int main(int argc, char **argv)
 {
     /* job directories hold keys and disks: nothing we create is for other users */

@@ -6,7 +6,7 @@
 set -euo pipefail
 MEXEC=${MEXEC:?MEXEC must name the mexec binary}
 HERE=$(cd "$(dirname "$0")" && pwd)
-ORBS=$HERE/../fixtures/orbs
+ORBS=$HERE/../../fixtures/orbs
 T=$(mktemp -d /tmp/mexec-orbreg.XXXXXX)
 api_pid=
 stop_api() { [[ -z $api_pid ]] || { kill "$api_pid" 2>/dev/null || true; wait "$api_pid" 2>/dev/null || true; }; api_pid=; }

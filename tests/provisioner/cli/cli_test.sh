@@ -38,7 +38,7 @@ check unknown-image-lists 2 'available: debian-12:current' "$(job medium ubuntu-
 check unknown-class 2 'unknown resource class "huge" (known: medium, large' "$(job huge)" --job build
 check arm-class 2 'needs an arm64 host; this host is x86_64' "$(job arm.medium)" --job build
 check too-large 2 'pass --fit-to-host' "$(job 2xlarge+)" --job build
-# --no-build: an unbuilt image is an error, not a build (tests/provisioner/image_build_test.sh
+# --no-build: an unbuilt image is an error, not a build (tests/provisioner/image/image_build_test.sh
 # runs the builds, with a recipe of its own)
 check fit-to-host 3 'resource class 2xlarge+ fitted to this host' "$(job 2xlarge+)" --job build --fit-to-host --no-build
 check not-built 3 'run: mexec image build debian-12:current' "$(job medium)" --job build --no-build

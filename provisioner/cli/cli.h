@@ -1,4 +1,5 @@
-/* Subcommands of the mexec CLI, each in its own cmd_*.c file; each returns an exit status. */
+/* Subcommands of the mexec CLI, each returning an exit status: in cmd_*.c, except config
+ * (cfg_cli.c) and gitlab (gitlab_cli.c).  The CLI is the only code that prints. */
 #ifndef MX_CLI_H
 #define MX_CLI_H
 
@@ -18,10 +19,10 @@ int mx_cmd_gc(int argc, char **argv);
 int mx_cmd_ps(int argc, char **argv);
 int mx_cmd_ssh(int argc, char **argv);
 int mx_cmd_doctor(int argc, char **argv);
-int mx_cmd_config(int argc, char **argv); /* in mx_host: cfg_cli.c */
-int mx_cmd_gitlab(int argc, char **argv); /* in mx_host: gitlab_cli.c */
+int mx_cmd_config(int argc, char **argv); /* cfg_cli.c */
+int mx_cmd_gitlab(int argc, char **argv); /* gitlab_cli.c */
 
-/* Prints "mexec: message" and returns the error's exit status. */
+/* Prints "mexec: message" and returns the error's exit status (cli_report.c). */
 struct mx_err;
 int mx_cli_report(const struct mx_err *err);
 
