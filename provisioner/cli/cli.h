@@ -26,4 +26,8 @@ int mx_cmd_gitlab(int argc, char **argv); /* gitlab_cli.c */
 struct mx_err;
 int mx_cli_report(const struct mx_err *err);
 
+/* Installs the human view as the process's sink (cli_sink.c, sink.h): what library code
+ * reports is printed as mexec always has. */
+void mx_cli_sink_install(void);
+
 #endif

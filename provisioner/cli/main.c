@@ -50,6 +50,7 @@ int main(int argc, char **argv)
         printf("mexec %s\n", MX_VERSION);
         return MX_OK;
     }
+    mx_cli_sink_install();
     mx_signals_install();
     mx_virt_quiet();
     if (libssh2_init(0) != 0) {

@@ -4,6 +4,7 @@
 #include "mx_cleanup.h"
 #include "mx_fs.h"
 #include "signals.h"
+#include "sink.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -25,7 +26,7 @@ extern char **environ;
 /* A notice for the person running mexec (msg is freed). */
 static void note(char *msg)
 {
-    fprintf(stderr, "mexec: %s\n", msg);
+    mx_sink_note("%s", msg);
     free(msg);
 }
 

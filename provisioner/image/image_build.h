@@ -4,9 +4,9 @@
  * A build runs images/RECIPE/recipe.sh into a temporary directory in the store, then renames
  * it to IMAGE_STORE/RECIPE/HASH.  One build per image at a time across processes: the builder
  * holds an flock on IMAGE_STORE/RECIPE/HASH.lock, and whoever waited on it looks at the store
- * again and finds the build there.  The recipe's output (its progress) goes to stderr, as do
- * the notices here ("building ...", "waiting for ..."), which are for the person running mexec,
- * like the capacity wait notice. */
+ * again and finds the build there.  The recipe's output (its progress) goes to stderr (the child's
+ * own descriptors); the notices here ("building ...", "waiting for ...") are notes to the sink
+ * (sink.h), for the person running mexec, like the capacity wait notice. */
 #ifndef MX_IMAGE_BUILD_H
 #define MX_IMAGE_BUILD_H
 

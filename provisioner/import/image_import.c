@@ -5,6 +5,7 @@
 #include "mx_cleanup.h"
 #include "mx_fs.h"
 #include "mx_sha256.h"
+#include "sink.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,10 +24,11 @@ static void say(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("mexec: import: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    char *text = NULL;
+    int n = vasprintf(&text, fmt, ap);
     va_end(ap);
+    if (n >= 0) mx_sink_note("import: %s", text);
+    free(text);
 }
 
 static int sha256_file(const char *path, char out[65], mx_err *err)

@@ -105,7 +105,7 @@ typedef struct mx_import_opts {
     int fetch_only;
 } mx_import_opts;
 
-/* Imports o->file as o->ref; prints progress on stderr (a CLI-level operation). */
+/* Imports o->file as o->ref; reports progress as notes (sink.h). */
 int mx_image_import(const mx_host_config *hc, const mx_catalog *cat, const mx_import_opts *o,
                     volatile sig_atomic_t *stop, mx_err *err);
 

@@ -15,6 +15,7 @@
 #include "ssh.h"
 #include "ssh_run.h"
 #include "vm.h"
+#include "sink.h"
 
 #include <libvirt/virterror.h>
 #include <stdarg.h>
@@ -42,10 +43,11 @@ static void say(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("mexec: import: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    char *text = NULL;
+    int n = vasprintf(&text, fmt, ap);
     va_end(ap);
+    if (n >= 0) mx_sink_note("import: %s", text);
+    free(text);
 }
 
 char *mx_import_deb_cache(const mx_host_config *hc)
@@ -116,8 +118,7 @@ static int boot(guest *g, const char *ref, const char *base, double *boot_s, mx_
                        .client_pub = g->vm.client_pub};
     if (mx_ssh_connect(&g->ssh, &t, deadline, g->stop, err) < 0) {
         mx_autofree char *tail = mx_vm_console_tail(&g->vm, 15);
-        if (tail && !*g->stop)
-            fprintf(stderr, "mexec: last lines of the guest console:\n%s\n", tail);
+        if (tail && !*g->stop) mx_sink_note("last lines of the guest console:\n%s", tail);
         return mx_wrap(err,
                        "connect to the image (as %s, with the seed's key and pinned host "
                        "key: does it run cloud-init with the NoCloud datasource?)",

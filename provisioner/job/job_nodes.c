@@ -3,6 +3,7 @@
 #include "mx_buf.h"
 #include "mx_cleanup.h"
 #include "signals.h"
+#include "sink.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -32,8 +33,7 @@ int mx_job_run_nodes(const mx_host_config *hc, const mx_run_opts *o, int n, mx_e
     node *nodes = mx_xcalloc((size_t)n, sizeof *nodes);
     mx_job_proc **procs = mx_xcalloc((size_t)n, sizeof *procs);
     int running = 0;
-    fprintf(stderr, "mexec: job %s: parallelism %d: %d nodes, each in its own VM\n", o->job_name, n,
-            n);
+    mx_sink_note("job %s: parallelism %d: %d nodes, each in its own VM", o->job_name, n, n);
     for (int i = 0; i < n; i++) {
         nodes[i].o = *o;
         nodes[i].o.node_index = i;
@@ -73,8 +73,8 @@ int mx_job_run_nodes(const mx_host_config *hc, const mx_run_opts *o, int n, mx_e
         const char *what = nodes[i].result == MX_OK           ? "succeeded"
                            : nodes[i].result == MX_JOB_FAILED ? "failed"
                                                               : "could not run";
-        fprintf(stderr, "mexec: job %s: node %d of %d %s%s%s\n", o->job_name, i, n, what,
-                nodes[i].result < 0 ? ": " : "", nodes[i].result < 0 ? nodes[i].err.msg : "");
+        mx_sink_note("job %s: node %d of %d %s%s%s", o->job_name, i, n, what,
+                     nodes[i].result < 0 ? ": " : "", nodes[i].result < 0 ? nodes[i].err.msg : "");
         if (nodes[i].result < 0 && rc >= 0) {
             *err = nodes[i].err;
             rc = -1;

@@ -1,6 +1,7 @@
 #include "job_proc.h"
 #include "mx_fs.h"
 #include "mx_proc.h"
+#include "sink.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,8 +23,7 @@ static void emit(const mx_job_proc *p, int stream, const char *line, size_t len)
     mx_buf_adds(&b, p->prefix);
     mx_buf_add(&b, line, len);
     mx_buf_add(&b, "\n", 1);
-    /* our own stdout gone: nothing better to do than go on */
-    (void)mx_write_all(stream == 0 ? STDOUT_FILENO : STDERR_FILENO, b.data, b.len);
+    mx_sink_output(stream, b.data, b.len);
     mx_buf_free(&b);
 }
 

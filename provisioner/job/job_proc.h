@@ -28,7 +28,8 @@ typedef int (*mx_job_proc_fn)(void *arg, mx_err *err);
 int mx_job_proc_start(mx_job_proc *p, const char *prefix, mx_job_proc_fn fn, void *arg,
                       mx_err *err);
 
-/* Relays what the running children wrote, waiting up to timeout_ms for something to happen. */
+/* Relays what the running children wrote to the sink (sink.h output, prefixed lines), waiting
+ * up to timeout_ms for something to happen. */
 void mx_job_proc_relay(mx_job_proc *const *procs, size_t n, int timeout_ms);
 
 /* If p's child has exited: relays the rest of its output, reaps it, returns 1 with its

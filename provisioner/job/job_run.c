@@ -19,9 +19,9 @@
 #include "ssh.h"
 #include "vm.h"
 #include "vm_xml.h"
+#include "sink.h"
 
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,17 +84,6 @@ typedef struct job_ctx {
     long long t0;
 } job_ctx;
 
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("mexec: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
-
 static int resolve(job_ctx *c, mx_err *err)
 {
     mx_node *root = NULL;
@@ -128,8 +117,8 @@ static int resolve(job_ctx *c, mx_err *err)
         return mx_wrap(err, "%s:%d:%d: job \"%s\"", c->job.file, c->job.line, c->job.col,
                        c->job.name);
     if (fitted)
-        say("resource class %s fitted to this host: %d vCPUs, %d MiB", c->job.resource_class,
-            c->rc.vcpus, c->rc.memory_mib);
+        mx_sink_note("resource class %s fitted to this host: %d vCPUs, %d MiB",
+                     c->job.resource_class, c->rc.vcpus, c->rc.memory_mib);
     for (size_t i = 0; i < c->job.nsteps; i++)
         if (c->job.steps[i].kind == MX_JOB_STEP_CHECKOUT &&
             mx_checkout_check(c->project_dir, c->o->project_dir != NULL, err) < 0)
@@ -206,8 +195,8 @@ static enum mx_step_kind proto_kind(enum mx_job_step_kind k)
 static int fail_on_host(job_ctx *c, const char *why)
 {
     mx_autofree char *masked = mx_secrets_mask(&c->secrets, why);
-    printf("%s\n\nExited with code exit status 1\n", masked);
-    fflush(stdout);
+    mx_sink_log("%s", masked);
+    mx_sink_step_ended(&(mx_sink_step_end){.how = MX_SINK_END_EXIT, .status = 1});
     return 1;
 }
 
@@ -237,12 +226,11 @@ static int prepare_containers(job_ctx *c, mx_err *err)
                                   &notice, err);
     if (r < 0) return -1;
     if (notice || failure) {
-        printf("\n==> Spin up environment\n");
+        mx_sink_step_started(0, 0, "Spin up environment");
         if (notice) {
             mx_autofree char *masked = mx_secrets_mask(&c->secrets, notice);
-            printf("%s\n", masked);
+            mx_sink_log("%s", masked);
         }
-        fflush(stdout);
     }
     return failure ? fail_on_host(c, failure) : 0;
 }
@@ -251,8 +239,7 @@ static int prepare_containers(job_ctx *c, mx_err *err)
  * status, or -1 on a session failure. */
 static int start_containers(job_ctx *c, mx_err *err)
 {
-    printf("\n==> Spin up environment\n");
-    fflush(stdout);
+    mx_sink_step_started(0, 0, "Spin up environment");
     if (mx_session_send(&c->se, &c->ctr_msg, err) < 0) return -1;
     return follow(c, 0, err);
 }
@@ -275,8 +262,7 @@ static int run_step(job_ctx *c, size_t i, mx_err *err)
         int r = mx_job_docker_args(st, &env, &dopts, &c->secrets, &docker, &failure, &notice, err);
         if (notice) {
             mx_autofree char *masked = mx_secrets_mask(&c->secrets, notice);
-            printf("%s\n", masked);
-            fflush(stdout);
+            mx_sink_log("%s", masked);
         }
         if (r < 0 || failure) {
             mx_envlist_free(&env);
@@ -327,17 +313,20 @@ static int follow(job_ctx *c, int no_output_timeout_s, mx_err *err)
     int status = -1;
     if (followed == 0) {
         status = r.exit_status;
+        mx_sink_step_end end = {.how = MX_SINK_END_EXIT};
         if (r.reason == MX_END_BACKGROUND) {
-            printf("(running in the background)\n");
+            end.how = MX_SINK_END_BACKGROUND;
         } else if (r.reason == MX_END_TIMEOUT) {
-            printf("Too long with no output (exceeded %ds)\n", no_output_timeout_s);
+            end.how = MX_SINK_END_TIMEOUT;
+            end.timeout_s = no_output_timeout_s;
             if (status == 0) status = 1;
         } else if (r.reason == MX_END_FAILED) {
-            printf("mexec-agent could not run the step: %s\n", r.message ? r.message : "?");
+            end.how = MX_SINK_END_FAILED;
+            end.message = r.message ? r.message : "?";
             if (status == 0) status = 1;
         }
-        if (status != 0) printf("\nExited with code exit status %d\n", status);
-        fflush(stdout);
+        end.status = status;
+        mx_sink_step_ended(&end);
         mx_msg_clear(&r);
     }
     return status;
@@ -409,9 +398,9 @@ static int job_steps_begin(job_ctx *c, const char *branch, const char *sha, mx_e
 static void remote_docker(job_ctx *c)
 {
     mx_envlist_set(&c->env, "DOCKER_HOST", "unix:///var/run/docker.sock");
-    printf("Remote Docker engine: the job VM's dockerd, its socket mounted in the primary "
-           "container\nDOCKER_HOST=unix:///var/run/docker.sock (docker_layer_caching keeps "
-           "nothing: the VM is thrown away after the job)\n");
+    mx_sink_log("Remote Docker engine: the job VM's dockerd, its socket mounted in the primary "
+                "container\nDOCKER_HOST=unix:///var/run/docker.sock (docker_layer_caching keeps "
+                "nothing: the VM is thrown away after the job)");
 }
 
 static int run_steps(job_ctx *c, mx_err *err)
@@ -425,10 +414,9 @@ static int run_steps(job_ctx *c, mx_err *err)
     for (size_t i = 0; i < c->job.nsteps; i++) {
         const mx_step *st = &c->job.steps[i];
         if (!step_should_run(st, failed)) continue; /* as CircleCI: not shown at all */
-        printf("\n==> [%zu/%zu] %s\n", i + 1, c->job.nsteps, st->name);
-        fflush(stdout);
+        mx_sink_step_started(i + 1, c->job.nsteps, st->name);
         if (st->kind == MX_JOB_STEP_SKIP) {
-            printf("skipped: %s\n", st->skip_reason);
+            mx_sink_log("skipped: %s", st->skip_reason);
             continue;
         }
         if (st->kind == MX_JOB_STEP_REMOTE_DOCKER) {
@@ -436,14 +424,14 @@ static int run_steps(job_ctx *c, mx_err *err)
             continue;
         }
         if (is_workspace_step(st) && !c->o->workspace) {
-            printf("skipped: workspaces exist only between the jobs of a workflow "
-                   "(mexec run --workflow)\n");
+            mx_sink_log("skipped: workspaces exist only between the jobs of a workflow "
+                        "(mexec run --workflow)");
             continue;
         }
         if (c->job.executor == MX_EXEC_DOCKER && mx_job_steps_handles(st)) {
             /* they work on the VM's files; a docker job's are in its primary container */
-            printf("skipped: not run in docker executor jobs yet (the job's files are in its "
-                   "container)\n");
+            mx_sink_log("skipped: not run in docker executor jobs yet (the job's files are in its "
+                        "container)");
             continue;
         }
         int s = mx_job_steps_handles(st) ? job_step(c, i, err) : run_step(c, i, err);
@@ -480,9 +468,9 @@ static int boot_and_run(job_ctx *c, mx_err *err)
         if (r != 0) return r < 0 ? -1 : MX_JOB_FAILED;
     }
 
-    say("job %s: booting %s (%s) as %s: %d vCPUs, %d MiB, %s", c->job.name, c->vm.domain_name,
-        c->img.ref, c->job.resource_class, c->rc.vcpus, c->rc.memory_mib,
-        mx_accel_probe(c->hc->accel).why);
+    mx_sink_note("job %s: booting %s (%s) as %s: %d vCPUs, %d MiB, %s", c->job.name,
+                 c->vm.domain_name, c->img.ref, c->job.resource_class, c->rc.vcpus,
+                 c->rc.memory_mib, mx_accel_probe(c->hc->accel).why);
     if (mx_vm_boot(&c->vm, c->hc, &c->img, &c->rc, err) < 0) return mx_wrap(err, "boot VM");
     /* from the domain's start: a wait for capacity before it is not the guest's boot */
     long long deadline = mx_now_ms() + (long long)c->hc->boot_timeout_s * 1000;
@@ -494,11 +482,11 @@ static int boot_and_run(job_ctx *c, mx_err *err)
                                 .client_pub = c->vm.client_pub};
     if (mx_ssh_connect(&c->ssh, &c->target, deadline, &mx_stop, err) < 0) {
         mx_autofree char *tail = mx_vm_console_tail(&c->vm, 15);
-        if (tail && !mx_stop)
-            fprintf(stderr, "mexec: last lines of the guest console:\n%s\n", tail);
+        if (tail && !mx_stop) mx_sink_note("last lines of the guest console:\n%s", tail);
         return mx_wrap(err, "connect to %s", c->vm.domain_name);
     }
-    say("job %s: guest up after %.1f s", c->job.name, (double)(mx_now_ms() - c->t0) / 1000.0);
+    mx_sink_note("job %s: guest up after %.1f s", c->job.name,
+                 (double)(mx_now_ms() - c->t0) / 1000.0);
     if (upload_inputs(c, err) < 0) return -1;
     if (job_steps_begin(c, info.branch, sha, err) < 0) return -1;
     mx_autofree char *agent_remote = mx_xasprintf("/tmp/mexec-agent-%s", c->vm.job_id);
@@ -516,9 +504,10 @@ static int boot_and_run(job_ctx *c, mx_err *err)
  * ends the wait means "done debugging", not "interrupted": the job's status stays its own. */
 static void keep_for_debugging(job_ctx *c)
 {
-    say("job %s failed; its VM stays up for debugging (--keep-on-failure):", c->job.name);
-    say("    mexec ssh %s", c->vm.job_id);
-    say("Ctrl-C (or SIGTERM) destroys it; so does the end of %d minutes.", MX_KEEP_MAX_S / 60);
+    mx_sink_note("job %s failed; its VM stays up for debugging (--keep-on-failure):", c->job.name);
+    mx_sink_note("    mexec ssh %s", c->vm.job_id);
+    mx_sink_note("Ctrl-C (or SIGTERM) destroys it; so does the end of %d minutes.",
+                 MX_KEEP_MAX_S / 60);
     long long end = mx_now_ms() + (long long)MX_KEEP_MAX_S * 1000;
     while (!mx_stop && mx_now_ms() < end) {
         struct timespec ts = {0, 200 * 1000000L};
@@ -568,8 +557,8 @@ int mx_job_run(const mx_host_config *hc, const mx_run_opts *o, mx_err *err)
     mx_ssh_close(&c.ssh);
     mx_vm_teardown(&c.vm);
     if (rc >= 0)
-        say("job %s %s in %.1f s", c.job.name, rc == MX_OK ? "succeeded" : "failed",
-            (double)(mx_now_ms() - c.t0) / 1000.0);
+        mx_sink_note("job %s %s in %.1f s", c.job.name, rc == MX_OK ? "succeeded" : "failed",
+                     (double)(mx_now_ms() - c.t0) / 1000.0);
     if (c.archives)
         for (size_t i = 0; i < c.job.nsteps; i++)
             free(c.archives[i]);

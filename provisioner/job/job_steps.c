@@ -2,6 +2,7 @@
 #include "mx_buf.h"
 #include "mx_cleanup.h"
 #include "signals.h"
+#include "sink.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -51,7 +52,6 @@ int mx_job_steps_exchange(mx_job_steps *js, mx_msg *m, mx_msg *end, mx_err *err)
     mx_step_output_init(&so, js->c.secrets);
     int rc = mx_session_follow_step(js->c.se, &so, end, err);
     mx_step_output_end(&so);
-    fflush(stdout);
     return rc;
 }
 
@@ -73,7 +73,7 @@ void mx_job_steps_say(const mx_job_steps *js, const char *fmt, ...)
     if (vasprintf(&text, fmt, ap) < 0) abort();
     va_end(ap);
     char *shown = mx_job_steps_clean(js, text);
-    printf("%s\n", shown);
+    mx_sink_log("%s", shown);
     free(shown);
     free(text);
 }
@@ -82,10 +82,10 @@ int mx_job_steps_status(const mx_msg *end)
 {
     int status = end->exit_status;
     if (end->reason == MX_END_TIMEOUT) {
-        printf("Too long with no output\n");
+        mx_sink_log("Too long with no output");
         if (status == 0) status = 1;
     } else if (end->reason == MX_END_FAILED) {
-        printf("mexec-agent could not run the step: %s\n", end->message ? end->message : "?");
+        mx_sink_log("mexec-agent could not run the step: %s", end->message ? end->message : "?");
         if (status == 0) status = 1;
     }
     return status;
@@ -139,7 +139,6 @@ int mx_job_steps_run(mx_job_steps *js, size_t i, const mx_envlist *env, mx_err *
     default:
         s = mx_job_steps_store(js, i, env, err);
     }
-    if (s > 0) printf("\nExited with code exit status %d\n", s);
-    fflush(stdout);
+    if (s > 0) mx_sink_step_ended(&(mx_sink_step_end){.how = MX_SINK_END_EXIT, .status = s});
     return s;
 }

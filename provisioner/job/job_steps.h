@@ -55,8 +55,8 @@ int mx_job_steps_handles(const mx_step *st);
 int mx_job_steps_prepare(mx_job_steps *js, mx_ssh *ssh, mx_envlist *env, mx_err *err);
 
 /* Runs step i (env: the step's environment; workdir: the job's, as the agent expands it).
- * Returns its exit status, printing why it failed; -1 with *err when the session or the host
- * failed. */
+ * Returns its exit status, reporting why it failed to the sink; -1 with *err when the session or
+ * the host failed. */
 int mx_job_steps_run(mx_job_steps *js, size_t i, const mx_envlist *env, mx_err *err);
 
 /* After the last step: the test results' summary, and their timings kept for later runs. */
@@ -67,7 +67,7 @@ void mx_job_steps_finish(mx_job_steps *js);
 /* Sends m and follows it to its step-end (*end, caller clears), output through the masker:
  * 0, or -1 with *err (session). */
 int mx_job_steps_exchange(mx_job_steps *js, mx_msg *m, mx_msg *end, mx_err *err);
-/* Prints a line of the step's log (a newline is added): masked like the step's output, and
+/* A line of the step's log (sink.h): masked like the step's output, and
  * with control characters from the guest (file names, keys) shown as '?'. */
 void mx_job_steps_say(const mx_job_steps *js, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -5,6 +5,7 @@
 #include "mx_buf.h"
 #include "mx_cleanup.h"
 #include "signals.h"
+#include "sink.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,7 +135,6 @@ int mx_job_steps_restore_cache(mx_job_steps *js, size_t i, const mx_envlist *env
         if (n == 0) mx_job_steps_say(js, "No cache key could be computed");
     } else {
         mx_job_steps_say(js, "Found a cache at key %s\nSize: %lld bytes", hit.key, hit.size);
-        fflush(stdout);
         mx_autofree char *remote = mx_job_steps_guest_tar(js, i);
         mx_ssh *x = mx_job_steps_xfer(js, err);
         if (!x || mx_ssh_upload(x, hit.path, remote, 0600, err) < 0) {
@@ -214,7 +214,6 @@ int mx_job_steps_save_cache(mx_job_steps *js, size_t i, const mx_envlist *env, m
         return 0;
     }
     mx_job_steps_say(js, "Creating cache archive for key %s:", key);
-    fflush(stdout);
     mx_autofree char *remote = mx_job_steps_guest_tar(js, i);
     mx_msg m = {.type = MX_MSG_STEP,
                 .id = (int)i + 1,

@@ -5,6 +5,7 @@
 #include "mx_buf.h"
 #include "mx_cleanup.h"
 #include "mx_fs.h"
+#include "sink.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -99,10 +100,10 @@ static int select_keys(const mx_host_steps *hs, const mx_step *st, const mx_host
             mx_buf_init(&known);
             for (size_t j = 0; j < hs->nssh_keys; j++)
                 mx_buf_printf(&known, "%s%s", j ? ", " : "", hs->ssh_keys[j].name);
-            printf("add_ssh_keys: no key \"%s\" in this host's settings (ssh_keys in host.yaml; "
-                   "%s%s)\n",
-                   st->keys[i], known.len ? "it has: " : "it has none",
-                   known.len ? known.data : "");
+            mx_sink_log(
+                "add_ssh_keys: no key \"%s\" in this host's settings (ssh_keys in host.yaml; "
+                "%s%s)",
+                st->keys[i], known.len ? "it has: " : "it has none", known.len ? known.data : "");
             mx_buf_free(&known);
             return 1;
         }

@@ -7,6 +7,7 @@
 #include "mx_cleanup.h"
 #include "mx_fs.h"
 #include "mx_sha256.h"
+#include "sink.h"
 
 #include <dirent.h>
 #include <jansson.h>
@@ -98,7 +99,7 @@ static void keep_timings(mx_job_steps *js)
     mx_autofree char *tmp = mx_xasprintf("%s/.%d.json.tmp", dir, node);
     if (mx_write_file(tmp, text, strlen(text), 0600, &err) < 0 ||
         (rename(tmp, file) < 0 && mx_fail_errno(&err, MX_INFRA, "rename %s", tmp) < 0)) {
-        fprintf(stderr, "mexec: warning: test timings not kept: %s\n", err.msg);
+        mx_sink_note("warning: test timings not kept: %s", err.msg);
         unlink(tmp);
         return;
     }
@@ -123,10 +124,10 @@ void mx_job_steps_finish(mx_job_steps *js)
     mx_junit_summary(&js->junit, 5, &s);
     mx_buf_adds(&s, "");
     mx_autofree char *shown = mx_job_steps_clean(js, s.data);
-    /* on stderr with mexec's other notes about the job, each line prefixed */
+    /* with mexec's other notes about the job, one note a line */
     for (char *line = shown; *line;) {
         size_t n = strcspn(line, "\n");
-        fprintf(stderr, "mexec: job %s: test results: %.*s\n", js->c.job->name, (int)n, line);
+        mx_sink_note("job %s: test results: %.*s", js->c.job->name, (int)n, line);
         line += n + (line[n] == '\n');
     }
     mx_buf_free(&s);

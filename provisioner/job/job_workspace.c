@@ -2,6 +2,7 @@
 #include "mx_buf.h"
 #include "mx_cleanup.h"
 #include "signals.h"
+#include "sink.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,8 +90,8 @@ const char *mx_job_ws_refusal(const mx_job_ws *w, const mx_job *job, size_t i)
 void mx_job_ws_announce(const mx_job_ws *w, const mx_job *job, size_t i)
 {
     if (!w->view || job->steps[i].kind != MX_JOB_STEP_ATTACH || !w->note) return;
-    fputs(w->note, stdout);
-    fflush(stdout);
+    size_t len = strlen(w->note); /* its lines each end in a newline */
+    if (len > 0) mx_sink_log("%.*s", (int)(len - 1), w->note);
 }
 
 void mx_job_ws_fill(const mx_job_ws *w, size_t i, mx_msg *m)
@@ -124,8 +125,8 @@ int mx_job_ws_collect(mx_job_ws *w, const mx_job *job, mx_session *se, mx_ssh *s
             return mx_fail_errno(err, MX_INFRA, "step %zu (%s): stat %s", i + 1, job->steps[i].name,
                                  local);
         const char *slash = strrchr(local, '/');
-        fprintf(stderr, "mexec: step %zu (%s): persisted layer %s (%lld bytes) to the workspace\n",
-                i + 1, job->steps[i].name, slash ? slash + 1 : local, (long long)st.st_size);
+        mx_sink_note("step %zu (%s): persisted layer %s (%lld bytes) to the workspace", i + 1,
+                     job->steps[i].name, slash ? slash + 1 : local, (long long)st.st_size);
         k++;
     }
     return 0;

@@ -2,6 +2,7 @@
 #include "mx_buf.h"
 #include "mx_cleanup.h"
 #include "mx_fs.h"
+#include "sink.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -43,7 +44,7 @@ int mx_capacity_check_size(const char *class_name, mx_cap need, mx_cap total, mx
 
 char *mx_capacity_wait_message(const char *job_name, mx_cap need, mx_cap used, mx_cap total)
 {
-    return mx_xasprintf("mexec: job %s: waiting for capacity: needs %ld vCPUs/%ld MiB, in use "
+    return mx_xasprintf("job %s: waiting for capacity: needs %ld vCPUs/%ld MiB, in use "
                         "%ld vCPUs/%ld MiB of %ld vCPUs/%ld MiB",
                         job_name, need.vcpus, need.memory_mib, used.vcpus, used.memory_mib,
                         total.vcpus, total.memory_mib);
@@ -118,7 +119,7 @@ int mx_capacity_admit(virConnectPtr conn, const mx_host_config *hc, const char *
         if (flock(fd, LOCK_UN) < 0) return mx_fail_errno(err, MX_INFRA, "unlock capacity.lock");
         if (!announced) {
             mx_autofree char *msg = mx_capacity_wait_message(job_name, need, used, total);
-            fprintf(stderr, "%s\n", msg);
+            mx_sink_note("%s", msg);
             announced = 1;
         }
         if (pause_naps(w, RETRY_NAPS) < 0) break;

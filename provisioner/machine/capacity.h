@@ -35,7 +35,7 @@ int mx_capacity_fits(mx_cap need, mx_cap used, mx_cap total);
 /* An MX_INFRA error if a VM of class class_name (size need) exceeds total even on an idle
  * host: waiting would never end. */
 int mx_capacity_check_size(const char *class_name, mx_cap need, mx_cap total, mx_err *err);
-/* The one line printed when a job starts waiting (no newline); caller frees. */
+/* The one note (sink.h) when a job starts waiting (no newline); caller frees. */
 char *mx_capacity_wait_message(const char *job_name, mx_cap need, mx_cap used, mx_cap total);
 
 /* A mx_vm_list_each visitor adding the domain's size to *(mx_cap *)used. */
@@ -52,9 +52,9 @@ typedef struct mx_cap_wait {
 } mx_cap_wait;
 
 /* Waits until a VM of class class_name (size need) fits, then returns 0 holding the admission
- * lock in *lock_fd: start the domain, then mx_capacity_release.  Prints
- * mx_capacity_wait_message once on stderr if it has to wait for room.  Fails with MX_INFRA when
- * the VM can never fit, or when *w->stop is set while waiting. */
+ * lock in *lock_fd: start the domain, then mx_capacity_release.  Sends
+ * mx_capacity_wait_message once as a note (sink.h) if it has to wait for room.  Fails with MX_INFRA
+ * when the VM can never fit, or when *w->stop is set while waiting. */
 int mx_capacity_admit(virConnectPtr conn, const mx_host_config *hc, const char *job_name,
                       const char *class_name, mx_cap need, const mx_cap_wait *w, int *lock_fd,
                       mx_err *err);

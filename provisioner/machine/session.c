@@ -1,6 +1,7 @@
 #include "session.h"
 #include "mx_buf.h"
 #include "mx_cleanup.h"
+#include "sink.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -54,7 +55,7 @@ int mx_session_send(mx_session *se, const mx_msg *m, mx_err *err)
     return rc;
 }
 
-/* Reads what is there on both streams; agent diagnostics (stderr) go to our stderr.
+/* Reads what is there on both streams; agent diagnostics (stderr) go to the sink.
  * Returns bytes of protocol read, 0 if none yet, -1 on error or end of channel. */
 static ssize_t pump(mx_session *se, mx_err *err)
 {
@@ -63,8 +64,7 @@ static ssize_t pump(mx_session *se, mx_err *err)
     for (;;) {
         ssize_t n = libssh2_channel_read_stderr(se->ch, buf, sizeof buf);
         if (n > 0) {
-            fputs("mexec-agent: ", stderr);
-            fwrite(buf, 1, (size_t)n, stderr);
+            mx_sink_agent(buf, (size_t)n);
             continue;
         }
         break;
@@ -155,16 +155,16 @@ void mx_step_output_init(mx_step_output *o, const mx_secrets *secrets)
 
 void mx_step_output_end(mx_step_output *o)
 {
-    int out_fd = STDOUT_FILENO, err_fd = STDERR_FILENO;
-    mx_mask_flush(&o->out, mx_emit_to_fd, &out_fd);
-    mx_mask_flush(&o->err, mx_emit_to_fd, &err_fd);
+    int out = 0, err = 1;
+    mx_mask_flush(&o->out, mx_sink_emit, &out);
+    mx_mask_flush(&o->err, mx_sink_emit, &err);
     mx_mask_stream_free(&o->out);
     mx_mask_stream_free(&o->err);
 }
 
 int mx_session_follow_step(mx_session *se, mx_step_output *o, mx_msg *end, mx_err *err)
 {
-    int out_fd = STDOUT_FILENO, err_fd = STDERR_FILENO;
+    int out = 0, err_stream = 1;
     for (;;) {
         mx_msg r;
         if (mx_session_recv(se, &r, err) < 0) return -1;
@@ -174,12 +174,12 @@ int mx_session_follow_step(mx_session *se, mx_step_output *o, mx_msg *end, mx_er
         }
         if (r.type == MX_MSG_OUTPUT) {
             if (r.stream == MX_STREAM_STDERR)
-                mx_mask_feed(&o->err, r.data, r.len, mx_emit_to_fd, &err_fd);
+                mx_mask_feed(&o->err, r.data, r.len, mx_sink_emit, &err_stream);
             else
-                mx_mask_feed(&o->out, r.data, r.len, mx_emit_to_fd, &out_fd);
+                mx_mask_feed(&o->out, r.data, r.len, mx_sink_emit, &out);
         } else if (r.type == MX_MSG_ERROR) {
             mx_autofree char *masked = mx_secrets_mask(o->out.secrets, r.message ? r.message : "?");
-            fprintf(stderr, "mexec: agent: %s\n", masked);
+            mx_sink_note("agent: %s", masked);
         }
         mx_msg_clear(&r);
     }

@@ -23,7 +23,7 @@ int mx_session_start(mx_session *se, mx_ssh *ssh, const char *agent_path,
 int mx_session_send(mx_session *se, const mx_msg *m, mx_err *err);
 /* Waits for the next message. */
 int mx_session_recv(mx_session *se, mx_msg *m, mx_err *err);
-/* A step's output on its way to our stdout and stderr, through the masker.  One per step: the
+/* A step's output on its way to the sink (sink.h), through the masker.  One per step: the
  * maskers hold back what could be the start of a secret until the next bytes (or the end). */
 typedef struct mx_step_output {
     mx_mask_stream out, err;
@@ -34,7 +34,7 @@ void mx_step_output_init(mx_step_output *o, const mx_secrets *secrets);
 void mx_step_output_end(mx_step_output *o);
 
 /* Follows the step the agent is running until its step-end, which is left in *end (the caller
- * clears it): output goes through o to stdout/stderr, agent errors (masked) to stderr.
+ * clears it): output goes through o to the sink, agent errors (masked) as notes.
  * -1 with *err set when the session fails or is stopped before the step ends. */
 int mx_session_follow_step(mx_session *se, mx_step_output *o, mx_msg *end, mx_err *err);
 

@@ -7,6 +7,7 @@
 #include "signals.h"
 #include "vm_seed.h"
 #include "vm_xml.h"
+#include "sink.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -336,7 +337,7 @@ void mx_vm_teardown(mx_vm *vm)
         if (virDomainDestroy(vm->dom) < 0) {
             virErrorPtr e = virGetLastError();
             if (!e || e->code != VIR_ERR_OPERATION_INVALID) /* already gone is fine */
-                fprintf(stderr, "mexec: destroy VM %s: %s\n", vm->domain_name, mx_virt_error());
+                mx_sink_note("destroy VM %s: %s", vm->domain_name, mx_virt_error());
         }
         virDomainFree(vm->dom);
         vm->dom = NULL;
@@ -347,7 +348,7 @@ void mx_vm_teardown(mx_vm *vm)
     }
     if (vm->dir) {
         mx_err err;
-        if (mx_rm_rf(vm->dir, &err) < 0) fprintf(stderr, "mexec: %s\n", err.msg);
+        if (mx_rm_rf(vm->dir, &err) < 0) mx_sink_note("%s", err.msg);
     }
     free_fields(vm);
 }

@@ -7,6 +7,7 @@
 #include "signals.h"
 #include "ssh.h"
 #include "workflow_ws.h"
+#include "sink.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -109,8 +110,8 @@ static void start(wf_run *w, size_t j)
     job->jo.ncontexts = n;
     job->jo.workspace = &job->view.v;
 
-    printf("-------- %s: started\n", pj->name);
-    fflush(NULL);
+    mx_sink_job_started(pj->name);
+    fflush(NULL); /* nothing buffered may be written twice by the child */
     mx_autofree char *prefix = mx_xasprintf("%-*s | ", w->width, pj->name);
     void *arg[2] = {w, job};
     job->t0 = mx_now_ms();
@@ -139,8 +140,7 @@ static void ended(wf_run *w, size_t j, int r, const mx_err *err)
         w->fatal = 1; /* a config error will not go away; a broken host neither */
         if (!w->first.msg[0]) w->first = *err;
     }
-    printf("-------- %s: %s in %.1f s\n", w->plan.jobs[j].name, job->status, job->seconds);
-    fflush(stdout);
+    mx_sink_job_ended(w->plan.jobs[j].name, job->status, job->seconds);
     mx_wf_view_free(&job->view);
     free(job->ctx);
     job->ctx = NULL;
@@ -164,29 +164,6 @@ static int group_busy(const wf_run *w, const char *group)
     return 0;
 }
 
-/* "approve NAME? [y/N]" on the terminal: 1 yes, 0 no (or no answer before a signal). */
-static int ask(const char *name)
-{
-    printf("approve %s? [y/N] ", name);
-    fflush(stdout);
-    char line[64];
-    size_t len = 0;
-    while (!mx_stop) {
-        struct pollfd p = {.fd = STDIN_FILENO, .events = POLLIN};
-        int r = poll(&p, 1, 200);
-        if (r < 0 && errno != EINTR) break;
-        if (r <= 0) continue;
-        char c;
-        ssize_t n = read(STDIN_FILENO, &c, 1);
-        if (n <= 0 || c == '\n') break;
-        if (len + 1 < sizeof line) line[len++] = c;
-    }
-    line[len] = '\0';
-    if (mx_stop) printf("\n");
-    return !mx_stop &&
-           (strcmp(line, "y") == 0 || strcmp(line, "Y") == 0 || strcmp(line, "yes") == 0);
-}
-
 /* 1: approved on the command line; 0: not; -1: to be asked (a terminal, once nothing runs). */
 static int approved(const wf_run *w, const char *name)
 {
@@ -204,15 +181,14 @@ static void decide_approval(wf_run *w, size_t j)
     int a = approved(w, name);
     if (a < 0) {
         if (running(w) > 0) return; /* asked once the jobs running now have ended */
-        a = ask(name);
+        a = mx_sink_approve(name);  /* the sink asks on the terminal */
     }
     if (a > 0)
         finish(job, "approved", MX_REQ_SUCCESS, NULL);
     else
         finish(job, "on hold", 0,
                mx_xasprintf("not approved (mexec run --approve %s, or --approve-all)", name));
-    printf("-------- %s: %s\n", name, job->status);
-    fflush(stdout);
+    mx_sink_job_ended(name, job->status, -1);
 }
 
 /* Decides every pending job whose requirements have ended; starts those that may run.
@@ -279,15 +255,14 @@ static void wait_children(wf_run *w)
 
 static void summary(const wf_run *w)
 {
-    printf("\n%-32s %-9s %9s  %s\n", "JOB", "STATUS", "DURATION", "NOTE");
-    for (size_t i = 0; i < w->plan.njobs; i++) {
-        const wf_job *job = &w->jobs[i];
-        char dur[32] = "-";
-        if (job->seconds > 0) snprintf(dur, sizeof dur, "%.1f s", job->seconds);
-        printf("%-32s %-9s %9s  %s\n", w->plan.jobs[i].name, job->status, dur,
-               job->note ? job->note : "");
-    }
-    fflush(stdout);
+    mx_sink_wf_row *rows = mx_xcalloc(w->plan.njobs ? w->plan.njobs : 1, sizeof *rows);
+    for (size_t i = 0; i < w->plan.njobs; i++)
+        rows[i] = (mx_sink_wf_row){.job = w->plan.jobs[i].name,
+                                   .status = w->jobs[i].status,
+                                   .note = w->jobs[i].note,
+                                   .seconds = w->jobs[i].seconds};
+    mx_sink_workflow_ended(rows, w->plan.njobs);
+    free(rows);
 }
 
 static int prefix_width(const mx_plan *p)
@@ -339,7 +314,8 @@ int mx_workflow_run(const mx_host_config *hc, const mx_run_opts *o, const char *
     }
     if (rc < 0) return -1;
     if (!w.plan.enabled) {
-        printf("workflow %s does not run for this pipeline (its when/unless)\n", w.plan.workflow);
+        mx_sink_log("workflow %s does not run for this pipeline (its when/unless)",
+                    w.plan.workflow);
         mx_plan_free(&w.plan);
         return MX_OK;
     }

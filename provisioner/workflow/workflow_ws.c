@@ -2,6 +2,7 @@
 #include "mx_buf.h"
 #include "mx_cleanup.h"
 #include "mx_fs.h"
+#include "sink.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -78,7 +79,7 @@ void mx_wf_ws_remove(mx_wf_ws *w)
 {
     if (w->dir) {
         mx_err err;
-        if (mx_rm_rf(w->dir, &err) < 0) fprintf(stderr, "mexec: %s\n", err.msg);
+        if (mx_rm_rf(w->dir, &err) < 0) mx_sink_note("%s", err.msg);
     }
     if (w->lock_fd >= 0) close(w->lock_fd);
     for (size_t i = 0; w->layers && i < w->njobs; i++)

@@ -1,6 +1,7 @@
 /* Jobs in child processes: output relayed under the job's prefix (partial lines too), the
  * child's verdict and error message carried back, and a child that dies without one. */
 #include "job_proc.h"
+#include "sink.h"
 #include "test_util.h"
 
 #include <fcntl.h>
@@ -32,9 +33,19 @@ static int job_dies(void *arg, mx_err *err)
     return 0;
 }
 
+/* The relay hands the child's lines to the sink; this one writes them where the CLI's does. */
+static void output_to_fd(void *ud, int stream, const char *bytes, size_t len)
+{
+    (void)ud;
+    assert_int_equal(mx_write_all(stream == 0 ? 1 : 2, bytes, len), 0);
+}
+
+static const mx_sink fd_sink = {.output = output_to_fd};
+
 /* Runs fn under the relay with stdout and stderr redirected to one file; returns the result. */
 static int run(mx_job_proc_fn fn, void *arg, mx_err *err)
 {
+    mx_sink_set(&fd_sink);
     char *dir = tu_mkdtemp();
     char *path = mx_path_join(dir, "out");
     fflush(NULL);
@@ -50,6 +61,7 @@ static int run(mx_job_proc_fn fn, void *arg, mx_err *err)
     while (!mx_job_proc_reap(&p, &result, err))
         mx_job_proc_relay(all, 1, 100);
     assert_true(dup2(saved[0], 1) >= 0 && dup2(saved[1], 2) >= 0);
+    mx_sink_set(NULL);
     close(saved[0]);
     close(saved[1]);
     mx_buf b;

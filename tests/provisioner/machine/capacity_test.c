@@ -4,6 +4,8 @@
 #include "test_util.h"
 
 #include "capacity.h"
+#include "mx_buf.h"
+#include "sink.h"
 #include "vm.h"
 #include "vm_xml.h"
 
@@ -82,7 +84,7 @@ static void test_wait_message(void **state)
     (void)state;
     char *m =
         mx_capacity_wait_message("build", (mx_cap){2, 7680}, (mx_cap){1, 1024}, (mx_cap){2, 8192});
-    assert_string_equal(m, "mexec: job build: waiting for capacity: needs 2 vCPUs/7680 MiB, in "
+    assert_string_equal(m, "job build: waiting for capacity: needs 2 vCPUs/7680 MiB, in "
                            "use 1 vCPUs/1024 MiB of 2 vCPUs/8192 MiB");
     free(m);
 }
@@ -315,24 +317,25 @@ static void test_admit_waits_while_another_process_holds_the_lock(void **state)
     mx_capacity_release(&fd); /* twice is harmless */
 }
 
-/* Runs admission with stderr going to a file; returns what it printed. */
-static char *admit_capturing_stderr(fixture *f, hook *h, int vcpus, int mib, int *rc, int *fd,
-                                    mx_err *err)
+/* The notes admission sends to the sink (sink.h), one per line. */
+static void note_to_buf(void *ud, const char *text)
 {
-    char *out = mx_path_join(f->dir, "stderr");
-    int file = open(out, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    assert_true(file >= 0);
-    fflush(stderr);
-    int saved = dup(STDERR_FILENO);
-    assert_true(saved >= 0);
-    assert_int_equal(dup2(file, STDERR_FILENO), STDERR_FILENO);
+    mx_buf_adds(ud, text);
+    mx_buf_adds(ud, "\n");
+}
+
+/* Runs admission with a sink that keeps its notes; returns what it said. */
+static char *admit_capturing_notes(fixture *f, hook *h, int vcpus, int mib, int *rc, int *fd,
+                                   mx_err *err)
+{
+    mx_buf notes;
+    mx_buf_init(&notes);
+    mx_sink sink = {.ud = &notes, .note = note_to_buf};
+    mx_sink_set(&sink);
     *rc = admit(f, h, vcpus, mib, fd, err);
-    fflush(stderr);
-    assert_int_equal(dup2(saved, STDERR_FILENO), STDERR_FILENO);
-    close(saved);
-    close(file);
-    char *text = tu_read(out);
-    free(out);
+    mx_sink_set(NULL);
+    char *text = mx_xstrdup(notes.data ? notes.data : "");
+    mx_buf_free(&notes);
     return text;
 }
 
@@ -351,13 +354,13 @@ static void test_admit_waits_for_room(void **state)
     f->hc.capacity_memory_mib = 4096;
     hook h = {.stop_at = 1, .f = f};
     h.blocker = add_domain(f, "mx-busy", 2, 1024, 1, 1);
-    const char *want = "mexec: job build: waiting for capacity: needs 1 vCPUs/512 MiB, in use "
+    const char *want = "job build: waiting for capacity: needs 1 vCPUs/512 MiB, in use "
                        "2 vCPUs/1024 MiB of 2 vCPUs/4096 MiB\n";
 
     /* full: it waits, says so, and gives up when stopped */
     int rc, fd = -1;
     mx_err err = {0};
-    char *text = admit_capturing_stderr(f, &h, 1, 512, &rc, &fd, &err);
+    char *text = admit_capturing_notes(f, &h, 1, 512, &rc, &fd, &err);
     assert_int_equal(rc, -1);
     assert_string_equal(err.msg, "interrupted while waiting for capacity");
     assert_string_equal(text, want);
@@ -366,7 +369,7 @@ static void test_admit_waits_for_room(void **state)
 
     /* it keeps retrying, saying so only once, and is admitted when the busy VM goes away */
     h = (hook){.free_at = 2, .stop_at = 10, .blocker = h.blocker};
-    text = admit_capturing_stderr(f, &h, 1, 512, &rc, &fd, &err);
+    text = admit_capturing_notes(f, &h, 1, 512, &rc, &fd, &err);
     if (rc < 0) fail_msg("%s", err.msg);
     assert_int_equal(h.calls, 2);
     assert_int_equal(occurrences(text, "waiting for capacity"), 1);
