@@ -1,0 +1,122 @@
+/* mexec image build|list|path: machine images from the recipes in the catalog (import and rm:
+ * cmd_image_import.c). */
+#include "catalog.h"
+#include "cli.h"
+#include "host_config.h"
+#include "image_build.h"
+#include "mx_buf.h"
+#include "mx_cleanup.h"
+#include "mx_fs.h"
+#include "mx_proc.h"
+#include "signals.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Builds ref unless it is built (a dated tag: freezes it to that build). */
+static int build(const mx_catalog *cat, const mx_host_config *hc, const char *ref, mx_err *err)
+{
+    mx_image img;
+    int rc = mx_catalog_resolve(cat, hc, ref, &img, err);
+    int was_built = img.built;
+    if (rc == 0) rc = mx_image_ensure(hc, &img, 0, err);
+    if (rc == 0 && was_built) printf("%s is built: %s\n", img.ref, img.dir);
+    mx_image_free(&img);
+    return rc;
+}
+
+static long long file_size(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+static const char *frozen_column(const mx_image *img)
+{
+    if (!img->recipe_dir) return "-"; /* imported: not built from a recipe */
+    if (img->frozen) return "yes";
+    return img->dated ? "at-build" : "no";
+}
+
+void mx_cmd_image_row(const mx_image *img, const char *note)
+{
+    long long sz = img->built ? file_size(img->base) : -1;
+    char size[32] = "-";
+    if (sz >= 0) snprintf(size, sizeof size, "%.0f MiB", (double)sz / 1048576.0);
+    printf("%-24s %-12s %-6s %-9s %-13.12s %-13.12s %s%s\n", img->ref, img->recipe,
+           img->built ? "yes" : "no", frozen_column(img), img->recipe_hash,
+           img->sha256 ? img->sha256 : "-", size, note);
+}
+
+/* Every catalog entry: built or not, frozen or following the recipe, which build, its size;
+ * then the imported images. */
+static int list(const mx_catalog *cat, const mx_host_config *hc, mx_err *err)
+{
+    printf("%-24s %-12s %-6s %-9s %-13s %-13s %s\n", "IMAGE", "RECIPE", "BUILT", "FROZEN",
+           "RECIPE-HASH", "SHA256", "SIZE");
+    for (size_t i = 0; i < cat->images->n; i++) {
+        mx_image img;
+        if (mx_catalog_resolve(cat, hc, cat->images->keys[i]->value, &img, err) < 0) {
+            mx_image_free(&img);
+            return -1;
+        }
+        int def = cat->default_ref && strcmp(cat->default_ref, img.ref) == 0;
+        mx_cmd_image_row(&img, def ? " (default)" : "");
+        mx_image_free(&img);
+    }
+    return mx_cmd_image_list_imported(hc, err);
+}
+
+/* Prints the directory of a built image (for scripts such as bench/boot.sh). */
+static int path(const mx_catalog *cat, const mx_host_config *hc, const char *ref, mx_err *err)
+{
+    mx_image img;
+    if (mx_catalog_resolve_built(cat, hc, ref, &img, err) < 0) {
+        mx_image_free(&img);
+        return -1;
+    }
+    puts(img.dir);
+    mx_image_free(&img);
+    return 0;
+}
+
+int mx_cmd_image(int argc, char **argv)
+{
+    const char *verb = argc >= 2 ? argv[1] : "";
+    if (strcmp(verb, "import") == 0) return mx_cmd_image_import(argc - 1, argv + 1);
+    if (strcmp(verb, "rm") == 0) return mx_cmd_image_rm(argc - 1, argv + 1);
+    int with_ref = strcmp(verb, "build") == 0 || strcmp(verb, "path") == 0;
+    if (!(with_ref && argc == 3) && !(strcmp(verb, "list") == 0 && argc == 2)) {
+        fputs("usage: mexec image build NAME:TAG | mexec image path NAME:TAG | mexec image list\n"
+              "       mexec image import NAME:TAG FILE [--sha256 HEX] | mexec image rm NAME:TAG\n",
+              stderr);
+        return MX_USAGE;
+    }
+    mx_host_config hc;
+    mx_catalog cat;
+    mx_err err;
+    memset(&cat, 0, sizeof cat);
+    int rc = mx_host_config_load(&hc, &err);
+    if (rc == 0) rc = mx_catalog_load(hc.images_dir, &cat, &err);
+    if (rc == 0) {
+        if (strcmp(verb, "build") == 0)
+            rc = build(&cat, &hc, argv[2], &err);
+        else if (strcmp(verb, "path") == 0)
+            rc = path(&cat, &hc, argv[2], &err);
+        else
+            rc = list(&cat, &hc, &err);
+    }
+    mx_catalog_free(&cat);
+    mx_host_config_free(&hc);
+    if (mx_stop) {
+        fprintf(stderr, "mexec: interrupted by signal %d; the unfinished build was removed\n",
+                (int)mx_stop);
+        return 128 + (int)mx_stop;
+    }
+    if (rc < 0) return mx_cli_report(&err);
+    return MX_OK;
+}
