@@ -4,6 +4,7 @@
  * kernel drops flocks when a process dies, whatever its pid is reused for.  A job saved to
  * outlive its owner (JOB_DIR/vm.json: GitLab stages) is left alone for PERSISTENT_MAX_AGE_S.
  * Domains are ours when they carry mexec metadata; they are destroyed when their job is orphaned.
+ * A job's guest network processes (JOB_DIR/net.pid, vm_net.h) end with its directory.
  * A workflow run's workspace (layers between its jobs) is orphaned in the same way: its run held
  * the lock on WORKSPACE/lock.
  */
@@ -14,6 +15,7 @@
 #include "mx_fs.h"
 #include "vm.h"
 #include "vm_list.h"
+#include "vm_net.h"
 #include "vm_xml.h"
 #include "workflow_ws.h"
 
@@ -87,6 +89,8 @@ static int gc_dirs(const char *parent, const char *what, int *removed, mx_err *e
         if (e->d_name[0] == '.') continue;
         mx_autofree char *dir = mx_path_join(parent, e->d_name);
         if (!orphaned(dir)) continue;
+        /* a guest network whose domain never started (its owner was killed in between) */
+        mx_net_stop(dir);
         if (mx_rm_rf(dir, err) < 0) {
             rc = -1;
             break;

@@ -111,6 +111,19 @@ static int parse_mirrors(mx_host_config *hc, const mx_node *m, mx_err *err)
     return 0;
 }
 
+static int parse_guest_services(mx_host_config *hc, const mx_node *m, mx_err *err)
+{
+    if (m->kind != MX_NODE_SEQ)
+        return mx_node_fail(err, m, "guest_services must be a list of host loopback ports");
+    if (m->n > 64) return mx_node_fail(err, m, "guest_services lists more than 64 ports");
+    hc->guest_services = mx_xcalloc(m->n, sizeof *hc->guest_services);
+    for (size_t i = 0; i < m->n; i++)
+        if (parse_int(m->items[i], "a guest service (a host loopback TCP port)", 1, 65535,
+                      &hc->guest_services[hc->nguest_services++], err) < 0)
+            return -1;
+    return 0;
+}
+
 static int parse_helpers(mx_host_config *hc, const mx_node *m, mx_err *err)
 {
     if (m->kind != MX_NODE_SEQ)
@@ -147,6 +160,10 @@ static int apply(mx_host_config *hc, const mx_node *root, mx_err *err)
             if (parse_helpers(hc, v, err) < 0) return -1;
             continue;
         }
+        if (strcmp(k, "guest_services") == 0) {
+            if (parse_guest_services(hc, v, err) < 0) return -1;
+            continue;
+        }
         if (strcmp(k, "registry_mirrors") == 0) {
             if (parse_mirrors(hc, v, err) < 0) return -1;
             continue;
@@ -178,7 +195,7 @@ static int apply(mx_host_config *hc, const mx_node *root, mx_err *err)
                 err, root->keys[i],
                 "unknown host setting \"%s\" (known: libvirt_uri, accel, image_store, "
                 "state_dir, images_dir, default_image, contexts_dir, boot_timeout, "
-                "registries, registry_mirrors, credential_helpers, "
+                "registries, registry_mirrors, guest_services, credential_helpers, "
                 "resource_classes, capacity)",
                 k);
     }
@@ -226,6 +243,7 @@ void mx_host_config_free(mx_host_config *hc)
     for (size_t i = 0; i < hc->nmirrors; i++)
         free(hc->mirrors[i]);
     free(hc->mirrors);
+    free(hc->guest_services);
     for (char **h = hc->credential_helpers; h && *h; h++)
         free(*h);
     free(hc->credential_helpers);

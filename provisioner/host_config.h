@@ -28,6 +28,10 @@ typedef struct mx_host_config {
     size_t nregistries;
     char **mirrors; /* registry-mirrors for the guest's dockerd */
     size_t nmirrors;
+    /* host loopback TCP ports guests reach at 10.0.2.2 (docs/host-setup.md; vm_net.h adds the
+     * registries and mirrors above that are at 10.0.2.2) */
+    int *guest_services;
+    size_t nguest_services;
     /* docker-credential-* helpers a config.json may name (NULL-terminated); NULL: any */
     char **credential_helpers;
     mx_rclass_table classes;

@@ -140,19 +140,27 @@ static int attempt(mx_ssh *c, const mx_ssh_target *t, long long deadline_ms, mx_
 {
     c->sock = tcp_connect(t->port, err);
     if (c->sock < 0) return -1;
-    if (!banner_waiting(c->sock)) {
+    c->s = libssh2_session_init();
+    if (!c->s) return mx_fail(err, MX_INFRA, "libssh2_session_init failed"), -2;
+    if (libssh2_session_method_pref(c->s, LIBSSH2_METHOD_HOSTKEY, "ssh-ed25519") != 0)
+        return mx_fail(err, MX_INFRA, "libssh2 lacks ssh-ed25519: %s", mx_ssh_error(c->s)), -2;
+    /* Our identification goes out before we wait for the server's: the guest network's passt
+     * (vm_net.h) completes its connection to the guest only once the client has sent
+     * something, so a client waiting in silence would wait forever.  Non-blocking, libssh2
+     * sends it and stops at reading the server's. */
+    libssh2_session_set_blocking(c->s, 0);
+    int hs = libssh2_session_handshake(c->s, c->sock);
+    if ((hs != 0 && hs != LIBSSH2_ERROR_EAGAIN) ||
+        (hs == LIBSSH2_ERROR_EAGAIN && !banner_waiting(c->sock))) {
         mx_fail(err, MX_INFRA, "no SSH server answered at 127.0.0.1:%d yet", t->port);
         return -1;
     }
-    c->s = libssh2_session_init();
-    if (!c->s) return mx_fail(err, MX_INFRA, "libssh2_session_init failed"), -2;
+    libssh2_session_set_blocking(c->s, 1);
     long long left = deadline_ms - mx_now_ms();
     if (left > MAX_HANDSHAKE_TIMEOUT_MS) left = MAX_HANDSHAKE_TIMEOUT_MS;
     if (left < MIN_HANDSHAKE_TIMEOUT_MS) left = MIN_HANDSHAKE_TIMEOUT_MS;
     libssh2_session_set_timeout(c->s, (long)left);
-    if (libssh2_session_method_pref(c->s, LIBSSH2_METHOD_HOSTKEY, "ssh-ed25519") != 0)
-        return mx_fail(err, MX_INFRA, "libssh2 lacks ssh-ed25519: %s", mx_ssh_error(c->s)), -2;
-    if (libssh2_session_handshake(c->s, c->sock) != 0) {
+    if (hs != 0 && libssh2_session_handshake(c->s, c->sock) != 0) {
         mx_fail(err, MX_INFRA, "SSH handshake with 127.0.0.1:%d: %s", t->port, mx_ssh_error(c->s));
         return -1;
     }

@@ -5,7 +5,9 @@
 #include "mx_fs.h"
 #include "mx_proc.h"
 #include "signals.h"
+#include "vm_net.h"
 #include "vm_seed.h"
+#include "vm_user.h"
 #include "vm_xml.h"
 
 #include <arpa/inet.h>
@@ -243,13 +245,54 @@ static int make_overlay(const mx_vm *vm, const mx_image *img, mx_err *err)
     return 0;
 }
 
-/* Starts the domain, retrying on a fresh port: the forwarded port is picked free, then bound by
- * QEMU, and another process may take it in between. */
-static int create_domain(mx_vm *vm, const mx_host_config *hc, const mx_image *img,
-                         const mx_rclass *rc, mx_err *err)
+/* What the guest network lets through: the listed host services, and not the host's own
+ * addresses (vm_net.h). */
+typedef struct net_policy {
+    int *services;
+    size_t nservices;
+    char **blocked;
+    size_t nblocked;
+    int offline;
+} net_policy;
+
+static void net_policy_free(net_policy *p)
 {
+    free(p->services);
+    mx_net_strv_free(p->blocked);
+}
+
+static const char *create_hint(const char *msg)
+{
+    return strstr(msg, "Permission denied")
+               ? " (QEMU runs as the qemu.conf user: every directory above the job directory "
+                 "and the image must be searchable by it; scripts/setup-host.sh makes "
+                 "/var/lib/mexec so)"
+               : "";
+}
+
+/* Starts the guest network and the domain, retrying on a fresh port: the SSH port is picked
+ * free, then bound by pasta, and another process may take it in between. */
+static int create_domain(mx_vm *vm, const mx_host_config *hc, const mx_image *img,
+                         const mx_rclass *rc, const mx_qemu_user *qu, const net_policy *np,
+                         mx_err *err)
+{
+    mx_qemu_user nu;
+    if (mx_qemu_net_user(qu, &nu, err) < 0) return -1;
+    mx_autofree char *sock = mx_net_socket_path(vm->dir);
     for (int attempt = 0; attempt < 3; attempt++) {
         if (free_port(&vm->ssh_port, err) < 0) return -1;
+        mx_net_spec ns = {.sock = sock,
+                          .ssh_port = vm->ssh_port,
+                          .services = np->services,
+                          .nservices = np->nservices,
+                          .blocked = np->blocked,
+                          .nblocked = np->nblocked,
+                          .offline = np->offline};
+        int taken = 0;
+        if (mx_net_start(vm->dir, &ns, nu.uid, nu.gid, &taken, err) < 0) {
+            if (taken) continue;
+            return -1;
+        }
         mx_vm_spec spec = {
             .name = vm->domain_name,
             .domain_type = mx_accel_probe(hc->accel).domain_type,
@@ -262,6 +305,9 @@ static int create_domain(mx_vm *vm, const mx_host_config *hc, const mx_image *im
             .seed = vm->seed,
             .console = vm->console,
             .ssh_port = vm->ssh_port,
+            .net_socket = sock,
+            .qemu_uid = (long)qu->uid,
+            .qemu_gid = (long)qu->gid,
             .job_id = vm->job_id,
             .job_name = vm->job_name,
             .job_dir = vm->dir,
@@ -272,26 +318,50 @@ static int create_domain(mx_vm *vm, const mx_host_config *hc, const mx_image *im
          * SIGKILLed mexec leaves no running VM (gc then removes the files). */
         vm->dom =
             virDomainCreateXML(vm->conn, xml, vm->outlive_owner ? 0 : VIR_DOMAIN_START_AUTODESTROY);
-        if (vm->dom) return 0;
+        if (vm->dom) return mx_net_announce(vm->dom, err);
         const char *msg = mx_virt_error();
-        if (!strstr(msg, "hostfwd") && !strstr(msg, "host forwarding") && !strstr(msg, "in use"))
-            break;
+        mx_fail(err, MX_INFRA, "start VM %s: %s%s", vm->domain_name, msg, create_hint(msg));
+        mx_net_stop(vm->dir);
+        return -1;
     }
-    return mx_fail(err, MX_INFRA, "start VM %s: %s", vm->domain_name, mx_virt_error());
+    return -1;
+}
+
+/* Hands QEMU's user what it needs of the job and the image (vm_user.h). */
+static int hand_over(const mx_vm *vm, const mx_host_config *hc, const mx_image *img,
+                     const mx_qemu_user *qu, mx_err *err)
+{
+    if (mx_write_file(vm->console, "", 0, 0600, err) < 0) return -1;
+    const char *shared[] = {img->base, img->kernel, img->initrd};
+    for (size_t i = 0; i < 3; i++)
+        if (mx_qemu_user_share(hc->image_store, shared[i], err) < 0) return -1;
+    if (mx_qemu_user_pass(hc->state_dir, err) < 0 || mx_qemu_user_pass(vm->dir, err) < 0 ||
+        mx_qemu_user_own(vm->overlay, qu, 0600, err) < 0 ||
+        mx_qemu_user_own(vm->seed, qu, 0600, err) < 0 ||
+        mx_qemu_user_own(vm->console, qu, 0600, err) < 0)
+        return -1;
+    return 0;
 }
 
 static int start_domain(mx_vm *vm, const mx_host_config *hc, const mx_image *img,
                         const mx_rclass *rc, mx_err *err)
 {
     if (!(vm->conn = mx_virt_connect(hc->libvirt_uri, err))) return -1;
+    mx_qemu_user qu;
+    if (mx_qemu_user_get(vm->conn, mx_accel_probe(hc->accel).domain_type, &qu, err) < 0 ||
+        hand_over(vm, hc, img, &qu, err) < 0)
+        return -1;
+    net_policy np = {.offline = !mx_net_host_online()};
+    np.services = mx_net_services(hc, &np.nservices);
+    np.blocked = mx_net_host_blocked(&np.nblocked);
     /* admitted until the domain exists (or failed to): then the next job's sum includes it */
     int lock_fd = -1;
     mx_cap_wait w = {.stop = &mx_stop};
-    if (mx_capacity_admit(vm->conn, hc, vm->job_name, rc->name, (mx_cap){rc->vcpus, rc->memory_mib},
-                          &w, &lock_fd, err) < 0)
-        return -1;
-    int r = create_domain(vm, hc, img, rc, err);
+    int r = mx_capacity_admit(vm->conn, hc, vm->job_name, rc->name,
+                              (mx_cap){rc->vcpus, rc->memory_mib}, &w, &lock_fd, err);
+    if (r == 0) r = create_domain(vm, hc, img, rc, &qu, &np, err);
     mx_capacity_release(&lock_fd);
+    net_policy_free(&np);
     return r;
 }
 
@@ -345,6 +415,8 @@ void mx_vm_teardown(mx_vm *vm)
         vm->conn = NULL;
     }
     if (vm->dir) {
+        /* passt quits with QEMU; a network started for a domain that never ran does not */
+        mx_net_stop(vm->dir);
         mx_err err;
         if (mx_rm_rf(vm->dir, &err) < 0) fprintf(stderr, "mexec: %s\n", err.msg);
     }

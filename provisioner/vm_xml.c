@@ -88,17 +88,33 @@ char *mx_vm_domain_xml(const mx_vm_spec *s)
                     "    <rng model='virtio'><backend model='random'>/dev/urandom</backend></rng>\n"
                     "    <memballoon model='none'/>\n"
                     "  </devices>\n");
-    /* User-mode networking through QEMU itself: Debian's libvirt 9.0 lacks passt support, and
-     * on q35 the NIC needs an explicit bus/slot (HOST-NOTES). SSH is reachable on loopback only. */
+    /* QEMU runs as the QEMU user, and libvirt relabels nothing: mexec hands the job's files
+     * to that user itself (vm_user.h says why) */
     mx_buf_printf(&b,
-                  "  <qemu:commandline>\n"
-                  "    <qemu:arg value='-netdev'/>\n"
-                  "    <qemu:arg value='user,id=net0,hostfwd=tcp:127.0.0.1:%d-:22'/>\n"
-                  "    <qemu:arg value='-device'/>\n"
-                  "    <qemu:arg value='virtio-net-pci,netdev=net0,bus=pcie.0,addr=0x0a'/>\n"
-                  "  </qemu:commandline>\n",
-                  s->ssh_port);
-    mx_buf_adds(&b, "</domain>\n");
+                  "  <seclabel type='static' model='dac' relabel='no'>\n"
+                  "    <label>+%ld:+%ld</label>\n"
+                  "  </seclabel>\n",
+                  s->qemu_uid, s->qemu_gid);
+    /* The NIC is the job's own passt (vm_net.h), through <qemu:commandline>: Debian's libvirt
+     * 9.0 has passt support compiled out, and on q35 the NIC needs an explicit bus/slot. */
+    mx_buf net;
+    mx_buf_init(&net);
+    mx_buf_adds(&net, "stream,id=net0,server=off,addr.type=unix,addr.path=");
+    /* QEMU's option syntax: a comma inside a value is written twice */
+    for (const char *p = s->net_socket; *p; p++) {
+        if (*p == ',') mx_buf_add(&net, ",", 1);
+        mx_buf_add(&net, p, 1);
+    }
+    mx_buf_adds(&b, "  <qemu:commandline>\n"
+                    "    <qemu:arg value='-netdev'/>\n"
+                    "    <qemu:arg value='");
+    mx_buf_add_xml(&b, net.data);
+    mx_buf_free(&net);
+    mx_buf_adds(&b, "'/>\n"
+                    "    <qemu:arg value='-device'/>\n"
+                    "    <qemu:arg value='virtio-net-pci,netdev=net0,bus=pcie.0,addr=0x0a'/>\n"
+                    "  </qemu:commandline>\n"
+                    "</domain>\n");
     return mx_buf_steal(&b);
 }
 

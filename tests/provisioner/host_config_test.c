@@ -99,6 +99,7 @@ static void test_registries_and_mirrors(void **state)
                               "  10.0.2.2:5000: {insecure: true}\n"
                               "contexts_dir: /srv/contexts\n"
                               "registry_mirrors: [http://10.0.2.2:5001]\n"
+                              "guest_services: [8080, 5001]\n"
                               "credential_helpers: [pass, ecr-login]\n",
                               f->dir);
     free(use_config(f, text));
@@ -115,6 +116,9 @@ static void test_registries_and_mirrors(void **state)
     assert_int_equal(hc.registries[1].insecure, 1);
     assert_int_equal(hc.nmirrors, 1);
     assert_string_equal(hc.mirrors[0], "http://10.0.2.2:5001");
+    assert_int_equal(hc.nguest_services, 2);
+    assert_int_equal(hc.guest_services[0], 8080);
+    assert_int_equal(hc.guest_services[1], 5001);
     assert_string_equal(hc.contexts_dir, "/srv/contexts");
     assert_string_equal(hc.credential_helpers[0], "pass");
     assert_string_equal(hc.credential_helpers[1], "ecr-login");
@@ -192,7 +196,16 @@ static void test_errors(void **state)
                ":2:1: unknown host setting \"boot_timout\" (known: libvirt_uri, accel, "
                "image_store, state_dir, images_dir, default_image, contexts_dir, boot_timeout, "
                "registries, "
-               "registry_mirrors, credential_helpers, resource_classes, capacity)");
+               "registry_mirrors, guest_services, credential_helpers, resource_classes, "
+               "capacity)");
+    load_fails(f, "guest_services: 5000\n", ":1:17: guest_services must be a list");
+    load_fails(f, "guest_services: [5000, 0]\n",
+               ":1:24: a guest service (a host loopback TCP port) must be a whole number from 1 "
+               "to 65535");
+    load_fails(f, "guest_services: [127.0.0.1:5000]\n",
+               ":1:18: a guest service (a host loopback TCP port) must be a whole number");
+    load_fails(f, "guest_services: [[1]]\n",
+               ":1:18: a guest service (a host loopback TCP port) must be a number");
     load_fails(f, "accel: hvf\n", ":1:8: accel must be auto, kvm or tcg");
     load_fails(f, "boot_timeout: 1\n",
                ":1:15: boot_timeout must be a whole number from 5 to 86400");

@@ -23,6 +23,9 @@ static mx_vm_spec spec(const char *type, const char *dir)
         .seed = dir,
         .console = dir,
         .ssh_port = 40222,
+        .net_socket = dir,
+        .qemu_uid = 64055,
+        .qemu_gid = 64056,
         .job_id = "0123abcd-" NASTY,
         .job_name = "build & test <all>",
         .job_dir = dir,
@@ -31,7 +34,7 @@ static mx_vm_spec spec(const char *type, const char *dir)
 }
 
 typedef struct paths {
-    char *dir, *kernel, *initrd, *disk, *seed, *console, *job_dir;
+    char *dir, *kernel, *initrd, *disk, *seed, *console, *job_dir, *sock;
 } paths;
 
 static void make_paths(paths *p)
@@ -44,6 +47,8 @@ static void make_paths(paths *p)
     p->seed = mx_path_join(p->dir, "seed " NASTY ".iso");
     p->console = mx_path_join(p->dir, "console " NASTY ".log");
     p->job_dir = mx_path_join(p->dir, "job " NASTY);
+    /* a comma is QEMU's option separator: it must reach QEMU doubled */
+    p->sock = mx_path_join(p->dir, "net,x " NASTY "/passt.sock");
 }
 
 static void free_paths(paths *p)
@@ -54,6 +59,7 @@ static void free_paths(paths *p)
     free(p->seed);
     free(p->console);
     free(p->job_dir);
+    free(p->sock);
     tu_rmdir(p->dir);
 }
 
@@ -66,6 +72,7 @@ static mx_vm_spec full_spec(const char *type, const paths *p)
     s.seed = p->seed;
     s.console = p->console;
     s.job_dir = p->job_dir;
+    s.net_socket = p->sock;
     return s;
 }
 
@@ -136,7 +143,21 @@ static void check_domain(const char *type)
     tu_assert_contains(xml, "<driver name='qemu' type='raw'");
     tu_assert_contains(xml, "<target dev='vda' bus='virtio'/>");
     tu_assert_contains(xml, "<target dev='vdb' bus='virtio'/>\n      <readonly/>");
-    tu_assert_contains(xml, "hostfwd=tcp:127.0.0.1:40222-:22");
+    /* the NIC is the job's passt, by its socket; no QEMU user networking, whose 10.0.2.2 is
+     * every port of the host's loopback */
+    char *sock = mx_xasprintf("%s/net,,x " NASTY "/passt.sock", p.dir);
+    assert_has_escaped(xml,
+                       "<qemu:arg value='-netdev'/>\n    <qemu:arg value='stream,id=net0,"
+                       "server=off,addr.type=unix,addr.path=",
+                       sock, "'/>");
+    free(sock);
+    tu_assert_contains(xml, "<qemu:arg value='virtio-net-pci,netdev=net0,bus=pcie.0,addr=0x0a'/>");
+    tu_assert_not_contains(xml, "user,");
+    tu_assert_not_contains(xml, "hostfwd");
+    tu_assert_not_contains(xml, "<interface");
+    /* QEMU as the QEMU user, and libvirt chowns nothing (the shared base image above all) */
+    tu_assert_contains(xml, "<seclabel type='static' model='dac' relabel='no'>\n"
+                            "    <label>+64055:+64056</label>\n  </seclabel>");
     tu_assert_contains(xml, "<on_reboot>destroy</on_reboot>");
     if (strcmp(type, "kvm") == 0) {
         tu_assert_contains(xml, "<cpu mode='host-passthrough'/>");
@@ -228,8 +249,10 @@ static void test_metadata_round_trip(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_domain_qemu),          cmocka_unit_test(test_domain_kvm),
-        cmocka_unit_test(test_unknown_type_is_qemu), cmocka_unit_test(test_metadata_round_trip),
+        cmocka_unit_test(test_domain_qemu),
+        cmocka_unit_test(test_domain_kvm),
+        cmocka_unit_test(test_unknown_type_is_qemu),
+        cmocka_unit_test(test_metadata_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

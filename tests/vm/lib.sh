@@ -6,6 +6,8 @@ set -euo pipefail
 
 MEXEC=${MEXEC:?MEXEC must name the mexec binary}
 T=$(mktemp -d /tmp/mexec-vmtest.XXXXXX)
+# QEMU runs as libvirt-qemu and opens the job's disk below $T/jobs by path
+chmod 0711 "$T"
 # used by the tests that source this file
 # shellcheck disable=SC2034
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
