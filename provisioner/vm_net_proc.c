@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -209,6 +210,12 @@ int mx_net_start(const char *job_dir, const mx_net_spec *s, uid_t uid, gid_t gid
 {
     *port_taken = 0;
     if (uid == 0) return mx_fail(err, MX_INFRA, "the guest network never runs as root");
+    struct sockaddr_un probe;
+    if (strlen(s->sock) >= sizeof probe.sun_path)
+        return mx_fail(err, MX_INFRA,
+                       "the guest network's socket %s is longer than a UNIX socket path may be "
+                       "(%zu bytes): choose a shorter state_dir",
+                       s->sock, sizeof probe.sun_path - 1);
     mx_net_stop(job_dir); /* an earlier attempt's */
     mx_autofree char *prog = find_program("pasta");
     if (!prog)

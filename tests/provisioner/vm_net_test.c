@@ -353,6 +353,31 @@ static void test_stop_spares_a_reused_pid(void **state)
     tu_rmdir(dir);
 }
 
+static void test_start_refusals(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    mx_net_spec s = spec();
+    int taken = 1;
+    mx_err err = {0};
+    /* never as root */
+    assert_int_equal(mx_net_start(dir, &s, 0, 0, &taken, &err), -1);
+    tu_assert_contains(err.msg, "never runs as root");
+    assert_int_equal(taken, 0);
+    /* a socket path the kernel cannot take: said plainly, before anything starts */
+    char longer[300];
+    memset(longer, 'x', sizeof longer - 1);
+    longer[0] = '/';
+    longer[sizeof longer - 1] = '\0';
+    s.sock = longer;
+    assert_int_equal(mx_net_start(dir, &s, 65534, 65534, &taken, &err), -1);
+    tu_assert_contains(err.msg, "choose a shorter state_dir");
+    char *pidfile = mx_path_join(dir, "net.pid");
+    assert_false(mx_path_exists(pidfile));
+    free(pidfile);
+    tu_rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -364,6 +389,7 @@ int main(void)
         cmocka_unit_test(test_default_route),
         cmocka_unit_test(test_stop_ends_the_group),
         cmocka_unit_test(test_stop_spares_a_reused_pid),
+        cmocka_unit_test(test_start_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
