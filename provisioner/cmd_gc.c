@@ -89,7 +89,7 @@ static int gc_dirs(const char *parent, const char *what, int *removed, mx_err *e
         if (e->d_name[0] == '.') continue;
         mx_autofree char *dir = mx_path_join(parent, e->d_name);
         if (!orphaned(dir)) continue;
-        /* a guest network whose domain never started (its owner was killed in between) */
+        /* its guest network (vm_net.h): it outlives the domain, whose owner was killed */
         mx_net_stop(dir);
         if (mx_rm_rf(dir, err) < 0) {
             rc = -1;

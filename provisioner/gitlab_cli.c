@@ -169,7 +169,7 @@ static int destroy_job(gl_ctx *g)
         say(g, "destroyed VM %s", domain);
     }
     if (stat(g->dir, &st) == 0) {
-        mx_net_stop(g->dir); /* passt quits with QEMU; one whose domain never started does not */
+        mx_net_stop(g->dir); /* the guest network's processes outlive the domain */
         if (mx_rm_rf(g->dir, &err) < 0) {
             say(g, "cleanup: %s", err.msg);
             rc = -1;

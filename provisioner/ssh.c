@@ -119,32 +119,20 @@ static int host_key_matches(LIBSSH2_SESSION *s, const char *host_pub, mx_err *er
     return same;
 }
 
-/* Starts the handshake without blocking: libssh2 sends our identification and goes as far as
- * the server lets it within BANNER_TIMEOUT_MS.  Returns 0 when the handshake is done, 1 when
- * the server's identification arrived and the rest of it is still to do, -1 when the server
- * said nothing in time or the connection closed (nothing listens in the guest yet).
- *
- * The client speaks first: the guest network's passt (vm_net.h) completes its connection to
- * the guest only once the client has sent something, so a client that waited in silence for
- * the server's banner would wait forever. */
-static int handshake_start(mx_ssh *c)
+/* 1 when the server's identification ("SSH-") is waiting on fd, left there for libssh2; 0 when
+ * nothing came in time or the connection closed (nothing listens in the guest yet). */
+static int banner_waiting(int fd)
 {
-    long long until = mx_now_ms() + BANNER_TIMEOUT_MS;
-    libssh2_session_set_blocking(c->s, 0);
-    int hs;
-    while ((hs = libssh2_session_handshake(c->s, c->sock)) == LIBSSH2_ERROR_EAGAIN &&
-           !libssh2_session_banner_get(c->s)) {
-        long long left = until - mx_now_ms();
-        if (left <= 0) break;
-        int dir = libssh2_session_block_directions(c->s);
-        struct pollfd p = {
-            .fd = c->sock,
-            .events = (short)(POLLIN | (dir & LIBSSH2_SESSION_BLOCK_OUTBOUND ? POLLOUT : 0))};
-        poll(&p, 1, (int)left); /* EINTR: the loop looks again */
-    }
-    libssh2_session_set_blocking(c->s, 1);
-    if (hs == 0) return 0;
-    return hs == LIBSSH2_ERROR_EAGAIN && libssh2_session_banner_get(c->s) ? 1 : -1;
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    int r;
+    while ((r = poll(&p, 1, BANNER_TIMEOUT_MS)) < 0 && errno == EINTR)
+        ;
+    if (r <= 0) return 0;
+    char peek[4];
+    ssize_t n;
+    while ((n = recv(fd, peek, sizeof peek, MSG_PEEK | MSG_WAITALL)) < 0 && errno == EINTR)
+        ;
+    return n == (ssize_t)sizeof peek && memcmp(peek, "SSH-", 4) == 0;
 }
 
 /* One attempt. Returns 0 connected, -1 retryable, -2 fatal (err set). */
@@ -152,20 +140,19 @@ static int attempt(mx_ssh *c, const mx_ssh_target *t, long long deadline_ms, mx_
 {
     c->sock = tcp_connect(t->port, err);
     if (c->sock < 0) return -1;
-    c->s = libssh2_session_init();
-    if (!c->s) return mx_fail(err, MX_INFRA, "libssh2_session_init failed"), -2;
-    if (libssh2_session_method_pref(c->s, LIBSSH2_METHOD_HOSTKEY, "ssh-ed25519") != 0)
-        return mx_fail(err, MX_INFRA, "libssh2 lacks ssh-ed25519: %s", mx_ssh_error(c->s)), -2;
-    int hs = handshake_start(c);
-    if (hs < 0) {
+    if (!banner_waiting(c->sock)) {
         mx_fail(err, MX_INFRA, "no SSH server answered at 127.0.0.1:%d yet", t->port);
         return -1;
     }
+    c->s = libssh2_session_init();
+    if (!c->s) return mx_fail(err, MX_INFRA, "libssh2_session_init failed"), -2;
     long long left = deadline_ms - mx_now_ms();
     if (left > MAX_HANDSHAKE_TIMEOUT_MS) left = MAX_HANDSHAKE_TIMEOUT_MS;
     if (left < MIN_HANDSHAKE_TIMEOUT_MS) left = MIN_HANDSHAKE_TIMEOUT_MS;
     libssh2_session_set_timeout(c->s, (long)left);
-    if (hs != 0 && libssh2_session_handshake(c->s, c->sock) != 0) {
+    if (libssh2_session_method_pref(c->s, LIBSSH2_METHOD_HOSTKEY, "ssh-ed25519") != 0)
+        return mx_fail(err, MX_INFRA, "libssh2 lacks ssh-ed25519: %s", mx_ssh_error(c->s)), -2;
+    if (libssh2_session_handshake(c->s, c->sock) != 0) {
         mx_fail(err, MX_INFRA, "SSH handshake with 127.0.0.1:%d: %s", t->port, mx_ssh_error(c->s));
         return -1;
     }

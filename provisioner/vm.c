@@ -278,18 +278,22 @@ static int create_domain(mx_vm *vm, const mx_host_config *hc, const mx_image *im
 {
     mx_qemu_user nu;
     if (mx_qemu_net_user(qu, &nu, err) < 0) return -1;
-    mx_autofree char *sock = mx_net_socket_path(vm->dir);
+    mx_autofree char *wrapper = mx_net_wrapper(err);
+    if (!wrapper) return -1;
+    mx_autofree char *ready = mx_net_ready_path(vm->dir);
+    mx_autofree char *resolv = mx_net_resolv_path(vm->dir);
     for (int attempt = 0; attempt < 3; attempt++) {
         if (free_port(&vm->ssh_port, err) < 0) return -1;
-        mx_net_spec ns = {.sock = sock,
+        mx_net_spec ns = {.ready = ready,
                           .ssh_port = vm->ssh_port,
                           .services = np->services,
                           .nservices = np->nservices,
                           .blocked = np->blocked,
                           .nblocked = np->nblocked,
                           .offline = np->offline};
+        pid_t holder = 0;
         int taken = 0;
-        if (mx_net_start(vm->dir, &ns, nu.uid, nu.gid, &taken, err) < 0) {
+        if (mx_net_start(vm->dir, &ns, nu.uid, nu.gid, &holder, &taken, err) < 0) {
             if (taken) continue;
             return -1;
         }
@@ -305,7 +309,10 @@ static int create_domain(mx_vm *vm, const mx_host_config *hc, const mx_image *im
             .seed = vm->seed,
             .console = vm->console,
             .ssh_port = vm->ssh_port,
-            .net_socket = sock,
+            .emulator = wrapper,
+            .qemu = qu->emulator,
+            .net_resolv = resolv,
+            .net_pid = (long)holder,
             .qemu_uid = (long)qu->uid,
             .qemu_gid = (long)qu->gid,
             .job_id = vm->job_id,
@@ -318,7 +325,7 @@ static int create_domain(mx_vm *vm, const mx_host_config *hc, const mx_image *im
          * SIGKILLed mexec leaves no running VM (gc then removes the files). */
         vm->dom =
             virDomainCreateXML(vm->conn, xml, vm->outlive_owner ? 0 : VIR_DOMAIN_START_AUTODESTROY);
-        if (vm->dom) return mx_net_announce(vm->dom, err);
+        if (vm->dom) return 0;
         const char *msg = mx_virt_error();
         mx_fail(err, MX_INFRA, "start VM %s: %s%s", vm->domain_name, msg, create_hint(msg));
         mx_net_stop(vm->dir);
@@ -415,7 +422,7 @@ void mx_vm_teardown(mx_vm *vm)
         vm->conn = NULL;
     }
     if (vm->dir) {
-        /* passt quits with QEMU; a network started for a domain that never ran does not */
+        /* the guest network's processes outlive QEMU: they end here */
         mx_net_stop(vm->dir);
         mx_err err;
         if (mx_rm_rf(vm->dir, &err) < 0) fprintf(stderr, "mexec: %s\n", err.msg);

@@ -1,4 +1,4 @@
-/* The guest network's command lines and settings (vm_net.h); vm_net_proc.c runs them. */
+/* The guest network's command line and settings (vm_net.h); vm_net_proc.c runs it. */
 #include "vm_net.h"
 #include "mx_buf.h"
 #include "mx_fs.h"
@@ -40,8 +40,9 @@ void mx_net_strv_free(char **v)
     free(v);
 }
 
-/* Runs in the namespace before passt: what the guest must never reach through it.  A
- * prohibit rule answers a connect() with EACCES, which passt turns into a reset for the guest. */
+/* Runs in the namespace: what the guest must never reach through it, then it holds the
+ * namespace.  A prohibit rule answers a connect() with EACCES, which slirp turns into a reset
+ * for the guest.  $1 is the ready file. */
 static char *rules_script(const mx_net_spec *s)
 {
     mx_buf b;
@@ -57,7 +58,8 @@ static char *rules_script(const mx_net_spec *s)
         if (strchr(s->blocked[i], ':'))
             mx_buf_printf(&b, "  ip -6 rule add to %s prohibit pref 101\n", s->blocked[i]);
     mx_buf_adds(&b, "fi\n"
-                    "exec \"$@\"\n");
+                    ": >\"$1\"\n"
+                    "exec sleep infinity\n");
     return mx_buf_steal(&b);
 }
 
@@ -81,8 +83,9 @@ char **mx_net_argv(const mx_net_spec *s)
     add(&a, "--no-map-gw");
     add(&a, "--dns-forward");
     add(&a, MX_NET_GUEST_DNS);
+    /* host loopback SSH_PORT -> the namespace's SSH_PORT, where QEMU forwards it to the guest */
     add(&a, "-t");
-    snprintf(tmp, sizeof tmp, "127.0.0.1/%d:22", s->ssh_port);
+    snprintf(tmp, sizeof tmp, "127.0.0.1/%d", s->ssh_port);
     add(&a, tmp);
     add(&a, "-u");
     add(&a, "none");
@@ -90,9 +93,10 @@ char **mx_net_argv(const mx_net_spec *s)
     mx_buf ports;
     mx_buf_init(&ports);
     for (size_t i = 0; i < s->nservices; i++)
-        mx_buf_printf(&ports, "%s%d", i ? "," : "", s->services[i]);
+        if (s->services[i] != s->ssh_port) /* free on the host: nothing listens there */
+            mx_buf_printf(&ports, "%s%d", ports.len ? "," : "", s->services[i]);
     add(&a, "-T");
-    add(&a, s->nservices ? ports.data : "none");
+    add(&a, ports.len ? ports.data : "none");
     mx_buf_free(&ports);
     add(&a, "-U");
     add(&a, "none");
@@ -103,39 +107,18 @@ char **mx_net_argv(const mx_net_spec *s)
     add(&a, script);
     free(script);
     add(&a, "mexec-net"); /* $0 of the script */
-    /* passt stays the namespace's root (--runas 0:0), which is the QEMU user outside it: by
-     * default it would switch to nobody, who has no id in the namespace.  The guest's gateway
-     * maps to the namespace's loopback, where the listed services are. */
-    for (const char *const *o = (const char *const[]){"passt",
-                                                      "-q",
-                                                      "-f",
-                                                      "-e",
-                                                      "-1",
-                                                      "--runas",
-                                                      "0:0",
-                                                      "-a",
-                                                      MX_NET_GUEST_ADDR,
-                                                      "-n",
-                                                      "24",
-                                                      "-g",
-                                                      MX_NET_GUEST_GW,
-                                                      "-D",
-                                                      MX_NET_GUEST_DNS,
-                                                      "-s",
-                                                      s->sock,
-                                                      "-t",
-                                                      "127.0.0.1/22",
-                                                      "-u",
-                                                      "none",
-                                                      NULL};
-         *o; o++)
-        add(&a, *o);
+    add(&a, s->ready);
     return a.v;
 }
 
-char *mx_net_socket_path(const char *job_dir)
+char *mx_net_ready_path(const char *job_dir)
 {
-    return mx_path_join(job_dir, "net/passt.sock");
+    return mx_path_join(job_dir, "net/ready");
+}
+
+char *mx_net_resolv_path(const char *job_dir)
+{
+    return mx_path_join(job_dir, "net/resolv.conf");
 }
 
 static int cmp_int(const void *a, const void *b)

@@ -4,27 +4,28 @@
 #include "mx_cleanup.h"
 #include "mx_fs.h"
 #include "signals.h"
-#include "vm.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <ifaddrs.h>
-#include <libvirt/libvirt-qemu.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-/* pasta creates the namespace, passt binds its socket: well under a second, more on a loaded
- * host; the bound is for a host where it hangs. */
+#ifndef MX_LIBEXECDIR
+#define MX_LIBEXECDIR "/usr/local/libexec/mexec"
+#endif
+
+/* pasta creates and configures the namespace: well under a second, more on a loaded host; the
+ * bound is for a host where it hangs. */
 #define START_TIMEOUT_MS 20000
-#define STOP_GRACE_MS 2000
+#define STOP_WAIT_MS 2000
 /* a minimal, fixed environment: nothing of mexec's (a job's secrets never are) reaches them */
 #define NET_PATH "/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -60,8 +61,8 @@ static char *find_program(const char *name)
 }
 
 /* 1 if pid runs (a zombie does not) and is this job's pasta: its command line names the job's
- * socket, so a pid reused by another process is never signalled. */
-static int is_ours(pid_t pid, const char *sock)
+ * ready file, so a pid reused by another process is never signalled. */
+static int is_ours(pid_t pid, const char *ready)
 {
     char path[64];
     snprintf(path, sizeof path, "/proc/%ld/cmdline", (long)pid);
@@ -70,7 +71,7 @@ static int is_ours(pid_t pid, const char *sock)
     int ours = 0;
     if (mx_read_file(path, &b, NULL) == 0)
         for (size_t at = 0; at < b.len && !ours; at += strlen(b.data + at) + 1)
-            ours = strcmp(b.data + at, sock) == 0;
+            ours = strcmp(b.data + at, ready) == 0;
     mx_buf_free(&b);
     return ours;
 }
@@ -86,15 +87,14 @@ static pid_t read_pid(const char *dir)
     return pid > 1 ? (pid_t)pid : 0;
 }
 
-/* Reaps pid if it is our child and has ended; 1 if it is gone (or was never ours to wait for
- * and no longer runs). */
-static int gone(pid_t pid, const char *sock)
+/* Reaps pid if it is our child and has ended; 1 once it no longer runs as this job's pasta. */
+static int gone(pid_t pid, const char *ready)
 {
     int st;
     pid_t r = waitpid(pid, &st, WNOHANG);
     if (r == pid) return 1;
     if (r == 0) return 0;
-    return !is_ours(pid, sock);
+    return !is_ours(pid, ready);
 }
 
 void mx_net_stop(const char *job_dir)
@@ -102,26 +102,22 @@ void mx_net_stop(const char *job_dir)
     pid_t pid = read_pid(job_dir);
     mx_autofree char *pidfile = pid_path(job_dir);
     if (!pid) return;
-    mx_autofree char *sock = mx_net_socket_path(job_dir);
+    mx_autofree char *ready = mx_net_ready_path(job_dir);
     int st;
-    /* our own child that ended already: reap it; passt may linger in its group */
+    /* our own child that ended already: reap it; the holder may linger in its group */
     int reaped = waitpid(pid, &st, WNOHANG) == pid;
-    if (reaped || is_ours(pid, sock)) {
-        /* pasta leads its own process group (setsid), which passt is in */
-        kill(-pid, SIGTERM);
-        for (int ms = 0; !reaped && ms < STOP_GRACE_MS && !gone(pid, sock); ms += 10)
+    if (reaped || is_ours(pid, ready)) {
+        /* pasta leads its own process group (setsid), which the holder is in.  SIGKILL: the
+         * holder is the init of pasta's PID namespace, which ignores other signals. */
+        kill(-pid, SIGKILL);
+        for (int ms = 0; !reaped && ms < STOP_WAIT_MS && !gone(pid, ready); ms += 10)
             nap_ms(10);
-        if (!reaped && !gone(pid, sock)) {
-            kill(-pid, SIGKILL);
-            while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-            }
-        }
     }
     unlink(pidfile);
 }
 
-/* The last lines of net.log that explain a failure (passt's "Failed to send ... to syslog"
- * noise, printed where there is no syslog, left out). */
+/* The last lines of net.log that explain a failure (the "Failed to send ... to syslog" noise
+ * pasta prints where there is no syslog left out). */
 static char *log_tail(const char *dir)
 {
     mx_autofree char *path = log_path(dir);
@@ -145,16 +141,19 @@ static char *log_tail(const char *dir)
     return s;
 }
 
+/* JOB_DIR/net: the QEMU user's (the holder marks it ready there), with the resolv.conf
+ * mexec-qemu shows QEMU's slirp: its DNS goes to 10.0.2.3, which pasta forwards. */
 static int make_net_dir(const char *job_dir, uid_t uid, gid_t gid, mx_err *err)
 {
     mx_autofree char *d = mx_path_join(job_dir, "net");
-    mx_autofree char *sock = mx_net_socket_path(job_dir);
+    mx_autofree char *ready = mx_net_ready_path(job_dir);
+    mx_autofree char *resolv = mx_net_resolv_path(job_dir);
     if (mkdir(d, 0700) < 0 && errno != EEXIST) return mx_fail_errno(err, MX_INFRA, "mkdir %s", d);
-    /* passt binds its socket here as the QEMU user; an earlier attempt's socket goes */
     if (chown(d, uid, gid) < 0 || chmod(d, 0700) < 0)
         return mx_fail_errno(err, MX_INFRA, "hand %s to uid %ld", d, (long)uid);
-    if (unlink(sock) < 0 && errno != ENOENT) return mx_fail_errno(err, MX_INFRA, "rm %s", sock);
-    return 0;
+    if (unlink(ready) < 0 && errno != ENOENT) return mx_fail_errno(err, MX_INFRA, "rm %s", ready);
+    const char *text = "nameserver " MX_NET_GUEST_DNS "\n";
+    return mx_write_file(resolv, text, strlen(text), 0644, err);
 }
 
 /* In the child, between fork and exec: async-signal-safe calls only. */
@@ -164,7 +163,7 @@ static void exec_child(const char *prog, char **argv, int devnull, int logfd, ui
     struct sigaction dfl;
     memset(&dfl, 0, sizeof dfl);
     dfl.sa_handler = SIG_DFL;
-    /* mexec ignores SIGPIPE and catches the stop signals; pasta must die of SIGTERM */
+    /* mexec ignores SIGPIPE and catches the stop signals: none of that is pasta's */
     for (int s = 1; s < NSIG; s++)
         sigaction(s, &dfl, NULL);
     sigset_t none;
@@ -184,12 +183,24 @@ static void exec_child(const char *prog, char **argv, int devnull, int logfd, ui
     _exit(127);
 }
 
-static int wait_ready(const char *job_dir, pid_t pid, const char *sock, int *port_taken,
-                      mx_err *err)
+/* The process pasta runs in the namespace: its only child. */
+static pid_t holder_of(pid_t pasta)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/task/%ld/children", (long)pasta, (long)pasta);
+    mx_buf b;
+    mx_buf_init(&b);
+    long pid = 0;
+    if (mx_read_file(path, &b, NULL) == 0 && b.len) pid = strtol(b.data, NULL, 10);
+    mx_buf_free(&b);
+    return pid > 1 ? (pid_t)pid : 0;
+}
+
+static int wait_ready(const char *job_dir, pid_t pid, const char *ready, pid_t *holder,
+                      int *port_taken, mx_err *err)
 {
     for (int ms = 0; ms < START_TIMEOUT_MS; ms += 10) {
-        struct stat st;
-        if (stat(sock, &st) == 0 && S_ISSOCK(st.st_mode)) return 0;
+        if (mx_path_exists(ready) && (*holder = holder_of(pid)) > 0) return 0;
         int status;
         if (waitpid(pid, &status, WNOHANG) == pid) {
             mx_autofree char *tail = log_tail(job_dir);
@@ -201,21 +212,16 @@ static int wait_ready(const char *job_dir, pid_t pid, const char *sock, int *por
         nap_ms(10);
     }
     mx_autofree char *tail = log_tail(job_dir);
-    return mx_fail(err, MX_INFRA, "no socket %s after %d s: %s", sock, START_TIMEOUT_MS / 1000,
-                   tail);
+    return mx_fail(err, MX_INFRA, "its namespace was not ready after %d s: %s",
+                   START_TIMEOUT_MS / 1000, tail);
 }
 
-int mx_net_start(const char *job_dir, const mx_net_spec *s, uid_t uid, gid_t gid, int *port_taken,
-                 mx_err *err)
+int mx_net_start(const char *job_dir, const mx_net_spec *s, uid_t uid, gid_t gid, pid_t *holder,
+                 int *port_taken, mx_err *err)
 {
     *port_taken = 0;
+    *holder = 0;
     if (uid == 0) return mx_fail(err, MX_INFRA, "the guest network never runs as root");
-    struct sockaddr_un probe;
-    if (strlen(s->sock) >= sizeof probe.sun_path)
-        return mx_fail(err, MX_INFRA,
-                       "the guest network's socket %s is longer than a UNIX socket path may be "
-                       "(%zu bytes): choose a shorter state_dir",
-                       s->sock, sizeof probe.sun_path - 1);
     mx_net_stop(job_dir); /* an earlier attempt's */
     mx_autofree char *prog = find_program("pasta");
     if (!prog)
@@ -246,10 +252,9 @@ int mx_net_start(const char *job_dir, const mx_net_spec *s, uid_t uid, gid_t gid
     char text[32];
     int n = snprintf(text, sizeof text, "%ld\n", (long)pid);
     int rc = mx_write_file(pidp, text, (size_t)n, 0600, err);
-    if (rc == 0) rc = wait_ready(job_dir, pid, s->sock, port_taken, err);
+    if (rc == 0) rc = wait_ready(job_dir, pid, s->ready, holder, port_taken, err);
     if (rc < 0) {
-        /* pasta's group (passt too, should pasta have died alone); just reaped or still ours,
-         * so the pid cannot have been reused */
+        /* pasta's group (the holder too); just reaped or still ours, so not a reused pid */
         kill(-pid, SIGKILL);
         while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
         }
@@ -259,46 +264,27 @@ int mx_net_start(const char *job_dir, const mx_net_spec *s, uid_t uid, gid_t gid
     return 0;
 }
 
-int mx_net_host_online(void)
+char *mx_net_wrapper(mx_err *err)
 {
-    mx_buf r4, r6;
-    mx_buf_init(&r4);
-    mx_buf_init(&r6);
-    /* unreadable: as if absent (an IPv6-less kernel has no ipv6_route) */
-    mx_read_file("/proc/net/route", &r4, NULL);
-    mx_read_file("/proc/net/ipv6_route", &r6, NULL);
-    int online = mx_net_default_route(r4.data, r6.data);
-    mx_buf_free(&r4);
-    mx_buf_free(&r6);
-    return online;
-}
-
-char **mx_net_host_blocked(size_t *n)
-{
-    char **v = mx_xcalloc(MX_NET_MAX_BLOCKED + 1, sizeof *v);
-    *n = 0;
-    struct ifaddrs *all = NULL;
-    /* no list: nothing beyond link-local to block, which the rules always do */
-    if (getifaddrs(&all) < 0) return v;
-    for (struct ifaddrs *i = all; i && *n < MX_NET_MAX_BLOCKED; i = i->ifa_next) {
-        char text[64];
-        if (!i->ifa_addr || !mx_net_block_addr(i->ifa_addr, text)) continue;
-        int dup = 0;
-        for (size_t k = 0; k < *n && !dup; k++)
-            dup = strcmp(v[k], text) == 0;
-        if (!dup) v[(*n)++] = mx_xstrdup(text);
+    const char *env = getenv("MEXEC_QEMU_WRAPPER");
+    if (env && *env) {
+        if (env[0] == '/' && access(env, X_OK) == 0) return mx_xstrdup(env);
+        mx_fail(err, MX_INFRA, "MEXEC_QEMU_WRAPPER=%s is not an executable file's full path", env);
+        return NULL;
     }
-    freeifaddrs(all);
-    return v;
-}
-
-int mx_net_announce(virDomainPtr dom, mx_err *err)
-{
-    char *reply = NULL;
-    const char *cmd = "{\"execute\":\"announce-self\",\"arguments\":"
-                      "{\"initial\":50,\"max\":550,\"rounds\":1,\"step\":50}}";
-    if (virDomainQemuMonitorCommand(dom, cmd, &reply, 0) < 0)
-        return mx_fail(err, MX_INFRA, "announce the guest's NIC to passt: %s", mx_virt_error());
-    free(reply);
-    return 0;
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n > 0) {
+        self[n] = '\0';
+        mx_autofree char *dir = mx_dirname(self);
+        char *p = mx_path_join(dir, "mexec-qemu");
+        if (access(p, X_OK) == 0) return p;
+        free(p);
+    }
+    char *p = mx_path_join(MX_LIBEXECDIR, "mexec-qemu");
+    if (access(p, X_OK) == 0) return p;
+    mx_fail(err, MX_INFRA, "cannot find mexec-qemu beside mexec or in %s (set MEXEC_QEMU_WRAPPER)",
+            MX_LIBEXECDIR);
+    free(p);
+    return NULL;
 }

@@ -52,17 +52,38 @@ int mx_qemu_user_parse(const char *caps, const char *domain_type, mx_qemu_user *
     return -1;
 }
 
+int mx_qemu_emulator_parse(const char *caps, mx_qemu_user *u)
+{
+    const char *arch = strstr(caps, "<arch name='x86_64'>");
+    if (!arch) return -1;
+    const char *end = strstr(arch, "</arch>");
+    const char *e = strstr(arch, "<emulator>");
+    if (!end || !e || e > end) return -1;
+    e += strlen("<emulator>");
+    const char *z = strstr(e, "</emulator>");
+    size_t len = z ? (size_t)(z - e) : 0;
+    /* a plain absolute path: it goes into the domain's XML and mexec-qemu's environment */
+    if (!z || len == 0 || len >= sizeof u->emulator || *e != '/') return -1;
+    for (const char *p = e; p < z; p++)
+        if (*p == '&' || *p == '<' || *p == '\'' || *p == '"') return -1;
+    memcpy(u->emulator, e, len);
+    u->emulator[len] = '\0';
+    return 0;
+}
+
 int mx_qemu_user_get(virConnectPtr conn, const char *domain_type, mx_qemu_user *u, mx_err *err)
 {
     char *caps = virConnectGetCapabilities(conn);
     if (!caps) return mx_fail(err, MX_INFRA, "read libvirt's capabilities");
     int rc = mx_qemu_user_parse(caps, domain_type, u);
+    int emu = rc == 0 ? mx_qemu_emulator_parse(caps, u) : 0;
     free(caps);
     if (rc < 0)
         return mx_fail(err, MX_INFRA,
                        "libvirt reports no DAC label for %s domains: is this libvirtd "
                        "privileged (qemu:///system)?",
                        domain_type);
+    if (emu < 0) return mx_fail(err, MX_INFRA, "libvirt reports no x86_64 QEMU emulator");
     return 0;
 }
 

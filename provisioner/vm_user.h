@@ -19,12 +19,15 @@
 typedef struct mx_qemu_user {
     uid_t uid;
     gid_t gid;
+    char emulator[256]; /* the x86_64 QEMU binary libvirt would run (capabilities) */
 } mx_qemu_user;
 
 /* Reads the DAC base label for domain_type ("kvm"/"qemu") from libvirt's capabilities XML
  * ("+64055:+64055").  Returns 0, or -1 when there is none. */
 int mx_qemu_user_parse(const char *caps_xml, const char *domain_type, mx_qemu_user *u);
-/* The same from a live connection; err says what to check when libvirt has no DAC label. */
+/* Reads libvirt's x86_64 emulator from the capabilities XML into u->emulator.  0, or -1. */
+int mx_qemu_emulator_parse(const char *caps_xml, mx_qemu_user *u);
+/* Both from a live connection; err says what to check when libvirt has no DAC label. */
 int mx_qemu_user_get(virConnectPtr conn, const char *domain_type, mx_qemu_user *u, mx_err *err);
 
 /* The user the guest network runs as: QEMU's, or nobody's when QEMU runs as root (an old

@@ -79,6 +79,7 @@ char *mx_vm_domain_xml(const mx_vm_spec *s)
                     "  <on_reboot>destroy</on_reboot>\n"
                     "  <on_crash>destroy</on_crash>\n"
                     "  <devices>\n");
+    elem(&b, "    ", "emulator", s->emulator);
     disk(&b, "qcow2", s->disk, "vda", 0);
     disk(&b, "raw", s->seed, "vdb", 1);
     mx_buf_adds(&b, "    <serial type='file'>\n      <source path='");
@@ -95,25 +96,28 @@ char *mx_vm_domain_xml(const mx_vm_spec *s)
                   "    <label>+%ld:+%ld</label>\n"
                   "  </seclabel>\n",
                   s->qemu_uid, s->qemu_gid);
-    /* The NIC is the job's own passt (vm_net.h), through <qemu:commandline>: Debian's libvirt
-     * 9.0 has passt support compiled out, and on q35 the NIC needs an explicit bus/slot. */
-    mx_buf net;
-    mx_buf_init(&net);
-    mx_buf_adds(&net, "stream,id=net0,server=off,addr.type=unix,addr.path=");
-    /* QEMU's option syntax: a comma inside a value is written twice */
-    for (const char *p = s->net_socket; *p; p++) {
-        if (*p == ',') mx_buf_add(&net, ",", 1);
-        mx_buf_add(&net, p, 1);
+    /* QEMU's user networking, run in the job's own namespace (vm_net.h): its 10.0.2.2 is that
+     * namespace's loopback, and SSH is forwarded from there (pasta brings it to the host's
+     * loopback).  Through <qemu:commandline>: Debian's libvirt 9.0 offers user networking
+     * only via passt, which it has compiled out; and on q35 the NIC needs an explicit
+     * bus/slot. */
+    char pid[32];
+    snprintf(pid, sizeof pid, "%ld", s->net_pid);
+    mx_buf_printf(&b,
+                  "  <qemu:commandline>\n"
+                  "    <qemu:arg value='-netdev'/>\n"
+                  "    <qemu:arg value='user,id=net0,hostfwd=tcp:127.0.0.1:%d-:22'/>\n"
+                  "    <qemu:arg value='-device'/>\n"
+                  "    <qemu:arg value='virtio-net-pci,netdev=net0,bus=pcie.0,addr=0x0a'/>\n",
+                  s->ssh_port);
+    const char *env[][2] = {
+        {"MEXEC_QEMU", s->qemu}, {"MEXEC_NET_PID", pid}, {"MEXEC_NET_RESOLV", s->net_resolv}};
+    for (size_t i = 0; i < 3; i++) {
+        mx_buf_printf(&b, "    <qemu:env name='%s' value='", env[i][0]);
+        mx_buf_add_xml(&b, env[i][1]);
+        mx_buf_adds(&b, "'/>\n");
     }
-    mx_buf_adds(&b, "  <qemu:commandline>\n"
-                    "    <qemu:arg value='-netdev'/>\n"
-                    "    <qemu:arg value='");
-    mx_buf_add_xml(&b, net.data);
-    mx_buf_free(&net);
-    mx_buf_adds(&b, "'/>\n"
-                    "    <qemu:arg value='-device'/>\n"
-                    "    <qemu:arg value='virtio-net-pci,netdev=net0,bus=pcie.0,addr=0x0a'/>\n"
-                    "  </qemu:commandline>\n"
+    mx_buf_adds(&b, "  </qemu:commandline>\n"
                     "</domain>\n");
     return mx_buf_steal(&b);
 }

@@ -12,11 +12,15 @@ typedef struct mx_vm_spec {
     int vcpus;
     int memory_mib;
     const char *kernel, *initrd, *cmdline;
-    const char *disk;       /* per-job overlay (qcow2) */
-    const char *seed;       /* NoCloud seed image (raw ISO9660) */
-    const char *console;    /* serial console log file */
-    int ssh_port;           /* host 127.0.0.1 port forwarded to the guest's 22 (vm_net.h) */
-    const char *net_socket; /* the guest network's UNIX socket (passt, vm_net.h) */
+    const char *disk;    /* per-job overlay (qcow2) */
+    const char *seed;    /* NoCloud seed image (raw ISO9660) */
+    const char *console; /* serial console log file */
+    int ssh_port;        /* host 127.0.0.1 port forwarded to the guest's 22 (vm_net.h) */
+    /* the guest network (vm_net.h): libvirt starts QEMU (qemu) through the wrapper
+     * (emulator), which enters the namespace net_pid holds and shows QEMU net_resolv as its
+     * resolv.conf */
+    const char *emulator, *qemu, *net_resolv;
+    long net_pid;
     /* the DAC label QEMU runs under (vm_user.h); with relabel='no', libvirt chowns nothing */
     long qemu_uid, qemu_gid;
     /* metadata, so `mexec gc` and `mexec ps` can tell our domains and their owners (the

@@ -11,7 +11,7 @@ step "host packages"
 scripts/setup-host.sh --no-daemons
 
 step "style"
-shellcheck -x scripts/*.sh tests/vm/*.sh tests/provisioner/*.sh tests/registry/*.sh tests/gitlab/*.sh images/*/recipe.sh images/*.sh bench/*.sh .ci/run
+shellcheck -x scripts/*.sh provisioner/*.sh tests/vm/*.sh tests/provisioner/*.sh tests/registry/*.sh tests/gitlab/*.sh images/*/recipe.sh images/*.sh bench/*.sh .ci/run
 git ls-files '*.c' '*.h' | xargs clang-format --dry-run -Werror
 
 step "build: gcc"

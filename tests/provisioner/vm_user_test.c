@@ -10,7 +10,13 @@ static const char caps[] =
     "    <secmodel>\n      <model>dac</model>\n      <doi>0</doi>\n"
     "      <baselabel type='kvm'>+64055:+994</baselabel>\n"
     "      <baselabel type='qemu'>+999:+995</baselabel>\n"
-    "    </secmodel>\n  </host>\n</capabilities>\n";
+    "    </secmodel>\n  </host>\n"
+    "  <guest>\n    <os_type>hvm</os_type>\n    <arch name='i686'>\n"
+    "      <emulator>/usr/bin/qemu-system-i386</emulator>\n    </arch>\n  </guest>\n"
+    "  <guest>\n    <os_type>hvm</os_type>\n    <arch name='x86_64'>\n      "
+    "<wordsize>64</wordsize>\n"
+    "      <emulator>/usr/bin/qemu-system-x86_64</emulator>\n    </arch>\n  </guest>\n"
+    "</capabilities>\n";
 
 static void test_parse(void **state)
 {
@@ -43,6 +49,23 @@ static void test_parse(void **state)
                      -1);
     assert_int_equal(mx_qemu_user_parse("<secmodel><model>dac</model>", "qemu", &u), -1);
     assert_int_equal(mx_qemu_user_parse("", "qemu", &u), -1);
+}
+
+static void test_emulator(void **state)
+{
+    (void)state;
+    mx_qemu_user u = {0};
+    assert_int_equal(mx_qemu_emulator_parse(caps, &u), 0);
+    assert_string_equal(u.emulator, "/usr/bin/qemu-system-x86_64");
+    /* none for x86_64, a relative path, one that would need escaping in XML */
+    assert_int_equal(mx_qemu_emulator_parse("<arch name='i686'><emulator>/q</emulator></arch>", &u),
+                     -1);
+    assert_int_equal(
+        mx_qemu_emulator_parse("<arch name='x86_64'><emulator>qemu</emulator></arch>", &u), -1);
+    assert_int_equal(
+        mx_qemu_emulator_parse("<arch name='x86_64'><emulator>/a'b</emulator></arch>", &u), -1);
+    assert_int_equal(
+        mx_qemu_emulator_parse("<arch name='x86_64'></arch><emulator>/q</emulator>", &u), -1);
 }
 
 static void test_net_user_is_never_root(void **state)
@@ -114,6 +137,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse),
+        cmocka_unit_test(test_emulator),
         cmocka_unit_test(test_net_user_is_never_root),
         cmocka_unit_test(test_share_image),
         cmocka_unit_test(test_own_and_pass),

@@ -23,7 +23,10 @@ static mx_vm_spec spec(const char *type, const char *dir)
         .seed = dir,
         .console = dir,
         .ssh_port = 40222,
-        .net_socket = dir,
+        .emulator = dir,
+        .qemu = "/usr/bin/qemu-system-x86_64",
+        .net_resolv = dir,
+        .net_pid = 31337,
         .qemu_uid = 64055,
         .qemu_gid = 64056,
         .job_id = "0123abcd-" NASTY,
@@ -34,7 +37,7 @@ static mx_vm_spec spec(const char *type, const char *dir)
 }
 
 typedef struct paths {
-    char *dir, *kernel, *initrd, *disk, *seed, *console, *job_dir, *sock;
+    char *dir, *kernel, *initrd, *disk, *seed, *console, *job_dir, *wrapper, *resolv;
 } paths;
 
 static void make_paths(paths *p)
@@ -47,8 +50,8 @@ static void make_paths(paths *p)
     p->seed = mx_path_join(p->dir, "seed " NASTY ".iso");
     p->console = mx_path_join(p->dir, "console " NASTY ".log");
     p->job_dir = mx_path_join(p->dir, "job " NASTY);
-    /* a comma is QEMU's option separator: it must reach QEMU doubled */
-    p->sock = mx_path_join(p->dir, "net,x " NASTY "/passt.sock");
+    p->wrapper = mx_path_join(p->dir, "bin " NASTY "/mexec-qemu");
+    p->resolv = mx_path_join(p->dir, "job " NASTY "/net/resolv.conf");
 }
 
 static void free_paths(paths *p)
@@ -59,7 +62,8 @@ static void free_paths(paths *p)
     free(p->seed);
     free(p->console);
     free(p->job_dir);
-    free(p->sock);
+    free(p->wrapper);
+    free(p->resolv);
     tu_rmdir(p->dir);
 }
 
@@ -72,7 +76,8 @@ static mx_vm_spec full_spec(const char *type, const paths *p)
     s.seed = p->seed;
     s.console = p->console;
     s.job_dir = p->job_dir;
-    s.net_socket = p->sock;
+    s.emulator = p->wrapper;
+    s.net_resolv = p->resolv;
     return s;
 }
 
@@ -143,17 +148,15 @@ static void check_domain(const char *type)
     tu_assert_contains(xml, "<driver name='qemu' type='raw'");
     tu_assert_contains(xml, "<target dev='vda' bus='virtio'/>");
     tu_assert_contains(xml, "<target dev='vdb' bus='virtio'/>\n      <readonly/>");
-    /* the NIC is the job's passt, by its socket; no QEMU user networking, whose 10.0.2.2 is
-     * every port of the host's loopback */
-    char *sock = mx_xasprintf("%s/net,,x " NASTY "/passt.sock", p.dir);
-    assert_has_escaped(xml,
-                       "<qemu:arg value='-netdev'/>\n    <qemu:arg value='stream,id=net0,"
-                       "server=off,addr.type=unix,addr.path=",
-                       sock, "'/>");
-    free(sock);
+    /* QEMU's user networking, started through mexec-qemu in the job's namespace: the
+     * namespace's holder and the files it needs reach it in its environment */
+    assert_has_escaped(xml, "<devices>\n    <emulator>", p.wrapper, "</emulator>");
+    tu_assert_contains(xml, "<qemu:arg value='-netdev'/>\n"
+                            "    <qemu:arg value='user,id=net0,hostfwd=tcp:127.0.0.1:40222-:22'/>");
     tu_assert_contains(xml, "<qemu:arg value='virtio-net-pci,netdev=net0,bus=pcie.0,addr=0x0a'/>");
-    tu_assert_not_contains(xml, "user,");
-    tu_assert_not_contains(xml, "hostfwd");
+    tu_assert_contains(xml, "<qemu:env name='MEXEC_NET_PID' value='31337'/>");
+    tu_assert_contains(xml, "<qemu:env name='MEXEC_QEMU' value='/usr/bin/qemu-system-x86_64'/>");
+    assert_has_escaped(xml, "<qemu:env name='MEXEC_NET_RESOLV' value='", p.resolv, "'/>");
     tu_assert_not_contains(xml, "<interface");
     /* QEMU as the QEMU user, and libvirt chowns nothing (the shared base image above all) */
     tu_assert_contains(xml, "<seclabel type='static' model='dac' relabel='no'>\n"
