@@ -27,7 +27,7 @@ PACKAGES=(
     docker-registry skopeo apache2-utils python3-jwt python3-cryptography openssl # registry tests
     busybox-static # tests/registry/make_image.py: the runnable test image's one binary
     linux-image-amd64 # guest kernel + initrd in /boot (direct kernel boot)
-    passt # per-VM user-mode network stack (provisioner/vm_net*.c): guests reach only listed host services
+    passt # its pasta connects each VM's own network namespace (provisioner/vm_net.h)
 )
 
 QEMU_CONF=/etc/libvirt/qemu.conf

@@ -45,12 +45,12 @@ expect_no_out() { ! grep -qF -- "$1" "$T/out" || fail "stdout has: $1"; }
 expect_err() { grep -qF -- "$1" "$T/err" || fail "stderr lacks: $1"; }
 
 # No mexec domain left in libvirt, no job files or workspace left in this test's state, and no
-# process of a job's guest network (pasta and passt name the job's socket) still running.
+# process of a job's guest network (pasta names the job's directory) still running.
 expect_no_leftovers() {
     local doms i
     doms=$(virsh -q -c qemu:///system list --all --name | grep '^mexec-' || true)
     [[ -z $doms ]] || fail "domains left behind: $doms"
-    # passt quits when its QEMU goes, pasta after it: a moment after a killed run
+    # mexec ends them after the domain; give a killed run's a moment
     for ((i = 0; i < 50; i++)); do
         pgrep -f -- "$T/jobs/" >/dev/null || break
         sleep 0.1
