@@ -9,7 +9,8 @@
 # Without MEXEC_NET_PID (libvirt probing what the emulator can do) it is plain QEMU.  With it,
 # QEMU runs in the job's namespace, so the 10.0.2.2 of its user networking is that namespace's
 # loopback, where only the host services host.yaml lists are forwarded; in a mount namespace of
-# its own whose /etc/resolv.conf is MEXEC_NET_RESOLV; and with no capabilities at all (entering
+# its own whose /etc/resolv.conf (where there is one) is MEXEC_NET_RESOLV; and with no
+# capabilities at all (entering
 # the user namespace gives it all of them there, which would let it undo the namespace's rules).
 set -eu
 qemu=${MEXEC_QEMU:-/usr/bin/qemu-system-x86_64}
@@ -27,6 +28,6 @@ ns=/proc/$pid/ns
 # shellcheck disable=SC2016 # $1 and $@ belong to the inner shell
 exec /usr/bin/nsenter --preserve-credentials --user="$ns/user" --net="$ns/net" -- \
     /usr/bin/unshare --mount --propagation private -- \
-    /bin/sh -c 'mount --bind "$1" /etc/resolv.conf && shift &&
+    /bin/sh -c '{ [ ! -e /etc/resolv.conf ] || mount --bind "$1" /etc/resolv.conf; } && shift &&
         exec /usr/bin/setpriv --bounding-set=-all --inh-caps=-all -- "$@"' \
     mexec-qemu "$resolv" "$qemu" "$@"

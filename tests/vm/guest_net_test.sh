@@ -3,7 +3,8 @@
 # host.yaml lists answers at 10.0.2.2; one that is not listed does not, though it listens;
 # 169.254.169.254 does not, though a server listens there on this namespace's loopback (so
 # only mexec's rules stand between the guest and it); another running job's SSH port does
-# not.  QEMU runs as libvirt-qemu in a network namespace of its own, with its seccomp sandbox
+# not; DNS at 10.0.2.3 reaches the host's resolver, here one on loopback (127.0.0.53, as
+# systemd-resolved's is).  QEMU runs as libvirt-qemu in a network namespace of its own, with its seccomp sandbox
 # and no capabilities, pasta as libvirt-qemu; none of them is left afterwards.
 # shellcheck source=tests/vm/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -20,9 +21,13 @@ cleanup() {
     for p in "${servers[@]}" ${other:-}; do kill "$p" 2>/dev/null || true; done
     wait 2>/dev/null || true
     ip addr del 169.254.169.254/32 dev lo 2>/dev/null || true
+    umount /etc/resolv.conf 2>/dev/null || true
     cleanup_t
 }
 trap cleanup EXIT
+# this changes the network namespace and /etc/resolv.conf: only in netns-run.sh's namespaces
+[[ $(readlink /proc/self/ns/mnt) != "$(readlink /proc/1/ns/mnt)" ]] ||
+    fail "run inside tests/vm/netns-run.sh (it changes /etc/resolv.conf in its mount namespace)"
 
 listed=$(free_port) unlisted=$(free_port)
 serve "$T/listed" 127.0.0.1 "$listed" listed-service-answered
@@ -30,6 +35,11 @@ serve "$T/unlisted" 127.0.0.1 "$unlisted" unlisted-service-answered
 # a metadata endpoint as clouds have it, here on this namespace's loopback
 ip addr add 169.254.169.254/32 dev lo
 serve "$T/metadata" 169.254.169.254 80 metadata-answered
+# the host's resolver on loopback, as systemd-resolved's
+python3 "$HERE/dns_answer.py" 127.0.0.53 192.0.2.99 &
+servers+=($!)
+printf 'nameserver 127.0.0.53\n' >"$T/resolv.conf"
+mount --bind "$T/resolv.conf" /etc/resolv.conf
 for url in "127.0.0.1:$listed" "127.0.0.1:$unlisted" "169.254.169.254:80"; do
     for ((i = 0; i < 50; i++)); do
         curl -fsS --max-time 2 "http://$url/marker.txt" >/dev/null 2>&1 && break
@@ -66,6 +76,7 @@ expect_out "listed-service-answered"
 expect_out "unlisted=blocked"
 expect_out "metadata=blocked"
 expect_out "other-ssh=blocked"
+expect_out "dns-answer=192.0.2.99"
 expect_no_out "REACHED"
 
 kill -INT "$other"
