@@ -4,6 +4,7 @@
 #ifndef MX_AGENT_H
 #define MX_AGENT_H
 
+#include "mx_buf.h"
 #include "mx_proto.h"
 
 #include <stdarg.h>
@@ -63,6 +64,25 @@ int mx_agent_exec(const mx_msg *step, mx_agent_in *in, char *const *argv, const 
 
 /* persist and attach steps (agent_workspace.c); same contract as mx_agent_run_step. */
 int mx_agent_run_workspace_step(const mx_msg *step, mx_agent_in *in);
+/* Why a persist path cannot name something under its root, or NULL if it can. */
+const char *mx_agent_ws_bad_pattern(const char *pattern);
+/* Appends what pattern matches under root to list, each name relative to root and followed by
+ * a NUL (a name starting with "-" gets "./" before it); the count, or -1 with *err. */
+long mx_agent_ws_expand(const char *root, const char *pattern, mx_buf *list, mx_err *err);
+
+/* Instead of exec'ing a program, the forked child of mx_agent_exec_fn calls fn(ctx) and exits
+ * with what it returns (the container steps' relay to the Engine API, agent_ctr_exec.c). */
+typedef int (*mx_agent_child_fn)(void *ctx);
+/* mx_agent_exec with fn in the child instead of argv. */
+int mx_agent_exec_fn(const mx_msg *step, mx_agent_in *in, mx_agent_child_fn fn, void *ctx,
+                     mx_agent_exit *ex);
+/* Starts fn in a child as a background step (reported at once with step-end "background");
+ * sends that step-end (or a failed one) itself. */
+void mx_agent_background_fn(const mx_msg *step, mx_agent_child_fn fn, void *ctx);
+
+/* checksum, pack, collect, unpack and ssh-keys steps (agent_jobsteps.c); same contract as
+ * mx_agent_run_step. */
+int mx_agent_run_job_step(const mx_msg *step, mx_agent_in *in);
 
 /* Waits until fd has input, streaming background steps' output meanwhile. */
 int mx_agent_wait_input(int fd);

@@ -1,12 +1,12 @@
 /* The Engine API plumbing of docker steps: output, cancel while waiting or transferring, the
- * HTTP requests over the unix socket, and waiting for dockerd to come up. */
+ * HTTP requests over the unix socket (agent_http.h), and waiting for dockerd to come up. */
 #include "agent_docker.h"
+#include "agent_http.h"
 #include "mx_b64.h"
 #include "mx_cleanup.h"
 #include "mx_cred_ref.h"
 #include "mx_fs.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
@@ -21,6 +21,8 @@
 
 /* Error bodies are short JSON; more than this is not worth keeping in memory. */
 #define MXD_MAX_BODY (1024 * 1024)
+/* Connecting to the socket; the request's own bound applies after that. */
+#define MXD_CONNECT_TIMEOUT_MS 5000
 /* Between two /_ping attempts while dockerd starts. */
 #define MXD_PING_INTERVAL_MS 500
 
@@ -37,6 +39,7 @@ void mxd_say(mxd_ctx *c, enum mx_stream s, const char *fmt, ...)
 static int watch_host(mxd_ctx *c)
 {
     if (c->cancelled || c->host_gone) return -1;
+    if (!c->in) return 0; /* a relay child: the host's channel is the agent's, not ours */
     struct pollfd p = {.fd = c->in->fd, .events = POLLIN};
     int r = poll(&p, 1, 0);
     if (r <= 0) return 0;
@@ -70,120 +73,94 @@ int mxd_sleep(mxd_ctx *c, long ms)
         if (watch_host(c) < 0) return -1;
         long long left = end - mx_agent_now_ms();
         if (left <= 0) return 0;
-        struct pollfd p = {.fd = c->in->fd, .events = POLLIN};
+        struct pollfd p = {.fd = c->in ? c->in->fd : -1, .events = POLLIN};
         poll(&p, 1, left > 1000 ? 1000 : (int)left);
     }
 }
 
 typedef struct xfer {
-    mxd_ctx *c;
-    CURL *h;
     const mxd_request *rq;
     mx_buf *body;
     mx_lines lines;
-    int overflow;
+    int streaming; /* a 2xx answer to a request with on_line */
 } xfer;
 
-static size_t on_write(char *data, size_t size, size_t n, void *userp)
+static int on_body(void *ctx, const char *data, size_t len, mx_err *err)
 {
-    xfer *x = userp;
-    size_t len = size * n;
-    long status = 0;
-    if (curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK) return 0;
-    if (x->rq->on_line && status / 100 == 2) {
-        mx_err err;
-        if (mx_lines_feed(&x->lines, data, len, &err) < 0) return 0; /* aborts the transfer */
+    xfer *x = ctx;
+    if (x->streaming && x->rq->on_data) return x->rq->on_data(x->rq->data_ctx, data, len, err);
+    if (x->streaming) {
+        if (mx_lines_feed(&x->lines, data, len, err) < 0) return -1;
         char *line;
         size_t ll;
         while (mx_lines_next(&x->lines, &line, &ll)) {
             x->rq->on_line(x->rq->line_ctx, line, ll);
             free(line);
         }
-        return len;
+        return 0;
     }
-    if (x->body->len + len > MXD_MAX_BODY) {
-        x->overflow = 1;
-        return len; /* keep what fits: an error message is at the start */
-    }
-    mx_buf_add(x->body, data, len);
-    return len;
+    /* keep what fits: an error message is at the start */
+    size_t room = MXD_MAX_BODY - x->body->len;
+    mx_buf_add(x->body, data, len < room ? len : room);
+    return 0;
 }
 
-/* libcurl calls this about once a second even when nothing arrives, which is when a cancel
- * from the host is noticed during a long pull. */
-static int on_progress(void *userp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-                       curl_off_t ulnow)
+/* Asked while the transfer waits: a cancel from the host (or its leaving) ends a pull that
+ * would otherwise stream for ever. */
+static int should_stop(void *ctx)
 {
-    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
-    xfer *x = userp;
-    return watch_host(x->c) < 0 ? 1 : 0;
+    return watch_host(ctx) < 0;
 }
 
-#define SETOPT(h, opt, val)                                                                        \
-    do {                                                                                           \
-        if (curl_easy_setopt((h), (opt), (val)) != CURLE_OK) {                                     \
-            rc = mx_fail(err, MX_INFRA, "libcurl: cannot set " #opt);                              \
-            goto out;                                                                              \
-        }                                                                                          \
-    } while (0)
+/* Connect, send, read the answer into *status and *body or on_line. */
+static int exchange(mxd_ctx *c, mxh_conn *h, const mxd_request *rq, xfer *x, long *status,
+                    mx_err *err)
+{
+    /* connecting to a unix socket takes no time unless dockerd's backlog is full */
+    mxh_set_timeout(h, MXD_CONNECT_TIMEOUT_MS);
+    if (mxh_connect_unix(h, c->sock, err) < 0)
+        return mx_wrap(err, "Cannot connect to the Docker daemon at unix://%s", c->sock);
+    mxh_set_timeout(h, rq->timeout_ms);
+    /* the body is JSON (the daemon insists on the type for /auth) */
+    mx_autofree char *ctype =
+        mx_xasprintf("Content-Type: %s", rq->content_type ? rq->content_type : "application/json");
+    const char *headers[] = {ctype, rq->header};
+    mxh_request hr = {.method = rq->method,
+                      .target = rq->path,
+                      .headers = headers,
+                      .nheaders = rq->header ? 2 : 1,
+                      .body = rq->body,
+                      .body_len = rq->body ? strlen(rq->body) : 0,
+                      .body_src = rq->body_src,
+                      .body_src_ctx = rq->body_src_ctx,
+                      .body_src_len = rq->body_src_len};
+    mxh_response resp;
+    if (mxh_send(h, &hr, err) < 0 || mxh_read_head(h, &resp, err) < 0)
+        return mx_wrap(err, "Docker daemon at unix://%s", c->sock);
+    *status = resp.status;
+    x->streaming = (rq->on_line || rq->on_data) && resp.status / 100 == 2;
+    int rc = mxh_read_body(h, &resp, on_body, x, err);
+    mxh_response_free(&resp);
+    if (rc < 0) return mx_wrap(err, "Docker daemon at unix://%s", c->sock);
+    return 0;
+}
 
 int mxd_http(mxd_ctx *c, const mxd_request *rq, long *status, mx_buf *body, mx_err *err)
 {
-    int rc = 0;
-    struct curl_slist *hdrs = NULL;
-    mx_autofree char *url = mx_xasprintf("http://localhost%s", rq->path);
-    xfer x = {.c = c, .rq = rq, .body = body};
-    mx_lines_init(&x.lines);
     *status = 0;
-    CURL *h = curl_easy_init();
-    if (!h) return mx_fail(err, MX_INFRA, "libcurl: cannot create a handle");
-    x.h = h;
-    SETOPT(h, CURLOPT_UNIX_SOCKET_PATH, c->sock);
-    SETOPT(h, CURLOPT_URL, url);
-    SETOPT(h, CURLOPT_NOSIGNAL, 1L);
-    SETOPT(h, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-    if (rq->timeout_ms > 0) SETOPT(h, CURLOPT_TIMEOUT_MS, rq->timeout_ms);
-    SETOPT(h, CURLOPT_WRITEFUNCTION, on_write);
-    SETOPT(h, CURLOPT_WRITEDATA, &x);
-    SETOPT(h, CURLOPT_NOPROGRESS, 0L);
-    SETOPT(h, CURLOPT_XFERINFOFUNCTION, on_progress);
-    SETOPT(h, CURLOPT_XFERINFODATA, &x);
-    if (strcmp(rq->method, "POST") == 0) {
-        SETOPT(h, CURLOPT_POST, 1L);
-        SETOPT(h, CURLOPT_POSTFIELDS, rq->body ? rq->body : "");
-    }
-    /* the body is JSON (the daemon insists on the type for /auth) */
-    struct curl_slist *t = curl_slist_append(hdrs, "Content-Type: application/json");
-    if (!t) {
-        rc = mx_fail(err, MX_INFRA, "libcurl: out of memory");
-        goto out;
-    }
-    hdrs = t;
-    if (rq->header) {
-        t = curl_slist_append(hdrs, rq->header);
-        if (!t) {
-            rc = mx_fail(err, MX_INFRA, "libcurl: out of memory");
-            goto out;
-        }
-        hdrs = t;
-    }
-    SETOPT(h, CURLOPT_HTTPHEADER, hdrs);
-    CURLcode cc = curl_easy_perform(h);
-    if (c->cancelled || c->host_gone) {
-        rc = mx_fail(err, MX_JOB_FAILED, "cancelled");
-        goto out;
-    }
-    if (cc != CURLE_OK) {
-        rc = mx_fail(err, MX_JOB_FAILED, "Cannot connect to the Docker daemon at unix://%s: %s",
-                     c->sock, curl_easy_strerror(cc));
-        goto out;
-    }
-    if (curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status) != CURLE_OK) {
-        rc = mx_fail(err, MX_INFRA, "libcurl: no response code");
-        goto out;
-    }
+    if (watch_host(c) < 0) return mx_fail(err, MX_JOB_FAILED, "cancelled");
+    xfer x = {.rq = rq, .body = body};
+    mx_lines_init(&x.lines);
+    mxh_conn h;
+    mxh_init(&h);
+    h.cancel = should_stop;
+    h.cancel_ctx = c;
+    h.wake_fd = c->in ? c->in->fd : -1;
+    int rc = exchange(c, &h, rq, &x, status, err);
+    mxh_close(&h);
+    if (c->cancelled || c->host_gone) rc = mx_fail(err, MX_JOB_FAILED, "cancelled");
     /* a last line without '\n' still counts */
-    if (rq->on_line && *status / 100 == 2 && x.lines.len > 0) {
+    if (rc == 0 && x.streaming && !rq->on_data && x.lines.len > 0) {
         mx_err e2;
         if (mx_lines_feed(&x.lines, "\n", 1, &e2) == 0) {
             char *line;
@@ -194,12 +171,6 @@ int mxd_http(mxd_ctx *c, const mxd_request *rq, long *status, mx_buf *body, mx_e
             }
         }
     }
-out:
-    /* the request headers may carry X-Registry-Auth */
-    for (struct curl_slist *p = hdrs; p; p = p->next)
-        OPENSSL_cleanse(p->data, strlen(p->data));
-    curl_slist_free_all(hdrs);
-    curl_easy_cleanup(h);
     mx_lines_free(&x.lines);
     return rc;
 }
@@ -331,15 +302,6 @@ int mxd_wait_daemon(mxd_ctx *c, mx_err *err)
 int mx_agent_run_docker_step(const mx_msg *step, mx_agent_in *in)
 {
     long long t0 = mx_agent_now_ms();
-    /* once per process; libcurl counts calls, so a second docker step adds nothing */
-    static int curl_ready;
-    if (!curl_ready) {
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-            mx_agent_send_end(step, 1, MX_END_FAILED, 0, "libcurl initialization failed");
-            return 0;
-        }
-        curl_ready = 1;
-    }
     const char *sock = getenv("MEXEC_DOCKER_SOCK");
     mxd_ctx c = {
         .step = step, .in = in, .sock = mx_xstrdup(sock && *sock ? sock : MX_DOCKER_DEFAULT_SOCK)};

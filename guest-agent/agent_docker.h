@@ -1,5 +1,5 @@
 /* docker-check and docker-pull steps: the orb's `docker login` and `docker pull`, done through
- * the guest dockerd's Engine API over its unix socket (libcurl) instead of the docker CLI.
+ * the guest dockerd's Engine API over its unix socket (agent_http.h) instead of the docker CLI.
  *
  * Why not the CLI: the password would have to reach `docker login` through a pipe we control
  * anyway, the CLI's output and exit codes would have to be parsed, and the CLI is an optional
@@ -23,10 +23,10 @@
 
 typedef struct mxd_ctx {
     const mx_msg *step;
-    mx_agent_in *in;
-    char *sock;    /* the Engine API socket */
-    int cancelled; /* the host sent cancel */
-    int host_gone; /* the host's channel closed: nobody to report to */
+    mx_agent_in *in; /* NULL in a relay child: no host channel to watch */
+    char *sock;      /* the Engine API socket */
+    int cancelled;   /* the host sent cancel */
+    int host_gone;   /* the host's channel closed: nobody to report to */
 } mxd_ctx;
 
 /* Runs a docker-check or docker-pull step and sends its step-end.  Returns -1 when the host went
@@ -54,6 +54,14 @@ typedef struct mxd_request {
     long timeout_ms;    /* 0: none (pulls run as long as they stream) */
     mxd_line_fn on_line;
     void *line_ctx;
+    /* a 2xx body as raw bytes instead (an exec's multiplexed output); returns -1 to stop */
+    int (*on_data)(void *ctx, const char *data, size_t len, mx_err *err);
+    void *data_ctx;
+    const char *content_type; /* NULL: application/json */
+    /* a streamed body (mxh_request.body_src) instead of body */
+    int (*body_src)(void *ctx, char *buf, size_t cap, size_t *got, mx_err *err);
+    void *body_src_ctx;
+    unsigned long long body_src_len;
 } mxd_request;
 
 /* Performs one request.  Returns 0 with the HTTP status in *status and, unless the body was
@@ -77,5 +85,7 @@ char *mxd_b64url(const char *s);
 
 int mxd_check(mxd_ctx *c, mx_err *err);
 int mxd_pull(mxd_ctx *c, mx_err *err);
+/* One `docker pull IMAGE` with the step's docker.auths (or config.json), with its retries. */
+int mxd_pull_image(mxd_ctx *c, const char *image, mx_err *err);
 
 #endif

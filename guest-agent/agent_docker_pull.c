@@ -2,12 +2,12 @@
  * X-Registry-Auth, the daemon's JSON progress stream condensed into the lines the docker CLI
  * prints when its output is not a terminal. */
 #include "agent_docker.h"
+#include "agent_http.h"
 #include "mx_cleanup.h"
 #include "mx_cred.h"
 #include "mx_cred_ref.h"
 #include "mx_reg_ref.h"
 
-#include <curl/curl.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
 #include <stdlib.h>
@@ -143,7 +143,7 @@ static void on_progress_line(void *ctx, const char *line, size_t len)
 
 /* What the CLI sends: fromImage is the familiar name ("busybox", "acme/db",
  * "quay.io/org/img"), tag carries the tag or the digest. */
-static char *create_path(const mx_reg_ref *ref, mx_err *err)
+static char *create_path(const mx_reg_ref *ref)
 {
     mx_autofree char *name = NULL;
     if (strcmp(ref->domain, MX_REG_DOCKER_HUB) == 0) {
@@ -154,16 +154,9 @@ static char *create_path(const mx_reg_ref *ref, mx_err *err)
         name = mx_xasprintf("%s/%s", ref->domain, ref->path);
     }
     const char *tag = ref->digest ? ref->digest : ref->tag ? ref->tag : "latest";
-    char *en = curl_easy_escape(NULL, name, 0);
-    char *et = curl_easy_escape(NULL, tag, 0);
-    char *path = NULL;
-    if (!en || !et)
-        mx_fail(err, MX_INFRA, "libcurl: cannot escape the image name");
-    else
-        path = mx_xasprintf("/images/create?fromImage=%s&tag=%s", en, et);
-    curl_free(en);
-    curl_free(et);
-    return path;
+    mx_autofree char *en = mxh_escape(name);
+    mx_autofree char *et = mxh_escape(tag);
+    return mx_xasprintf("/images/create?fromImage=%s&tag=%s", en, et);
 }
 
 /* One attempt.  Returns 0 pulled, -1 with *err; *retry says whether another attempt may help. */
@@ -193,7 +186,7 @@ static int pull_attempt(mxd_ctx *c, const char *path, const char *header, int *r
     return rc;
 }
 
-static int pull_one(mxd_ctx *c, const char *image, mx_err *err)
+int mxd_pull_image(mxd_ctx *c, const char *image, mx_err *err)
 {
     const mx_docker_args *d = &c->step->docker;
     mx_reg_ref ref;
@@ -204,11 +197,7 @@ static int pull_one(mxd_ctx *c, const char *image, mx_err *err)
     int rc = pick_creds(c, image, &k, err);
     if (rc < 0) goto out;
     if (rc == 1) header = auth_header(&k);
-    path = create_path(&ref, err);
-    if (!path) {
-        rc = -1;
-        goto out;
-    }
+    path = create_path(&ref);
     int attempts = d->retries + 1;
     for (int i = 1; i <= attempts; i++) {
         int retry = 0;
@@ -242,7 +231,7 @@ int mxd_pull(mxd_ctx *c, mx_err *err)
     if (d->nimages == 0) return mx_fail(err, MX_JOB_FAILED, "docker-pull: no images given");
     for (size_t i = 0; i < d->nimages; i++) {
         mxd_say(c, MX_STREAM_STDOUT, "Pulling %s", d->images[i]);
-        if (pull_one(c, d->images[i], err) == 0) continue;
+        if (mxd_pull_image(c, d->images[i], err) == 0) continue;
         if (c->cancelled || c->host_gone) return -1;
         /* like the orb: `docker pull || true` with ignore, else the first failure ends the step */
         if (!d->ignore_errors) return -1;

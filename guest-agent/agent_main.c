@@ -1,5 +1,8 @@
 /* mexec-agent entry point: answers hello, runs steps in order, leaves on bye or end of input. */
 #include "agent.h"
+#include "agent_ctr.h"
+#include "agent_circleci.h"
+#include "mx_fs.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -45,15 +48,23 @@ static int handle(const mx_msg *m, mx_agent_in *in, int *done)
 
 int main(int argc, char **argv)
 {
+    /* the guest's `circleci` command is this executable under that name (agent_circleci.h) */
+    const char *base = argc > 0 ? strrchr(argv[0], '/') : NULL;
+    if (argc > 0 && strcmp(base ? base + 1 : argv[0], "circleci") == 0)
+        return mx_agent_circleci_main(argc, argv);
     if (argc > 1 && strcmp(argv[1], "--version") == 0) {
         puts("mexec-agent " MX_VERSION);
         return 0;
     }
+    /* inside a job's container, where it is mounted (agent_ctr.h) */
+    int ctr = mx_agent_ctr_main(argc, argv);
+    if (ctr >= 0) return ctr;
     /* a vanished host must show up as a write error, not kill us mid-cleanup */
     signal(SIGPIPE, SIG_IGN);
     mx_agent_in in = {.fd = STDIN_FILENO};
     mx_lines_init(&in.lines);
     mx_lines_init(&in.deferred);
+    char *bindir = mx_agent_circleci_install();
     int done = 0, status = 0;
     while (!done) {
         char *line;
@@ -77,6 +88,8 @@ int main(int argc, char **argv)
         }
     }
     mx_agent_stop_background();
+    if (bindir) mx_rm_rf(bindir, NULL);
+    free(bindir);
     mx_lines_free(&in.lines);
     mx_lines_free(&in.deferred);
     return status;

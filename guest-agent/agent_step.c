@@ -4,6 +4,7 @@
  * the command text.  The loop waits on three things at once: the step's stdout and stderr, the
  * host's channel (for cancel, or the host disappearing), and the step's exit via a pidfd. */
 #include "agent.h"
+#include "agent_ctr.h"
 #include "agent_docker.h"
 #include "mx_buf.h"
 #include "mx_cleanup.h"
@@ -100,20 +101,29 @@ static int handle_input(run_state *rs, mx_agent_in *in)
     return 0;
 }
 
-static int spawn(run_state *rs, char *const *argv, const char *workdir, char *const *envp,
-                 mx_err *err)
+/* What a step's child runs: argv in workdir with envp, or fn(ctx) in the forked agent. */
+typedef struct child_spec {
+    char *const *argv;
+    const char *workdir;
+    char *const *envp;
+    mx_agent_child_fn fn;
+    void *ctx;
+} child_spec;
+
+static int spawn(run_state *rs, const child_spec *cs, mx_err *err)
 {
     pid_t pid = mx_proc_fork_piped(&rs->out[0], &rs->out[1], err);
     if (pid < 0) return -1;
     if (pid == 0) {
         setpgid(0, 0);
-        if (chdir(workdir) < 0) {
-            dprintf(2, "mexec-agent: cannot enter %s: %s\n", workdir, strerror(errno));
+        if (cs->fn) _exit(cs->fn(cs->ctx));
+        if (chdir(cs->workdir) < 0) {
+            dprintf(2, "mexec-agent: cannot enter %s: %s\n", cs->workdir, strerror(errno));
             _exit(127);
         }
         signal(SIGPIPE, SIG_DFL);
-        execvpe(argv[0], argv, envp);
-        dprintf(2, "mexec-agent: cannot run %s: %s\n", argv[0], strerror(errno));
+        execvpe(cs->argv[0], cs->argv, cs->envp);
+        dprintf(2, "mexec-agent: cannot run %s: %s\n", cs->argv[0], strerror(errno));
         _exit(127);
     }
     setpgid(pid, pid); /* also in the parent, so kill(-pid) works at once */
@@ -295,13 +305,12 @@ static int exit_code(int wstatus)
     return 255;
 }
 
-int mx_agent_exec(const mx_msg *step, mx_agent_in *in, char *const *argv, const char *cwd,
-                  char *const *envp, mx_agent_exit *ex)
+static int exec_spec(const mx_msg *step, mx_agent_in *in, const child_spec *cs, mx_agent_exit *ex)
 {
     run_state rs = {
         .step = step, .id = step->id, .pidfd = -1, .out = {-1, -1}, .reason = MX_END_EXITED};
     memset(ex, 0, sizeof *ex);
-    if (spawn(&rs, argv, cwd, envp, &ex->why) < 0) {
+    if (spawn(&rs, cs, &ex->why) < 0) {
         ex->code = 1;
         ex->reason = MX_END_FAILED;
         return 0;
@@ -311,6 +320,45 @@ int mx_agent_exec(const mx_msg *step, mx_agent_in *in, char *const *argv, const 
     ex->reason = rs.reason;
     if (ex->reason == MX_END_EXITED && WIFSIGNALED(rs.wstatus)) ex->reason = MX_END_SIGNALED;
     return rc;
+}
+
+int mx_agent_exec(const mx_msg *step, mx_agent_in *in, char *const *argv, const char *cwd,
+                  char *const *envp, mx_agent_exit *ex)
+{
+    child_spec cs = {.argv = argv, .workdir = cwd, .envp = envp};
+    return exec_spec(step, in, &cs, ex);
+}
+
+int mx_agent_exec_fn(const mx_msg *step, mx_agent_in *in, mx_agent_child_fn fn, void *ctx,
+                     mx_agent_exit *ex)
+{
+    child_spec cs = {.fn = fn, .ctx = ctx};
+    return exec_spec(step, in, &cs, ex);
+}
+
+/* Starts a background step; sends its step-end.  tmpdir (may be NULL) is the run's to remove
+ * when it is over; it is taken, or removed here if the step could not start. */
+static void start_background(const mx_msg *step, const child_spec *cs, char **tmpdir, long long t0)
+{
+    mx_err err;
+    mx_err_clear(&err);
+    run_state rs = {
+        .step = step, .id = step->id, .pidfd = -1, .out = {-1, -1}, .reason = MX_END_EXITED};
+    int started = nbg < MAX_BACKGROUND && spawn(&rs, cs, &err) == 0;
+    if (started) {
+        rs.step = NULL;
+        bg[nbg++] = (bg_run){.rs = rs, .tmpdir = tmpdir ? mx_steal(tmpdir) : NULL};
+    }
+    mx_agent_send_end(
+        step, started ? 0 : 1, started ? MX_END_BACKGROUND : MX_END_FAILED, mx_agent_now_ms() - t0,
+        started ? NULL : (nbg >= MAX_BACKGROUND ? "too many background steps" : err.msg));
+    if (tmpdir && *tmpdir) mx_rm_rf(*tmpdir, NULL);
+}
+
+void mx_agent_background_fn(const mx_msg *step, mx_agent_child_fn fn, void *ctx)
+{
+    child_spec cs = {.fn = fn, .ctx = ctx};
+    start_background(step, &cs, NULL, mx_agent_now_ms());
 }
 
 static char **step_argv(const mx_msg *step, const char *script)
@@ -343,8 +391,11 @@ int mx_agent_run_step(const mx_msg *step, mx_agent_in *in)
 
     if (step->kind == MX_STEP_DOCKER_CHECK || step->kind == MX_STEP_DOCKER_PULL)
         return mx_agent_run_docker_step(step, in);
+    if (step->kind == MX_STEP_CONTAINERS || step->container) return mx_agent_run_ctr_step(step, in);
     if (step->kind == MX_STEP_PERSIST || step->kind == MX_STEP_ATTACH)
         return mx_agent_run_workspace_step(step, in);
+    if (step->kind >= MX_STEP_CHECKSUM && step->kind <= MX_STEP_SSH_KEYS)
+        return mx_agent_run_job_step(step, in);
     if (step->kind == MX_STEP_RUN && !step->command) {
         mx_agent_send_end(step, 1, MX_END_FAILED, 0, "run step has no command");
         return 0;
@@ -375,19 +426,9 @@ int mx_agent_run_step(const mx_msg *step, mx_agent_in *in)
     argv = step_argv(step, script);
     envp = mx_agent_build_env(environ, step->env, step->nenv);
 
-    run_state rs = {
-        .step = step, .id = step->id, .pidfd = -1, .out = {-1, -1}, .reason = MX_END_EXITED};
     if (step->kind == MX_STEP_RUN && step->background) {
-        int started = nbg < MAX_BACKGROUND && spawn(&rs, argv, workdir, envp, &err) == 0;
-        if (started) {
-            rs.step = NULL;
-            bg[nbg++] = (bg_run){.rs = rs, .tmpdir = mx_steal(&tmpdir)};
-        }
-        mx_agent_send_end(
-            step, started ? 0 : 1, started ? MX_END_BACKGROUND : MX_END_FAILED,
-            mx_agent_now_ms() - t0,
-            started ? NULL : (nbg >= MAX_BACKGROUND ? "too many background steps" : err.msg));
-        if (tmpdir) mx_rm_rf(tmpdir, NULL);
+        child_spec cs = {.argv = argv, .workdir = workdir, .envp = envp};
+        start_background(step, &cs, &tmpdir, t0);
         mx_agent_free_strv(argv);
         mx_agent_free_strv(envp);
         return 0;

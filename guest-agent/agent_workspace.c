@@ -55,7 +55,7 @@ static char *glob_escape(const char *s, size_t len)
 
 /* Why pattern cannot name something under the root, or NULL if it can (the host checks the
  * config already; this keeps a wrong message from reaching outside the root). */
-static const char *bad_pattern(const char *p)
+const char *mx_agent_ws_bad_pattern(const char *p)
 {
     if (!*p) return "is empty";
     if (*p == '/') return "is absolute (paths are relative to the root)";
@@ -70,7 +70,7 @@ static const char *bad_pattern(const char *p)
 
 /* Appends what pattern matches under root to list, each name relative to root and followed by
  * a NUL.  Returns the number of matches, or -1 with *err set. */
-static long expand(const char *root, const char *pattern, mx_buf *list, mx_err *err)
+long mx_agent_ws_expand(const char *root, const char *pattern, mx_buf *list, mx_err *err)
 {
     size_t plen = strlen(root);
     while (plen > 0 && root[plen - 1] == '/')
@@ -84,6 +84,8 @@ static long expand(const char *root, const char *pattern, mx_buf *list, mx_err *
     g.gl_closedir = ws_closedir;
     g.gl_stat = stat;
     g.gl_lstat = lstat;
+    /* no GLOB_TILDE: "~user" would look users up through NSS, which the static agent lacks
+     * ("~" is expanded from $HOME before this) */
     int r = glob(full, GLOB_PERIOD | GLOB_ALTDIRFUNC, NULL, &g);
     long n = 0;
     if (r == 0) {
@@ -147,8 +149,8 @@ static char *persist_list(const mx_msg *step, long long t0, const char *root)
     mx_agent_say(step->id, MX_STREAM_STDOUT, "Persisting to the workspace from %s:", root);
     for (size_t i = 0; i < step->npaths; i++) {
         const char *p = step->paths[i];
-        const char *why = bad_pattern(p);
-        long n = why ? 0 : expand(root, p, &list, &err);
+        const char *why = mx_agent_ws_bad_pattern(p);
+        long n = why ? 0 : mx_agent_ws_expand(root, p, &list, &err);
         if (why || n <= 0) {
             if (why)
                 user_error(step, t0, "persist_to_workspace: path \"%s\" %s", p, why);

@@ -54,12 +54,17 @@ int mx_aws_send(const mx_aws_request *rq, const mx_aws_keys *keys, const mx_aws_
 
 /* --- endpoints (mx_aws_endpoint.c) --- */
 
-/* An ECR registry host "ACCOUNT.dkr.ecr[-fips].REGION.amazonaws.com[.cn]": returns 1 and the
- * parts (caller frees), 0 if host is not ECR. */
+/* 0 if region is an AWS region name of the standard, China or GovCloud partition
+ * ("us-east-1", "cn-north-1", "us-gov-west-1"); else an error (MX_USAGE) saying so.  Every
+ * region that becomes part of a URL passes this first. */
+int mx_aws_region_check(const char *region, mx_err *err);
+/* An ECR registry host "ACCOUNT.dkr.ecr[-fips].REGION.amazonaws.com[.cn]" with a valid region
+ * on its partition's domain: returns 1 and the parts (caller frees), 0 if host is not ECR. */
 int mx_aws_ecr_host(const char *host, char **account, char **region);
 /* The DNS suffix of region's partition: "amazonaws.com.cn" for cn-*, else "amazonaws.com". */
 const char *mx_aws_dns_suffix(const char *region);
-/* Default endpoint URLs ("https://api.ecr.REGION.SUFFIX", "https://sts.REGION.SUFFIX"). */
+/* Default endpoint URLs ("https://api.ecr.REGION.SUFFIX", "https://sts.REGION.SUFFIX"); NULL
+ * when region fails mx_aws_region_check. */
 char *mx_aws_ecr_endpoint(const char *region);
 char *mx_aws_sts_endpoint(const char *region);
 
@@ -92,15 +97,19 @@ typedef struct mx_ecr_token {
 
 void mx_ecr_token_free(mx_ecr_token *t);
 
-/* One identity for ECR: keys, or an OIDC role (then keys are ignored). */
+/* One identity for ECR: keys, or an OIDC role (then keys are ignored).
+ *
+ * Trust: region may come from a job (it is checked); web_identity_token_file, ecr_url and
+ * sts_url are read or contacted as given, so callers take them only from the host's own
+ * settings or mexec's own environment, never from a job. */
 typedef struct mx_aws_auth {
     const char *access_key_id;
     const char *secret_access_key;
     const char *session_token;
-    const char *region; /* NULL: the registry host's region */
+    const char *region; /* STS region; NULL: the registry host's region */
     const char *role_arn;
     const char *web_identity_token;      /* the token itself, or */
-    const char *web_identity_token_file; /* a file holding it */
+    const char *web_identity_token_file; /* a file holding it (host-side) */
     const char *role_session_name;       /* NULL: "mexec" */
     const char *ecr_url;                 /* NULL: mx_aws_ecr_endpoint(region) */
     const char *sts_url;                 /* NULL: mx_aws_sts_endpoint(region) */
@@ -121,22 +130,28 @@ typedef struct mx_aws_cache_opts {
 #define MX_ECR_MAX_LIFETIME (12 * 3600)
 #define MX_ECR_REFRESH_MARGIN (3600)
 
-/* The whole login for registry_host: a fresh cached token, else (STS if OIDC, then) ECR, stored
- * in the cache. */
+/* The whole login for registry_host: a fresh cached token of the same identity, else (STS if
+ * OIDC, then) ECR, stored in the cache under that identity. */
 int mx_aws_ecr_login(const mx_aws_auth *auth, const char *registry_host,
                      const mx_aws_cache_opts *cache, const mx_aws_http *http, mx_ecr_token *out,
                      mx_err *err);
 
 /* --- token cache (mx_aws_cache.c) --- */
 
+/* The cache key of an identity: hex SHA-256 over the access key id, secret and session token,
+ * or over the role ARN and the web-identity token (wit) when a role is assumed.  Why: a token
+ * may only be handed to a caller that proved the same credentials; account and region alone
+ * would give one job the token another job's keys fetched.  NULL when there is no identity. */
+char *mx_aws_identity_key(const mx_aws_auth *a, const char *wit);
 /* 1 if t is usable at now with margin_s to spare (before expiresAt and before 12 h from when it
  * was obtained, whichever is first). */
 int mx_ecr_token_fresh(const mx_ecr_token *t, time_t now, long margin_s);
 /* Returns 1 with a fresh token, 0 on a miss (absent, stale, unreadable), -1 on error. */
-int mx_aws_cache_load(const char *dir, const char *account, const char *region, time_t now,
-                      long margin_s, mx_ecr_token *out, mx_err *err);
-/* Stores t in dir (created 0700) as a 0600 file named by account and region. */
+int mx_aws_cache_load(const char *dir, const char *account, const char *region,
+                      const char *identity, time_t now, long margin_s, mx_ecr_token *out,
+                      mx_err *err);
+/* Stores t in dir (created 0700) as a 0600 file named by account, region and identity key. */
 int mx_aws_cache_store(const char *dir, const char *account, const char *region,
-                       const mx_ecr_token *t, mx_err *err);
+                       const char *identity, const mx_ecr_token *t, mx_err *err);
 
 #endif

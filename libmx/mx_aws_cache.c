@@ -1,9 +1,13 @@
-/* On-disk cache of ECR tokens, one 0600 file per account and region (see mx_aws.h).
+/* On-disk cache of ECR tokens, one 0600 file per account, region and identity (see mx_aws.h).
  *
  * Why on disk: every job (a separate mexec process) would otherwise mint a new token; AWS
- * throttles GetAuthorizationToken and one token serves 12 hours. */
+ * throttles GetAuthorizationToken and one token serves 12 hours.  Why per identity: jobs on one
+ * host do not trust each other; a token is served only to a caller holding the credentials
+ * that fetched it. */
 #include "mx_aws.h"
+#include "mx_buf.h"
 #include "mx_fs.h"
+#include "mx_sha256.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -25,25 +29,70 @@ int mx_ecr_token_fresh(const mx_ecr_token *t, time_t now, long margin_s)
     return t->password && now + margin_s < end;
 }
 
-/* Account and region become a file name: allow only what they can contain. */
-static char *cache_path(const char *dir, const char *account, const char *region, mx_err *err)
+/* Each field with its length first, so no two different identities hash alike. */
+static void add_field(mx_buf *b, const char *s)
 {
-    for (const char *p = account; *p; p++)
-        if (!isdigit((unsigned char)*p)) goto bad;
-    for (const char *p = region; *p; p++)
-        if (!islower((unsigned char)*p) && !isdigit((unsigned char)*p) && *p != '-') goto bad;
-    if (!*account || !*region) goto bad;
-    return mx_xasprintf("%s/ecr-%s-%s.json", dir, account, region);
-bad:
-    mx_fail(err, MX_USAGE, "ECR cache: bad account \"%s\" or region \"%s\"", account, region);
-    return NULL;
+    mx_buf_printf(b, "%zu:", s ? strlen(s) : 0);
+    if (s) mx_buf_adds(b, s);
+    mx_buf_add(b, "\n", 1);
 }
 
-int mx_aws_cache_load(const char *dir, const char *account, const char *region, time_t now,
-                      long margin_s, mx_ecr_token *out, mx_err *err)
+char *mx_aws_identity_key(const mx_aws_auth *a, const char *wit)
+{
+    mx_buf b;
+    mx_buf_init(&b);
+    if (a->role_arn && *a->role_arn) {
+        if (!wit || !*wit) return NULL;
+        mx_buf_adds(&b, "mexec-ecr-role\n");
+        add_field(&b, a->role_arn);
+        add_field(&b, wit);
+    } else {
+        if (!a->access_key_id || !*a->access_key_id || !a->secret_access_key ||
+            !*a->secret_access_key)
+            return NULL;
+        mx_buf_adds(&b, "mexec-ecr-keys\n");
+        add_field(&b, a->access_key_id);
+        add_field(&b, a->secret_access_key);
+        add_field(&b, a->session_token);
+    }
+    char dg[MX_SHA256_DIGEST_LEN];
+    int rc = mx_sha256_digest(b.data, b.len, dg, NULL);
+    OPENSSL_cleanse(b.data, b.len);
+    mx_buf_free(&b);
+    return rc < 0 ? NULL : mx_xstrdup(dg + strlen("sha256:"));
+}
+
+static int all(const char *s, int (*ok)(int))
+{
+    for (; *s; s++)
+        if (!ok((unsigned char)*s)) return 0;
+    return 1;
+}
+
+static int region_char(int c)
+{
+    return islower(c) || isdigit(c) || c == '-';
+}
+
+/* Account, region and identity become a file name: allow only what they can contain. */
+static char *cache_path(const char *dir, const char *account, const char *region,
+                        const char *identity, mx_err *err)
+{
+    if (!*account || !all(account, isdigit) || !*region || !all(region, region_char) || !identity ||
+        strlen(identity) != 64 || !all(identity, isxdigit)) {
+        mx_fail(err, MX_USAGE, "ECR cache: bad account \"%s\", region \"%s\" or identity key",
+                account, region);
+        return NULL;
+    }
+    return mx_xasprintf("%s/ecr-%s-%s-%s.json", dir, account, region, identity);
+}
+
+int mx_aws_cache_load(const char *dir, const char *account, const char *region,
+                      const char *identity, time_t now, long margin_s, mx_ecr_token *out,
+                      mx_err *err)
 {
     memset(out, 0, sizeof *out);
-    char *path = cache_path(dir, account, region, err);
+    char *path = cache_path(dir, account, region, identity, err);
     if (!path) return -1;
     mx_buf b;
     mx_buf_init(&b);
@@ -76,9 +125,9 @@ done:
 }
 
 int mx_aws_cache_store(const char *dir, const char *account, const char *region,
-                       const mx_ecr_token *t, mx_err *err)
+                       const char *identity, const mx_ecr_token *t, mx_err *err)
 {
-    char *path = cache_path(dir, account, region, err);
+    char *path = cache_path(dir, account, region, identity, err);
     if (!path) return -1;
     int rc = -1;
     char *tmp = NULL, *text = NULL;

@@ -150,29 +150,45 @@ int mx_aws_ecr_login(const mx_aws_auth *auth, const char *registry_host,
 {
     memset(out, 0, sizeof *out);
     char *account = NULL, *region = NULL, *ecr_url = NULL, *sts_url = NULL, *wit = NULL;
+    char *identity = NULL;
     mx_aws_temp_keys temp = {0};
     int rc = -1;
     if (!mx_aws_ecr_host(registry_host, &account, &region))
         return mx_fail(err, MX_USAGE,
                        "%s is not an ECR registry (ACCOUNT.dkr.ecr.REGION.amazonaws.com)",
                        registry_host);
+    /* the token is for the registry's region; STS may be asked in the caller's region */
+    const char *sts_region = auth->region && *auth->region ? auth->region : region;
+    if (mx_aws_region_check(sts_region, err) < 0) goto done;
+    int role = auth->role_arn && *auth->role_arn;
+    if (role) {
+        wit = web_identity_token(auth, err);
+        if (!wit) goto done;
+    } else if (!auth->access_key_id || !*auth->access_key_id || !auth->secret_access_key ||
+               !*auth->secret_access_key) {
+        mx_fail(err, MX_USAGE, "no AWS access key id and secret access key, and no OIDC role");
+        goto done;
+    }
+    /* the cache answers only for the identity that filled it */
+    identity = mx_aws_identity_key(auth, wit);
+    if (!identity) {
+        mx_fail(err, MX_INFRA, "cannot derive the token cache key");
+        goto done;
+    }
     time_t now = cache && cache->now ? cache->now : time(NULL);
     long margin = cache && cache->margin_s ? cache->margin_s : MX_ECR_REFRESH_MARGIN;
     if (cache && cache->dir) {
-        int hit = mx_aws_cache_load(cache->dir, account, region, now, margin, out, err);
+        int hit = mx_aws_cache_load(cache->dir, account, region, identity, now, margin, out, err);
         if (hit < 0) goto done;
         if (hit) {
             rc = 0;
             goto done;
         }
     }
-    /* the token is for the registry's region; STS may be asked in the caller's region */
-    const char *sts_region = auth->region && *auth->region ? auth->region : region;
+    /* endpoints: the caller's (host settings, tests) or AWS's own, built from checked regions */
     ecr_url = auth->ecr_url ? mx_xstrdup(auth->ecr_url) : mx_aws_ecr_endpoint(region);
     mx_aws_keys keys = {auth->access_key_id, auth->secret_access_key, auth->session_token};
-    if (auth->role_arn && *auth->role_arn) {
-        wit = web_identity_token(auth, err);
-        if (!wit) goto done;
+    if (role) {
         sts_url = auth->sts_url ? mx_xstrdup(auth->sts_url) : mx_aws_sts_endpoint(sts_region);
         if (mx_aws_sts_assume_role_web_identity(sts_url, sts_region, auth->role_arn,
                                                 auth->role_session_name ? auth->role_session_name
@@ -180,17 +196,12 @@ int mx_aws_ecr_login(const mx_aws_auth *auth, const char *registry_host,
                                                 wit, http, &temp, err) < 0)
             goto done;
         keys = (mx_aws_keys){temp.access_key_id, temp.secret_access_key, temp.session_token};
-    } else if (!keys.access_key_id || !*keys.access_key_id || !keys.secret_access_key ||
-               !*keys.secret_access_key) {
-        mx_fail(err, MX_USAGE,
-                "ECR login to %s: no AWS access key id and secret access key, and no OIDC role",
-                registry_host);
-        goto done;
     }
     if (mx_aws_ecr_get_token(ecr_url, region, &keys, http, out, err) < 0) goto done;
     /* a token must never be treated as newer than it is: the clock the cache judges by */
     if (cache && cache->now) out->obtained_at = cache->now;
-    if (cache && cache->dir && mx_aws_cache_store(cache->dir, account, region, out, err) < 0) {
+    if (cache && cache->dir &&
+        mx_aws_cache_store(cache->dir, account, region, identity, out, err) < 0) {
         mx_ecr_token_free(out);
         goto done;
     }
@@ -199,6 +210,7 @@ done:
     if (rc < 0) mx_wrap(err, "ECR login to %s", registry_host);
     mx_aws_temp_keys_free(&temp);
     secret_free(wit);
+    free(identity);
     free(account);
     free(region);
     free(ecr_url);

@@ -31,13 +31,19 @@ struct source {
     struct table auths;   /* auths and explicit values */
     struct table helpers; /* credHelpers */
     char *store;          /* credsStore, listed when first needed */
+    int restricted;       /* the host user's own: only for forwarded registries */
+    char **forward;       /* restricted: normalized hosts (NULL-terminated) */
 };
+
+/* The key under which a withheld credsStore stands for every registry. */
+#define ANY_REGISTRY "*"
 
 struct mx_cred_resolver {
     mx_cred_opts opts;
     struct source *src;
     size_t nsrc;
-    struct table merged; /* built on first resolve */
+    struct table merged;   /* built on first resolve */
+    struct table withheld; /* host user's entries for registries not forwarded */
     int built;
 };
 
@@ -130,17 +136,25 @@ mx_cred_resolver *mx_cred_resolver_new(const mx_cred_opts *opts)
     return r;
 }
 
+static void source_free(struct source *s)
+{
+    free(s->name);
+    table_free(&s->auths);
+    table_free(&s->helpers);
+    free(s->store);
+    for (char **f = s->forward; f && *f; f++)
+        free(*f);
+    free(s->forward);
+}
+
 void mx_cred_resolver_free(mx_cred_resolver *r)
 {
     if (!r) return;
-    for (size_t i = 0; i < r->nsrc; i++) {
-        free(r->src[i].name);
-        table_free(&r->src[i].auths);
-        table_free(&r->src[i].helpers);
-        free(r->src[i].store);
-    }
+    for (size_t i = 0; i < r->nsrc; i++)
+        source_free(&r->src[i]);
     free(r->src);
     table_free(&r->merged);
+    table_free(&r->withheld);
     free(r);
 }
 
@@ -152,6 +166,7 @@ static struct source *new_source(mx_cred_resolver *r, const char *name)
     s->name = mx_xstrdup(name);
     r->built = 0; /* a later add invalidates what was merged */
     table_free(&r->merged);
+    table_free(&r->withheld);
     return s;
 }
 
@@ -243,7 +258,9 @@ static int add_helper(void *ctx, const char *key, const char *helper)
     return 0;
 }
 
-static int add_config(mx_cred_resolver *r, const mx_dockercfg *cfg, const char *source, mx_err *err)
+/* forward: NULL for a source that is the job's own; else the host user's, restricted. */
+static int add_config(mx_cred_resolver *r, const mx_dockercfg *cfg, const char *source,
+                      const char *const *forward, int restricted, mx_err *err)
 {
     const char *store = mx_dockercfg_creds_store(cfg);
     if (store && mx_cred_helper_check_name(store, err) < 0)
@@ -253,14 +270,22 @@ static int add_config(mx_cred_resolver *r, const mx_dockercfg *cfg, const char *
     mx_dockercfg_each_auth(cfg, add_auth, &a);
     int rc = mx_dockercfg_each_helper(cfg, add_helper, &a);
     s->store = store ? mx_xstrdup(store) : NULL;
+    s->restricted = restricted;
+    size_t n = 0;
+    for (size_t i = 0; forward && forward[i]; i++)
+        n++;
+    s->forward = mx_xcalloc(n + 1, sizeof *s->forward);
+    for (size_t i = 0, j = 0; i < n; i++) {
+        char *path = mx_cred_key_path(forward[i]);
+        if (!path) continue;
+        s->forward[j++] = mx_cred_path_host(path);
+        free(path);
+    }
     relink(r);
     if (rc < 0) {
         /* drop the half-added source: nothing of a refused configuration is used */
         r->nsrc--;
-        free(s->name);
-        table_free(&s->auths);
-        table_free(&s->helpers);
-        free(s->store);
+        source_free(s);
         return -1;
     }
     return 0;
@@ -270,7 +295,7 @@ int mx_cred_add_config_text(mx_cred_resolver *r, const char *text, const char *s
 {
     mx_dockercfg cfg;
     if (mx_dockercfg_parse(&cfg, text, strlen(text), source, err) < 0) return -1;
-    int rc = add_config(r, &cfg, source, err);
+    int rc = add_config(r, &cfg, source, NULL, 0, err);
     mx_dockercfg_free(&cfg);
     return rc;
 }
@@ -280,20 +305,74 @@ int mx_cred_add_config_file(mx_cred_resolver *r, const char *path, mx_err *err)
     mx_dockercfg cfg;
     int found;
     if (mx_dockercfg_load(&cfg, path, &found, err) < 0) return -1;
-    int rc = found ? add_config(r, &cfg, path, err) : 0;
+    int rc = found ? add_config(r, &cfg, path, NULL, 0, err) : 0;
     mx_dockercfg_free(&cfg);
     return rc;
+}
+
+int mx_cred_add_host_config_file(mx_cred_resolver *r, const char *path, const char *const *forward,
+                                 mx_err *err)
+{
+    mx_dockercfg cfg;
+    int found;
+    if (mx_dockercfg_load(&cfg, path, &found, err) < 0) return -1;
+    int rc = found ? add_config(r, &cfg, path, forward, 1, err) : 0;
+    mx_dockercfg_free(&cfg);
+    return rc;
+}
+
+static int forwarded(const struct source *s, const char *path)
+{
+    if (!s->restricted) return 1;
+    char *host = mx_cred_path_host(path);
+    int yes = 0;
+    for (char **f = s->forward; !yes && f && *f; f++)
+        yes = strcmp(*f, host) == 0;
+    free(host);
+    return yes;
+}
+
+/* Puts a copy of e where it belongs: the source's table t, or the withheld ones. */
+static void put_checked(mx_cred_resolver *r, const struct source *s, struct table *t,
+                        const struct entry *e)
+{
+    struct entry d = entry_dup(e);
+    if (forwarded(s, e->path))
+        table_put(t, &d, 1);
+    else
+        table_put(&r->withheld, &d, 0);
+}
+
+/* A restricted source's credsStore: asked, as the docker CLI asks it, for each forwarded host
+ * only (never listed: listing would run the helper for registries nobody forwards). */
+static void restricted_store(mx_cred_resolver *r, struct source *s, struct table *t)
+{
+    for (char **f = s->forward; f && *f; f++) {
+        int hub = strcmp(*f, MX_DOCKER_HUB) == 0;
+        struct entry e = {.path = mx_xstrdup(*f),
+                          .server = mx_xstrdup(hub ? "https://index.docker.io/v1/" : *f),
+                          .kind = E_HELPER,
+                          .helper = mx_xstrdup(s->store),
+                          .src = s};
+        table_put(t, &e, 1);
+    }
+    struct entry any = {.path = mx_xstrdup(ANY_REGISTRY),
+                        .server = mx_xstrdup(ANY_REGISTRY),
+                        .kind = E_HELPER,
+                        .helper = mx_xstrdup(s->store),
+                        .src = s};
+    table_put(&r->withheld, &any, 0);
 }
 
 /* One source's own table: auths, then credsStore's listing, then credHelpers, each overriding
  * the one before for the same key (GitLab's order within a configuration). */
 static int source_table(mx_cred_resolver *r, struct source *s, struct table *t, mx_err *err)
 {
-    for (size_t i = 0; i < s->auths.n; i++) {
-        struct entry d = entry_dup(&s->auths.v[i]);
-        table_put(t, &d, 1);
-    }
-    if (s->store) {
+    for (size_t i = 0; i < s->auths.n; i++)
+        put_checked(r, s, t, &s->auths.v[i]);
+    if (s->store && s->restricted) {
+        restricted_store(r, s, t);
+    } else if (s->store) {
         if (mx_cred_helper_check_allowed(s->store, r->opts.allowed_helpers, err) < 0)
             return mx_wrap(err, "%s: credsStore", s->name);
         json_t *list;
@@ -312,10 +391,8 @@ static int source_table(mx_cred_resolver *r, struct source *s, struct table *t, 
         }
         json_decref(list);
     }
-    for (size_t i = 0; i < s->helpers.n; i++) {
-        struct entry d = entry_dup(&s->helpers.v[i]);
-        table_put(t, &d, 1);
-    }
+    for (size_t i = 0; i < s->helpers.n; i++)
+        put_checked(r, s, t, &s->helpers.v[i]);
     return 0;
 }
 
@@ -323,11 +400,13 @@ static int build(mx_cred_resolver *r, mx_err *err)
 {
     if (r->built) return 0;
     table_free(&r->merged);
+    table_free(&r->withheld);
     for (size_t i = 0; i < r->nsrc; i++) {
         struct table t = {0};
         if (source_table(r, &r->src[i], &t, err) < 0) {
             table_free(&t);
             table_free(&r->merged);
+            table_free(&r->withheld);
             return -1;
         }
         /* across sources the first one to name a key keeps it */
@@ -356,6 +435,38 @@ static int use_entry(mx_cred_resolver *r, const struct entry *e, mx_cred *out, m
     return 1;
 }
 
+/* The longest key in t that is path or a parent of it (alias: another spelling of path). */
+static const struct entry *longest_prefix(const struct table *t, const char *path,
+                                          const char *alias)
+{
+    const struct entry *e = NULL;
+    char *p = mx_xstrdup(path);
+    for (;;) {
+        e = table_find(t, p);
+        if (!e && alias && strcmp(p, path) == 0) e = table_find(t, alias);
+        if (e) break;
+        char *slash = strrchr(p, '/');
+        if (!slash) break;
+        *slash = '\0'; /* parent path: the longest prefix wins */
+    }
+    free(p);
+    return e;
+}
+
+/* Nothing usable for path: says whether the host user's config.json had something withheld. */
+static void note_withheld(mx_cred_resolver *r, const char *path, const char *alias, mx_cred *out)
+{
+    const struct entry *e = longest_prefix(&r->withheld, path, alias);
+    if (!e) e = table_find(&r->withheld, ANY_REGISTRY);
+    if (!e) return;
+    out->withheld = 1;
+    out->server =
+        strcmp(e->path, ANY_REGISTRY) == 0 ? mx_cred_path_host(path) : mx_xstrdup(e->server);
+    out->source = e->kind == E_HELPER
+                      ? mx_xasprintf("%s (docker-credential-%s)", e->src->name, e->helper)
+                      : mx_xstrdup(e->src->name);
+}
+
 static int lookup(mx_cred_resolver *r, const char *path, mx_cred *out, mx_err *err)
 {
     memset(out, 0, sizeof *out);
@@ -373,20 +484,12 @@ static int lookup(mx_cred_resolver *r, const char *path, mx_cred *out, mx_err *e
     size_t hub = strlen(MX_DOCKER_HUB "/library/");
     if (strncmp(path, MX_DOCKER_HUB "/library/", hub) == 0)
         alias = mx_xasprintf(MX_DOCKER_HUB "/%s", path + hub);
-    char *p = mx_xstrdup(path);
     int rc = 0;
-    for (;;) {
-        const struct entry *e = table_find(&r->merged, p);
-        if (!e && alias && strcmp(p, path) == 0) e = table_find(&r->merged, alias);
-        if (e) {
-            rc = use_entry(r, e, out, err);
-            break;
-        }
-        char *slash = strrchr(p, '/');
-        if (!slash) break;
-        *slash = '\0'; /* parent path: the longest prefix wins */
-    }
-    free(p);
+    const struct entry *e = longest_prefix(&r->merged, path, alias);
+    if (e)
+        rc = use_entry(r, e, out, err);
+    else
+        note_withheld(r, path, alias, out);
     free(alias);
     free(host);
     return rc;

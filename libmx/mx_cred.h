@@ -4,12 +4,20 @@
  * DOCKER_AUTH_CONFIG values written for GitLab.  Sources are added in precedence order:
  *   1. explicit values (env / contexts named by the orb parameters; ECR tokens),
  *   2. DOCKER_AUTH_CONFIG (job variable before the runner's own),
- *   3. the user's ~/.docker/config.json,
+ *   3. the user's ~/.docker/config.json (only for registries the host forwards, below),
  *   4. job-payload credentials (GitLab's JOB_RESPONSE_FILE).
  * Within one source, `credHelpers` beat `credsStore`, which beats `auths`.  Across sources, the
  * first source that names a registry key keeps it; the key chosen for an image is the longest
  * path prefix of the normalized image name (`registry.example.com/team` beats
  * `registry.example.com`), over the keys of all sources together — exactly GitLab's rule.
+ *
+ * Trust: every source but the user's own config.json is the job's (it came with the job, so the
+ * job may use it for any registry).  The user's config.json holds the *host user's* logins; a
+ * job names the images, so it could name any registry and collect them.  Those logins are
+ * therefore used only for the registries the host's settings forward; for any other registry
+ * they are withheld (and the caller is told, so it can say how to forward them).  Credential
+ * helpers are programs run on the host: only those the host's settings allow may run, from any
+ * source (none by default).
  *
  * Secrets never appear in an mx_err message: messages name sources, keys, helpers, variables. */
 #ifndef MX_CRED_H
@@ -23,6 +31,9 @@ typedef struct mx_cred {
     char *identity_token; /* OAuth refresh token; NULL if none */
     char *server;         /* the registry key as its source wrote it */
     char *source;         /* "$DOCKER_AUTH_CONFIG", a file path, "env DOCKER_LOGIN", ... */
+    /* Set when resolution found nothing usable but the user's config.json has credentials for
+     * the registry that the host does not forward: server and source then name them. */
+    int withheld;
 } mx_cred;
 
 void mx_cred_clear(mx_cred *c);
@@ -31,8 +42,8 @@ void mx_cred_clear(mx_cred *c);
 typedef const char *(*mx_cred_env_fn)(void *ctx, const char *name);
 
 typedef struct mx_cred_opts {
-    /* Credential helpers that may run (host config).  NULL: any well-formed name; a list
-     * (NULL-terminated, possibly empty) restricts them. */
+    /* Credential helpers that may run (host config credential_helpers), NULL-terminated.
+     * NULL or empty: none may run. */
     const char *const *allowed_helpers;
     /* Where docker-credential-* programs are looked up (colon-separated); NULL: $PATH. */
     const char *helper_path;
@@ -61,10 +72,18 @@ int mx_cred_add_env(mx_cred_resolver *r, const char *registry, const char *user_
 int mx_cred_add_config_text(mx_cred_resolver *r, const char *text, const char *source, mx_err *err);
 /* A config.json file; a missing file adds nothing and is not an error. */
 int mx_cred_add_config_file(mx_cred_resolver *r, const char *path, mx_err *err);
+/* The host user's own config.json (~/.docker/config.json): its auths, credHelpers and
+ * credsStore count only for registries whose host is in `forward` (NULL-terminated registry
+ * names as host settings write them: "docker.io", "ghcr.io", "10.0.2.2:5000"; NULL: none).
+ * For the other registries they are withheld (see mx_cred.withheld).  A missing file adds
+ * nothing. */
+int mx_cred_add_host_config_file(mx_cred_resolver *r, const char *path, const char *const *forward,
+                                 mx_err *err);
 
 /* Resolves credentials for an image reference ("ubuntu:22.04", "quay.io/org/img@sha256:...")
  * or a registry name.  Returns 1 and fills *out, 0 when no source has credentials (anonymous
- * pull), -1 on error (a helper failed or is missing, a bad reference). */
+ * pull; out->withheld says whether the host user's were held back), -1 on error (a helper
+ * failed, is missing or is not allowed, a bad reference).  Clear *out with mx_cred_clear. */
 int mx_cred_resolve(mx_cred_resolver *r, const char *image, mx_cred *out, mx_err *err);
 /* The same for a registry ("quay.io", "localhost:5000", "https://index.docker.io/v1/"):
  * what `docker login REGISTRY` needs. */

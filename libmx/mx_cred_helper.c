@@ -48,12 +48,13 @@ int mx_cred_helper_check_name(const char *name, mx_err *err)
 int mx_cred_helper_check_allowed(const char *name, const char *const *allowed, mx_err *err)
 {
     if (mx_cred_helper_check_name(name, err) < 0) return -1;
-    if (!allowed) return 0;
-    for (size_t i = 0; allowed[i]; i++)
+    /* helpers are host programs that answer with host secrets: none runs unless allowed */
+    for (size_t i = 0; allowed && allowed[i]; i++)
         if (strcmp(allowed[i], name) == 0) return 0;
     return mx_fail(err, MX_USAGE,
-                   "credential helper \"%s\" is not in the host's allowed credential helpers",
-                   name);
+                   "credential helper \"%s\" is not allowed on this host (host settings: "
+                   "credential_helpers: [%s] allows it)",
+                   name, name);
 }
 
 /* The helper's full path, or NULL with an error naming it. */

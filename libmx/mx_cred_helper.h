@@ -17,7 +17,8 @@
 
 /* 0 if name is a plain helper name ([A-Za-z0-9._-], not only dots); else an error saying why. */
 int mx_cred_helper_check_name(const char *name, mx_err *err);
-/* 0 if name may run under the allow-list (NULL list: any checked name). */
+/* 0 if name may run under the allow-list (NULL-terminated; NULL or empty: none may run); the
+ * error says which host setting allows it. */
 int mx_cred_helper_check_allowed(const char *name, const char *const *allowed, mx_err *err);
 
 /* Runs `docker-credential-NAME get`, the program looked up in search_path (colon-separated;

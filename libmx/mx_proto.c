@@ -1,4 +1,5 @@
 #include "mx_proto.h"
+#include "mx_proto_int.h"
 #include "mx_b64.h"
 #include "mx_buf.h"
 #include "mx_cleanup.h"
@@ -27,7 +28,20 @@ static const char *const kind_names[] = {
     [MX_STEP_DOCKER_PULL] = "docker-pull",
     [MX_STEP_PERSIST] = "persist",
     [MX_STEP_ATTACH] = "attach",
+    [MX_STEP_CHECKSUM] = "checksum",
+    [MX_STEP_PACK] = "pack",
+    [MX_STEP_COLLECT] = "collect",
+    [MX_STEP_UNPACK] = "unpack",
+    [MX_STEP_SSH_KEYS] = "ssh-keys",
+    [MX_STEP_CONTAINERS] = "containers",
 };
+
+/* The kinds whose "paths" list means something. */
+static int has_paths(enum mx_step_kind k)
+{
+    return k == MX_STEP_PERSIST || k == MX_STEP_CHECKSUM || k == MX_STEP_PACK ||
+           k == MX_STEP_COLLECT;
+}
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -126,9 +140,18 @@ char *mx_msg_encode(const mx_msg *m, size_t *len)
         for (size_t i = 0; i < m->nenv; i++)
             set(env, m->env[i].key, json_string(m->env[i].value));
         set(o, "env", env);
-        if (m->kind == MX_STEP_DOCKER_CHECK || m->kind == MX_STEP_DOCKER_PULL)
+        if (m->kind == MX_STEP_DOCKER_CHECK || m->kind == MX_STEP_DOCKER_PULL ||
+            m->kind == MX_STEP_CONTAINERS)
             set(o, "docker", encode_docker(m));
-        if (m->kind == MX_STEP_PERSIST) set(o, "paths", json_strv(m->paths, m->npaths));
+        mx_proto_encode_ctr(o, m);
+        if (has_paths(m->kind)) set(o, "paths", json_strv(m->paths, m->npaths));
+        if (m->kind == MX_STEP_SSH_KEYS) {
+            json_t *keys = json_object();
+            if (!keys) abort();
+            for (size_t i = 0; i < m->nkeys; i++)
+                set(keys, m->keys[i].key, json_string(m->keys[i].value));
+            set(o, "keys", keys);
+        }
         if (m->kind == MX_STEP_ATTACH) set(o, "archives", json_strv(m->archives, m->narchives));
         break;
     }
@@ -145,6 +168,8 @@ char *mx_msg_encode(const mx_msg *m, size_t *len)
         set(o, "reason", json_string(mx_end_reason_name(m->reason)));
         set(o, "duration_ms", json_integer(m->duration_ms));
         set_str(o, "message", m->message);
+        if (m->nvalues) set(o, "values", json_strv(m->values, m->nvalues));
+        set_str(o, "arch", m->arch);
         break;
     case MX_MSG_ERROR:
         set_str(o, "message", m->message);
@@ -265,6 +290,26 @@ static int decode_docker(json_t *o, mx_msg *m, mx_err *err)
     return 0;
 }
 
+/* An optional object of strings (the "keys" of ssh-keys). */
+static int decode_kv(json_t *o, const char *k, mx_kv **v, size_t *n, mx_err *err)
+{
+    json_t *obj = json_object_get(o, k);
+    if (!obj) return 0;
+    if (!json_is_object(obj)) return mx_fail(err, MX_INFRA, "\"%s\" is not an object", k);
+    *v = mx_xcalloc(json_object_size(obj), sizeof **v);
+    const char *key;
+    json_t *val;
+    json_object_foreach(obj, key, val)
+    {
+        if (!json_is_string(val))
+            return mx_fail(err, MX_INFRA, "%s \"%s\" is not a string", k, key);
+        (*v)[*n].key = mx_xstrdup(key);
+        (*v)[*n].value = mx_xstrdup(json_string_value(val));
+        (*n)++;
+    }
+    return 0;
+}
+
 static int decode_env(json_t *o, mx_msg *m, mx_err *err)
 {
     json_t *env = json_object_get(o, "env");
@@ -313,14 +358,17 @@ static int decode_body(json_t *o, mx_msg *m, mx_err *err)
             get_str(o, "archive", &m->archive, 0, err) < 0)
             return -1;
         /* like "docker", the lists belong to one kind each and are ignored on others */
-        if (m->kind == MX_STEP_PERSIST && get_strv(o, "paths", &m->paths, &m->npaths, err) < 0)
+        if (has_paths(m->kind) && get_strv(o, "paths", &m->paths, &m->npaths, err) < 0) return -1;
+        if (m->kind == MX_STEP_SSH_KEYS && decode_kv(o, "keys", &m->keys, &m->nkeys, err) < 0)
             return -1;
         if (m->kind == MX_STEP_ATTACH &&
             get_strv(o, "archives", &m->archives, &m->narchives, err) < 0)
             return -1;
-        if (m->kind == MX_STEP_DOCKER_CHECK || m->kind == MX_STEP_DOCKER_PULL) {
+        if (m->kind == MX_STEP_DOCKER_CHECK || m->kind == MX_STEP_DOCKER_PULL ||
+            m->kind == MX_STEP_CONTAINERS) {
             if (decode_docker(o, m, err) < 0) return -1;
         }
+        if (mx_proto_decode_ctr(o, m, err) < 0) return -1;
         return decode_env(o, m, err);
     case MX_MSG_OUTPUT:
         if (get_int(o, "id", &n, 1, err) < 0) return -1;
@@ -347,6 +395,9 @@ static int decode_body(json_t *o, mx_msg *m, mx_err *err)
         int r = lookup(reason_names, NELEM(reason_names), s);
         if (r < 0) return mx_fail(err, MX_INFRA, "unknown end reason \"%s\"", s);
         m->reason = (enum mx_end_reason)r;
+        if (get_strv(o, "values", &m->values, &m->nvalues, err) < 0 ||
+            get_str(o, "arch", &m->arch, 0, err) < 0)
+            return -1;
         return get_str(o, "message", &m->message, 0, err);
     case MX_MSG_ERROR:
         return get_str(o, "message", &m->message, 1, err);
@@ -409,6 +460,7 @@ static void docker_clear(mx_docker_args *d)
 void mx_msg_clear(mx_msg *m)
 {
     docker_clear(&m->docker);
+    mx_proto_clear_ctr(m);
     free(m->agent);
     free(m->name);
     free(m->command);
@@ -417,6 +469,13 @@ void mx_msg_clear(mx_msg *m)
     free(m->archive);
     strv_free(m->paths, m->npaths);
     strv_free(m->archives, m->narchives);
+    strv_free(m->values, m->nvalues);
+    free(m->arch);
+    for (size_t i = 0; i < m->nkeys; i++) {
+        free(m->keys[i].key);
+        free_secret(m->keys[i].value);
+    }
+    free(m->keys);
     for (size_t i = 0; i < m->nenv; i++) {
         free(m->env[i].key);
         free(m->env[i].value);

@@ -5,6 +5,8 @@
  * output is arbitrary bytes and chunk boundaries split UTF-8 sequences.
  *
  *   host  -> agent: hello{version}  step{...}  cancel  bye
+ *                   (step kinds: run checkout docker-check docker-pull persist attach
+ *                    containers; any but the docker ones may name a container to run in)
  *   agent -> host : hello{version,agent}  output{id,stream,data}  step-end{id,exit,...}
  *                   error{message}
  */
@@ -36,6 +38,15 @@ enum mx_step_kind {
     MX_STEP_DOCKER_PULL,  /* docker/pull: image pulls through the guest's Engine API */
     MX_STEP_PERSIST,      /* persist_to_workspace: pack paths under workdir into archive */
     MX_STEP_ATTACH,       /* attach_workspace: unpack archives, in order, into workdir */
+    /* job steps (guest-agent/agent_jobsteps.c); paths may be absolute, "~/..." or relative to
+     * workdir */
+    MX_STEP_CHECKSUM, /* cache keys: SHA-256 of each of paths, and the guest's arch */
+    MX_STEP_PACK,     /* save_cache: what paths (globs) match, into archive, names from "/" */
+    MX_STEP_COLLECT,  /* store_artifacts/_test_results: paths[0] (a file or a tree) into archive */
+    MX_STEP_UNPACK,   /* restore_cache: archive unpacked at workdir, then removed */
+    MX_STEP_SSH_KEYS, /* add_ssh_keys: keys written as ~/.ssh/KEY (0600) */
+    MX_STEP_CONTAINERS, /* pull images and start a job's containers (docker executor, GitLab
+                         * image + services) */
 };
 enum mx_stream { MX_STREAM_STDOUT = 1, MX_STREAM_STDERR = 2 };
 
@@ -82,6 +93,31 @@ typedef struct mx_docker_args {
     int retry_delay_s; /* wait between attempts, >= 0 */
 } mx_docker_args;
 
+/* One container of a job's environment (a "containers" step). */
+typedef struct mx_container_spec {
+    char *name;     /* its name for the Engine API, unique in the VM ([a-zA-Z0-9][a-zA-Z0-9_.-]*) */
+    char *image;    /* pulled with the step's docker.auths */
+    char **aliases; /* host names the job's other containers reach it by */
+    size_t naliases;
+    char **entrypoint; /* has_entrypoint: replaces the image's (an empty list clears it) */
+    size_t nentrypoint;
+    int has_entrypoint;
+    char **command; /* has_command: replaces the image's CMD */
+    size_t ncommand;
+    int has_command;
+    char *user; /* NULL: the image's */
+    mx_kv *env; /* added to the image's */
+    size_t nenv;
+    /* "VMDIR:PATH": a directory of the VM (created if missing, "~" is the VM user's home)
+     * mounted at PATH (GitLab's builds and cache directories, shared with the VM's stages) */
+    char **binds;
+    size_t nbinds;
+    /* steps run in it: it is kept alive by the mounted agent (`mexec-agent --ctr-init`) instead
+     * of its entrypoint and command (CircleCI's primary without command:, GitLab's job image),
+     * unless has_command says otherwise */
+    int steps;
+} mx_container_spec;
+
 typedef struct mx_msg {
     enum mx_msg_type type;
     int version; /* hello */
@@ -99,11 +135,26 @@ typedef struct mx_msg {
     size_t npaths;
     char **archives; /* attach: tar files already uploaded to the guest, in unpacking order */
     size_t narchives;
+    /* ssh-keys: file name under ~/.ssh -> private key (secret); "config" is appended to
+     * ~/.ssh/config instead */
+    mx_kv *keys;
+    size_t nkeys;
     mx_kv *env;
     size_t nenv;
     int no_output_timeout_s; /* 0: none */
     int background;          /* run: start it, report at once, let later steps run */
-    mx_docker_args docker;   /* docker-check, docker-pull */
+    mx_docker_args docker;   /* docker-check, docker-pull; containers: images and auths */
+    /* containers: the first one is the primary */
+    mx_container_spec *containers;
+    size_t ncontainers;
+    /* containers: NULL: every container shares the primary's network namespace (CircleCI, so
+     * services answer on localhost); else the name of a per-job network on which each container
+     * is reachable by its aliases (GitLab services) */
+    char *network;
+    int docker_socket; /* containers: the VM's Engine API socket is mounted into step containers */
+    /* run, checkout, persist, attach: the container the step runs in (NULL: the VM itself) */
+    char *container;
+    char *user; /* with container: the user it runs as (NULL: the container's) */
 
     /* output */
     enum mx_stream stream;
@@ -114,6 +165,11 @@ typedef struct mx_msg {
     int exit_status;
     enum mx_end_reason reason;
     long long duration_ms;
+    /* step-end of checksum: per path "sha256:BASE64" or "error:WHY"; of pack and collect:
+     * "empty" when nothing matched (no archive was written) */
+    char **values;
+    size_t nvalues;
+    char *arch; /* step-end of checksum: "linux-amd64-6_85" (CircleCI's {{ arch }}) */
 
     char *message; /* error, and step-end with MX_END_FAILED */
 } mx_msg;

@@ -71,6 +71,12 @@ int mx_reg_easy_capture(CURL *e, mx_reg_resp *r, mx_err *err);
 /* "Authorization: ..." for a request needing scope ("" for none), or NULL if anonymous;
  * caller frees. */
 char *mx_reg_auth_header(mx_reg_client *c, const char *scope);
+/* 1 if Basic credentials for the registry at base ("http(s)://host[:port]") may go to the
+ * token realm URL a challenge named: over https to any host (Docker Hub's realm is
+ * auth.docker.io); over plain http only on the registry's own host, and only when the registry
+ * itself is spoken to over plain http (the user allowed that).  Docker sends them to any
+ * realm; a registry (or whoever answers for it over plain http) could then collect them. */
+int mx_reg_realm_gets_credentials(const char *base, const char *realm);
 /* Answers the challenges in r for scope: fetches a Bearer token or switches to Basic. */
 int mx_reg_authenticate(mx_reg_client *c, const mx_reg_resp *r, const char *scope, mx_err *err);
 void mx_reg_tokens_free(mx_reg_client *c);

@@ -110,13 +110,60 @@ static int parse_token_reply(mx_reg_client *c, const char *realm, const mx_reg_r
     return 0;
 }
 
-/* GET realm?service=S&scope=SCOPE&account=USER, with Basic credentials when we have them. */
+/* A URL's scheme and host (lower-cased by libcurl's URL parser); 0, or -1 if it is no URL. */
+static int url_parts(const char *url, char **scheme, char **host)
+{
+    *scheme = *host = NULL;
+    CURLU *u = curl_url();
+    if (!u) return -1;
+    char *s = NULL, *h = NULL;
+    int rc = -1;
+    if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_SCHEME, &s, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK) {
+        *scheme = mx_xstrdup(s);
+        *host = mx_xstrdup(h);
+        rc = 0;
+    }
+    curl_free(s);
+    curl_free(h);
+    curl_url_cleanup(u);
+    return rc;
+}
+
+int mx_reg_realm_gets_credentials(const char *base, const char *realm)
+{
+    char *bs, *bh, *rs, *rh;
+    if (url_parts(realm, &rs, &rh) < 0) return 0;
+    int ok = 0;
+    if (strcasecmp(rs, "https") == 0) {
+        ok = 1;
+    } else if (url_parts(base, &bs, &bh) == 0) {
+        /* plain http: only where the user already chose plain http, the registry's own host */
+        ok = strcasecmp(rs, "http") == 0 && strcasecmp(bs, "http") == 0 && strcasecmp(rh, bh) == 0;
+        free(bs);
+        free(bh);
+    }
+    free(rs);
+    free(rh);
+    return ok;
+}
+
+/* GET realm?service=S&scope=SCOPE&account=USER, with Basic credentials when we have them and
+ * the realm may have them (mx_reg_realm_gets_credentials). */
 static int fetch_token(mx_reg_client *c, const char *realm, const char *service,
                        const char *want_scope, const char *scope_key, mx_err *err)
 {
     if (strncasecmp(realm, "https://", 8) != 0 && strncasecmp(realm, "http://", 7) != 0)
         return mx_fail(err, MX_INFRA, "registry %s: token realm \"%s\" is not an http(s) URL",
                        c->registry, realm);
+    /* the registry names the realm: it must not be able to send our credentials in clear text
+     * to a host of its choosing */
+    if (c->username && !mx_reg_realm_gets_credentials(c->base, realm))
+        return mx_fail(err, MX_INFRA,
+                       "registry %s: token realm %s is plain http on another host than the "
+                       "registry (%s): credentials are not sent there",
+                       c->registry, realm, c->base);
     CURL *e = curl_easy_init();
     if (!e) return mx_fail(err, MX_INFRA, "registry %s: curl_easy_init failed", c->registry);
     mx_reg_resp r;

@@ -1,4 +1,5 @@
 #include "catalog.h"
+#include "image_import.h"
 #include "mx_buf.h"
 #include "mx_cleanup.h"
 #include "mx_fs.h"
@@ -144,6 +145,9 @@ int mx_catalog_resolve(const mx_catalog *cat, const mx_host_config *hc, const ch
         return mx_fail(err, MX_USAGE, "no default machine image (set default: in %s)", cat->path);
     const mx_node *e = mx_node_get(cat->images, ref);
     if (!e) {
+        /* the catalog's references come first: import refuses to take one of them */
+        int imported = mx_imported_resolve(hc, ref, img, err);
+        if (imported != 0) return imported < 0 ? -1 : 0;
         mx_autofree char *refs = mx_catalog_refs(cat);
         return mx_fail(err, MX_USAGE,
                        "machine image \"%s\" is not in the catalog %s (available: %s)", ref,
@@ -207,5 +211,6 @@ void mx_image_free(mx_image *img)
     free(img->initrd);
     free(img->manifest);
     free(img->cmdline);
+    free(img->firmware);
     memset(img, 0, sizeof *img);
 }

@@ -19,6 +19,9 @@ typedef struct mx_image {
     char *dir; /* the build's directory in the store */
     char *base, *kernel, *initrd, *manifest;
     char *cmdline; /* kernel command line (read from the build), NULL until built */
+    /* NULL: direct kernel boot (recipe builds); "bios": an imported disk that boots through
+     * the firmware (image_import.h), with no kernel, initrd or cmdline of ours */
+    char *firmware;
     int built;
 } mx_image;
 
@@ -34,8 +37,9 @@ void mx_catalog_free(mx_catalog *cat);
 /* "a:current, b:edge" */
 char *mx_catalog_refs(const mx_catalog *cat);
 
-/* Resolves ref (NULL: the host's or catalog's default) to an image; an unknown ref is an error
- * listing what the catalog has. */
+/* Resolves ref (NULL: the host's or catalog's default) to an image: the catalog's, else an
+ * imported one (`mexec image import`); an unknown ref is an error listing what the catalog
+ * has. */
 int mx_catalog_resolve(const mx_catalog *cat, const mx_host_config *hc, const char *ref,
                        mx_image *img, mx_err *err);
 /* Like resolve, and fails if the image is not built yet (telling how to build it). */

@@ -1,7 +1,10 @@
 /* mexec config validate|process: the config half of mexec, offline, like `circleci config`.
  * It lives in mx_host (not a cmd_*.c of the mexec target) only because of build ordering. */
+#include "cfg_git.h"
 #include "cfg_process.h"
+#include "checkout.h"
 #include "cli.h"
+#include "host_config.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -9,8 +12,9 @@
 #include <string.h>
 
 static const char config_usage[] =
-    "usage: mexec config validate [-c CONFIG] [--param KEY=VALUE]...\n"
-    "       mexec config process [-c CONFIG] [--param KEY=VALUE]... [--branch B] [--tag T]\n";
+    "usage: mexec config validate [-c CONFIG] [--param KEY=VALUE]... [--lock FILE] [--offline]\n"
+    "       mexec config process [-c CONFIG] [--param KEY=VALUE]... [--branch B] [--tag T]\n"
+    "                            [--lock FILE] [--offline]\n";
 
 static int report(const mx_err *err)
 {
@@ -32,8 +36,11 @@ int mx_cmd_config(int argc, char **argv)
     static const struct option opts[] = {
         {"config", required_argument, 0, 'c'}, {"param", required_argument, 0, 'p'},
         {"branch", required_argument, 0, 'b'}, {"tag", required_argument, 0, 't'},
+        {"lock", required_argument, 0, 'L'},   {"offline", no_argument, 0, 'O'},
         {"help", no_argument, 0, 'h'},         {0, 0, 0, 0},
     };
+    const char *lock = NULL;
+    int offline = 0;
     const char *path = ".circleci/config.yml";
     mx_envlist params = {0};
     mx_cfg_opts o = {.params = &params};
@@ -62,6 +69,12 @@ int mx_cmd_config(int argc, char **argv)
         case 't':
             o.tag = optarg;
             break;
+        case 'L':
+            lock = optarg;
+            break;
+        case 'O':
+            offline = 1;
+            break;
         case 'h':
             fputs(config_usage, stdout);
             mx_envlist_free(&params);
@@ -78,11 +91,27 @@ int mx_cmd_config(int argc, char **argv)
         mx_envlist_free(&params);
         return rc;
     }
+    /* the pipeline values come from the project's git repository, as the circleci CLI's do;
+     * the build is of the checked-out branch unless --branch or --tag says otherwise */
+    mx_pipeline_info info;
+    char *project = mx_checkout_project_dir(path);
+    mx_pipeline_info_read(project, path, &info);
+    free(project);
+    if (!o.branch && !o.tag) o.branch = info.branch;
+    o.info = &info;
     mx_err err = {0};
     mx_node *root = NULL, *doc = NULL;
     mx_buf out;
     mx_buf_init(&out);
-    if (mx_yaml_load_file(path, &root, &err) < 0)
+    /* registry orbs: the host's orb API, the user's cache, the lock file beside the config */
+    mx_host_config hc;
+    mx_orb_resolver orbs;
+    memset(&orbs, 0, sizeof orbs);
+    o.orbs = &orbs;
+    if (mx_host_config_load(&hc, &err) < 0 ||
+        mx_orb_resolver_for_config(&orbs, hc.orb_api, offline, path, lock, &err) < 0)
+        rc = -1;
+    else if (mx_yaml_load_file(path, &root, &err) < 0)
         rc = -1;
     else if (mx_cfg_validate(root, &o, &err) < 0)
         rc = -1;
@@ -97,9 +126,15 @@ int mx_cmd_config(int argc, char **argv)
     } else {
         printf("Config file at %s is valid.\n", path);
     }
+    mx_err lerr = {0};
+    if (rc == 0 && mx_orb_resolver_save(&orbs, &lerr) < 0)
+        fprintf(stderr, "mexec: warning: the orb lock file was not written: %s\n", lerr.msg);
     mx_buf_free(&out);
     mx_node_free(doc);
     mx_node_free(root);
     mx_envlist_free(&params);
+    mx_pipeline_info_free(&info);
+    mx_orb_resolver_free(&orbs);
+    mx_host_config_free(&hc);
     return rc;
 }

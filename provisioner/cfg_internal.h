@@ -11,9 +11,11 @@
 
 typedef struct mx_cfg_orb {
     char *alias;
-    int docker;         /* the built-in CircleCI docker orb */
-    const mx_node *def; /* inline or file orb: a map with commands, jobs, executors */
-    mx_node *owned;     /* the tree of an orb loaded from a file */
+    int docker;         /* the built-in CircleCI docker orb (def: its built-in part) */
+    const mx_node *def; /* a map with commands, jobs, executors */
+    mx_node *owned;     /* the tree of an orb loaded from a file, the registry or built in */
+    struct mx_cfg_orb *imports; /* the orbs its own orbs: section names */
+    size_t nimports;
 } mx_cfg_orb;
 
 typedef struct mx_cfg {
@@ -28,6 +30,11 @@ typedef struct mx_cfg {
 } mx_cfg;
 
 int mx_cfg_open(const mx_node *root, const mx_cfg_opts *o, mx_cfg **out, mx_err *err);
+/* Loads the config's orbs and theirs (cfg_orb_load.c); res NULL: no registry or cache. */
+int mx_cfg_load_orbs(mx_cfg *c, mx_orb_resolver *res, mx_err *err);
+void mx_cfg_orbs_free(mx_cfg_orb *list, size_t n);
+/* Puts every pipeline value but the parameters into the map p ("git.branch" -> value). */
+void mx_cfg_pipeline_values(mx_node *p, const mx_cfg_opts *o, const mx_node *at);
 void mx_cfg_close(mx_cfg *c);
 
 /* The path of expansion: push returns the length to pop back to. */
@@ -52,19 +59,46 @@ int mx_cfg_expand_job(mx_cfg *c, const char *ref, const mx_node *inv, const mx_n
 int mx_cfg_job_node(const mx_node *root, const char *name, const mx_cfg_opts *o, mx_node **out,
                     mx_err *err);
 
-/* The built-in docker orb: a step "docker/<cmd>" with its arguments -> a normalized step. */
+/* The built-in docker orb: a step "docker/<cmd>" (check or pull) with its arguments -> a
+ * normalized step. */
 int mx_cfg_docker_step(mx_cfg *c, const char *cmd, const mx_node *args, const mx_node *at,
                        mx_node *out_steps, mx_err *err);
 /* Is this normalized step key one of the built-in orb's (docker/check, docker/pull)? */
 int mx_cfg_docker_is_step(const char *key);
+/* Does the built-in orb run this command natively (check, pull)? */
+int mx_cfg_docker_is_native(const char *cmd);
+/* The rest of the built-in orb (executors machine and docker; commands build, push,
+ * install_docker_credential_helper), parsed. */
+int mx_cfg_docker_orb_load(mx_node **def, mx_err *err);
+/* A v2 name ("install-docker-credential-helper") in v3 spelling; caller frees. */
+char *mx_cfg_docker_name(const char *name);
+/* A copy of args with v2 parameter names respelled as the v3 names decls has; both spellings
+ * at once is an error. */
+int mx_cfg_docker_args(const mx_node *args, const mx_node *decls, mx_node **out, mx_err *err);
+
+/* ---- the job model (cfg_job.c, cfg_job_exec.c) ---- */
+/* map[key] as a string into *out (unchanged when absent or null); an error if not a scalar. */
+int mx_cfg_get_string(const mx_node *map, const char *key, char **out, mx_err *err);
+/* A job's type:, its one executor (machine:, docker:, macos:; machine's resource_class and shell
+ * are the job's defaults) and parallelism:, from the expanded job j. */
+int mx_cfg_job_type(const mx_node *j, mx_job *job, mx_err *err);
+int mx_cfg_job_executor(const mx_node *j, mx_job *job, mx_err *err);
+int mx_cfg_job_parallelism(const mx_node *j, mx_job *job, mx_err *err);
+/* save_cache, restore_cache, store_artifacts, store_test_results, add_ssh_keys (cfg_job_steps.c):
+ * 1 when kind is one of them and *st is filled, 0 when it is not, -1 with *err. */
+int mx_cfg_parse_job_step(const char *kind, const mx_node *item, const mx_node *v, mx_step *st,
+                          mx_err *err);
 
 /* ---- workflows ---- */
 typedef struct mx_cfg_inv {
-    char *name;    /* unique within the workflow */
+    char *name;    /* unique across the workflows (repeats numbered NAME-1, NAME-2, ...) */
+    char *given;   /* the name before numbering: name: as written, else the job's */
     char *job;     /* the definition it runs */
     char *alias;   /* a matrix's alias (requires: ALIAS means all of its jobs), or NULL */
     mx_node *node; /* the invocation map after pipeline and matrix substitution */
     const mx_node *at;
+    int approval; /* type: approval (here or in its definition): a hold, nothing to expand */
+    int noop;     /* its definition is type: no-op (or a release/lock/unlock marker) */
 } mx_cfg_inv;
 
 typedef struct mx_cfg_wf {

@@ -52,6 +52,17 @@ long mx_parse_duration(const char *s)
         long v = strtol(p, &end, 10);
         if (v < 0 || v > 10L * 365 * 24 * 3600) return -1;
         p = end;
+        /* a fraction ("1.25h", as CircleCI allows): up to 6 digits, in millionths */
+        long frac = 0, scale = 1;
+        if (*p == '.') {
+            p++;
+            if (!isdigit((unsigned char)*p)) return -1;
+            for (; isdigit((unsigned char)*p); p++) {
+                if (scale >= 1000000) return -1;
+                frac = frac * 10 + (*p - '0');
+                scale *= 10;
+            }
+        }
         long mult;
         switch (*p) {
         case 'h':
@@ -64,13 +75,13 @@ long mx_parse_duration(const char *s)
             mult = 1;
             break;
         case '\0':
-            if (any_unit) return -1;
+            if (any_unit || scale > 1) return -1;
             return v; /* bare number: seconds */
         default:
             return -1;
         }
         any_unit = 1;
-        total += v * mult;
+        total += v * mult + frac * mult / scale;
         if (total > 10L * 365 * 24 * 3600) return -1; /* also keeps it within an int */
         p++;
     }
@@ -129,7 +140,7 @@ int mx_cfg_env_parse(const mx_node *n, mx_envlist *out, mx_err *err)
     return 0;
 }
 
-static int get_string(const mx_node *map, const char *key, char **out, mx_err *err)
+int mx_cfg_get_string(const mx_node *map, const char *key, char **out, mx_err *err)
 {
     const mx_node *v = mx_node_get(map, key);
     if (!v || mx_node_is_null(v)) return 0;
@@ -146,12 +157,8 @@ static int check_keys(const mx_node *map, const char *what, const char *const *a
 }
 
 static const char *const skipped_steps[][2] = {
-    {"save_cache", "caches are not kept between local runs"},
-    {"restore_cache", "caches are not kept between local runs"},
-    {"store_artifacts", "artifacts are not uploaded by a local run"},
-    {"store_test_results", "test results are not uploaded by a local run"},
-    {"add_ssh_keys", "SSH keys come from the CircleCI project settings, absent locally"},
     {"setup_remote_docker", "machine jobs have a Docker engine in the VM"},
+    {"install_signing_bundle", "code signing bundles come from CircleCI, absent locally"},
 };
 
 static int parse_timeout(const mx_node *v, int *out, mx_err *err)
@@ -195,9 +202,9 @@ static int parse_docker(const char *kind, const mx_node *v, mx_step *st, mx_err 
         st->registry = mx_xstrdup("docker.io");
         st->username_env = mx_xstrdup("DOCKER_LOGIN");
         st->password_env = mx_xstrdup("DOCKER_PASSWORD");
-        if (get_string(v, "registry", &st->registry, err) < 0 ||
-            get_string(v, "docker_username", &st->username_env, err) < 0 ||
-            get_string(v, "docker_password", &st->password_env, err) < 0)
+        if (mx_cfg_get_string(v, "registry", &st->registry, err) < 0 ||
+            mx_cfg_get_string(v, "docker_username", &st->username_env, err) < 0 ||
+            mx_cfg_get_string(v, "docker_password", &st->password_env, err) < 0)
             return -1;
         const mx_node *cs = mx_node_get(v, "use_docker_credentials_store");
         if (cs && mx_node_bool(cs, &b) < 0)
@@ -262,7 +269,7 @@ static int check_ws_path(const mx_node *it, mx_err *err)
 static int required_string(const mx_node *map, const char *key, const char *what, char **out,
                            mx_err *err)
 {
-    if (get_string(map, key, out, err) < 0) return -1;
+    if (mx_cfg_get_string(map, key, out, err) < 0) return -1;
     if (!*out || !**out) return mx_node_fail(err, map, "%s needs \"%s\"", what, key);
     return 0;
 }
@@ -278,7 +285,7 @@ static int parse_workspace(const char *kind, const mx_node *item, const mx_node 
     static const char *const persist_keys[] = {"root", "paths", "name", NULL};
     static const char *const attach_keys[] = {"at", "name", NULL};
     if (check_keys(v, kind, persist ? persist_keys : attach_keys, err) < 0) return -1;
-    if (get_string(v, "name", &st->name, err) < 0) return -1;
+    if (mx_cfg_get_string(v, "name", &st->name, err) < 0) return -1;
     if (!persist) {
         st->kind = MX_JOB_STEP_ATTACH;
         if (!st->name) st->name = mx_xstrdup("Attaching Workspace");
@@ -289,14 +296,18 @@ static int parse_workspace(const char *kind, const mx_node *item, const mx_node 
     if (required_string(v, "root", kind, &st->root, err) < 0) return -1;
     const mx_node *paths = mx_node_get(v, "paths");
     if (!paths || mx_node_is_null(paths)) return mx_node_fail(err, v, "%s needs \"paths\"", kind);
-    if (paths->kind != MX_NODE_SEQ || paths->n == 0)
+    /* one path may be written as a string, as CircleCI accepts */
+    const mx_node *const *items = paths->kind == MX_NODE_SCALAR ? &paths : NULL;
+    size_t n = paths->kind == MX_NODE_SCALAR ? 1 : 0;
+    if (paths->kind == MX_NODE_SEQ) items = (const mx_node *const *)paths->items, n = paths->n;
+    if (n == 0)
         return mx_node_fail(err, paths,
-                            "persist_to_workspace paths must be a list of paths "
+                            "persist_to_workspace paths must be a path or a list of paths "
                             "relative to root");
-    st->paths = mx_xcalloc(paths->n, sizeof *st->paths);
-    for (size_t i = 0; i < paths->n; i++) {
-        if (check_ws_path(paths->items[i], err) < 0) return -1;
-        st->paths[st->npaths++] = mx_xstrdup(paths->items[i]->value);
+    st->paths = mx_xcalloc(n, sizeof *st->paths);
+    for (size_t i = 0; i < n; i++) {
+        if (check_ws_path(items[i], err) < 0) return -1;
+        st->paths[st->npaths++] = mx_xstrdup(items[i]->value);
     }
     return 0;
 }
@@ -323,10 +334,10 @@ static int parse_run(const mx_node *item, const mx_node *v, mx_step *st, mx_err 
                                            "when",
                                            NULL};
         if (check_keys(v, "a run step", keys, err) < 0) return -1;
-        if (get_string(v, "command", &st->command, err) < 0 ||
-            get_string(v, "name", &st->name, err) < 0 ||
-            get_string(v, "shell", &st->shell, err) < 0 ||
-            get_string(v, "working_directory", &st->workdir, err) < 0)
+        if (mx_cfg_get_string(v, "command", &st->command, err) < 0 ||
+            mx_cfg_get_string(v, "name", &st->name, err) < 0 ||
+            mx_cfg_get_string(v, "shell", &st->shell, err) < 0 ||
+            mx_cfg_get_string(v, "working_directory", &st->workdir, err) < 0)
             return -1;
         if (!st->command) return mx_node_fail(err, v, "a run step needs \"command\"");
         const mx_node *env = mx_node_get(v, "environment");
@@ -361,8 +372,9 @@ static int parse_step(const mx_node *item, mx_step *st, mx_err *err)
         return mx_node_fail(err, item,
                             "a step is a name (checkout) or a map with one key (run: ...)");
     }
-    if (strcmp(kind, "run") == 0) {
-        if (!v) return mx_node_fail(err, item, "run needs a command");
+    /* deploy: CircleCI 2.0's deprecated twin of run */
+    if (strcmp(kind, "run") == 0 || strcmp(kind, "deploy") == 0) {
+        if (!v) return mx_node_fail(err, item, "%s needs a command", kind);
         return parse_run(item, v, st, err);
     }
     if (strcmp(kind, "checkout") == 0) {
@@ -371,10 +383,22 @@ static int parse_step(const mx_node *item, mx_step *st, mx_err *err)
         if (v && !mx_node_is_null(v)) {
             if (v->kind != MX_NODE_MAP)
                 return mx_node_fail(err, v, "checkout takes a map (path: ...)");
-            static const char *const keys[] = {"path", "name", NULL};
+            /* method (blobless/full) and depth shape CircleCI's clone; the local checkout is
+             * a copy of the work tree, which has every object whatever they say */
+            static const char *const keys[] = {"path", "name", "method", "depth", NULL};
             if (check_keys(v, "checkout", keys, err) < 0) return -1;
-            if (get_string(v, "path", &st->path, err) < 0 ||
-                get_string(v, "name", &st->name, err) < 0)
+            const mx_node *method = mx_node_get(v, "method");
+            if (method &&
+                !(method->kind == MX_NODE_SCALAR &&
+                  (strcmp(method->value, "blobless") == 0 || strcmp(method->value, "full") == 0)))
+                return mx_node_fail(err, method, "checkout method must be blobless or full");
+            const mx_node *depth = mx_node_get(v, "depth");
+            char *end = NULL;
+            if (depth && (depth->kind != MX_NODE_SCALAR || strtol(depth->value, &end, 10) < 0 ||
+                          !*depth->value || *end))
+                return mx_node_fail(err, depth, "checkout depth must be a whole number");
+            if (mx_cfg_get_string(v, "path", &st->path, err) < 0 ||
+                mx_cfg_get_string(v, "name", &st->name, err) < 0)
                 return -1;
         }
         return 0;
@@ -383,6 +407,8 @@ static int parse_step(const mx_node *item, mx_step *st, mx_err *err)
         return parse_docker(kind, v, st, err);
     if (strcmp(kind, "persist_to_workspace") == 0 || strcmp(kind, "attach_workspace") == 0)
         return parse_workspace(kind, item, v, st, err);
+    int mine = mx_cfg_parse_job_step(kind, item, v, st, err); /* cfg_job_steps.c */
+    if (mine != 0) return mine < 0 ? -1 : 0;
     for (size_t i = 0; i < sizeof skipped_steps / sizeof *skipped_steps; i++) {
         if (strcmp(kind, skipped_steps[i][0]) == 0) {
             st->kind = MX_JOB_STEP_SKIP;
@@ -395,39 +421,6 @@ static int parse_step(const mx_node *item, mx_step *st, mx_err *err)
                         "unknown step \"%s\" (steps: run, checkout; orb commands such as "
                         "docker/check need `orbs:`)",
                         kind);
-}
-
-static int parse_machine(const mx_node *job, mx_job *out, mx_err *err)
-{
-    const mx_node *m = mx_node_get(job, "machine");
-    if (!m) {
-        if (mx_node_get(job, "docker"))
-            return mx_node_fail(err, mx_node_get(job, "docker"),
-                                "job \"%s\" uses the docker executor; mexec runs machine "
-                                "executor jobs only (use machine: image: NAME:TAG)",
-                                out->name);
-        const char *others[] = {"macos", "windows"};
-        for (size_t i = 0; i < 2; i++)
-            if (mx_node_get(job, others[i]))
-                return mx_node_fail(err, mx_node_get(job, others[i]),
-                                    "job \"%s\": the %s executor is not supported; use machine:",
-                                    out->name, others[i]);
-        return mx_node_fail(err, job, "job \"%s\" has no executor; add machine: image: NAME:TAG",
-                            out->name);
-    }
-    int b;
-    if (m->kind == MX_NODE_SCALAR && mx_node_bool(m, &b) == 0) {
-        if (!b) return mx_node_fail(err, m, "machine: false leaves the job without an executor");
-        return 0; /* machine: true -> the default image */
-    }
-    if (m->kind != MX_NODE_MAP)
-        return mx_node_fail(err, m, "machine must be true or a map with image:");
-    static const char *const keys[] = {"image", "docker_layer_caching", "resource_class", NULL};
-    if (check_keys(m, "machine", keys, err) < 0) return -1;
-    if (get_string(m, "image", &out->image, err) < 0) return -1;
-    if (get_string(m, "resource_class", &out->resource_class, err) < 0) return -1;
-    if (!out->image) return mx_node_fail(err, m, "machine needs image: NAME:TAG");
-    return 0;
 }
 
 char *mx_cfg_job_names(const mx_node *root)
@@ -444,17 +437,33 @@ char *mx_cfg_job_names(const mx_node *root)
 static int parse_job(const mx_node *j, const char *name, mx_job *job, mx_err *err)
 {
     if (j->kind != MX_NODE_MAP) return mx_node_fail(err, j, "job \"%s\" must be a map", name);
-    static const char *const keys[] = {
-        "machine",           "docker", "macos", "windows",     "resource_class",     "environment",
-        "working_directory", "shell",  "steps", "parallelism", "circleci_ip_ranges", NULL};
-    if (check_keys(j, "a job", keys, err) < 0) return -1;
     job->file = mx_xstrdup(j->file);
     job->line = j->line;
     job->col = j->col;
-    if (parse_machine(j, job, err) < 0) return -1;
-    if (get_string(j, "resource_class", &job->resource_class, err) < 0 ||
-        get_string(j, "working_directory", &job->workdir, err) < 0 ||
-        get_string(j, "shell", &job->shell, err) < 0)
+    if (mx_cfg_job_type(j, job, err) < 0) return -1;
+    /* markers in a workflow: CircleCI ignores whatever else they say */
+    if (job->type != MX_JOB_BUILD) return 0;
+    static const char *const keys[] = {"machine",
+                                       "docker",
+                                       "macos",
+                                       "windows",
+                                       "resource_class",
+                                       "environment",
+                                       "working_directory",
+                                       "shell",
+                                       "steps",
+                                       "parallelism",
+                                       "circleci_ip_ranges",
+                                       "type",
+                                       "retention",
+                                       "branches",
+                                       NULL};
+    if (check_keys(j, "a job", keys, err) < 0) return -1;
+    if (mx_cfg_job_executor(j, job, err) < 0 || mx_cfg_job_parallelism(j, job, err) < 0) return -1;
+    /* the job's own keys win over what its executor said */
+    if (mx_cfg_get_string(j, "resource_class", &job->resource_class, err) < 0 ||
+        mx_cfg_get_string(j, "working_directory", &job->workdir, err) < 0 ||
+        mx_cfg_get_string(j, "shell", &job->shell, err) < 0)
         return -1;
     if (!job->resource_class) job->resource_class = mx_xstrdup(MX_DEFAULT_RESOURCE_CLASS);
     if (!job->workdir) job->workdir = mx_xstrdup(MX_DEFAULT_WORKDIR);
@@ -468,6 +477,16 @@ static int parse_job(const mx_node *j, const char *name, mx_job *job, mx_err *er
         job->nsteps++;
         if (parse_step(steps->items[i], &job->steps[i], err) < 0)
             return mx_wrap(err, "jobs.%s.steps[%zu]", name, i);
+        /* a docker job gets the Docker engine it asks for; a machine job has the VM's */
+        mx_step *st = &job->steps[i];
+        if (job->executor == MX_EXEC_DOCKER && st->kind == MX_JOB_STEP_SKIP &&
+            strcmp(st->name, "setup_remote_docker") == 0) {
+            st->kind = MX_JOB_STEP_REMOTE_DOCKER;
+            free(st->skip_reason);
+            st->skip_reason = NULL;
+            free(st->name);
+            st->name = mx_xstrdup("Setup a remote Docker engine");
+        }
     }
     return 0;
 }
@@ -481,6 +500,7 @@ int mx_cfg_job_load_opts(const mx_node *root, const char *name, const mx_cfg_opt
     if (mx_cfg_job_node(root, name, o, &j, err) < 0) return -1;
     int rc = parse_job(j, name, job, err);
     mx_node_free(j);
+    if (rc == 0) rc = mx_job_check_runnable(job, err);
     return rc;
 }
 
@@ -527,10 +547,18 @@ void mx_job_free(mx_job *job)
         free(s->paths);
         free(s->root);
         free(s->at);
+        free(s->key);
+        for (size_t k = 0; k < s->nkeys; k++)
+            free(s->keys[k]);
+        free(s->keys);
+        free(s->destination);
         free(s->file);
         mx_envlist_free(&s->env);
     }
     free(job->steps);
+    for (size_t i = 0; i < job->ncontainers; i++)
+        mx_container_free(&job->containers[i]);
+    free(job->containers);
     free(job->name);
     free(job->image);
     free(job->resource_class);

@@ -40,83 +40,11 @@ int mx_cfg_here(mx_cfg *c, mx_err *err)
     return -1;
 }
 
-static const char *orb_dir(char **owned)
-{
-    const char *d = getenv("MEXEC_ORB_DIR");
-    if (d && *d) return d;
-    const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
-    if (xdg && *xdg) return *owned = mx_xasprintf("%s/mexec/orbs", xdg);
-    return *owned = mx_xasprintf("%s/.config/mexec/orbs", home && *home ? home : "/root");
-}
-
-static int check_orb_def(const mx_node *def, mx_err *err)
-{
-    if (def->kind != MX_NODE_MAP) return mx_node_fail(err, def, "an orb must be a map");
-    static const char *const keys[] = {"version",   "description", "display", "commands", "jobs",
-                                       "executors", "examples",    "orbs",    NULL};
-    if (mx_cfg_check_keys(def, "an orb", keys, err) < 0) return -1;
-    const mx_node *o = mx_node_get(def, "orbs");
-    if (o && !mx_node_is_null(o))
-        return mx_node_fail(err, o, "orbs that use other orbs are not supported offline");
-    return 0;
-}
-
-/* "ns/name@version" -> the built-in docker orb, or NAMESPACE/NAME.yml in the orb directory. */
-static int resolve_ref(mx_cfg_orb *orb, const mx_node *ref, mx_err *err)
-{
-    const char *r = ref->value;
-    const char *slash = strchr(r, '/'), *at = strchr(r, '@');
-    if (!slash || slash == r || (at && at < slash) || slash[1] == '\0' || slash + 1 == at)
-        return mx_node_fail(err, ref, "orb \"%s\" is not NAMESPACE/NAME@VERSION", r);
-    char *id = at ? mx_xstrndup(r, (size_t)(at - r)) : mx_xstrdup(r);
-    if (strcmp(id, "circleci/docker") == 0) {
-        orb->docker = 1;
-        free(id);
-        return 0;
-    }
-    char *owned = NULL;
-    const char *dir = orb_dir(&owned);
-    char *path = mx_xasprintf("%s/%s.yml", dir, id);
-    int rc = 0;
-    if (strstr(id, "..") || !mx_path_exists(path)) {
-        rc = mx_node_fail(err, ref,
-                          "unknown orb \"%s\" (as \"%s\"): it is not built in (built in: "
-                          "circleci/docker) nor defined inline; put its source at %s or point "
-                          "MEXEC_ORB_DIR at a directory holding NAMESPACE/NAME.yml",
-                          r, orb->alias, path);
-    } else if (mx_yaml_load_file(path, &orb->owned, err) < 0 ||
-               check_orb_def(orb->owned, err) < 0) {
-        rc = mx_wrap(err, "orb \"%s\"", r);
-    } else {
-        orb->def = orb->owned;
-    }
-    free(path);
-    free(owned);
-    free(id);
-    return rc;
-}
-
-static int load_orbs(mx_cfg *c, mx_err *err)
-{
-    const mx_node *orbs = mx_node_get(c->root, "orbs");
-    if (!orbs || mx_node_is_null(orbs)) return 0;
-    if (orbs->kind != MX_NODE_MAP)
-        return mx_node_fail(err, orbs, "orbs must be a map of NAME: NAMESPACE/ORB@VERSION");
-    c->orbs = mx_xcalloc(orbs->n, sizeof *c->orbs);
-    for (size_t i = 0; i < orbs->n; i++) {
-        mx_cfg_orb *o = &c->orbs[c->norbs++];
-        o->alias = mx_xstrdup(orbs->keys[i]->value);
-        const mx_node *v = orbs->vals[i];
-        int rc = v->kind == MX_NODE_SCALAR ? resolve_ref(o, v, err) : check_orb_def(v, err);
-        if (rc < 0) return mx_wrap(err, "orbs.%s", o->alias);
-        if (v->kind == MX_NODE_MAP) o->def = v;
-    }
-    return 0;
-}
-
 static int load_pipeline(mx_cfg *c, const mx_cfg_opts *o, mx_err *err)
 {
     c->pipeline = mx_node_new(MX_NODE_MAP, c->root);
+    /* first: a pipeline parameter's default may name them (<< pipeline.id >>) */
+    mx_cfg_pipeline_values(c->pipeline, o, c->root);
     const mx_node *decls = mx_node_get(c->root, "parameters");
     for (size_t i = 0; o && o->params && i < o->params->n; i++) {
         const char *k = o->params->v[i].key;
@@ -137,7 +65,11 @@ static int load_pipeline(mx_cfg *c, const mx_cfg_opts *o, mx_err *err)
     mx_node *bound = NULL;
     int rc = mx_cfg_params_bind(decls, cli, NULL, c->root, "the pipeline", &bound, err);
     mx_node_free(cli);
-    if (rc < 0) return -1;
+    if (rc == 0) rc = mx_cfg_subst_pipeline(&bound, c->pipeline, err);
+    if (rc < 0) {
+        mx_node_free(bound);
+        return -1;
+    }
     for (size_t i = 0; i < bound->n; i++) {
         char *k = mx_xasprintf("parameters.%s", bound->keys[i]->value);
         mx_node_map_put(c->pipeline, k, bound->vals[i]);
@@ -145,20 +77,6 @@ static int load_pipeline(mx_cfg *c, const mx_cfg_opts *o, mx_err *err)
         free(k);
     }
     mx_node_free(bound);
-    const char *vals[][2] = {
-        {"git.branch", o && o->branch ? o->branch : ""},
-        {"git.tag", o && o->tag ? o->tag : ""},
-        {"git.revision", o && o->revision ? o->revision : ""},
-        {"number", "1"},
-        {"id", "00000000-0000-0000-0000-000000000000"},
-        {"trigger_source", "local"},
-        {"project.type", "local"},
-    };
-    for (size_t i = 0; i < sizeof vals / sizeof *vals; i++) {
-        mx_node *v = mx_node_new_scalar(vals[i][1], c->root);
-        v->quoted = i != 3;
-        mx_node_map_put(c->pipeline, vals[i][0], v);
-    }
     return 0;
 }
 
@@ -173,8 +91,9 @@ static int check_version(const mx_node *root, int *v21, mx_err *err)
     *v21 = strcmp(v->value, "2.1") == 0;
     if (!*v21) {
         static const char *const only21[] = {"orbs", "commands", "executors", "parameters"};
+        /* an empty one is no 2.1 feature (CircleCI runs such 2.0 configs) */
         for (size_t i = 0; i < 4; i++)
-            if (mx_node_get(root, only21[i]))
+            if (mx_node_get(root, only21[i]) && !mx_node_is_null(mx_node_get(root, only21[i])))
                 return mx_node_fail(err, mx_node_get(root, only21[i]), "\"%s\" needs version: 2.1",
                                     only21[i]);
     }
@@ -188,7 +107,7 @@ int mx_cfg_open(const mx_node *root, const mx_cfg_opts *o, mx_cfg **out, mx_err 
     mx_cfg *c = mx_xcalloc(1, sizeof *c);
     c->root = root;
     mx_buf_init(&c->path);
-    if (check_version(root, &c->v21, err) < 0 || load_orbs(c, err) < 0 ||
+    if (check_version(root, &c->v21, err) < 0 || mx_cfg_load_orbs(c, o ? o->orbs : NULL, err) < 0 ||
         load_pipeline(c, o, err) < 0) {
         mx_cfg_close(c);
         return -1;
@@ -209,11 +128,7 @@ int mx_cfg_open(const mx_node *root, const mx_cfg_opts *o, mx_cfg **out, mx_err 
 void mx_cfg_close(mx_cfg *c)
 {
     if (!c) return;
-    for (size_t i = 0; i < c->norbs; i++) {
-        free(c->orbs[i].alias);
-        mx_node_free(c->orbs[i].owned);
-    }
-    free(c->orbs);
+    mx_cfg_orbs_free(c->orbs, c->norbs);
     mx_node_free(c->pipeline);
     mx_buf_free(&c->path);
     free(c);
@@ -245,7 +160,10 @@ const mx_node *mx_cfg_find(mx_cfg *c, const mx_cfg_orb *scope, const char *secti
     if (slash && !scope && (found = mx_node_get(mx_node_get(c->root, section), name))) goto out;
     if (slash) {
         char *alias = mx_xstrndup(name, (size_t)(slash - name));
+        /* an orb's definitions name the orbs it imports; anything else the config's */
         const mx_cfg_orb *orb = NULL;
+        for (size_t i = 0; scope && i < scope->nimports && !orb; i++)
+            if (strcmp(scope->imports[i].alias, alias) == 0) orb = &scope->imports[i];
         for (size_t i = 0; i < c->norbs && !orb; i++)
             if (strcmp(c->orbs[i].alias, alias) == 0) orb = &c->orbs[i];
         if (!orb) {
@@ -262,15 +180,21 @@ const mx_node *mx_cfg_find(mx_cfg *c, const mx_cfg_orb *scope, const char *secti
         }
         free(alias);
         *orb_out = orb;
-        if (orb->docker) {
+        key = slash + 1;
+        if (orb->docker && strcmp(section, "commands") == 0 && mx_cfg_docker_is_native(key)) {
             *docker = 1;
             found = at; /* a marker: the caller builds the step */
             goto out;
         }
         table = mx_node_get(orb->def, section);
-        key = slash + 1;
         free(prefix);
         prefix = mx_xasprintf("%s/", orb->alias);
+        if (orb->docker) { /* v2's hyphenated names are v3's snake_case ones */
+            char *v3 = mx_cfg_docker_name(key);
+            found = mx_node_get(table, v3);
+            free(v3);
+            if (found) goto out;
+        }
     } else {
         table = mx_node_get(scope ? scope->def : c->root, section);
     }
@@ -279,8 +203,16 @@ const mx_node *mx_cfg_find(mx_cfg *c, const mx_cfg_orb *scope, const char *secti
         mx_buf m;
         mx_buf_init(&m);
         mx_buf_printf(&m, "%s \"%s\" is not defined", what, name);
+        if (*orb_out && (*orb_out)->docker)
+            mx_buf_adds(&m, " in the built-in docker orb, which stands in for circleci/docker "
+                            "when CircleCI's orb registry cannot be reached");
         mx_cfg_suggest_keys(&m, key, table);
-        list_names(&m, table, prefix);
+        if (*orb_out && (*orb_out)->docker)
+            mx_buf_adds(&m, " (commands: check, pull, build, push, "
+                            "install_docker_credential_helper; executors: machine, docker; no "
+                            "jobs)");
+        else
+            list_names(&m, table, prefix);
         mx_node_fail(err, at, "%s", m.data);
         mx_buf_free(&m);
     }

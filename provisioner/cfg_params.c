@@ -92,8 +92,12 @@ static int typed_value(const mx_node *name, const mx_node *d, const mx_node *v, 
         return 0;
     }
     if (strcmp(t, "executor") == 0) {
+        /* a map without name: is an executor a caller already resolved to its definition */
+        int resolved =
+            v->kind == MX_NODE_MAP && (mx_node_get(v, "machine") || mx_node_get(v, "docker") ||
+                                       mx_node_get(v, "macos") || mx_node_get(v, "windows"));
         if (v->kind == MX_NODE_SEQ || mx_node_is_null(v) ||
-            (v->kind == MX_NODE_MAP && !mx_node_get(v, "name")))
+            (v->kind == MX_NODE_MAP && !mx_node_get(v, "name") && !resolved))
             return mx_node_fail(
                 err, v, "%s: parameter \"%s\" takes an executor name or a map with name:", what,
                 pn);
@@ -216,9 +220,10 @@ typedef struct ref {
     char *name;        /* "parameters.x" */
 } ref;
 
-/* Finds the next << parameters.x >> / << pipeline.x >> / << matrix.x >> at or after `from`.
- * Other "<<" (heredocs, << include(...) >>) are left alone. */
-static int next_ref(const char *s, size_t from, ref *r)
+/* Finds the next << parameters.x >> / << pipeline.x >> / << matrix.x >> at or after `from`
+ * (only << pipeline.x >> when pipeline_only).  Other "<<" (heredocs, << include(...) >>) are
+ * left alone. */
+static int next_ref(const char *s, size_t from, int pipeline_only, ref *r)
 {
     for (const char *p = strstr(s + from, "<<"); p; p = strstr(p + 1, "<<")) {
         const char *q = p + 2;
@@ -233,8 +238,10 @@ static int next_ref(const char *s, size_t from, ref *r)
         if (idlen == 0 || strncmp(q, ">>", 2) != 0) continue;
         static const char *const prefixes[] = {"parameters.", "pipeline.", "matrix."};
         int ok = 0;
-        for (size_t i = 0; i < 3; i++)
+        for (size_t i = 0; i < 3; i++) {
+            if (pipeline_only && i != 1) continue;
             ok |= idlen > strlen(prefixes[i]) && strncmp(id, prefixes[i], strlen(prefixes[i])) == 0;
+        }
         if (!ok) continue;
         r->start = (size_t)(p - s);
         r->end = (size_t)(q + 2 - s);
@@ -282,7 +289,11 @@ static const mx_node *resolve(const char *name, const mx_cfg_scope *s, const mx_
         mx_buf_printf(&m, "undefined %s << %s >>", kind, name);
         if (table == s->params && s->owner) mx_buf_printf(&m, " in %s", s->owner);
         mx_cfg_suggest_keys(&m, key, table);
-        list_keys(&m, table);
+        if (table == s->pipeline)
+            mx_buf_adds(&m, " (pipeline values: docs/config.md; parameters are "
+                            "<< pipeline.parameters.NAME >>)");
+        else
+            list_keys(&m, table);
     }
     mx_node_fail(err, at, "%s", m.data);
     mx_buf_free(&m);
@@ -295,7 +306,7 @@ static int subst_scalar(const mx_node *in, const mx_cfg_scope *s, mx_node **out,
                         mx_err *err)
 {
     ref r;
-    if (!next_ref(in->value, 0, &r)) {
+    if (!next_ref(in->value, 0, s->pipeline_only, &r)) {
         *out = mx_node_copy(in);
         return 0;
     }
@@ -326,7 +337,7 @@ static int subst_scalar(const mx_node *in, const mx_cfg_scope *s, mx_node **out,
         }
         mx_buf_adds(&b, mx_node_is_null(v) ? "" : v->value);
         pos = r.end;
-        more = next_ref(in->value, pos, &r);
+        more = next_ref(in->value, pos, s->pipeline_only, &r);
     }
     mx_buf_adds(&b, in->value + pos);
     mx_node *n = mx_node_new_scalar(b.data ? b.data : "", in);
@@ -336,10 +347,122 @@ static int subst_scalar(const mx_node *in, const mx_cfg_scope *s, mx_node **out,
     return 0;
 }
 
+/* ---- parameter sections ---- */
+
+/* A section tag at p: "<<#NAME>>" (kind '#'), "<<^NAME>>" ('^') or "<</NAME>>" ('/'), spaces
+ * allowed inside the brackets; its length, and the name (caller frees), or 0. */
+static size_t section_tag(const char *p, char *kind, char **name)
+{
+    if (strncmp(p, "<<", 2) != 0) return 0;
+    const char *q = p + 2;
+    while (*q == ' ')
+        q++;
+    if (*q != '#' && *q != '^' && *q != '/') return 0;
+    *kind = *q++;
+    while (*q == ' ')
+        q++;
+    const char *id = q;
+    while (isalnum((unsigned char)*q) || *q == '_' || *q == '-' || *q == '.')
+        q++;
+    size_t idlen = (size_t)(q - id);
+    while (*q == ' ')
+        q++;
+    if (idlen == 0 || strncmp(q, ">>", 2) != 0 ||
+        (strncmp(id, "parameters.", 11) != 0 && strncmp(id, "pipeline.", 9) != 0 &&
+         strncmp(id, "matrix.", 7) != 0))
+        return 0;
+    *name = mx_xstrndup(id, idlen);
+    return (size_t)(q + 2 - p);
+}
+
+/* CircleCI's parameter sections, as published orbs use them in cache keys:
+ * "<<#parameters.x>>TEXT<</parameters.x>>" is TEXT when x is true (or a non-empty value),
+ * else nothing; "<<^parameters.x>>...<</parameters.x>>" the opposite.  Sections may nest.
+ * *out is NULL when text has none. */
+static int expand_sections(const char *text, const mx_cfg_scope *s, const mx_node *at, char **out,
+                           mx_err *err)
+{
+    *out = NULL;
+    if (!strstr(text, "<<")) return 0;
+    mx_buf b;
+    mx_buf_init(&b);
+    mx_buf_adds(&b, "");
+    int found = 0, depth = 0, skipping_at = -1; /* depth at which an off section began */
+    char *stack[32];
+    for (const char *p = text; *p;) {
+        char kind;
+        char *name = NULL;
+        size_t n = section_tag(p, &kind, &name);
+        if (!n) {
+            if (skipping_at < 0) mx_buf_add(&b, p, 1);
+            p++;
+            continue;
+        }
+        found = 1;
+        p += n;
+        if (kind == '/') {
+            int ok = depth > 0 && strcmp(stack[depth - 1], name) == 0;
+            if (!ok) {
+                mx_node_fail(err, at, "<</%s>> closes no open <<#%s>> section", name, name);
+                free(name);
+                goto fail;
+            }
+            free(stack[--depth]);
+            free(name);
+            if (skipping_at == depth) skipping_at = -1;
+            continue;
+        }
+        if (depth == 32) {
+            free(name);
+            mx_node_fail(err, at, "parameter sections nest too deep");
+            goto fail;
+        }
+        if (skipping_at < 0) {
+            const mx_node *v = resolve(name, s, at, err);
+            if (!v) {
+                free(name);
+                goto fail;
+            }
+            if (mx_cfg_truthy(v) != (kind == '#')) skipping_at = depth;
+        }
+        stack[depth++] = name;
+    }
+    if (depth > 0) {
+        mx_node_fail(err, at, "<<#%s>> is not closed (<</%s>>)", stack[depth - 1],
+                     stack[depth - 1]);
+        goto fail;
+    }
+    if (found) *out = mx_buf_steal(&b);
+    mx_buf_free(&b);
+    return 0;
+fail:
+    while (depth > 0)
+        free(stack[--depth]);
+    mx_buf_free(&b);
+    return -1;
+}
+
+/* subst_scalar after the sections are decided. */
+static int subst_scalar_sections(const mx_node *in, const mx_cfg_scope *s, mx_node **out,
+                                 int *splice, mx_err *err)
+{
+    char *text = NULL;
+    /* pipeline-only substitution (pipeline parameters' defaults) leaves sections to the
+     * expansion that knows the parameters */
+    if (!s->pipeline_only && expand_sections(in->value, s, in, &text, err) < 0) return -1;
+    if (!text) return subst_scalar(in, s, out, splice, err);
+    mx_node *tmp = mx_node_new_scalar(text, in);
+    tmp->quoted = in->quoted;
+    free(text);
+    int rc = subst_scalar(tmp, s, out, splice, err);
+    mx_node_free(tmp);
+    return rc;
+}
+
 static int subst(const mx_node *in, const mx_cfg_scope *s, mx_node **out, int *splice, mx_err *err)
 {
     *splice = 0;
-    if (in->kind == MX_NODE_SCALAR) return subst_scalar(in, s, out, splice, err);
+    if (in->kind == MX_NODE_SCALAR) return subst_scalar_sections(in, s, out, splice, err);
     mx_node *n = mx_node_new(in->kind, in);
     for (size_t i = 0; i < in->n; i++) {
         mx_node *v = NULL, *k = NULL;
@@ -382,4 +505,14 @@ int mx_cfg_subst(const mx_node *in, const mx_cfg_scope *s, mx_node **out, mx_err
 {
     int splice;
     return subst(in, s, out, &splice, err);
+}
+
+int mx_cfg_subst_pipeline(mx_node **bound, const mx_node *pipeline, mx_err *err)
+{
+    mx_cfg_scope s = {.pipeline = pipeline, .pipeline_only = 1};
+    mx_node *out = NULL;
+    if (mx_cfg_subst(*bound, &s, &out, err) < 0) return -1;
+    mx_node_free(*bound);
+    *bound = out;
+    return 0;
 }

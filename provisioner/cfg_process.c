@@ -28,9 +28,9 @@ static int expand_named(mx_cfg *c, const char *name, const char *ref, const mx_n
 /* The workflow job's invocation for the workflows section of the output. */
 static mx_node *wf_entry(const mx_cfg_inv *v, const mx_plan_job *pj)
 {
-    static const char *const kept[] = {"requires", "context", "filters", "type"};
+    static const char *const kept[] = {"requires", "context", "filters", "type", "serial-group"};
     mx_node *attrs = mx_node_new(MX_NODE_MAP, v->at);
-    for (size_t k = 0; k < 4; k++) {
+    for (size_t k = 0; k < 5; k++) {
         const mx_node *x = mx_node_get(v->node, kept[k]);
         if (!x) continue;
         if (k == 0) { /* requires: aliases resolved, statuses kept */
@@ -63,6 +63,15 @@ static mx_node *wf_entry(const mx_cfg_inv *v, const mx_plan_job *pj)
     return e;
 }
 
+/* Does a workflow that runs run the job defined as `job` (under whatever name)? */
+static int invoked(const mx_cfg_wf *w, size_t nw, const char *job)
+{
+    for (size_t i = 0; i < nw; i++)
+        for (size_t j = 0; w[i].enabled && j < w[i].ninv; j++)
+            if (strcmp(w[i].inv[j].job, job) == 0) return 1;
+    return 0;
+}
+
 static int process(mx_cfg *c, mx_node **out, mx_err *err)
 {
     mx_cfg_wf *w = NULL;
@@ -87,7 +96,8 @@ static int process(mx_cfg *c, mx_node **out, mx_err *err)
         mx_node *list = mx_node_new(MX_NODE_SEQ, w[i].at);
         for (size_t j = 0; j < w[i].ninv && rc == 0; j++) {
             const mx_cfg_inv *v = &w[i].inv[j];
-            if (!mx_node_get(jobs, v->name)) {
+            /* an approval is a hold in the workflow, not a job */
+            if (!v->approval && !mx_node_get(jobs, v->name)) {
                 mx_node *job = NULL;
                 rc = expand_named(c, v->name, v->job, v->node, v->at, &job, err);
                 if (rc == 0) mx_node_map_put(jobs, v->name, job);
@@ -103,10 +113,11 @@ static int process(mx_cfg *c, mx_node **out, mx_err *err)
         mx_node_map_put(wfs, w[i].name, wf);
         mx_plan_free(&plan);
     }
+    /* defined jobs no workflow runs (a 2.0 config's, or spares), as they are */
     const mx_node *defs = mx_node_get(root, "jobs");
     for (size_t i = 0; rc == 0 && defs && defs->kind == MX_NODE_MAP && i < defs->n; i++) {
         const char *name = defs->keys[i]->value;
-        if (mx_node_get(jobs, name) || needs_args(defs->vals[i])) continue;
+        if (mx_node_get(jobs, name) || needs_args(defs->vals[i]) || invoked(w, nw, name)) continue;
         mx_node *job = NULL;
         rc = expand_named(c, name, name, NULL, defs->keys[i], &job, err);
         if (rc == 0) mx_node_map_put(jobs, name, job);
@@ -151,7 +162,7 @@ static int job_node(mx_cfg *c, const char *name, mx_node **out, mx_err *err)
     int rc = 1;
     for (size_t i = 0; i < nw && rc == 1; i++)
         for (size_t j = 0; j < w[i].ninv && rc == 1; j++)
-            if (strcmp(w[i].inv[j].name, name) == 0)
+            if (!w[i].inv[j].approval && strcmp(w[i].inv[j].name, name) == 0)
                 rc = expand_named(c, name, w[i].inv[j].job, w[i].inv[j].node, w[i].inv[j].at, out,
                                   err);
     mx_cfg_workflows_free(w, nw);

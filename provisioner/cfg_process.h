@@ -3,16 +3,20 @@
 #ifndef MX_CFG_PROCESS_H
 #define MX_CFG_PROCESS_H
 
+#include "cfg_git.h"
 #include "cfg_job.h"
 #include "cfg_yaml.h"
 #include "mx_buf.h"
+#include "orb_registry.h"
 #include "mx_err.h"
 
 typedef struct mx_cfg_opts {
-    const mx_envlist *params; /* pipeline parameters from the command line (--param k=v) */
-    const char *branch;       /* << pipeline.git.branch >> and branch filters; NULL: "" */
-    const char *tag;          /* a tag build when non-NULL */
-    const char *revision;     /* << pipeline.git.revision >> */
+    const mx_envlist *params;     /* pipeline parameters from the command line (--param k=v) */
+    const char *branch;           /* << pipeline.git.branch >> and branch filters; NULL: "" */
+    const char *tag;              /* a tag build when non-NULL */
+    const char *revision;         /* << pipeline.git.revision >>; NULL: info's */
+    const mx_pipeline_info *info; /* the rest of the pipeline values; NULL: empty ones */
+    mx_orb_resolver *orbs;        /* registry orbs; NULL: only inline, built-in, orb directory */
 } mx_cfg_opts;
 
 /* The whole config, expanded: version 2, jobs (one per workflow job and per defined job that
@@ -44,9 +48,11 @@ typedef struct mx_plan_job {
     size_t nrequires;
     char **contexts;
     size_t ncontexts;
-    int approval;      /* type: approval: nothing to run; locally it counts as approved */
-    int run;           /* 0: filtered out, or something it requires does not run */
-    char *skip_reason; /* why not, when !run */
+    int approval;       /* type: approval: a hold, approved on the command line or a terminal */
+    int noop;           /* type: no-op: ends at once, successfully */
+    char *serial_group; /* serial-group: jobs of one group never run at the same time, or NULL */
+    int run;            /* 0: filtered out, or something it requires does not run */
+    char *skip_reason;  /* why not, when !run */
     char *file;
     int line, col;
 } mx_plan_job;

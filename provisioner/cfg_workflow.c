@@ -13,6 +13,7 @@
 static void inv_free(mx_cfg_inv *v)
 {
     free(v->name);
+    free(v->given);
     free(v->job);
     free(v->alias);
     mx_node_free(v->node);
@@ -29,27 +30,19 @@ void mx_cfg_workflows_free(mx_cfg_wf *w, size_t n)
     free(w);
 }
 
-static int add_inv(mx_cfg_wf *w, const char *name, const char *job, const char *alias,
-                   mx_node *node, const mx_node *at, mx_err *err)
+/* Takes node.  Names are made unique later, across all workflows (number_repeats). */
+static void add_inv(mx_cfg_wf *w, const char *name, const char *job, const char *alias,
+                    mx_node *node, const mx_node *at)
 {
-    for (size_t i = 0; i < w->ninv; i++) {
-        if (strcmp(w->inv[i].name, name) == 0) {
-            /* name may point into node */
-            mx_node_fail(err, at,
-                         "workflow \"%s\" has two jobs named \"%s\"; give one a name:", w->name,
-                         name);
-            mx_node_free(node);
-            return -1;
-        }
-    }
     w->inv = mx_xrealloc(w->inv, (w->ninv + 1) * sizeof *w->inv);
     mx_cfg_inv *v = &w->inv[w->ninv++];
+    memset(v, 0, sizeof *v);
     v->name = mx_xstrdup(name);
+    v->given = mx_xstrdup(name);
     v->job = mx_xstrdup(job);
     v->alias = alias ? mx_xstrdup(alias) : NULL;
     v->node = node;
     v->at = at;
-    return 0;
 }
 
 static const char *scalar_text(const mx_node *n)
@@ -87,8 +80,16 @@ static int excluded(const mx_node *exclude, const mx_node *combo, const mx_node 
     return 0;
 }
 
-/* One invocation per combination of matrix values, named like CircleCI does by default:
- * JOB-VALUE1-VALUE2 in the order the parameters are written. */
+static int cmp_keys(const void *a, const void *b)
+{
+    const mx_node *const *x = a, *const *y = b;
+    return strcmp((*x)->value, (*y)->value);
+}
+
+/* One invocation per combination of matrix values, named as CircleCI does by default:
+ * JOB-VALUE1-VALUE2 with the parameters in alphabetical order (its reference's example declares
+ * version, then platform, and names the jobs build-macos-0.1, ...).  Combinations follow the
+ * same order, the last parameter varying fastest. */
 static int expand_matrix(mx_cfg *c, mx_cfg_wf *w, const char *ref, const mx_node *args,
                          const mx_node *at, mx_err *err)
 {
@@ -114,7 +115,16 @@ static int expand_matrix(mx_cfg *c, mx_cfg_wf *w, const char *ref, const mx_node
             if (vals->items[j]->kind != MX_NODE_SCALAR)
                 return mx_node_fail(err, vals->items[j], "matrix values must be scalars");
     }
-    size_t *idx = mx_xcalloc(mp->n, sizeof *idx);
+    /* the parameters (keys with their value lists) in alphabetical order */
+    size_t np = mp->n;
+    const mx_node **names = mx_xcalloc(np, sizeof *names);
+    const mx_node **lists = mx_xcalloc(np, sizeof *lists);
+    for (size_t i = 0; i < np; i++)
+        names[i] = mp->keys[i];
+    qsort(names, np, sizeof *names, cmp_keys);
+    for (size_t i = 0; i < np; i++)
+        lists[i] = mx_node_get(mp, names[i]->value);
+    size_t *idx = mx_xcalloc(np, sizeof *idx);
     mx_node *rest = mx_node_new(MX_NODE_MAP, args);
     for (size_t i = 0; i < args->n; i++)
         if (strcmp(args->keys[i]->value, "matrix") != 0)
@@ -125,11 +135,15 @@ static int expand_matrix(mx_cfg *c, mx_cfg_wf *w, const char *ref, const mx_node
         mx_buf name;
         mx_buf_init(&name);
         mx_buf_adds(&name, ref);
+        /* combo keeps the written order: it becomes the job's arguments */
         for (size_t i = 0; i < mp->n; i++) {
-            const mx_node *v = mp->vals[i]->items[idx[i]];
-            mx_node_map_put(combo, mp->keys[i]->value, mx_node_copy(v));
-            mx_buf_printf(&name, "-%s", scalar_text(v));
+            size_t k = 0;
+            while (names[k] != mp->keys[i])
+                k++;
+            mx_node_map_put(combo, mp->keys[i]->value, mx_node_copy(lists[k]->items[idx[k]]));
         }
+        for (size_t k = 0; k < np; k++)
+            mx_buf_printf(&name, "-%s", scalar_text(lists[k]->items[idx[k]]));
         int skip = 0;
         rc = excluded(ex, combo, mp, err, &skip);
         if (rc == 0 && !skip) {
@@ -144,28 +158,37 @@ static int expand_matrix(mx_cfg *c, mx_cfg_wf *w, const char *ref, const mx_node
             if (given && given->kind != MX_NODE_SCALAR)
                 rc = mx_node_fail(err, given, "name must be a string");
             if (rc == 0)
-                rc = add_inv(w, given ? scalar_text(given) : name.data, ref,
-                             alias ? alias->value : ref, node, at, err);
+                add_inv(w, given ? scalar_text(given) : name.data, ref, alias ? alias->value : ref,
+                        node, at);
             else
                 mx_node_free(node);
         }
         mx_buf_free(&name);
         mx_node_free(combo);
         /* next combination: the last parameter varies fastest */
-        size_t i = mp->n;
+        size_t i = np;
         for (;;) {
             if (i == 0) {
                 done = 1;
                 break;
             }
             i--;
-            if (++idx[i] < mp->vals[i]->n) break;
+            if (++idx[i] < lists[i]->n) break;
             idx[i] = 0;
         }
     }
     mx_node_free(rest);
     free(idx);
+    free(names);
+    free(lists);
     return rc;
+}
+
+/* The type: a definition gives itself ("no-op", "approval"), or NULL. */
+static const char *def_type(const mx_node *def)
+{
+    const mx_node *t = mx_node_get(def, "type");
+    return t && t->kind == MX_NODE_SCALAR ? t->value : NULL;
 }
 
 static int parse_inv(mx_cfg *c, mx_cfg_wf *w, const mx_node *item, mx_err *err)
@@ -186,25 +209,54 @@ static int parse_inv(mx_cfg *c, mx_cfg_wf *w, const mx_node *item, mx_err *err)
                             "a workflow job is a name or a map with one key (NAME: "
                             "{requires: ...})");
     }
-    const mx_cfg_orb *scope;
-    int docker;
-    if (!mx_cfg_find(c, NULL, "jobs", ref, &scope, &docker, at, err)) return -1;
     const mx_node *type = mx_node_get(args, "type");
     if (type && !(type->kind == MX_NODE_SCALAR && strcmp(type->value, "approval") == 0))
-        return mx_node_fail(err, type, "type: must be approval");
-    if (args && mx_node_get(args, "matrix")) return expand_matrix(c, w, ref, args, at, err);
-    mx_node *node = NULL;
-    if (args) {
-        mx_cfg_scope s = {.pipeline = c->pipeline};
-        if (mx_cfg_subst(args, &s, &node, err) < 0) return -1;
+        return mx_node_fail(err, type,
+                            "type: under workflows can only be approval (a job's other types "
+                            "belong in its definition)");
+    /* an approval job is a hold: it needs no definition (CircleCI ignores one if there is) */
+    int approval = type != NULL, noop = 0;
+    if (!approval) {
+        const mx_cfg_orb *scope;
+        int docker;
+        const mx_node *def = mx_cfg_find(c, NULL, "jobs", ref, &scope, &docker, at, err);
+        if (!def) return -1;
+        const char *t = docker ? NULL : def_type(def);
+        approval = t && strcmp(t, "approval") == 0;
+        /* release, lock and unlock jobs are CircleCI deploy markers: nothing to run here */
+        noop = t && (strcmp(t, "no-op") == 0 || strcmp(t, "release") == 0 ||
+                     strcmp(t, "lock") == 0 || strcmp(t, "unlock") == 0);
     }
-    const mx_node *given = mx_node_get(node, "name");
-    if (given && given->kind != MX_NODE_SCALAR) {
-        mx_node_fail(err, given, "name must be a string"); /* given lives in node */
-        mx_node_free(node);
-        return -1;
+    size_t first = w->ninv;
+    int rc;
+    if (args && mx_node_get(args, "matrix")) {
+        rc = expand_matrix(c, w, ref, args, at, err);
+    } else {
+        mx_node *node = NULL;
+        if (args) {
+            mx_cfg_scope s = {.pipeline = c->pipeline};
+            if (mx_cfg_subst(args, &s, &node, err) < 0) return -1;
+        }
+        const mx_node *given = mx_node_get(node, "name");
+        if (given && given->kind != MX_NODE_SCALAR) {
+            mx_node_fail(err, given, "name must be a string"); /* given lives in node */
+            mx_node_free(node);
+            return -1;
+        }
+        const mx_node *sg = mx_node_get(node, "serial-group");
+        if (sg && (sg->kind != MX_NODE_SCALAR || mx_node_is_null(sg) || !*sg->value)) {
+            mx_node_fail(err, sg, "serial-group must be a non-empty string");
+            mx_node_free(node);
+            return -1;
+        }
+        add_inv(w, given ? scalar_text(given) : ref, ref, NULL, node, at);
+        rc = 0;
     }
-    return add_inv(w, given ? scalar_text(given) : ref, ref, NULL, node, at, err);
+    for (size_t i = first; i < w->ninv; i++) {
+        w->inv[i].approval = approval;
+        w->inv[i].noop = noop;
+    }
+    return rc;
 }
 
 static int parse_wf(mx_cfg *c, mx_cfg_wf *w, const mx_node *def, mx_err *err)
@@ -212,7 +264,8 @@ static int parse_wf(mx_cfg *c, mx_cfg_wf *w, const mx_node *def, mx_err *err)
     w->enabled = 1;
     if (def->kind != MX_NODE_MAP)
         return mx_node_fail(err, def, "workflow \"%s\" must be a map with jobs:", w->name);
-    static const char *const keys[] = {"jobs", "when", "unless", "triggers", NULL};
+    static const char *const keys[] = {"jobs", "when", "unless", "triggers", "max_auto_reruns",
+                                       NULL};
     if (mx_cfg_check_keys(def, "a workflow", keys, err) < 0) return -1;
     static const char *const conds[] = {"when", "unless"};
     for (size_t i = 0; i < 2; i++) {
@@ -242,6 +295,43 @@ static int parse_wf(mx_cfg *c, mx_cfg_wf *w, const mx_node *def, mx_err *err)
     return 0;
 }
 
+/* CircleCI names every invocation of a repeated name NAME-1, NAME-2, ... in the order they
+ * are written, across the workflows of the pipeline (its reusing-config reference: "the build
+ * name will be changed (for example, sayhello-1, sayhello-2, etc.)"); an explicit unique name:
+ * avoids it.  A workflow its when/unless leaves out of the pipeline does not count. */
+static int number_repeats(mx_cfg_wf *w, size_t nw, mx_err *err)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < nw; i++)
+        total += w[i].enabled ? w[i].ninv : 0;
+    mx_cfg_inv **all = mx_xcalloc(total ? total : 1, sizeof *all);
+    size_t k = 0;
+    for (size_t i = 0; i < nw; i++)
+        for (size_t j = 0; w[i].enabled && j < w[i].ninv; j++)
+            all[k++] = &w[i].inv[j];
+    int rc = 0;
+    for (size_t a = 0; a < total; a++) {
+        size_t count = 0, seen = 0;
+        for (size_t b = 0; b < total; b++) {
+            if (strcmp(all[b]->given, all[a]->given) != 0) continue;
+            count++;
+            if (b < a) seen++;
+        }
+        if (count < 2) continue;
+        free(all[a]->name);
+        all[a]->name = mx_xasprintf("%s-%zu", all[a]->given, seen + 1);
+    }
+    /* a numbered name may meet one written that way */
+    for (size_t a = 0; a < total && rc == 0; a++)
+        for (size_t b = a + 1; b < total && rc == 0; b++)
+            if (strcmp(all[a]->name, all[b]->name) == 0)
+                rc = mx_node_fail(
+                    err, all[b]->at,
+                    "two workflow jobs are named \"%s\"; give one another name:", all[b]->name);
+    free(all);
+    return rc;
+}
+
 int mx_cfg_workflows(mx_cfg *c, mx_cfg_wf **out, size_t *n, mx_err *err)
 {
     *out = NULL;
@@ -265,6 +355,10 @@ int mx_cfg_workflows(mx_cfg *c, mx_cfg_wf **out, size_t *n, mx_err *err)
             return -1;
         }
     }
+    if (number_repeats(w, nw, err) < 0) {
+        mx_cfg_workflows_free(w, nw);
+        return -1;
+    }
     *out = w;
     *n = nw;
     return 0;
@@ -283,6 +377,7 @@ static void plan_job_free(mx_plan_job *j)
     free(j->name);
     free(j->job);
     free(j->skip_reason);
+    free(j->serial_group);
     free(j->file);
 }
 
@@ -337,6 +432,8 @@ static void add_req(mx_plan_job *j, const char *name, int status)
     j->requires[j->nrequires++].status = status;
 }
 
+/* requires: NAME is a job of this workflow by its name, a matrix's alias (all of its jobs), or
+ * the name it was given before CircleCI numbered repeats, when that is unambiguous here. */
 static int resolve_req(const mx_cfg_wf *w, mx_plan_job *j, const mx_node *at, const char *name,
                        int status, mx_err *err)
 {
@@ -350,11 +447,26 @@ static int resolve_req(const mx_cfg_wf *w, mx_plan_job *j, const mx_node *at, co
             if (w->inv[i].alias && strcmp(w->inv[i].alias, name) == 0)
                 add_req(j, w->inv[i].name, status);
     if (found) return 0;
+    size_t given = 0, which = 0;
+    for (size_t i = 0; i < w->ninv; i++)
+        if (strcmp(w->inv[i].given, name) == 0) given++, which = i;
+    if (given == 1) return add_req(j, w->inv[which].name, status), 0;
+    mx_buf m;
+    mx_buf_init(&m);
+    if (given > 1) {
+        mx_buf_printf(&m, "job \"%s\" requires \"%s\", which workflow \"%s\" runs %zu times (as ",
+                      j->name, name, w->name, given);
+        for (size_t i = 0, k = 0; i < w->ninv; i++)
+            if (strcmp(w->inv[i].given, name) == 0)
+                mx_buf_printf(&m, "%s%s", k++ ? ", " : "", w->inv[i].name);
+        mx_buf_adds(&m, "): require one of those, or give each a name:");
+        mx_node_fail(err, at, "%s", m.data);
+        mx_buf_free(&m);
+        return -1;
+    }
     const char **names = mx_xcalloc(w->ninv + 1, sizeof *names);
     for (size_t i = 0; i < w->ninv; i++)
         names[i] = w->inv[i].name;
-    mx_buf m;
-    mx_buf_init(&m);
     mx_buf_printf(&m, "job \"%s\" requires \"%s\", which is not a job of workflow \"%s\"", j->name,
                   name, w->name);
     mx_cfg_suggest_add(&m, name, names, w->ninv);
@@ -632,8 +744,10 @@ int mx_cfg_wf_plan(mx_cfg *c, const mx_cfg_wf *w, const char *branch, const char
         j->file = mx_xstrdup(v->at->file);
         j->line = v->at->line;
         j->col = v->at->col;
-        const mx_node *type = mx_node_get(v->node, "type");
-        j->approval = type != NULL;
+        j->approval = v->approval;
+        j->noop = v->noop;
+        const mx_node *sg = mx_node_get(v->node, "serial-group");
+        if (sg && sg->kind == MX_NODE_SCALAR) j->serial_group = mx_xstrdup(sg->value);
         size_t m2 = mx_cfg_push(c, ".jobs(%s)", v->name);
         int rc = parse_requires(w, j, mx_node_get(v->node, "requires"), err);
         if (rc == 0) rc = parse_contexts(j, mx_node_get(v->node, "context"), err);

@@ -4,6 +4,13 @@
 
 int mx_cmd_run(int argc, char **argv);
 int mx_cmd_image(int argc, char **argv);
+/* mexec image import | rm, and the imported images' rows of mexec image list
+ * (cmd_image_import.c) */
+int mx_cmd_image_import(int argc, char **argv);
+int mx_cmd_image_rm(int argc, char **argv);
+struct mx_host_config;
+struct mx_err;
+int mx_cmd_image_list_imported(const struct mx_host_config *hc, struct mx_err *err);
 int mx_cmd_gc(int argc, char **argv);
 int mx_cmd_ps(int argc, char **argv);
 int mx_cmd_ssh(int argc, char **argv);

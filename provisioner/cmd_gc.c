@@ -2,14 +2,19 @@
  *
  * A job is orphaned when the exclusive lock its owner held on JOB_DIR/lock can be taken: the
  * kernel drops flocks when a process dies, whatever its pid is reused for.  A job saved to
- * outlive its owner (JOB_DIR/vm.json: GitLab stages) is left alone for PERSISTENT_MAX_AGE_S.
+ * outlive its owner (JOB_DIR/vm.json: GitLab stages) is left alone for its job's timeout
+ * (JOB_DIR/max-age) or PERSISTENT_MAX_AGE_S; one whose GitLab cleanup failed (JOB_DIR/
+ * cleanup-failed) is removed at once.
  * Domains are ours when they carry mexec metadata; they are destroyed when their job is orphaned.
  * A job's guest network processes (JOB_DIR/net.pid, vm_net.h) end with its directory.
  * A workflow run's workspace (layers between its jobs) is orphaned in the same way: its run held
  * the lock on WORKSPACE/lock.
  */
+#include "cache_store.h"
 #include "cli.h"
+#include "gitlab.h"
 #include "host_config.h"
+#include "image_import.h"
 #include "mx_buf.h"
 #include "mx_cleanup.h"
 #include "mx_fs.h"
@@ -36,11 +41,40 @@
  * between stages; it counts as orphaned only when older than any job could run. */
 #define PERSISTENT_MAX_AGE_S (24 * 3600)
 
+/* How long a saved VM in dir is left alone: its job's own timeout when it recorded one (GitLab
+ * jobs may run for days), else PERSISTENT_MAX_AGE_S. */
+static long long max_age(const char *dir)
+{
+    mx_autofree char *path = mx_path_join(dir, MX_GC_MAX_AGE);
+    mx_buf b;
+    mx_buf_init(&b);
+    mx_err err;
+    long long v = 0;
+    if (mx_read_file(path, &b, &err) == 0 && b.data) v = strtoll(b.data, NULL, 10);
+    mx_buf_free(&b);
+    return v > 0 ? v : PERSISTENT_MAX_AGE_S;
+}
+
+/* What a failed GitLab cleanup said (caller frees), or NULL. */
+static char *cleanup_failure(const char *dir)
+{
+    mx_autofree char *path = mx_path_join(dir, MX_CLEANUP_FAILED);
+    mx_buf b;
+    mx_buf_init(&b);
+    mx_err err;
+    if (mx_read_file(path, &b, &err) < 0) return NULL;
+    mx_buf_adds(&b, "");
+    return mx_buf_steal(&b);
+}
+
 /* 1 if the job in dir is orphaned (its owner is gone), 0 if alive. */
 static int orphaned(const char *dir)
 {
     struct stat st;
     if (stat(dir, &st) < 0) return 1; /* domain whose directory is gone */
+    /* the runner has given the job up: nothing will come back for it */
+    mx_autofree char *failed = cleanup_failure(dir);
+    if (failed) return 1;
     mx_autofree char *lock = mx_path_join(dir, "lock");
     int fd = open(lock, O_RDWR | O_CLOEXEC);
     if (fd < 0) return time(NULL) - st.st_mtime > GRACE_S;
@@ -49,7 +83,7 @@ static int orphaned(const char *dir)
     if (!free_lock) return 0;
     mx_autofree char *saved = mx_path_join(dir, "vm.json");
     struct stat vs;
-    if (stat(saved, &vs) == 0) return time(NULL) - vs.st_mtime > PERSISTENT_MAX_AGE_S;
+    if (stat(saved, &vs) == 0) return time(NULL) - vs.st_mtime > max_age(dir);
     return 1;
 }
 
@@ -58,6 +92,8 @@ static int gc_domain(const mx_vm_entry *e, void *removed, mx_err *err)
     (void)err;
     mx_autofree char *dir = mx_vm_metadata_field(e->meta, "dir");
     if (dir && !orphaned(dir)) return 0;
+    mx_autofree char *failed = dir ? cleanup_failure(dir) : NULL;
+    if (failed) printf("VM %s: its GitLab cleanup had failed: %s\n", e->name, failed);
     mx_autofree char *pid = mx_vm_metadata_field(e->meta, "owner-pid");
     if (virDomainIsActive(e->dom) == 1 && virDomainDestroy(e->dom) < 0)
         fprintf(stderr, "mexec: gc: destroy %s: %s\n", e->name, mx_virt_error());
@@ -89,6 +125,8 @@ static int gc_dirs(const char *parent, const char *what, int *removed, mx_err *e
         if (e->d_name[0] == '.') continue;
         mx_autofree char *dir = mx_path_join(parent, e->d_name);
         if (!orphaned(dir)) continue;
+        mx_autofree char *failed = cleanup_failure(dir);
+        if (failed) printf("%s: its GitLab cleanup had failed: %s\n", dir, failed);
         /* its guest network (vm_net.h): it outlives the domain, whose owner was killed */
         mx_net_stop(dir);
         if (mx_rm_rf(dir, err) < 0) {
@@ -119,6 +157,18 @@ int mx_cmd_gc(int argc, char **argv)
     if (rc == 0) {
         mx_autofree char *workspaces = mx_wf_ws_root(&hc);
         rc = gc_dirs(workspaces, "workspace", &removed, &err);
+    }
+    if (rc == 0) { /* imports that died: their work directories held a lock too */
+        mx_autofree char *imports = mx_imported_work_root(&hc);
+        rc = gc_dirs(imports, "unfinished image import", &removed, &err);
+    }
+    if (rc == 0) {
+        /* the cache store: downloads and restore links of processes that are gone */
+        mx_autofree char *caches = mx_host_steps_cache_dir(&hc.steps);
+        int n = mx_cache_gc(caches);
+        if (n)
+            printf("removed %d unfinished cache transfer%s in %s\n", n, n == 1 ? "" : "s", caches);
+        removed += n;
     }
     mx_host_config_free(&hc);
     if (rc < 0) return mx_cli_report(&err);

@@ -1,4 +1,5 @@
-/* mexec image build|list: machine images from the recipes in the catalog. */
+/* mexec image build|list|path: machine images from the recipes in the catalog (import and rm:
+ * cmd_image_import.c). */
 #include "catalog.h"
 #include "cli.h"
 #include "host_config.h"
@@ -74,7 +75,7 @@ static int list(const mx_catalog *cat, const mx_host_config *hc, mx_err *err)
                img.recipe_hash, size, def);
         mx_image_free(&img);
     }
-    return 0;
+    return mx_cmd_image_list_imported(hc, err);
 }
 
 /* Prints the directory of a built image (for scripts such as bench/boot.sh). */
@@ -90,9 +91,12 @@ static int path(const mx_catalog *cat, const mx_host_config *hc, const char *ref
 int mx_cmd_image(int argc, char **argv)
 {
     const char *verb = argc >= 2 ? argv[1] : "";
+    if (strcmp(verb, "import") == 0) return mx_cmd_image_import(argc - 1, argv + 1);
+    if (strcmp(verb, "rm") == 0) return mx_cmd_image_rm(argc - 1, argv + 1);
     int with_ref = strcmp(verb, "build") == 0 || strcmp(verb, "path") == 0;
     if (!(with_ref && argc == 3) && !(strcmp(verb, "list") == 0 && argc == 2)) {
-        fputs("usage: mexec image build NAME:TAG | mexec image path NAME:TAG | mexec image list\n",
+        fputs("usage: mexec image build NAME:TAG | mexec image path NAME:TAG | mexec image list\n"
+              "       mexec image import NAME:TAG FILE [--sha256 HEX] | mexec image rm NAME:TAG\n",
               stderr);
         return MX_USAGE;
     }

@@ -2,6 +2,8 @@
  * and how much of the host's capacity they use, as admission counts it. */
 #include "capacity.h"
 #include "cli.h"
+#include "gitlab.h"
+#include "mx_fs.h"
 #include "host_config.h"
 #include "mx_buf.h"
 #include "mx_cleanup.h"
@@ -34,6 +36,16 @@ static int print_row(const mx_vm_entry *e, void *ud, mx_err *err)
         printf("%-16s %5s %8s %8s %-15s %s\n", "JOB ID", "VCPUS", "MIB", "OWNER", "SSH", "JOB");
     printf("%-16s %5d %8ld %8s %-15s %s\n", or_dash(id), e->vcpus, e->memory_mib, or_dash(pid),
            or_dash(ssh), or_dash(name));
+    /* a GitLab job whose cleanup failed: the runner only logged it; say it where people look */
+    mx_autofree char *dir = mx_vm_metadata_field(e->meta, "dir");
+    mx_autofree char *mark = dir ? mx_path_join(dir, MX_CLEANUP_FAILED) : NULL;
+    mx_buf why;
+    mx_buf_init(&why);
+    mx_err ignored;
+    if (mark && mx_read_file(mark, &why, &ignored) == 0)
+        printf("  ^ its GitLab cleanup failed: %s(`mexec gc` removes it)\n",
+               why.data ? why.data : "");
+    mx_buf_free(&why);
     return mx_capacity_count(e, &st->used, err);
 }
 

@@ -1,6 +1,7 @@
 /* mexec ssh JOB [-- COMMAND...]: a shell, or one command, in a running job's VM, through the
- * OpenSSH client (a terminal, agent forwarding off, the user's ssh habits) with the job's own
- * client key and its generated host key pinned: nothing is trusted on first use here either.
+ * OpenSSH client (a real terminal) with the job's own client key and its generated host key
+ * pinned: nothing is trusted on first use here either.  The guest is the job's, so nothing of
+ * the user's goes along: no ssh config, agent, X11 or port forwarding (issue 11, item 8).
  *
  * JOB is a job id as `mexec ps` prints it (or a unique prefix of one), or a job name that only
  * one running VM has.  Works for any running job: one kept by --keep-on-failure, one still
@@ -108,8 +109,13 @@ int mx_cmd_ssh(int argc, char **argv)
     if (rc == 0) {
         mx_autofree char *kh = mx_xasprintf("UserKnownHostsFile=%s", known);
         size_t n = 0;
-        const char **av = mx_xcalloc((size_t)argc + 24, sizeof *av);
+        const char **av = mx_xcalloc((size_t)argc + 48, sizeof *av);
+        /* only what is given here: the user's ~/.ssh/config (and the system's) is not read,
+         * so nothing there can add a forwarding, a ProxyCommand or a LocalCommand to a job's
+         * VM, whose guest is untrusted; and every forwarding is refused explicitly too */
         const char *fixed[] = {"ssh",
+                               "-F",
+                               "/dev/null",
                                "-i",
                                key,
                                "-p",
@@ -117,13 +123,29 @@ int mx_cmd_ssh(int argc, char **argv)
                                "-o",
                                "IdentitiesOnly=yes",
                                "-o",
+                               "IdentityAgent=none",
+                               "-o",
                                kh,
                                "-o",
                                "GlobalKnownHostsFile=/dev/null",
                                "-o",
                                "StrictHostKeyChecking=yes",
                                "-o",
+                               "UpdateHostKeys=no",
+                               "-o",
                                "ForwardAgent=no",
+                               "-o",
+                               "ForwardX11=no",
+                               "-o",
+                               "ForwardX11Trusted=no",
+                               "-o",
+                               "ClearAllForwardings=yes",
+                               "-o",
+                               "PermitLocalCommand=no",
+                               "-o",
+                               "ProxyCommand=none",
+                               "-o",
+                               "ControlPath=none",
                                "-o",
                                "LogLevel=ERROR",
                                "--",

@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "gitlab.h"
 #include "host_config.h"
+#include "job_containers.h"
 #include "job_run.h"
 #include "mx_cleanup.h"
 #include "mx_fs.h"
@@ -42,6 +43,8 @@
 /* After SIGTERM: how long to wait for the agent to confirm the cancelled step.  The runner's
  * graceful_kill_timeout is longer by default; a slow guest must not make us miss it. */
 #define CANCEL_WAIT_S 5
+/* A script longer than this cannot travel in one protocol line (mx_proto.h). */
+#define MAX_CTR_SCRIPT (6 * 1024 * 1024)
 
 static const char gitlab_usage[] =
     "usage: mexec gitlab config | prepare | run SCRIPT STAGE | cleanup\n"
@@ -146,8 +149,8 @@ static mx_ssh_target target_of(const mx_vm *vm)
 }
 
 /* Destroys whatever a job key has (domain by its deterministic name, then files).  Returns 0,
- * or -1 when something could not be removed (logged). */
-static int destroy_job(gl_ctx *g)
+ * or -1 when something could not be removed (logged, and said in *why when given). */
+static int destroy_job(gl_ctx *g, mx_buf *why)
 {
     int rc = 0;
     mx_err err;
@@ -164,6 +167,7 @@ static int destroy_job(gl_ctx *g)
     int d = mx_vm_destroy_by_name(&g->hc, domain, &err);
     if (d < 0) {
         say(g, "cleanup: %s", err.msg);
+        if (why) mx_buf_printf(why, "%s; ", err.msg);
         rc = -1;
     } else if (d == 1) {
         say(g, "destroyed VM %s", domain);
@@ -172,6 +176,7 @@ static int destroy_job(gl_ctx *g)
         mx_net_stop(g->dir); /* the guest network's processes outlive the domain */
         if (mx_rm_rf(g->dir, &err) < 0) {
             say(g, "cleanup: %s", err.msg);
+            if (why) mx_buf_printf(why, "%s; ", err.msg);
             rc = -1;
         }
     }
@@ -215,6 +220,43 @@ static int docker_logins(gl_ctx *g, mx_session *se, const mx_gitlab_creds *creds
     return 0;
 }
 
+/* gc leaves a saved VM alone this long past the job's own timeout. */
+#define GC_MARGIN_S 3600
+
+/* JOB_DIR/max-age: how long `mexec gc` leaves this saved VM alone (cmd_gc.c): the job's timeout
+ * (CI_JOB_TIMEOUT, seconds) and a margin; without one, gc's default stands. */
+static int write_max_age(gl_ctx *g, mx_err *err)
+{
+    const char *t = nonempty("CUSTOM_ENV_CI_JOB_TIMEOUT");
+    char *end = NULL;
+    long long s = t ? strtoll(t, &end, 10) : 0;
+    if (!t || *end || s <= 0 || s > 366LL * 24 * 3600) return 0;
+    char text[32];
+    int n = snprintf(text, sizeof text, "%lld\n", s + GC_MARGIN_S);
+    mx_autofree char *path = mx_path_join(g->dir, MX_GC_MAX_AGE);
+    return mx_write_file(path, text, (size_t)n, 0600, err);
+}
+
+/* In the job directory: the job runs in a container (its image is the file's text). */
+#define MARK_CONTAINER "container"
+
+/* The job's containers (prepare): 0 started, 1 the job's fault (an image that cannot be pulled,
+ * refused credentials), -1 infrastructure (err set). */
+static int start_containers(gl_ctx *g, mx_session *se, const mx_msg *m, mx_err *err)
+{
+    say(g, "starting the job's containers: %s and %zu service%s", m->containers[0].image,
+        m->ncontainers - 1, m->ncontainers == 2 ? "" : "s");
+    int status = 0;
+    enum mx_end_reason reason = MX_END_EXITED;
+    mx_autofree char *message = NULL;
+    int r = run_agent_step(g, se, m, &status, &reason, &message, err);
+    if (r == STEP_INTERRUPTED) return mx_fail(err, MX_INFRA, "interrupted");
+    if (r != STEP_DONE) return -1;
+    if (reason == MX_END_FAILED)
+        return mx_fail(err, MX_INFRA, "containers: %s", message ? message : "agent failed");
+    return status != 0;
+}
+
 static int gl_prepare(gl_ctx *g)
 {
     mx_err err;
@@ -235,17 +277,44 @@ static int gl_prepare(gl_ctx *g)
     mx_session se;
     memset(&se, 0, sizeof se);
     int status = g->sys_fail, booted = 0;
+    mx_msg ctr_msg;
+    memset(&ctr_msg, 0, sizeof ctr_msg);
     mx_autofree char *agent_local = NULL, *skipped = NULL, *agent_remote = NULL;
 
+    /* a container image runs in the host's VM for containers, as GitLab's docker executor */
+    int ctr = mx_gitlab_container_image(&g->hc, ref);
     mx_catalog cat;
     int r = mx_catalog_load(g->hc.images_dir, &cat, &err);
     if (r == 0) {
-        r = mx_catalog_resolve_built(&cat, &g->hc, ref, &img, &err);
+        r = mx_catalog_resolve_built(&cat, &g->hc, ctr ? g->hc.docker_vm_image : ref, &img, &err);
         mx_catalog_free(&cat);
     }
     if (r < 0) {
-        say(g, "image %s: %s", ref ? ref : "(default)", err.msg);
+        say(g, "image %s: %s", ctr ? "for containers" : ref ? ref : "(default)", err.msg);
         goto out;
+    }
+    if (ctr) {
+        mx_autofree char *ecr_cache = NULL, *log = NULL;
+        mx_autofree char *state_parent = mx_dirname(g->hc.state_dir);
+        ecr_cache = mx_path_join(state_parent, "ecr-cache");
+        mx_gitlab_ctr_opts co = {
+            .env = env_get,
+            .docker_auth_config = nonempty("CUSTOM_ENV_DOCKER_AUTH_CONFIG"),
+            .docker = {.ecr_cache_dir = ecr_cache,
+                       .allowed_helpers = (const char *const *)g->hc.credential_helpers,
+                       .host_config_path = mx_host_config_path()}};
+        if (mx_gitlab_containers_msg(ref, nonempty("JOB_RESPONSE_FILE"), &co, &g->secrets, &ctr_msg,
+                                     &log, &err) < 0) {
+            /* the job's own settings (its credentials, its registry) are its to fix */
+            say(g, "image %s: %s", ref, err.msg);
+            if (err.status != MX_INFRA) status = g->build_fail;
+            goto out;
+        }
+        if (log) {
+            mx_autofree char *masked = mx_secrets_mask(&g->secrets, log);
+            fputs(masked, stdout);
+            fflush(stdout);
+        }
     }
     mx_host_caps caps;
     mx_host_caps_read(&caps);
@@ -254,8 +323,10 @@ static int gl_prepare(gl_ctx *g)
         say(g, "MEXEC_RESOURCE_CLASS: %s", err.msg);
         goto out;
     }
-    if (mx_gitlab_logins(nonempty("CUSTOM_ENV_DOCKER_AUTH_CONFIG"), nonempty("JOB_RESPONSE_FILE"),
-                         &creds, &skipped, &err) < 0) {
+    /* a container job's images are pulled with their credentials; its VM logs in nowhere */
+    if (!ctr && mx_gitlab_logins(
+                    nonempty("CUSTOM_ENV_DOCKER_AUTH_CONFIG"), nonempty("JOB_RESPONSE_FILE"),
+                    (const char *const *)g->hc.credential_helpers, &creds, &skipped, &err) < 0) {
         say(g, "registry credentials: %s", err.msg);
         goto out;
     }
@@ -269,7 +340,7 @@ static int gl_prepare(gl_ctx *g)
     if (stat(g->dir, &st) == 0) {
         /* the same job key again (a runner restarted mid-job): start from nothing */
         say(g, "removing what an earlier attempt of this job left");
-        destroy_job(g);
+        destroy_job(g, NULL);
     }
     if (mx_vm_prepare_id(&vm, &g->hc, job_name ? job_name : "gitlab", g->key, &err) < 0) {
         say(g, "prepare VM: %s", err.msg);
@@ -279,7 +350,8 @@ static int gl_prepare(gl_ctx *g)
     booted = 1;
     say(g, "booting %s (%s) as %s: %d vCPUs, %d MiB, %s", vm.domain_name, img.ref, cls, rc.vcpus,
         rc.memory_mib, mx_accel_probe(g->hc.accel).why);
-    if (mx_vm_boot(&vm, &g->hc, &img, &rc, &err) < 0 || mx_vm_save(&vm, &err) < 0) {
+    if (mx_vm_boot(&vm, &g->hc, &img, &rc, &err) < 0 || mx_vm_save(&vm, &err) < 0 ||
+        write_max_age(g, &err) < 0) {
         say(g, "boot VM: %s", err.msg);
         goto out;
     }
@@ -298,7 +370,7 @@ static int gl_prepare(gl_ctx *g)
         say(g, "upload agent: %s", err.msg);
         goto out;
     }
-    if (creds.n) {
+    if (creds.n || ctr) {
         if (mx_session_start(&se, &ssh, agent_remote, &mx_stop, &err) < 0) {
             say(g, "start agent: %s", err.msg);
             goto out;
@@ -313,8 +385,20 @@ static int gl_prepare(gl_ctx *g)
             goto out;
         }
     }
+    if (ctr) {
+        r = start_containers(g, &se, &ctr_msg, &err);
+        if (r < 0) say(g, "%s", err.msg);
+        if (r > 0) status = g->build_fail; /* an image that cannot be pulled is the job's */
+        if (r != 0) goto out;
+        mx_autofree char *mark = mx_path_join(g->dir, MARK_CONTAINER);
+        if (mx_write_file(mark, ref, strlen(ref), 0600, &err) < 0) {
+            say(g, "%s", err.msg);
+            goto out;
+        }
+    }
     status = 0;
 out:
+    mx_msg_clear(&ctr_msg);
     mx_session_end(&se);
     mx_ssh_close(&ssh);
     if (status == 0) {
@@ -360,6 +444,8 @@ static int gl_run(gl_ctx *g, const char *script, const char *stage)
     int status = g->sys_fail;
     mx_autofree char *stage_file = safe_name(stage);
     mx_autofree char *remote = NULL, *command = NULL, *agent_remote = NULL, *message = NULL;
+    mx_autofree char *mark = mx_path_join(g->dir, MARK_CONTAINER);
+    int in_ctr = mx_path_exists(mark) && mx_gitlab_stage_in_container(stage);
 
     if (access(script, R_OK) < 0) {
         say(g, "run: cannot read script %s: %s", script, strerror(errno));
@@ -376,26 +462,49 @@ static int gl_run(gl_ctx *g, const char *script, const char *stage)
         say(g, "connect to %s: %s", vm.domain_name, err.msg);
         goto out;
     }
-    /* The script holds the job's variables (masked ones included): 0700 in the guest user's
-     * private copy, removed when it has run. */
-    remote = mx_xasprintf("/tmp/mexec-gitlab-%s-%s.sh", vm.job_id, stage_file);
-    if (mx_ssh_upload(&ssh, script, remote, 0700, &err) < 0) {
-        say(g, "upload %s script: %s", stage, err.msg);
-        goto out;
+    if (in_ctr) {
+        mx_buf text;
+        mx_buf_init(&text);
+        /* the user's script runs in the job container: it reaches it on the exec's stdin, never
+         * as a file (agent_ctr.h) */
+        struct stat sst;
+        const char *why = NULL;
+        if (stat(script, &sst) < 0)
+            why = strerror(errno);
+        else if (sst.st_size > MAX_CTR_SCRIPT)
+            why = "longer than a container step can take";
+        else if (mx_read_file(script, &text, &err) < 0)
+            why = err.msg;
+        if (why) {
+            say(g, "%s script: %s", stage, why);
+            mx_buf_free(&text);
+            goto out;
+        }
+        command = mx_buf_steal(&text);
+    } else {
+        /* The script holds the job's variables (masked ones included): 0700 in the guest
+         * user's private copy, removed when it has run. */
+        remote = mx_xasprintf("/tmp/mexec-gitlab-%s-%s.sh", vm.job_id, stage_file);
+        if (mx_ssh_upload(&ssh, script, remote, 0700, &err) < 0) {
+            say(g, "upload %s script: %s", stage, err.msg);
+            goto out;
+        }
+        command = mx_xasprintf("/bin/bash '%s'\ns=$?\nrm -f '%s'\nexit $s\n", remote, remote);
     }
     agent_remote = mx_xasprintf("/tmp/mexec-agent-%s", vm.job_id);
     if (mx_session_start(&se, &ssh, agent_remote, &mx_stop, &err) < 0) {
         say(g, "start agent: %s", err.msg);
         goto out;
     }
-    command = mx_xasprintf("/bin/bash '%s'\ns=$?\nrm -f '%s'\nexit $s\n", remote, remote);
     mx_msg m = {.type = MX_MSG_STEP,
                 .id = 1,
                 .kind = MX_STEP_RUN,
                 .name = (char *)stage,
                 .command = command,
-                .shell = "/bin/bash",
-                .workdir = "~"};
+                /* in a container: bash when the image has it, else sh (the agent there picks) */
+                .shell = in_ctr ? NULL : "/bin/bash",
+                .workdir = "~",
+                .container = in_ctr ? MX_CTR_PRIMARY : NULL};
     int exit_status = 0;
     enum mx_end_reason reason = MX_END_EXITED;
     int r = run_agent_step(g, &se, &m, &exit_status, &reason, &message, &err);
@@ -420,8 +529,20 @@ out:
 
 static int gl_cleanup(gl_ctx *g)
 {
-    /* A failure here must not fail the job (the runner only warns): say it, exit 0. */
-    if (destroy_job(g) < 0) say(g, "cleanup of %s was incomplete; `mexec gc` may help", g->key);
+    /* A failure here must not fail the job (the runner only warns, in its own log, which
+     * nobody reads): say it, and leave a mark in the job directory, where `mexec ps` shows it
+     * and `mexec gc` acts on it at once. */
+    mx_buf why;
+    mx_buf_init(&why);
+    if (destroy_job(g, &why) < 0) {
+        say(g, "cleanup of %s was incomplete; `mexec ps` shows it, `mexec gc` removes it", g->key);
+        mx_err err;
+        mx_autofree char *mark = mx_path_join(g->dir, MX_CLEANUP_FAILED);
+        if (mx_mkdir_p(g->dir, 0700, &err) < 0 ||
+            mx_write_file(mark, why.data, why.len, 0600, &err) < 0)
+            say(g, "cleanup: %s", err.msg);
+    }
+    mx_buf_free(&why);
     return 0;
 }
 

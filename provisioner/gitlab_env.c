@@ -181,14 +181,16 @@ static void add_name(char ***names, size_t *n, const char *name)
 }
 
 int mx_gitlab_logins(const char *docker_auth_config, const char *job_response_file,
-                     mx_gitlab_creds *out, char **skipped, mx_err *err)
+                     const char *const *allowed_helpers, mx_gitlab_creds *out, char **skipped,
+                     mx_err *err)
 {
     memset(out, 0, sizeof *out);
     *skipped = NULL;
     char **names = NULL;
     size_t nnames = 0;
     int rc = 0;
-    mx_cred_resolver *r = mx_cred_resolver_new(NULL);
+    mx_cred_opts copts = {.allowed_helpers = allowed_helpers};
+    mx_cred_resolver *r = mx_cred_resolver_new(&copts);
     /* GitLab's order: the job's DOCKER_AUTH_CONFIG, then the payload's credentials */
     if (docker_auth_config && *docker_auth_config) {
         rc = mx_cred_add_config_text(r, docker_auth_config, "$DOCKER_AUTH_CONFIG", err);

@@ -1,8 +1,10 @@
 #include "host_config.h"
 #include "cfg_yaml.h"
+#include "orb_registry.h"
 #include "mx_buf.h"
 #include "mx_fs.h"
 
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,15 +77,25 @@ static int parse_capacity(mx_host_config *hc, const mx_node *m, mx_err *err)
 static int parse_registries(mx_host_config *hc, const mx_node *m, mx_err *err)
 {
     if (m->kind != MX_NODE_MAP)
-        return mx_node_fail(err, m, "registries must be a map of HOST:PORT: {ca, insecure}");
+        return mx_node_fail(err, m,
+                            "registries must be a map of HOST:PORT: {ca, insecure, "
+                            "forward_credentials, address}");
     hc->registries = mx_xcalloc(m->n, sizeof *hc->registries);
+    free(hc->forward_credentials); /* the empty default */
+    hc->forward_credentials = mx_xcalloc(m->n + 1, sizeof *hc->forward_credentials);
+    size_t nfwd = 0;
     for (size_t i = 0; i < m->n; i++) {
         const mx_node *r = m->vals[i], *ca = mx_node_get(r, "ca"),
-                      *ins = mx_node_get(r, "insecure");
+                      *ins = mx_node_get(r, "insecure"),
+                      *fwd = mx_node_get(r, "forward_credentials"),
+                      *addr = mx_node_get(r, "address");
         mx_registry_cfg *rc = &hc->registries[hc->nregistries++];
         rc->host = mx_xstrdup(m->keys[i]->value);
         if (r->kind != MX_NODE_MAP)
-            return mx_node_fail(err, r, "registry %s takes {ca: FILE, insecure: BOOL}", rc->host);
+            return mx_node_fail(err, r,
+                                "registry %s takes {ca: FILE, insecure: BOOL, "
+                                "forward_credentials: BOOL, address: IP}",
+                                rc->host);
         if (strchr(rc->host, '/') || strstr(rc->host, ".."))
             return mx_node_fail(err, m->keys[i], "\"%s\" is not HOST[:PORT]", rc->host);
         if (ca) {
@@ -94,6 +106,34 @@ static int parse_registries(mx_host_config *hc, const mx_node *m, mx_err *err)
         }
         if (ins && mx_node_bool(ins, &rc->insecure) < 0)
             return mx_node_fail(err, ins, "insecure must be true or false");
+        if (fwd && mx_node_bool(fwd, &rc->forward_credentials) < 0)
+            return mx_node_fail(err, fwd, "forward_credentials must be true or false");
+        if (rc->forward_credentials) hc->forward_credentials[nfwd++] = mx_xstrdup(rc->host);
+        if (addr) {
+            unsigned char buf[sizeof(struct in6_addr)];
+            if (addr->kind != MX_NODE_SCALAR || (inet_pton(AF_INET, addr->value, buf) != 1 &&
+                                                 inet_pton(AF_INET6, addr->value, buf) != 1))
+                return mx_node_fail(err, addr, "address must be an IPv4 or IPv6 address");
+            rc->address = mx_xstrdup(addr->value);
+        }
+    }
+    return 0;
+}
+
+static int parse_aws(mx_host_config *hc, const mx_node *m, mx_err *err)
+{
+    if (m->kind != MX_NODE_MAP)
+        return mx_node_fail(err, m, "aws must be a map {web_identity_token_file: PATH}");
+    for (size_t i = 0; i < m->n; i++) {
+        const mx_node *v = m->vals[i];
+        if (strcmp(m->keys[i]->value, "web_identity_token_file") != 0)
+            return mx_node_fail(err, m->keys[i],
+                                "unknown aws setting \"%s\" (known: web_identity_token_file)",
+                                m->keys[i]->value);
+        /* read at each login (tokens rotate), so it need not exist yet; but it is a host path */
+        if (v->kind != MX_NODE_SCALAR || v->value[0] != '/')
+            return mx_node_fail(err, v, "web_identity_token_file must be an absolute path");
+        set_str(&hc->aws_web_identity_token_file, v);
     }
     return 0;
 }
@@ -144,6 +184,9 @@ static int apply(mx_host_config *hc, const mx_node *root, mx_err *err)
     for (size_t i = 0; i < root->n; i++) {
         const char *k = root->keys[i]->value;
         const mx_node *v = root->vals[i];
+        int steps = mx_host_steps_apply(&hc->steps, k, v, err);
+        if (steps < 0) return -1;
+        if (steps) continue;
         if (strcmp(k, "resource_classes") == 0) {
             if (parse_classes(hc, v, err) < 0) return -1;
             continue;
@@ -162,6 +205,10 @@ static int apply(mx_host_config *hc, const mx_node *root, mx_err *err)
         }
         if (strcmp(k, "guest_services") == 0) {
             if (parse_guest_services(hc, v, err) < 0) return -1;
+            continue;
+        }
+        if (strcmp(k, "aws") == 0) {
+            if (parse_aws(hc, v, err) < 0) return -1;
             continue;
         }
         if (strcmp(k, "registry_mirrors") == 0) {
@@ -190,16 +237,33 @@ static int apply(mx_host_config *hc, const mx_node *root, mx_err *err)
             set_str(&hc->contexts_dir, v);
         else if (strcmp(k, "default_image") == 0)
             set_str(&hc->default_image, v);
-        else
+        else if (strcmp(k, "orb_api") == 0) {
+            /* "none": never ask a registry (orbs come from the cache or the orb directory) */
+            if (strcmp(v->value, "none") != 0 && strncmp(v->value, "https://", 8) != 0 &&
+                strncmp(v->value, "http://", 7) != 0)
+                return mx_node_fail(err, v, "orb_api must be an http(s) URL or none");
+            free(hc->orb_api);
+            hc->orb_api = strcmp(v->value, "none") == 0 ? NULL : mx_xstrdup(v->value);
+        } else if (strcmp(k, "docker_vm_image") == 0) {
+            set_str(&hc->docker_vm_image, v);
+        } else
             return mx_node_fail(
                 err, root->keys[i],
                 "unknown host setting \"%s\" (known: libvirt_uri, accel, image_store, "
-                "state_dir, images_dir, default_image, contexts_dir, boot_timeout, "
-                "registries, registry_mirrors, guest_services, credential_helpers, "
-                "resource_classes, capacity)",
+                "state_dir, images_dir, default_image, docker_vm_image, contexts_dir, orb_api, "
+                "boot_timeout, "
+                "registries, registry_mirrors, guest_services, credential_helpers, aws, "
+                "resource_classes, capacity, cache_dir, cache_max_bytes, artifacts_max_bytes, "
+                "test_results_max_bytes, ssh_keys)",
                 k);
     }
     return 0;
+}
+
+const char *mx_host_config_path(void)
+{
+    const char *path = getenv("MEXEC_HOST_CONFIG");
+    return path && *path ? path : MX_HOST_CONFIG_DEFAULT;
 }
 
 int mx_host_config_load(mx_host_config *hc, mx_err *err)
@@ -211,7 +275,10 @@ int mx_host_config_load(mx_host_config *hc, mx_err *err)
     hc->images_dir =
         mx_xstrdup(getenv("MEXEC_IMAGES_DIR") ? getenv("MEXEC_IMAGES_DIR") : MX_IMAGES_DIR);
     hc->boot_timeout_s = DEFAULT_BOOT_TIMEOUT_S;
+    hc->forward_credentials = mx_xcalloc(1, sizeof *hc->forward_credentials);
+    hc->orb_api = mx_xstrdup(MX_ORB_API_DEFAULT);
     mx_rclass_defaults(&hc->classes);
+    mx_host_steps_defaults(&hc->steps);
 
     const char *path = getenv("MEXEC_HOST_CONFIG");
     int explicit = path && *path;
@@ -234,10 +301,13 @@ void mx_host_config_free(mx_host_config *hc)
     free(hc->state_dir);
     free(hc->images_dir);
     free(hc->default_image);
+    free(hc->docker_vm_image);
     free(hc->contexts_dir);
+    free(hc->orb_api);
     for (size_t i = 0; i < hc->nregistries; i++) {
         free(hc->registries[i].host);
         free(hc->registries[i].ca);
+        free(hc->registries[i].address);
     }
     free(hc->registries);
     for (size_t i = 0; i < hc->nmirrors; i++)
@@ -247,6 +317,11 @@ void mx_host_config_free(mx_host_config *hc)
     for (char **h = hc->credential_helpers; h && *h; h++)
         free(*h);
     free(hc->credential_helpers);
+    for (char **h = hc->forward_credentials; h && *h; h++)
+        free(*h);
+    free(hc->forward_credentials);
+    free(hc->aws_web_identity_token_file);
     mx_rclass_free(&hc->classes);
+    mx_host_steps_free(&hc->steps);
     memset(hc, 0, sizeof *hc);
 }

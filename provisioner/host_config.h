@@ -3,6 +3,7 @@
 #define MX_HOST_CONFIG_H
 
 #include "accel.h"
+#include "host_steps.h"
 #include "mx_err.h"
 #include "resource_class.h"
 
@@ -13,15 +14,22 @@ typedef struct mx_registry_cfg {
     char *host;
     char *ca;     /* CA certificate file on the host -> /etc/docker/certs.d/HOST/ca.crt */
     int insecure; /* plain HTTP or unverified TLS: only when the user asks */
+    /* the invoking user's logins for this registry (~/.docker/config.json) may go into jobs */
+    int forward_credentials;
+    /* the address the guest resolves HOST to (its /etc/hosts), for a registry that has no DNS
+     * name the guest can resolve (a private network, the tests' fake ECR); NULL: DNS */
+    char *address;
 } mx_registry_cfg;
 
 typedef struct mx_host_config {
     char *libvirt_uri;
-    char *image_store;   /* built machine images, keyed by recipe hash */
-    char *state_dir;     /* one directory per running job */
-    char *images_dir;    /* recipes and catalog.yaml */
-    char *default_image; /* NULL: the catalog's default */
-    char *contexts_dir;  /* NULL: $HOME/.config/mexec/contexts */
+    char *image_store;     /* built machine images, keyed by recipe hash */
+    char *state_dir;       /* one directory per running job */
+    char *images_dir;      /* recipes and catalog.yaml */
+    char *default_image;   /* NULL: the catalog's default */
+    char *docker_vm_image; /* the VM image of docker executor jobs; NULL: default_image */
+    char *contexts_dir;    /* NULL: $HOME/.config/mexec/contexts */
+    char *orb_api;         /* CircleCI's orb API (GraphQL endpoint); NULL: none, cache only */
     int boot_timeout_s;
     mx_accel_mode accel; /* accel: auto (default) | kvm | tcg */
     mx_registry_cfg *registries;
@@ -32,16 +40,23 @@ typedef struct mx_host_config {
      * registries and mirrors above that are at 10.0.2.2) */
     int *guest_services;
     size_t nguest_services;
-    /* docker-credential-* helpers a config.json may name (NULL-terminated); NULL: any */
+    /* docker-credential-* helpers that may run (NULL-terminated); NULL: none */
     char **credential_helpers;
+    /* hosts of the registries with forward_credentials: true (NULL-terminated, never NULL) */
+    char **forward_credentials;
+    /* aws.web_identity_token_file: the OIDC token for ECR role logins, a host file */
+    char *aws_web_identity_token_file;
     mx_rclass_table classes;
     /* capacity: what all of mexec's running VMs together may use; 0 = unset, the default
      * (mx_capacity_total) follows the host */
     int capacity_vcpus;
     int capacity_memory_mib;
+    mx_host_steps steps; /* caches, artifacts, test results, SSH keys (host_steps.h) */
 } mx_host_config;
 
 int mx_host_config_load(mx_host_config *hc, mx_err *err);
+/* The host settings file mx_host_config_load reads: $MEXEC_HOST_CONFIG or the default. */
+const char *mx_host_config_path(void);
 void mx_host_config_free(mx_host_config *hc);
 
 #endif

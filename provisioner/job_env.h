@@ -3,6 +3,7 @@
 #ifndef MX_JOB_ENV_H
 #define MX_JOB_ENV_H
 
+#include "cfg_git.h"
 #include "cfg_job.h"
 
 typedef struct mx_builtin_info {
@@ -10,6 +11,7 @@ typedef struct mx_builtin_info {
     const char *sha, *branch; /* may be NULL */
     const char *tag;          /* a tag build (--tag), else NULL */
     const char *job_id;
+    const mx_pipeline_info *pipeline; /* ids, remote, ...; NULL: placeholders */
 } mx_builtin_info;
 
 /* The job-level environment: cli values, overridden by contexts, by built-ins, by the job's. */

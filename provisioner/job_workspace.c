@@ -115,7 +115,7 @@ int mx_job_ws_collect(mx_job_ws *w, const mx_job *job, mx_session *se, mx_ssh *s
     for (size_t i = 0; i < job->nsteps; i++) {
         if (!w->persisted[i]) continue;
         if (k == 0) mx_session_end(se); /* before the first transfer: see the header */
-        mx_autofree char *local = mx_ws_layer_path(w->view, k);
+        mx_autofree char *local = mx_ws_layer_path(w->view, w->layer_base + k);
         if (mx_ssh_download(ssh, w->persist_guest[i], local, err) < 0)
             return mx_wrap(err, "step %zu (%s): keep its workspace layer as %s", i + 1,
                            job->steps[i].name, local);

@@ -22,7 +22,12 @@ typedef struct mx_job_ws {
     size_t nlayers;           /* the same number for every attach step */
     char **persist_guest;     /* per persist step: where the agent writes its layer */
     unsigned char *persisted; /* per step: a persist step that succeeded */
+    /* the first layer number this job writes: a parallel job's nodes share its layers
+     * directory, so node I numbers from I * MX_WS_NODE_LAYERS (job_nodes.h) */
+    size_t layer_base;
 } mx_job_ws;
+
+#define MX_WS_NODE_LAYERS 100000
 
 /* Lists the upstream layers and checks them for conflicts (once), uploads them for each attach
  * step, and names each persist step's layer in the guest.  Nothing to do when view is NULL. */
@@ -37,8 +42,8 @@ void mx_job_ws_fill(const mx_job_ws *w, size_t i, mx_msg *m);
 /* Records how step i ended (0: success). */
 void mx_job_ws_step_ended(mx_job_ws *w, const mx_job *job, size_t i, int status);
 /* Ends the agent session if some persist step succeeded, then downloads each such step's layer
- * into the view's persist_dir as 000.tar, 001.tar, ... in step order.  A download that fails
- * is the job's infrastructure error. */
+ * into the view's persist_dir as 000.tar, 001.tar, ... (from layer_base) in step order.  A download
+ * that fails is the job's infrastructure error. */
 int mx_job_ws_collect(mx_job_ws *w, const mx_job *job, mx_session *se, mx_ssh *ssh, mx_err *err);
 void mx_job_ws_free(mx_job_ws *w);
 

@@ -24,6 +24,8 @@ static const char usage[] =
     "  image build NAME:TAG    build a machine image from its recipe\n"
     "  image list              list the catalog and what is built\n"
     "  image path NAME:TAG     print the directory of a built image\n"
+    "  image import NAME:TAG FILE [--sha256 HEX]  import a stock cloud image (qcow2/raw disk)\n"
+    "  image rm NAME:TAG       remove an imported image\n"
     "  config validate|process [-c CONFIG] [--param K=V]  check or expand a config, offline\n"
     "  gitlab config|prepare|run|cleanup  GitLab Runner custom-executor driver (docs/gitlab.md)\n"
     "  ps                      list running mexec VMs and the host capacity they use\n"

@@ -1,5 +1,6 @@
 #include "resource_class.h"
 #include "mx_buf.h"
+#include "mx_cleanup.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,4 +93,41 @@ int mx_rclass_resolve(const mx_rclass_table *t, const char *name, const mx_host_
     if (too_much_mem) out->memory_mib = (int)(host->memory_mib * 3 / 4);
     *fitted = 1;
     return 0;
+}
+
+int mx_rclass_resolve_docker(const mx_rclass_table *t, const char *name, const mx_host_caps *host,
+                             int fit, mx_rclass *out, int *fitted, mx_err *err)
+{
+    /* https://circleci.com/docs/configuration-reference/#docker-execution-environment */
+    static const struct {
+        const char *name;
+        int vcpus, memory_mib, arm;
+    } docker[] = {
+        {"small", 1, 2048, 0},       {"medium", 2, 4096, 0},        {"medium+", 3, 6144, 0},
+        {"large", 4, 8192, 0},       {"xlarge", 8, 16384, 0},       {"2xlarge", 16, 32768, 0},
+        {"2xlarge+", 20, 40960, 0},  {"arm.medium", 2, 8192, 1},    {"arm.large", 4, 16384, 1},
+        {"arm.xlarge", 8, 32768, 1}, {"arm.2xlarge", 16, 65536, 1},
+    };
+    mx_rclass_table dt = {0};
+    const char *stable = NULL; /* the name *out keeps: outlives this call */
+    mx_autofree char *host_name = mx_xasprintf("docker.%s", name);
+    for (size_t i = 0; i < t->n; i++)
+        if (strcmp(t->v[i].name, host_name) == 0) {
+            mx_rclass_set(&dt, name, t->v[i].vcpus, t->v[i].memory_mib, t->v[i].arm);
+            stable = t->v[i].name;
+        }
+    for (size_t i = 0; dt.n == 0 && i < sizeof docker / sizeof *docker; i++)
+        if (strcmp(docker[i].name, name) == 0) {
+            mx_rclass_set(&dt, name, docker[i].vcpus, docker[i].memory_mib, docker[i].arm);
+            stable = docker[i].name;
+        }
+    int rc;
+    if (dt.n == 0) {
+        rc = mx_rclass_resolve(t, name, host, fit, out, fitted, err);
+    } else {
+        rc = mx_rclass_resolve(&dt, name, host, fit, out, fitted, err);
+        out->name = (char *)stable; /* not into dt, which goes now */
+    }
+    mx_rclass_free(&dt);
+    return rc;
 }

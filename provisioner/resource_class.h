@@ -37,4 +37,11 @@ void mx_host_caps_read(mx_host_caps *caps);
 int mx_rclass_resolve(const mx_rclass_table *t, const char *name, const mx_host_caps *host, int fit,
                       mx_rclass *out, int *fitted, mx_err *err);
 
+/* CircleCI's docker executor sizes, for the VM that holds a docker job's containers: the
+ * host's table (host.yaml resource_classes) under "docker.NAME" first, then the built-in docker
+ * table, then the host's table under NAME (a class only the host defines, such as test.small).
+ * Same contract as mx_rclass_resolve. */
+int mx_rclass_resolve_docker(const mx_rclass_table *t, const char *name, const mx_host_caps *host,
+                             int fit, mx_rclass *out, int *fitted, mx_err *err);
+
 #endif

@@ -1,4 +1,6 @@
 #include "ssh.h"
+
+#include <limits.h>
 #include "mx_b64.h"
 #include "mx_buf.h"
 #include "mx_cleanup.h"
@@ -19,7 +21,7 @@
 #include <unistd.h>
 
 /* A forwarded port accepts TCP before the guest's sshd runs, and such a connection then hangs
- * (HOST-NOTES): a connection is given up only while the server has not said a word.  Once its
+ * (seen under TCG): a connection is given up only while the server has not said a word.  Once its
  * banner arrived the handshake is given all the time left, because abandoning a slow handshake
  * (TCG under load) leaves a preauth connection behind in the guest, and enough of those make
  * sshd's MaxStartups refuse the next attempts. */
@@ -239,8 +241,10 @@ int mx_ssh_upload(mx_ssh *c, const char *local, const char *remote_path, int mod
 /* A stalled guest must not hang the job forever; a transfer that makes progress is never cut. */
 #define DOWNLOAD_STALL_MS 120000
 
-/* Reads the file an SCP channel sends into fd. */
-static int scp_receive(mx_ssh *c, const char *remote_path, int fd, const char *tmp, mx_err *err)
+/* Reads the file an SCP channel sends into fd; a file announced larger than max is refused
+ * before a byte of it is read. */
+static int scp_receive(mx_ssh *c, const char *remote_path, int fd, const char *tmp, long long max,
+                       mx_err *err)
 {
     libssh2_struct_stat sb;
     memset(&sb, 0, sizeof sb);
@@ -249,6 +253,11 @@ static int scp_receive(mx_ssh *c, const char *remote_path, int fd, const char *t
     /* no S_ISREG check: libssh2 fills st_mode from SCP's "C0600 SIZE NAME" line, permission
      * bits only; a 'C' line is a regular file by definition */
     int rc = 0;
+    if ((long long)sb.st_size > max) {
+        libssh2_channel_free(ch);
+        return mx_fail(err, MX_JOB_FAILED, "%s is %lld bytes, more than the %lld this host takes",
+                       remote_path, (long long)sb.st_size, max);
+    }
     char buf[65536];
     long long left = (long long)sb.st_size, total = left;
     while (rc == 0 && left > 0) {
@@ -272,6 +281,12 @@ static int scp_receive(mx_ssh *c, const char *remote_path, int fd, const char *t
 
 int mx_ssh_download(mx_ssh *c, const char *remote_path, const char *local, mx_err *err)
 {
+    return mx_ssh_download_max(c, remote_path, local, LLONG_MAX, err);
+}
+
+int mx_ssh_download_max(mx_ssh *c, const char *remote_path, const char *local, long long max,
+                        mx_err *err)
+{
     if (!c->s) return mx_fail(err, MX_INFRA, "download %s: not connected", remote_path);
     libssh2_session_set_blocking(c->s, 1);
     libssh2_session_set_timeout(c->s, DOWNLOAD_STALL_MS);
@@ -281,7 +296,7 @@ int mx_ssh_download(mx_ssh *c, const char *remote_path, const char *local, mx_er
     mx_autofree char *tmp = mx_xasprintf("%s/.%s.XXXXXX", dir, slash ? slash + 1 : local);
     int fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0) return mx_fail_errno(err, MX_INFRA, "create %s", tmp);
-    int rc = scp_receive(c, remote_path, fd, tmp, err);
+    int rc = scp_receive(c, remote_path, fd, tmp, max, err);
     if (rc == 0 && fsync(fd) < 0) rc = mx_fail_errno(err, MX_INFRA, "write %s", tmp);
     if (close(fd) < 0 && rc == 0) rc = mx_fail_errno(err, MX_INFRA, "write %s", tmp);
     if (rc == 0 && rename(tmp, local) < 0)

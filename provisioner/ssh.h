@@ -33,6 +33,9 @@ int mx_ssh_upload(mx_ssh *c, const char *local, const char *remote_path, int mod
  * the session in blocking mode: call it only when no non-blocking channel (the agent's session)
  * is open. */
 int mx_ssh_download(mx_ssh *c, const char *remote_path, const char *local, mx_err *err);
+/* The same, refusing (MX_JOB_FAILED, nothing written) a file larger than max bytes. */
+int mx_ssh_download_max(mx_ssh *c, const char *remote_path, const char *local, long long max,
+                        mx_err *err);
 /* Opens a channel running command. */
 LIBSSH2_CHANNEL *mx_ssh_exec(mx_ssh *c, const char *command, mx_err *err);
 void mx_ssh_close(mx_ssh *c);

@@ -305,6 +305,7 @@ static int create_domain(mx_vm *vm, const mx_host_config *hc, const mx_image *im
             .kernel = img->kernel,
             .initrd = img->initrd,
             .cmdline = img->cmdline,
+            .firmware = img->firmware, /* imported images boot from their disk */
             .disk = vm->overlay,
             .seed = vm->seed,
             .console = vm->console,
@@ -339,9 +340,10 @@ static int hand_over(const mx_vm *vm, const mx_host_config *hc, const mx_image *
                      const mx_qemu_user *qu, mx_err *err)
 {
     if (mx_write_file(vm->console, "", 0, 0600, err) < 0) return -1;
+    /* an imported image (firmware boot) has no kernel or initrd of ours */
     const char *shared[] = {img->base, img->kernel, img->initrd};
     for (size_t i = 0; i < 3; i++)
-        if (mx_qemu_user_share(hc->image_store, shared[i], err) < 0) return -1;
+        if (shared[i] && mx_qemu_user_share(hc->image_store, shared[i], err) < 0) return -1;
     if (mx_qemu_user_pass(hc->state_dir, err) < 0 || mx_qemu_user_pass(vm->dir, err) < 0 ||
         mx_qemu_user_own(vm->overlay, qu, 0600, err) < 0 ||
         mx_qemu_user_own(vm->seed, qu, 0600, err) < 0 ||

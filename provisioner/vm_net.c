@@ -141,6 +141,18 @@ static int gw_port(const char *hostport, int default_port)
     return (int)port;
 }
 
+/* The port of a registry key "NAME[:PORT]" whose name the guest resolves to 10.0.2.2
+ * (host.yaml address:), 0 when the port is not a valid one. */
+static int named_port(const char *hostport)
+{
+    const char *colon = strrchr(hostport, ':');
+    if (!colon) return 443;
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (end == colon + 1 || *end || port < 1 || port > 65535) return 0;
+    return (int)port;
+}
+
 /* A mirror URL's port when its host is the guest's gateway. */
 static int mirror_port(const char *url)
 {
@@ -158,8 +170,14 @@ int *mx_net_services(const mx_host_config *hc, size_t *n)
     for (size_t i = 0; i < hc->nguest_services; i++)
         p[k++] = hc->guest_services[i];
     /* docker's default for a registry without a port is HTTPS */
-    for (size_t i = 0; i < hc->nregistries; i++)
-        if ((p[k] = gw_port(hc->registries[i].host, 443))) k++;
+    for (size_t i = 0; i < hc->nregistries; i++) {
+        const mx_registry_cfg *r = &hc->registries[i];
+        if (r->address && strcmp(r->address, MX_NET_GUEST_GW) == 0)
+            p[k] = named_port(r->host); /* the guest's /etc/hosts sends NAME to 10.0.2.2 */
+        else
+            p[k] = gw_port(r->host, 443);
+        if (p[k]) k++;
+    }
     for (size_t i = 0; i < hc->nmirrors; i++)
         if ((p[k] = mirror_port(hc->mirrors[i]))) k++;
     qsort(p, k, sizeof *p, cmp_int);

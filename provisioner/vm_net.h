@@ -60,8 +60,9 @@ char **mx_net_argv(const mx_net_spec *s);
 void mx_net_strv_free(char **v);
 
 /* The host loopback ports guests may reach: host.yaml guest_services, plus the registries and
- * registry mirrors it names at 10.0.2.2 (the guest's dockerd is told to use them).  Sorted,
- * without duplicates; caller frees. */
+ * registry mirrors it names at 10.0.2.2 or whose name it resolves to 10.0.2.2 for the guest
+ * (address:), which the guest's dockerd is told to use.  Sorted, without duplicates; caller
+ * frees. */
 int *mx_net_services(const mx_host_config *hc, size_t *n);
 
 /* Whether a host address is one guests must not reach by its address (a host service bound to

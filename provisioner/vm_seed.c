@@ -1,4 +1,5 @@
 #include "vm_seed.h"
+#include "mx_b64.h"
 #include "mx_buf.h"
 #include "mx_cleanup.h"
 #include "mx_fs.h"
@@ -17,19 +18,40 @@ static json_t *must(json_t *j)
     return j;
 }
 
-char *mx_vm_seed_user_data(const char *authorized_key, const char *host_key, const char *host_pub)
+/* What stock cloud-init images need besides the user and keys, for every cloud-init from Ubuntu
+ * 20.04's to 24.04's: ssh_genkeytypes lists a type (the schema wants one) whose key ssh_keys
+ * installs, so none is generated; the hostname resolves without DNS (sudo looks it up); the
+ * locale is one that exists without generating it (locale-gen costs seconds under TCG). */
+char *mx_vm_seed_cloud_config(const char *authorized_key, const char *host_key,
+                              const char *host_pub, const mx_seed_file *files, size_t nfiles)
 {
-    mx_autojson json_t *doc = must(
-        json_pack("{s:[{s:s, s:[s,s], s:s, s:s, s:b, s:[s]}], s:{s:s, s:s}, s:b, s:[]}", "users",
-                  "name", "circleci", "groups", "docker", "sudo", "sudo", "ALL=(ALL) NOPASSWD:ALL",
-                  "shell", "/bin/bash", "lock_passwd", 1, "ssh_authorized_keys", authorized_key,
-                  "ssh_keys", "ed25519_private", host_key, "ed25519_public", host_pub,
-                  "ssh_deletekeys", 1, "ssh_genkeytypes"));
+    mx_autojson json_t *doc = must(json_pack(
+        "{s:[{s:s, s:[s,s], s:s, s:s, s:b, s:[s]}], s:{s:s, s:s}, s:b, s:[s], s:s, s:s}", "users",
+        "name", "circleci", "groups", "docker", "sudo", "sudo", "ALL=(ALL) NOPASSWD:ALL", "shell",
+        "/bin/bash", "lock_passwd", 1, "ssh_authorized_keys", authorized_key, "ssh_keys",
+        "ed25519_private", host_key, "ed25519_public", host_pub, "ssh_deletekeys", 1,
+        "ssh_genkeytypes", "ed25519", "manage_etc_hosts", "localhost", "locale", "C.UTF-8"));
+    if (nfiles) {
+        json_t *wf = must(json_array());
+        if (json_object_set_new(doc, "write_files", wf) != 0) abort();
+        for (size_t i = 0; i < nfiles; i++) {
+            mx_autofree char *b64 = mx_b64_encode(files[i].data, files[i].len);
+            if (json_array_append_new(
+                    wf, must(json_pack("{s:s, s:s, s:s, s:s}", "path", files[i].path, "encoding",
+                                       "b64", "content", b64, "permissions", "0644"))) != 0)
+                abort();
+        }
+    }
     char *json = json_dumps(doc, JSON_INDENT(2));
     if (!json) abort();
     char *out = mx_xasprintf("#cloud-config\n%s\n", json);
     free(json);
     return out;
+}
+
+char *mx_vm_seed_user_data(const char *authorized_key, const char *host_key, const char *host_pub)
+{
+    return mx_vm_seed_cloud_config(authorized_key, host_key, host_pub, NULL, 0);
 }
 
 static char *read_text(const char *path, mx_err *err)
@@ -66,6 +88,30 @@ char *mx_vm_seed_daemon_json(const mx_host_config *hc)
     return text;
 }
 
+char *mx_vm_seed_hosts(const mx_host_config *hc, const char *hostname)
+{
+    mx_buf b;
+    mx_buf_init(&b);
+    for (size_t i = 0; i < hc->nregistries; i++) {
+        const mx_registry_cfg *r = &hc->registries[i];
+        /* an IPv6 literal needs no name */
+        if (!r->address || r->host[0] == '[') continue;
+        size_t n = strcspn(r->host, ":"); /* a name, not HOST:PORT */
+        mx_buf_printf(&b, "%s\t%.*s\n", r->address, (int)n, r->host);
+    }
+    if (!b.len) {
+        mx_buf_free(&b);
+        return NULL;
+    }
+    /* the whole file, as the image's seed unit writes it (it extracts files.tar after) */
+    char *text = mx_xasprintf("127.0.0.1\tlocalhost\n127.0.1.1\t%s\n::1\tlocalhost "
+                              "ip6-localhost ip6-loopback\nff02::1\tip6-allnodes\n"
+                              "ff02::2\tip6-allrouters\n# registries (mexec host.yaml)\n%s",
+                              hostname, b.data);
+    mx_buf_free(&b);
+    return text;
+}
+
 static int stage_file(const char *root, const char *rel, const char *text, size_t len, mx_err *err)
 {
     mx_autofree char *path = mx_path_join(root, rel);
@@ -74,10 +120,51 @@ static int stage_file(const char *root, const char *rel, const char *text, size_
     return mx_write_file(path, text, len, 0644, err);
 }
 
+typedef struct seed_files {
+    mx_seed_file *v;
+    size_t n;
+} seed_files;
+
+static void add_file(seed_files *f, char *path, char *data, size_t len)
+{
+    f->v = mx_xrealloc(f->v, (f->n + 1) * sizeof *f->v);
+    f->v[f->n++] = (mx_seed_file){.path = path, .data = data, .len = len};
+}
+
+static void free_files(seed_files *f)
+{
+    for (size_t i = 0; i < f->n; i++) {
+        free(f->v[i].path);
+        free(f->v[i].data);
+    }
+    free(f->v);
+}
+
+/* The guest dockerd's configuration from the host's settings: daemon.json and registry CAs;
+ * and /etc/hosts when registries have an address: (mx_vm_seed_hosts). */
+static int docker_settings(const mx_host_config *hc, const char *hostname, seed_files *f,
+                           mx_err *err)
+{
+    char *daemon = mx_vm_seed_daemon_json(hc);
+    if (daemon) add_file(f, mx_xstrdup("/etc/docker/daemon.json"), daemon, strlen(daemon));
+    char *hosts = mx_vm_seed_hosts(hc, hostname);
+    if (hosts) add_file(f, mx_xstrdup("/etc/hosts"), hosts, strlen(hosts));
+    for (size_t i = 0; i < hc->nregistries; i++) {
+        if (!hc->registries[i].ca) continue;
+        mx_buf ca;
+        mx_buf_init(&ca);
+        if (mx_read_file(hc->registries[i].ca, &ca, err) < 0)
+            return mx_wrap(err, "guest docker settings");
+        size_t len = ca.len;
+        add_file(f, mx_xasprintf("/etc/docker/certs.d/%s/ca.crt", hc->registries[i].host),
+                 mx_buf_steal(&ca), len);
+    }
+    return 0;
+}
+
 /* Packs the guest dockerd's configuration into mexec/files.tar (files only, no directory
  * entries, so extracting over / cannot change the mode of an existing directory). */
-static int docker_files(const mx_host_config *hc, const char *seed_dir, const char *stage,
-                        mx_err *err)
+static int docker_files(const seed_files *f, const char *seed_dir, const char *stage, mx_err *err)
 {
     const char *argv[64] = {"tar",
                             "-c",
@@ -92,31 +179,16 @@ static int docker_files(const mx_host_config *hc, const char *seed_dir, const ch
     size_t argc = 10;
     mx_autofree char *tarfile = mx_path_join(seed_dir, "mexec/files.tar");
     argv[3] = tarfile;
-    char *owned[64] = {0};
-    size_t nowned = 0;
     int rc = 0;
-    mx_autofree char *daemon = mx_vm_seed_daemon_json(hc);
-    if (daemon) {
-        rc = stage_file(stage, "etc/docker/daemon.json", daemon, strlen(daemon), err);
-        argv[argc++] = "etc/docker/daemon.json";
-    }
-    for (size_t i = 0; rc == 0 && i < hc->nregistries && argc < 60; i++) {
-        if (!hc->registries[i].ca) continue;
-        mx_buf ca;
-        mx_buf_init(&ca);
-        char *rel = mx_xasprintf("etc/docker/certs.d/%s/ca.crt", hc->registries[i].host);
-        owned[nowned++] = rel;
-        rc = mx_read_file(hc->registries[i].ca, &ca, err);
-        if (rc == 0) rc = stage_file(stage, rel, ca.data, ca.len, err);
-        mx_buf_free(&ca);
+    for (size_t i = 0; rc == 0 && i < f->n && argc < 60; i++) {
+        const char *rel = f->v[i].path + 1; /* relative to / */
+        rc = stage_file(stage, rel, f->v[i].data, f->v[i].len, err);
         argv[argc++] = rel;
     }
     if (rc == 0 && argc > 10) {
         argv[argc] = NULL;
         rc = mx_proc_check(argv, NULL, NULL, err);
     }
-    for (size_t i = 0; i < nowned; i++)
-        free(owned[i]);
     mx_rm_rf(stage, NULL);
     return rc < 0 ? mx_wrap(err, "guest docker settings") : 0;
 }
@@ -133,7 +205,13 @@ int mx_vm_seed_create(const mx_vm *vm, const mx_host_config *hc, mx_err *err)
     if (mx_mkdir_p(sub, 0700, err) < 0) return -1;
     mx_autofree char *meta =
         mx_xasprintf("instance-id: %s\nlocal-hostname: %s\n", vm->domain_name, vm->domain_name);
-    mx_autofree char *user = mx_vm_seed_user_data(client_pub, host_key, host_pub);
+    seed_files files = {0};
+    if (docker_settings(hc, vm->domain_name, &files, err) < 0) {
+        free_files(&files);
+        return -1;
+    }
+    mx_autofree char *user =
+        mx_vm_seed_cloud_config(client_pub, host_key, host_pub, files.v, files.n);
     mx_autofree char *hostname = mx_xasprintf("%s\n", vm->domain_name);
     int rc = 0;
     if (put(dir, "meta-data", meta, 0600, err) < 0 || put(dir, "user-data", user, 0600, err) < 0 ||
@@ -144,8 +222,9 @@ int mx_vm_seed_create(const mx_vm *vm, const mx_host_config *hc, mx_err *err)
         rc = -1;
     } else {
         mx_autofree char *stage = mx_path_join(vm->dir, "seed-files");
-        rc = docker_files(hc, dir, stage, err);
+        rc = docker_files(&files, dir, stage, err);
     }
+    free_files(&files);
     if (rc == 0) {
         const char *argv[] = {"genisoimage", "-quiet",  "-output", vm->seed, "-volid",
                               "cidata",      "-joliet", "-rock",   dir,      NULL};

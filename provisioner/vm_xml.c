@@ -40,7 +40,8 @@ char *mx_vm_metadata_xml(const mx_vm_spec *s)
     return mx_buf_steal(&b);
 }
 
-static void disk(mx_buf *b, const char *type, const char *file, const char *dev, int readonly)
+static void disk(mx_buf *b, const char *type, const char *file, const char *dev, int readonly,
+                 int boot)
 {
     /* cache=unsafe: the overlay dies with the job, so flushes buy nothing and cost boot time */
     mx_buf_printf(b,
@@ -49,8 +50,8 @@ static void disk(mx_buf *b, const char *type, const char *file, const char *dev,
                   "      <source file='",
                   type);
     mx_buf_add_xml(b, file);
-    mx_buf_printf(b, "'/>\n      <target dev='%s' bus='virtio'/>\n%s    </disk>\n", dev,
-                  readonly ? "      <readonly/>\n" : "");
+    mx_buf_printf(b, "'/>\n      <target dev='%s' bus='virtio'/>\n%s%s    </disk>\n", dev,
+                  readonly ? "      <readonly/>\n" : "", boot ? "      <boot order='1'/>\n" : "");
 }
 
 char *mx_vm_domain_xml(const mx_vm_spec *s)
@@ -67,10 +68,21 @@ char *mx_vm_domain_xml(const mx_vm_spec *s)
     mx_buf_printf(&b, "  <memory unit='MiB'>%d</memory>\n  <vcpu>%d</vcpu>\n", s->memory_mib,
                   s->vcpus);
     mx_buf_adds(&b, "  <os>\n    <type arch='x86_64' machine='q35'>hvm</type>\n");
-    elem(&b, "    ", "kernel", s->kernel);
-    elem(&b, "    ", "initrd", s->initrd);
-    elem(&b, "    ", "cmdline", s->cmdline);
-    mx_buf_adds(&b, "  </os>\n  <features><acpi/></features>\n");
+    if (s->firmware) {
+        /* the disk's own bootloader (boot order on the disk, below); cloud-init finds "use
+         * NoCloud" in the system serial number, so it probes no other datasource */
+        mx_buf_adds(&b, "    <smbios mode='sysinfo'/>\n");
+    } else {
+        elem(&b, "    ", "kernel", s->kernel);
+        elem(&b, "    ", "initrd", s->initrd);
+        elem(&b, "    ", "cmdline", s->cmdline);
+    }
+    mx_buf_adds(&b, "  </os>\n");
+    if (s->firmware)
+        mx_buf_adds(&b, "  <sysinfo type='smbios'>\n    <system>\n"
+                        "      <entry name='serial'>ds=nocloud</entry>\n"
+                        "    </system>\n  </sysinfo>\n");
+    mx_buf_adds(&b, "  <features><acpi/></features>\n");
     /* kvm: the host CPU as is; TCG: every feature QEMU can emulate */
     mx_buf_adds(&b, strcmp(s->domain_type, "kvm") == 0 ? "  <cpu mode='host-passthrough'/>\n"
                                                        : "  <cpu mode='maximum'/>\n");
@@ -80,8 +92,8 @@ char *mx_vm_domain_xml(const mx_vm_spec *s)
                     "  <on_crash>destroy</on_crash>\n"
                     "  <devices>\n");
     elem(&b, "    ", "emulator", s->emulator);
-    disk(&b, "qcow2", s->disk, "vda", 0);
-    disk(&b, "raw", s->seed, "vdb", 1);
+    disk(&b, "qcow2", s->disk, "vda", 0, s->firmware != NULL);
+    disk(&b, "raw", s->seed, "vdb", 1, 0);
     mx_buf_adds(&b, "    <serial type='file'>\n      <source path='");
     mx_buf_add_xml(&b, s->console);
     mx_buf_adds(&b, "'/>\n      <target port='0'/>\n    </serial>\n"

@@ -12,6 +12,10 @@ typedef struct mx_vm_spec {
     int vcpus;
     int memory_mib;
     const char *kernel, *initrd, *cmdline;
+    /* NULL: direct kernel boot of kernel/initrd/cmdline.  "bios": boot the disk through the
+     * firmware (SeaBIOS) as a stock cloud image expects, with its own bootloader and kernel; the
+     * SMBIOS serial "ds=nocloud" points cloud-init at the NoCloud seed. */
+    const char *firmware;
     const char *disk;    /* per-job overlay (qcow2) */
     const char *seed;    /* NoCloud seed image (raw ISO9660) */
     const char *console; /* serial console log file */

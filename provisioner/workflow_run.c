@@ -8,10 +8,13 @@
 #include "ssh.h"
 #include "workflow_ws.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Between looks at the children when none of them writes anything. */
 #define TICK_MS 200
@@ -36,6 +39,7 @@ typedef struct wf_job {
 typedef struct wf_run {
     const mx_host_config *hc;
     const mx_run_opts *o;
+    const mx_wf_approvals *approvals;
     mx_plan plan;
     mx_wf_ws ws;
     wf_job *jobs;
@@ -142,6 +146,75 @@ static void ended(wf_run *w, size_t j, int r, const mx_err *err)
     job->ctx = NULL;
 }
 
+static size_t running(const wf_run *w)
+{
+    size_t n = 0;
+    for (size_t j = 0; j < w->plan.njobs; j++)
+        n += w->jobs[j].state == RUNNING;
+    return n;
+}
+
+/* Is a job of this serial group running?  (Its jobs run one at a time, in plan order.) */
+static int group_busy(const wf_run *w, const char *group)
+{
+    for (size_t j = 0; j < w->plan.njobs; j++)
+        if (w->jobs[j].state == RUNNING && w->plan.jobs[j].serial_group &&
+            strcmp(w->plan.jobs[j].serial_group, group) == 0)
+            return 1;
+    return 0;
+}
+
+/* "approve NAME? [y/N]" on the terminal: 1 yes, 0 no (or no answer before a signal). */
+static int ask(const char *name)
+{
+    printf("approve %s? [y/N] ", name);
+    fflush(stdout);
+    char line[64];
+    size_t len = 0;
+    while (!mx_stop) {
+        struct pollfd p = {.fd = STDIN_FILENO, .events = POLLIN};
+        int r = poll(&p, 1, 200);
+        if (r < 0 && errno != EINTR) break;
+        if (r <= 0) continue;
+        char c;
+        ssize_t n = read(STDIN_FILENO, &c, 1);
+        if (n <= 0 || c == '\n') break;
+        if (len + 1 < sizeof line) line[len++] = c;
+    }
+    line[len] = '\0';
+    if (mx_stop) printf("\n");
+    return !mx_stop &&
+           (strcmp(line, "y") == 0 || strcmp(line, "Y") == 0 || strcmp(line, "yes") == 0);
+}
+
+/* 1: approved on the command line; 0: not; -1: to be asked (a terminal, once nothing runs). */
+static int approved(const wf_run *w, const char *name)
+{
+    const mx_wf_approvals *a = w->approvals;
+    if (a && a->all) return 1;
+    for (size_t i = 0; a && i < a->n; i++)
+        if (strcmp(a->names[i], name) == 0) return 1;
+    return isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) ? -1 : 0;
+}
+
+static void decide_approval(wf_run *w, size_t j)
+{
+    const char *name = w->plan.jobs[j].name;
+    wf_job *job = &w->jobs[j];
+    int a = approved(w, name);
+    if (a < 0) {
+        if (running(w) > 0) return; /* asked once the jobs running now have ended */
+        a = ask(name);
+    }
+    if (a > 0)
+        finish(job, "approved", MX_REQ_SUCCESS, NULL);
+    else
+        finish(job, "on hold", 0,
+               mx_xasprintf("not approved (mexec run --approve %s, or --approve-all)", name));
+    printf("-------- %s: %s\n", name, job->status);
+    fflush(stdout);
+}
+
 /* Decides every pending job whose requirements have ended; starts those that may run.
  * Returns how many changed state. */
 static int schedule(wf_run *w)
@@ -160,25 +233,22 @@ static int schedule(wf_run *w)
         } else {
             int r = requirements(w, j, &why);
             if (r < 0) continue;
-            if (r > 0)
+            if (r > 0) {
                 finish(job, "blocked", 0, why);
-            else if (pj->approval)
-                finish(job, "approved", MX_REQ_SUCCESS,
-                       mx_xstrdup("approval jobs count as approved in a local run"));
-            else
+            } else if (pj->approval) {
+                decide_approval(w, j);
+                if (job->state != DONE) continue;
+            } else if (pj->noop) {
+                finish(job, "success", MX_REQ_SUCCESS, mx_xstrdup("no-op"));
+            } else if (pj->serial_group && group_busy(w, pj->serial_group)) {
+                continue; /* after the job of its serial group that is running */
+            } else {
                 start(w, j);
+            }
         }
         changed++;
     }
     return changed;
-}
-
-static size_t running(const wf_run *w)
-{
-    size_t n = 0;
-    for (size_t j = 0; j < w->plan.njobs; j++)
-        n += w->jobs[j].state == RUNNING;
-    return n;
 }
 
 static void wait_children(wf_run *w)
@@ -186,7 +256,8 @@ static void wait_children(wf_run *w)
     mx_job_proc **procs = mx_xcalloc(w->plan.njobs ? w->plan.njobs : 1, sizeof *procs);
     for (size_t j = 0; j < w->plan.njobs; j++)
         procs[j] = &w->jobs[j].proc;
-    while (running(w) > 0) {
+    /* a hold waits for the jobs running to end; then it may be the only thing left */
+    while (running(w) > 0 || schedule(w) > 0) {
         if (mx_stop && !w->forwarded) {
             /* a terminal's Ctrl-C reached them already; a kill of this process did not */
             for (size_t j = 0; j < w->plan.njobs; j++)
@@ -224,23 +295,48 @@ static int prefix_width(const mx_plan *p)
     int width = 0;
     for (size_t i = 0; i < p->njobs; i++) {
         int l = (int)strlen(p->jobs[i].name);
-        if (p->jobs[i].run && !p->jobs[i].approval && l > width) width = l;
+        if (p->jobs[i].run && !p->jobs[i].approval && !p->jobs[i].noop && l > width) width = l;
     }
     return width > MAX_PREFIX ? MAX_PREFIX : width;
 }
 
+/* Every --approve names an approval job of the plan. */
+static int check_approvals(const mx_plan *p, const mx_wf_approvals *a, mx_err *err)
+{
+    for (size_t i = 0; a && i < a->n; i++) {
+        int k = mx_plan_find(p, a->names[i]);
+        if (k >= 0 && p->jobs[k].approval) continue;
+        mx_buf holds;
+        mx_buf_init(&holds);
+        for (size_t j = 0; j < p->njobs; j++)
+            if (p->jobs[j].approval)
+                mx_buf_printf(&holds, "%s%s", holds.len ? ", " : "", p->jobs[j].name);
+        mx_fail(err, MX_USAGE, "--approve %s: workflow %s has no approval job of that name (%s%s)",
+                a->names[i], p->workflow, holds.len ? "approval jobs: " : "it has none",
+                holds.len ? holds.data : "");
+        mx_buf_free(&holds);
+        return -1;
+    }
+    return 0;
+}
+
 int mx_workflow_run(const mx_host_config *hc, const mx_run_opts *o, const char *workflow,
-                    mx_err *err)
+                    const mx_wf_approvals *approvals, mx_err *err)
 {
     wf_run w;
     memset(&w, 0, sizeof w);
     w.hc = hc;
     w.o = o;
+    w.approvals = approvals;
     mx_node *root = NULL;
     if (mx_yaml_load_file(o->config_path, &root, err) < 0) return -1;
     mx_cfg_opts none = {0};
     int rc = mx_cfg_plan_opts(root, workflow, o->cfg ? o->cfg : &none, &w.plan, err);
     mx_node_free(root);
+    if (rc == 0 && check_approvals(&w.plan, approvals, err) < 0) {
+        mx_plan_free(&w.plan);
+        return -1;
+    }
     if (rc < 0) return -1;
     if (!w.plan.enabled) {
         printf("workflow %s does not run for this pipeline (its when/unless)\n", w.plan.workflow);
@@ -262,7 +358,7 @@ int mx_workflow_run(const mx_host_config *hc, const mx_run_opts *o, const char *
     for (size_t i = 0; i < w.plan.njobs; i++) {
         const char *s = w.jobs[i].status;
         if (strcmp(s, "failed") == 0 || strcmp(s, "blocked") == 0 || strcmp(s, "error") == 0 ||
-            strcmp(s, "canceled") == 0)
+            strcmp(s, "canceled") == 0 || strcmp(s, "on hold") == 0)
             result = MX_JOB_FAILED;
         free(w.jobs[i].note);
     }

@@ -26,8 +26,12 @@ PACKAGES=(
     python3-botocore # SigV4 reference signer for the credential tests (tests/credentials)
     docker-registry skopeo apache2-utils python3-jwt python3-cryptography openssl # registry tests
     busybox-static # tests/registry/make_image.py: the runnable test image's one binary
+    curl # tests/registry/with-registries.sh waits for the registries with it
     linux-image-amd64 # guest kernel + initrd in /boot (direct kernel boot)
     passt # its pasta connects each VM's own network namespace (provisioner/vm_net.h)
+    fdisk # sfdisk: the partition table of the cloud-style test image (tests/vm/make_cloud_image.sh)
+    libarchive-dev # store_artifacts/store_test_results: guest tars read on the host (provisioner/tar_extract.c)
+    libxml2-dev # store_test_results: JUnit XML parsed on the host (provisioner/junit.c)
 )
 
 QEMU_CONF=/etc/libvirt/qemu.conf

@@ -10,8 +10,11 @@ step() { printf '\n=== %s\n' "$*"; }
 step "host packages"
 scripts/setup-host.sh --no-daemons
 
+step "host packages: every tool the scripts and tests run is installed by setup-host.sh"
+scripts/check-packages.py
+
 step "style"
-shellcheck -x scripts/*.sh provisioner/*.sh tests/vm/*.sh tests/provisioner/*.sh tests/registry/*.sh tests/gitlab/*.sh images/*/recipe.sh images/*.sh bench/*.sh .ci/run
+shellcheck -x scripts/*.sh provisioner/*.sh tests/scripts/*.sh tests/vm/*.sh tests/provisioner/*.sh tests/registry/*.sh tests/gitlab/*.sh images/*/recipe.sh images/*.sh images/import/*.sh bench/*.sh .ci/run
 git ls-files '*.c' '*.h' | xargs clang-format --dry-run -Werror
 
 step "build: gcc"
@@ -30,7 +33,7 @@ step "registry client against real registries on loopback (gcc, then ASan+UBSan)
 (cd build && ctest -L registry --output-on-failure)
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest -L registry --output-on-failure)
 
-step "fuzz: config loader + 2.1 expander, agent protocol reader, WWW-Authenticate parser"
+step "fuzz: config loader + 2.1 expander, agent protocol reader, WWW-Authenticate parser, agent HTTP response parser"
 CC=clang scripts/build.sh build-fuzz -DMEXEC_FUZZ=ON -DMEXEC_SANITIZE=ON
 # fuzz TARGET SECONDS: a fresh working corpus seeded from tests/fuzz/corpus/TARGET; the pipeline
 # fails when the fuzzer does (pipefail), i.e. on any crash, leak, hang or abort
@@ -45,9 +48,14 @@ fuzz() {
 fuzz cfg "${MEXEC_FUZZ_SECONDS:-60}"
 fuzz proto "${MEXEC_FUZZ_SECONDS:-30}"
 fuzz www_auth "${MEXEC_FUZZ_SECONDS:-30}"
+fuzz agent_http "${MEXEC_FUZZ_SECONDS:-30}"
 
 step "machine image debian-12:current"
 build/bin/mexec image build debian-12:current
+step "cloud-style image and its packages for the import test (needs the network: outside the namespace)"
+tests/vm/make_cloud_image.sh >/dev/null
+step "container image of the docker executor's VM tests (Debian packages, cached)"
+tests/registry/test-images.sh
 
 step "VM tests (network namespace with only lo)"
 tests/vm/netns-run.sh bash -c 'cd build && ctest -L vm --output-on-failure'

@@ -3,7 +3,7 @@
 #   tests/vm/netns-run.sh bash -c 'cd build && ctest -L vm -R gitlab'
 mx_unit_test(gitlab_test gitlab/gitlab_test.c mx_host)
 
-foreach(t pass fail cancel crash docker)
+foreach(t pass fail cancel crash docker docker_image)
   add_test(NAME vm_gitlab_${t} COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/gitlab/${t}_test.sh)
   set_tests_properties(vm_gitlab_${t} PROPERTIES
     LABELS vm

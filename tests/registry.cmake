@@ -1,8 +1,10 @@
 # Registry client tests (issue 4).
-# Unit (label unit): WWW-Authenticate corpus, reference parsing, retry policy and SHA-256.
+# Unit (label unit): WWW-Authenticate corpus, reference parsing, retry policy, SHA-256 and
+# which token realms may receive credentials.
 mx_unit_test(mx_www_auth_test libmx/mx_www_auth_test.c mx)
 mx_unit_test(mx_reg_ref_test libmx/mx_reg_ref_test.c mx)
 mx_unit_test(mx_reg_retry_test libmx/mx_reg_retry_test.c mx)
+mx_unit_test(mx_reg_token_test libmx/mx_reg_token_test.c mx)
 
 # Integration (label registry): real docker-registry servers on loopback, started and stopped
 # around the test binary by with-registries.sh (in its own network namespace when root).

@@ -17,7 +17,10 @@ Prints the port it listens on (first line of stdout), then serves until killed.
                (for comparing the client's signature with published vectors).
 
 CONFIG: {"account": "123456789012", "keys": {"AKID": "secret"}, "ecr_password": "p",
-         "expires_in": 43200, "web_identity_tokens": ["t"], "role_arns": ["arn:..."]}
+         "expires_in": 43200, "web_identity_tokens": ["t"], "role_arns": ["arn:..."],
+         "ecr_password_fixed": false,   # true: every token is "AWS:<ecr_password>" (a real
+                                        # registry on loopback checks it with htpasswd)
+         "denied_keys": ["AKID"]}       # signed right, but not allowed: AccessDeniedException
 Nothing here ever contacts another address.
 """
 import base64
@@ -122,8 +125,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.aws_error(403, "InvalidSignatureException",
                                   "The request signature we calculated does not match the "
                                   "signature you provided.")
+        if akid in CONFIG.get("denied_keys", []):
+            return self.aws_error(400, "AccessDeniedException",
+                                  "User: arn:aws:iam::%s:user/ci is not authorized to perform: "
+                                  "ecr:GetAuthorizationToken on resource: * because no "
+                                  "identity-based policy allows the ecr:GetAuthorizationToken "
+                                  "action" % CONFIG["account"])
         STATS["ecr"] += 1
-        password = "%s-%d" % (CONFIG["ecr_password"], STATS["ecr"])
+        password = CONFIG["ecr_password"] if CONFIG.get("ecr_password_fixed") else \
+            "%s-%d" % (CONFIG["ecr_password"], STATS["ecr"])
         self.reply(200, json.dumps({"authorizationData": [{
             "authorizationToken": base64.b64encode(("AWS:" + password).encode()).decode(),
             "expiresAt": time.time() + CONFIG.get("expires_in", 43200),

@@ -131,7 +131,7 @@ static void secrets_and_logins(void **state)
      * stays */
     mx_gitlab_creds c;
     char *skipped = NULL;
-    assert_int_equal(mx_gitlab_logins(dac, jrf, &c, &skipped, &err), 0);
+    assert_int_equal(mx_gitlab_logins(dac, jrf, NULL, &c, &skipped, &err), 0);
     assert_null(skipped);
     assert_int_equal(c.n, 2);
     assert_string_equal(c.v[0].registry, "registry.example.com");
@@ -141,14 +141,22 @@ static void secrets_and_logins(void **state)
     assert_string_equal(c.v[1].username, "bob");
     mx_gitlab_creds_free(&c);
     /* payload alone */
-    assert_int_equal(mx_gitlab_logins(NULL, jrf, &c, &skipped, &err), 0);
+    assert_int_equal(mx_gitlab_logins(NULL, jrf, NULL, &c, &skipped, &err), 0);
     assert_int_equal(c.n, 2);
     assert_string_equal(c.v[0].username, "gitlab-ci-token");
     assert_string_equal(c.v[0].password, "payload-pass");
     mx_gitlab_creds_free(&c);
     /* nothing at all */
-    assert_int_equal(mx_gitlab_logins(NULL, NULL, &c, &skipped, &err), 0);
+    assert_int_equal(mx_gitlab_logins(NULL, NULL, NULL, &c, &skipped, &err), 0);
     assert_int_equal(c.n, 0);
+    /* a helper the job's DOCKER_AUTH_CONFIG names would run on the runner's host: only when
+     * the host allows it (issue 11, item 4); none is allowed by default */
+    const char *helper_dac = "{\"credHelpers\": {\"registry.example.com\": \"evil\"}}";
+    assert_int_equal(mx_gitlab_logins(helper_dac, NULL, NULL, &c, &skipped, &err), -1);
+    tu_assert_contains(err.msg, "credential helper \"evil\" is not allowed on this host");
+    const char *other[] = {"pass", NULL};
+    assert_int_equal(mx_gitlab_logins(helper_dac, NULL, other, &c, &skipped, &err), -1);
+    tu_assert_contains(err.msg, "credential helper \"evil\" is not allowed on this host");
     /* a bad DOCKER_AUTH_CONFIG is an error that does not quote it */
     mx_secrets_init(&s);
     assert_int_equal(mx_gitlab_secrets("{\"auths\": secret-text", NULL, &s, &err), -1);
@@ -220,6 +228,168 @@ static void vm_state_roundtrip(void **state)
     tu_rmdir(dir);
 }
 
+static void service_aliases(void **state)
+{
+    (void)state;
+    char **v = NULL;
+    /* GitLab's two derived names, after any given alias */
+    size_t n = mx_gitlab_service_aliases("registry.example.com/tutum/wordpress:latest", NULL, &v);
+    assert_int_equal(n, 2);
+    assert_string_equal(v[0], "registry.example.com__tutum__wordpress");
+    assert_string_equal(v[1], "registry.example.com-tutum-wordpress");
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+    n = mx_gitlab_service_aliases("postgres:latest", "db, pg", &v);
+    assert_int_equal(n, 3);
+    assert_string_equal(v[0], "db");
+    assert_string_equal(v[1], "pg");
+    assert_string_equal(v[2], "postgres");
+    assert_null(v[3]);
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+    /* a registry with a port and a digest: the derived names are not host names, the alias is */
+    n = mx_gitlab_service_aliases("10.0.2.2:5002/private/app@sha256:abcd", "cache", &v);
+    assert_int_equal(n, 1);
+    assert_string_equal(v[0], "cache");
+    free(v[0]);
+    free(v);
+    n = mx_gitlab_service_aliases("redis", "bad/alias", &v);
+    assert_int_equal(n, 1);
+    assert_string_equal(v[0], "redis");
+    free(v[0]);
+    free(v);
+}
+
+static void stages_in_container(void **state)
+{
+    (void)state;
+    assert_true(mx_gitlab_stage_in_container("build_script"));
+    assert_true(mx_gitlab_stage_in_container("after_script"));
+    assert_true(mx_gitlab_stage_in_container("step_release"));
+    /* GitLab's helper does these: here the VM, which has git */
+    assert_false(mx_gitlab_stage_in_container("get_sources"));
+    assert_false(mx_gitlab_stage_in_container("prepare_script"));
+    assert_false(mx_gitlab_stage_in_container("archive_cache"));
+    assert_false(mx_gitlab_stage_in_container("upload_artifacts_on_failure"));
+}
+
+static const char ctr_payload[] =
+    "{\"id\": 43, \"token\": \"job-token-abcdef\","
+    " \"image\": {\"name\": \"registry.example.com/team/app:1\"},"
+    " \"services\": ["
+    "  {\"name\": \"other.example.com:5000/db:15\", \"alias\": \"postgres\","
+    "   \"command\": [\"postgres\", \"-c\", \"fsync=off\"],"
+    "   \"variables\": [{\"key\": \"POSTGRES_USER\", \"value\": \"runner\"}]},"
+    "  {\"name\": \"redis:latest\", \"entrypoint\": [\"\"]}],"
+    " \"variables\": ["
+    "  {\"key\": \"DATABASE_URL\", \"value\": \"postgres://runner:runner@postgres:5432/app\"},"
+    "  {\"key\": \"POSTGRES_USER\", \"value\": \"overridden\"},"
+    "  {\"key\": \"KUBECONFIG\", \"value\": \"/runner/host/path\", \"file\": true}],"
+    " \"credentials\": ["
+    "  {\"type\": \"registry\", \"url\": \"other.example.com:5000\", \"username\": \"bob\", "
+    "\"password\": \"bob-pass-1\"}]}";
+
+static void containers_step(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    char *jrf = tu_write(dir, "job.json", ctr_payload);
+    char *auth = mx_b64_encode("alice:dac-pass", 14);
+    char *dac = mx_xasprintf("{\"auths\": {\"registry.example.com\": {\"auth\": \"%s\"}}}", auth);
+    static const char *const none[] = {NULL};
+    fake_env = none;
+    mx_gitlab_ctr_opts o = {.env = fenv, .docker_auth_config = dac};
+    mx_secrets s;
+    mx_secrets_init(&s);
+    mx_msg m;
+    char *log = NULL;
+    mx_err err;
+    if (mx_gitlab_containers_msg("registry.example.com/team/app:1", jrf, &o, &s, &m, &log, &err) <
+        0)
+        fail_msg("%s", err.msg);
+    assert_int_equal(m.kind, MX_STEP_CONTAINERS);
+    assert_string_equal(m.network, "mexec-job");
+    assert_int_equal(m.ncontainers, 3);
+    /* the job container: steps run there; the VM's builds and cache are shared with it */
+    assert_string_equal(m.containers[0].name, "mexec-job");
+    assert_int_equal(m.containers[0].steps, 1);
+    assert_int_equal(m.containers[0].nbinds, 2);
+    assert_string_equal(m.containers[0].binds[0], "~/builds:" MX_GITLAB_BUILDS_DIR);
+    /* services: alias, command, the job's variables then their own, no file variables */
+    mx_container_spec *pg = &m.containers[1];
+    assert_string_equal(pg->name, "mexec-svc-1");
+    assert_string_equal(pg->aliases[0], "postgres");
+    assert_int_equal(pg->ncommand, 3);
+    assert_int_equal(pg->has_entrypoint, 0);
+    int user = 0, url = 0;
+    for (size_t i = 0; i < pg->nenv; i++) {
+        assert_string_not_equal(pg->env[i].key, "KUBECONFIG");
+        if (strcmp(pg->env[i].key, "POSTGRES_USER") == 0)
+            assert_string_equal(pg->env[i].value, "runner"), user = 1;
+        if (strcmp(pg->env[i].key, "DATABASE_URL") == 0) url = 1;
+    }
+    assert_true(user && url);
+    mx_container_spec *redis = &m.containers[2];
+    assert_string_equal(redis->aliases[0], "redis");
+    assert_int_equal(redis->has_entrypoint, 1);
+    assert_int_equal(redis->nentrypoint, 1);
+    /* each image with GitLab's precedence; the anonymous one without */
+    assert_int_equal(m.docker.nimages, 3);
+    assert_int_equal(m.docker.nauths, 2);
+    assert_string_equal(m.docker.auths[0].registry, "registry.example.com/team/app");
+    assert_string_equal(m.docker.auths[0].password, "dac-pass");
+    assert_string_equal(m.docker.auths[1].registry, "other.example.com:5000/db");
+    assert_string_equal(m.docker.auths[1].username, "bob");
+    tu_assert_contains(log, "Authenticating with credentials from $DOCKER_AUTH_CONFIG\n");
+    tu_assert_contains(log, "Authenticating with credentials from job payload (GitLab Registry)\n");
+    free(log);
+    mx_msg_clear(&m);
+
+    /* no payload services: CI_JOB_SERVICES */
+    char *empty = tu_write(dir, "empty.json", "{\"id\": 44}");
+    static const char *const env2[] = {"CUSTOM_ENV_CI_JOB_SERVICES",
+                                       "[{\"name\": \"redis:7\", \"alias\": \"cache\"}]", NULL};
+    fake_env = env2;
+    o.docker_auth_config = NULL;
+    if (mx_gitlab_containers_msg("alpine:3", empty, &o, &s, &m, &log, &err) < 0)
+        fail_msg("%s", err.msg);
+    assert_int_equal(m.ncontainers, 2);
+    assert_string_equal(m.containers[1].aliases[0], "cache");
+    assert_null(log);
+    mx_msg_clear(&m);
+
+    /* a DOCKER_AUTH_CONFIG that is not JSON is the job's mistake */
+    o.docker_auth_config = "{not json";
+    assert_int_equal(mx_gitlab_containers_msg("alpine:3", empty, &o, &s, &m, &log, &err), -1);
+    assert_int_not_equal(err.status, MX_INFRA);
+    mx_secrets_free(&s);
+    free(empty);
+    free(jrf);
+    free(auth);
+    free(dac);
+    tu_rmdir(dir);
+}
+
+static void container_image(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    free(tu_write(dir, "catalog.yaml",
+                  "default: debian-12:current\nimages:\n"
+                  "  debian-12:current: { recipe: debian-12 }\n"));
+    mx_host_config hc;
+    memset(&hc, 0, sizeof hc);
+    hc.images_dir = dir;
+    assert_false(mx_gitlab_container_image(&hc, NULL));
+    assert_false(mx_gitlab_container_image(&hc, ""));
+    assert_false(mx_gitlab_container_image(&hc, "debian-12:current"));
+    assert_true(mx_gitlab_container_image(&hc, "ruby:3.3"));
+    assert_true(mx_gitlab_container_image(&hc, "123456789012.dkr.ecr.us-east-1.amazonaws.com/a:1"));
+    tu_rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -228,6 +398,10 @@ int main(void)
         cmocka_unit_test(exit_codes),
         cmocka_unit_test(secrets_and_logins),
         cmocka_unit_test(vm_state_roundtrip),
+        cmocka_unit_test(service_aliases),
+        cmocka_unit_test(stages_in_container),
+        cmocka_unit_test(containers_step),
+        cmocka_unit_test(container_image),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

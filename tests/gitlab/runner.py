@@ -14,7 +14,8 @@ after_script and the on_failure stages; a system failure goes straight to cleanu
 SIGTERM to the stage's process, SIGKILL after the grace period, then cleanup.
 
 JOB.json: {"id", "runner_id", "name", "image", "variables": [{"key","value","masked"}],
-"script": [...], "after_script": [...], "credentials": [...], "files": {path: text}}.
+"script": [...], "after_script": [...], "credentials": [...], "services": [{"name", "alias",
+"entrypoint", "command", "variables"}], "files": {path: text}}.
 The job log goes to stdout; the last line is the verdict.  Exit status: 0 passed, 1 build
 failure, 2 system failure, 3 cancelled, 4 the driver broke a rule of the protocol.
 """
@@ -95,6 +96,7 @@ class Job:
                 for x in self.spec.get("variables", [])
             ],
             "credentials": self.spec.get("credentials", []),
+            "services": self.spec.get("services", []),
             "steps": [{"name": "script", "script": self.spec.get("script", []),
                        "when": "on_success"}],
         }

@@ -1,6 +1,6 @@
 /* The real mexec-agent binary (MX_AGENT_PATH), driven over pipes exactly as the host drives it
  * over the SSH channel: one JSON-line message each way at a time.  Shared by the tests that run
- * the agent as built (agent_protocol_test, agent_docker_test).
+ * the agent as built (agent_protocol_test, agent_docker_test, agent_static_test).
  *
  * Waits have a generous safety limit (AGENT_SAFETY_MS) so a broken agent fails the test instead
  * of hanging it; nothing asserts how fast anything happens.  Every function fails the test
@@ -54,8 +54,10 @@ static inline void agent_cleanup(agent *a)
     tu_rmdir(a->dir);
 }
 
-/* Starts the agent with the test's environment changed by env (a NULL value unsets). */
-static inline void agent_start(agent *a, const mx_kv *env, size_t nenv)
+/* Starts the agent at path with the test's environment changed by env (a NULL value unsets);
+ * in_child(arg), if given, runs in the child first (e.g. to change its root). */
+static inline void agent_start_at(agent *a, const char *path, const mx_kv *env, size_t nenv,
+                                  void (*in_child)(void *), void *arg)
 {
     int in[2], out[2];
     assert_int_equal(pipe2(in, O_CLOEXEC), 0);
@@ -64,13 +66,14 @@ static inline void agent_start(agent *a, const mx_kv *env, size_t nenv)
     assert_true(pid >= 0);
     if (pid == 0) {
         if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0) _exit(126);
+        if (in_child) in_child(arg);
         for (size_t i = 0; i < nenv; i++) {
             if (env[i].value)
                 setenv(env[i].key, env[i].value, 1);
             else
                 unsetenv(env[i].key);
         }
-        execl(MX_AGENT_PATH, "mexec-agent", (char *)NULL);
+        execl(path, "mexec-agent", (char *)NULL);
         _exit(127);
     }
     close(in[0]);
@@ -78,6 +81,12 @@ static inline void agent_start(agent *a, const mx_kv *env, size_t nenv)
     a->pid = pid;
     a->to = in[1];
     a->from = out[0];
+}
+
+/* Starts the agent as built (MX_AGENT_PATH). */
+static inline void agent_start(agent *a, const mx_kv *env, size_t nenv)
+{
+    agent_start_at(a, MX_AGENT_PATH, env, nenv, NULL, NULL);
 }
 
 static inline void agent_send(agent *a, const mx_msg *m)

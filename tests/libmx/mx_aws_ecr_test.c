@@ -149,7 +149,11 @@ static void test_cached_login_and_refresh(void **state)
     long n0 = stat_of("ecr");
     if (mx_aws_ecr_login(&a, HOST, &c, NULL, &first, &err) < 0) fail_msg("%s", err.msg);
     assert_int_equal(stat_of("ecr"), n0 + 1);
-    char *file = mx_path_join(cache_dir, "ecr-123456789012-us-west-2.json");
+    char *id = mx_aws_identity_key(&a, NULL);
+    char *name = mx_xasprintf("ecr-123456789012-us-west-2-%s.json", id);
+    char *file = mx_path_join(cache_dir, name);
+    free(name);
+    free(id);
     assert_int_equal(tu_mode(file), 0600);
     assert_int_equal(tu_mode(cache_dir), 0700);
     /* within the token's life minus the margin: served from the cache, no call */
@@ -172,6 +176,82 @@ static void test_cached_login_and_refresh(void **state)
     free(file);
     free(cache_dir);
     tu_rmdir(dir);
+}
+
+/* Item 2 of issue 11: a token fetched with one job's keys is never served to another job with
+ * other (here: wrong) keys for the same account and region; the owner still gets it cached. */
+static void test_cache_serves_only_its_identity(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    mx_aws_auth real = {.access_key_id = AKID, .secret_access_key = SECRET, .ecr_url = url};
+    mx_aws_auth junk = {.access_key_id = AKID, .secret_access_key = WRONG_SECRET, .ecr_url = url};
+    mx_aws_auth nobody = {
+        .access_key_id = "AKIDNOBODY0000000000", .secret_access_key = "x", .ecr_url = url};
+    mx_aws_cache_opts c = {.dir = dir};
+    mx_ecr_token t;
+    mx_err err = {0};
+    if (mx_aws_ecr_login(&real, HOST, &c, NULL, &t, &err) < 0) fail_msg("%s", err.msg);
+    char *fetched = mx_xstrdup(t.password);
+    mx_ecr_token_free(&t);
+    long n = stat_of("ecr");
+    assert_int_equal(mx_aws_ecr_login(&junk, HOST, &c, NULL, &t, &err), -1);
+    tu_assert_contains(err.msg, "InvalidSignatureException");
+    assert_null(t.password);
+    assert_int_equal(mx_aws_ecr_login(&nobody, HOST, &c, NULL, &t, &err), -1);
+    tu_assert_contains(err.msg, "UnrecognizedClientException");
+    /* the same keys again: from the cache, no call */
+    if (mx_aws_ecr_login(&real, HOST, &c, NULL, &t, &err) < 0) fail_msg("%s", err.msg);
+    assert_string_equal(t.password, fetched);
+    assert_int_equal(stat_of("ecr"), n);
+    mx_ecr_token_free(&t);
+    free(fetched);
+    tu_rmdir(dir);
+}
+
+/* Item 1 of issue 11: a region is part of an endpoint's host name, so one that is not an AWS
+ * region ("...@host/") is refused before any request; with no override, endpoints are AWS's. */
+static void test_region_is_checked(void **state)
+{
+    (void)state;
+    char *evil = mx_xasprintf("us-east-1@127.0.0.1:%d/", fake.port);
+    long sts0 = stat_of("sts");
+    mx_aws_auth a = {.role_arn = ROLE, .web_identity_token = OIDC, .region = evil};
+    mx_ecr_token t;
+    mx_err err = {0};
+    assert_int_equal(mx_aws_ecr_login(&a, HOST, NULL, NULL, &t, &err), -1);
+    tu_assert_contains(err.msg, "is not an AWS region");
+    tu_assert_not_contains(err.msg, OIDC);
+    assert_int_equal(stat_of("sts"), sts0);
+    free(evil);
+    const char *good[] = {"us-east-1",     "eu-central-2", "ap-southeast-5", "cn-northwest-1",
+                          "us-gov-west-1", "il-central-1", "mx-central-1",   "ca-west-1",
+                          "me-central-1",  "af-south-1",   "sa-east-1",      "ap-northeast-3"};
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++)
+        if (mx_aws_region_check(good[i], &err) < 0) fail_msg("%s: %s", good[i], err.msg);
+    const char *bad[] = {"",
+                         "us-east-1@evil.example/",
+                         "us-east-1.evil.example",
+                         "us-east-1/",
+                         "US-EAST-1",
+                         "us-east",
+                         "us-east-123",
+                         "useast-1",
+                         "u-east-1",
+                         "us--1",
+                         "us-gov-1",
+                         "us-east-1 ",
+                         "us-east-1\n",
+                         "evil.example#",
+                         "us-east-1:443"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        assert_int_equal(mx_aws_region_check(bad[i], &err), -1);
+        tu_assert_contains(err.msg, "is not an AWS region");
+        assert_null(mx_aws_sts_endpoint(bad[i]));
+        assert_null(mx_aws_ecr_endpoint(bad[i]));
+    }
+    assert_int_equal(mx_aws_region_check("us-iso-east-1", &err), -1);
+    tu_assert_contains(err.msg, "isolated (ISO) partition");
 }
 
 static void test_login_input_errors(void **state)
@@ -206,6 +286,12 @@ static void test_endpoints_and_hosts(void **state)
     free(acct), free(region);
     assert_int_equal(mx_aws_ecr_host("12345.dkr.ecr.us-east-1.amazonaws.com", &acct, &region), 0);
     assert_int_equal(mx_aws_ecr_host("123456789012.dkr.ecr.us-east-1.evil.com", &acct, &region), 0);
+    /* not a region, or a region on another partition's domain */
+    assert_int_equal(mx_aws_ecr_host("123456789012.dkr.ecr.x.amazonaws.com", &acct, &region), 0);
+    assert_int_equal(
+        mx_aws_ecr_host("123456789012.dkr.ecr.cn-north-1.amazonaws.com", &acct, &region), 0);
+    assert_int_equal(
+        mx_aws_ecr_host("123456789012.dkr.ecr.us-east-1.amazonaws.com.cn", &acct, &region), 0);
     char *e = mx_aws_ecr_endpoint("cn-northwest-1");
     assert_string_equal(e, "https://api.ecr.cn-northwest-1.amazonaws.com.cn");
     free(e);
@@ -223,6 +309,8 @@ int main(void)
         cmocka_unit_test(test_oidc_login),
         cmocka_unit_test(test_oidc_bad_token),
         cmocka_unit_test(test_cached_login_and_refresh),
+        cmocka_unit_test(test_cache_serves_only_its_identity),
+        cmocka_unit_test(test_region_is_checked),
         cmocka_unit_test(test_login_input_errors),
         cmocka_unit_test(test_endpoints_and_hosts),
     };

@@ -75,6 +75,11 @@ static int teardown(void **state)
     return 0;
 }
 
+/* Every fake helper above (and one that is not installed): tests that are not about the
+ * allow-list allow them all. */
+static const char *const all_helpers[] = {"teststore", "tokenhelper", "broken",
+                                          "garbage",   "nosuch",      NULL};
+
 static mx_cred_resolver *resolver(fixture *f, const char *const *allowed)
 {
     mx_cred_opts o = {.allowed_helpers = allowed, .helper_path = f->bin};
@@ -162,7 +167,7 @@ static void test_normalization(void **state)
 /* GitLab's namespace support: the most specific key wins. */
 static void test_namespace_keys(void **state)
 {
-    mx_cred_resolver *r = resolver(*state, NULL);
+    mx_cred_resolver *r = resolver(*state, all_helpers);
     add_text(r, "{\"auths\":{"
                 "\"registry.example.com\":{\"auth\":\"aG9zdDpob3N0LVNlY3JldC0z\"},"
                 "\"registry.example.com/team/\":{\"username\":\"ns\",\"password\":\"ns-Secret-2\"},"
@@ -179,7 +184,7 @@ static void test_namespace_keys(void **state)
 
 static void test_docker_hub_aliases(void **state)
 {
-    mx_cred_resolver *r = resolver(*state, NULL);
+    mx_cred_resolver *r = resolver(*state, all_helpers);
     add_text(r, "{\"auths\":{\"https://index.docker.io/v1/\":{\"username\":\"hub\","
                 "\"password\":\"hub-Secret-1\"},"
                 "\"docker.io/myorg\":{\"username\":\"org\",\"password\":\"ns-Secret-2\"},"
@@ -217,7 +222,7 @@ static const char *env_of(void *ctx, const char *name)
 static void test_source_precedence(void **state)
 {
     fixture *f = *state;
-    mx_cred_resolver *r = resolver(f, NULL);
+    mx_cred_resolver *r = resolver(f, all_helpers);
     const char *env[] = {"QUAY_USERNAME", "quayenv", "QUAY_PASSWORD", "env-Secret-7", NULL};
     mx_err err = {0};
     if (mx_cred_add_env(r, "quay.io", "QUAY_USERNAME", "QUAY_PASSWORD", env_of, (void *)env, &err) <
@@ -253,7 +258,7 @@ static void test_source_precedence(void **state)
 
 static void test_creds_store_and_helpers(void **state)
 {
-    mx_cred_resolver *r = resolver(*state, NULL);
+    mx_cred_resolver *r = resolver(*state, all_helpers);
     add_text(r, "{\"auths\":{\"https://index.docker.io/v1/\":{},"
                 "\"gcr.io\":{\"username\":\"static\",\"password\":\"x\"},"
                 "\"static.example\":{\"username\":\"static\",\"password\":\"x\"}},"
@@ -272,7 +277,7 @@ static void test_creds_store_and_helpers(void **state)
 static void test_missing_failing_and_disallowed_helpers(void **state)
 {
     fixture *f = *state;
-    mx_cred_resolver *r = resolver(f, NULL);
+    mx_cred_resolver *r = resolver(f, all_helpers);
     add_text(r, "{\"auths\":{\"ok.example\":{\"username\":\"u\",\"password\":\"hub-Secret-1\"}},"
                 "\"credHelpers\":{\"ghcr.io\":\"nosuch\",\"broken.example\":\"broken\","
                 "\"garbage.example\":\"garbage\"}}");
@@ -289,18 +294,27 @@ static void test_missing_failing_and_disallowed_helpers(void **state)
     r = resolver(f, allowed);
     add_text(r, "{\"credHelpers\":{\"gcr.io\":\"tokenhelper\"},\"credsStore\":\"teststore\"}");
     expect_error(r, "gcr.io/p/i",
-                 "\"tokenhelper\" is not in the host's allowed credential helpers");
+                 "credential helper \"tokenhelper\" is not allowed on this host (host settings: "
+                 "credential_helpers: [tokenhelper] allows it)");
     mx_cred_resolver_free(r);
+    /* an empty list and no list both allow none (issue 11: NULL once meant "any") */
     const char *none[] = {NULL};
-    r = resolver(f, none);
-    add_text(r, "{\"credsStore\":\"teststore\"}");
-    expect_error(r, "ubuntu", "credsStore: credential helper \"teststore\" is not in the host's");
-    mx_cred_resolver_free(r);
+    const char *const *lists[] = {none, NULL};
+    for (size_t i = 0; i < 2; i++) {
+        r = resolver(f, lists[i]);
+        add_text(r, "{\"credsStore\":\"teststore\"}");
+        expect_error(r, "ubuntu", "credsStore: credential helper \"teststore\" is not allowed");
+        mx_cred_resolver_free(r);
+        r = resolver(f, lists[i]);
+        add_text(r, "{\"credHelpers\":{\"gcr.io\":\"tokenhelper\"}}");
+        expect_error(r, "gcr.io/p/i", "credential helper \"tokenhelper\" is not allowed");
+        mx_cred_resolver_free(r);
+    }
 }
 
 static void test_path_traversal_refused(void **state)
 {
-    mx_cred_resolver *r = resolver(*state, NULL);
+    mx_cred_resolver *r = resolver(*state, all_helpers);
     const char *bad[] = {
         "{\"credHelpers\":{\"x.example\":\"../../../bin/sh\"}}",
         "{\"credHelpers\":{\"x.example\":\"/usr/bin/id\"}}",
@@ -325,7 +339,7 @@ static void test_path_traversal_refused(void **state)
 
 static void test_invalid_json(void **state)
 {
-    mx_cred_resolver *r = resolver(*state, NULL);
+    mx_cred_resolver *r = resolver(*state, all_helpers);
     mx_err err = {0};
     assert_int_equal(mx_cred_add_config_text(r, "{\"auths\":{\"x\":{\"password\":\"hunter2-Secret",
                                              "$DOCKER_AUTH_CONFIG", &err),
@@ -348,7 +362,7 @@ static void test_invalid_json(void **state)
 /* An ECR token covers its whole host: a stale stored entry under a longer key is never used. */
 static void test_host_wide_ecr_token(void **state)
 {
-    mx_cred_resolver *r = resolver(*state, NULL);
+    mx_cred_resolver *r = resolver(*state, all_helpers);
     const char *host = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
     mx_err err = {0};
     assert_int_equal(
@@ -358,6 +372,95 @@ static void test_host_wide_ecr_token(void **state)
     expect(r, "123456789012.dkr.ecr.us-east-1.amazonaws.com/team/app:1", "AWS:ecr-Secret-8", "ECR");
     expect(r, "123456789012.dkr.ecr.us-east-1.amazonaws.com/other", "AWS:ecr-Secret-8", NULL);
     mx_cred_resolver_free(r);
+}
+
+/* Resolves image expecting nothing usable, with the host user's credentials for `server`
+ * from a source containing `source` withheld. */
+static void expect_withheld(mx_cred_resolver *r, const char *image, const char *server,
+                            const char *source)
+{
+    mx_cred c;
+    mx_err err = {0};
+    int got = mx_cred_resolve(r, image, &c, &err);
+    if (got < 0) fail_msg("%s: %s", image, err.msg);
+    assert_int_equal(got, 0);
+    assert_int_equal(c.withheld, 1);
+    assert_string_equal(c.server, server);
+    tu_assert_contains(c.source, source);
+    assert_null(c.password);
+    assert_null(c.username);
+    mx_cred_clear(&c);
+}
+
+/* The host user's config.json counts only for forwarded registries; withheld ones do not hide
+ * a job source's key, and its helpers run only for forwarded registries (issue 11, item 4). */
+static void test_host_config_only_for_forwarded(void **state)
+{
+    fixture *f = *state;
+    char *file = tu_write(f->dir, "home/.docker/config.json",
+                          "{\"auths\":{\"ghcr.io\":{\"username\":\"me\",\"password\":"
+                          "\"file-Secret-4\"},\"https://index.docker.io/v1/\":{\"username\":"
+                          "\"me\",\"password\":\"hub-Secret-1\"},\"quay.io/team\":{\"username\":"
+                          "\"me\",\"password\":\"ns-Secret-2\"}},"
+                          "\"credHelpers\":{\"gcr.io\":\"tokenhelper\"}}");
+    mx_err err = {0};
+    /* nothing forwarded: nothing of it is used, and each is reported */
+    mx_cred_resolver *r = resolver(f, all_helpers);
+    if (mx_cred_add_host_config_file(r, file, NULL, &err) < 0) fail_msg("%s", err.msg);
+    expect_withheld(r, "ghcr.io/org/img", "ghcr.io", file);
+    expect_withheld(r, "ubuntu", "https://index.docker.io/v1/", file);
+    expect_withheld(r, "quay.io/team/app", "quay.io/team", file);
+    expect_withheld(r, "gcr.io/p/i", "gcr.io", file);
+    expect(r, "quay.io/other/app", NULL, NULL);
+    mx_cred c;
+    assert_int_equal(mx_cred_resolve(r, "quay.io/other/app", &c, &err), 0);
+    assert_int_equal(c.withheld, 0);
+    mx_cred_resolver_free(r);
+
+    /* ghcr.io and Docker Hub (any spelling) forwarded; a job source wins a withheld key */
+    const char *fwd[] = {"ghcr.io", "index.docker.io", "gcr.io", NULL};
+    r = resolver(f, all_helpers);
+    add_text(r, "{\"auths\":{\"quay.io\":{\"username\":\"job\",\"password\":\"env-Secret-7\"}}}");
+    if (mx_cred_add_host_config_file(r, file, fwd, &err) < 0) fail_msg("%s", err.msg);
+    expect(r, "ghcr.io/org/img", "me:file-Secret-4", file);
+    expect(r, "ubuntu", "me:hub-Secret-1", file);
+    expect(r, "gcr.io/p/i", "<token>:refresh-Token-6", "docker-credential-tokenhelper");
+    /* quay.io/team stays withheld: the job's quay.io key answers */
+    expect(r, "quay.io/team/app", "job:env-Secret-7", "$DOCKER_AUTH_CONFIG");
+    mx_cred_resolver_free(r);
+
+    /* forwarded, but its helper is not allowed: an error naming the host setting */
+    const char *only_store[] = {"teststore", NULL};
+    r = resolver(f, only_store);
+    if (mx_cred_add_host_config_file(r, file, fwd, &err) < 0) fail_msg("%s", err.msg);
+    expect_error(r, "gcr.io/p/i", "credential_helpers: [tokenhelper]");
+    mx_cred_resolver_free(r);
+    free(file);
+}
+
+/* The host user's credsStore is asked only for forwarded registries (never listed), as the
+ * docker CLI asks it; for any other registry it is reported as withheld. */
+static void test_host_creds_store(void **state)
+{
+    fixture *f = *state;
+    char *dir = mx_path_join(f->dir, "store-home");
+    char *file = tu_write(dir, "config.json", "{\"credsStore\":\"teststore\"}");
+    mx_err err = {0};
+    const char *fwd[] = {"docker.io", "elsewhere.example", NULL};
+    mx_cred_resolver *r = resolver(f, all_helpers);
+    if (mx_cred_add_host_config_file(r, file, fwd, &err) < 0) fail_msg("%s", err.msg);
+    expect(r, "ubuntu", "storeuser:store-Secret-5", "docker-credential-teststore");
+    expect(r, "elsewhere.example/img", NULL, NULL); /* the store has nothing for it */
+    expect_withheld(r, "registry.store.example/a/b", "registry.store.example",
+                    "(docker-credential-teststore)");
+    mx_cred_resolver_free(r);
+    /* nothing forwarded: the store is never run, so a disallowed one is no error */
+    r = resolver(f, NULL);
+    if (mx_cred_add_host_config_file(r, file, NULL, &err) < 0) fail_msg("%s", err.msg);
+    expect_withheld(r, "ubuntu", "docker.io", file);
+    mx_cred_resolver_free(r);
+    free(file);
+    tu_rmdir(dir);
 }
 
 int main(void)
@@ -372,6 +475,8 @@ int main(void)
         cmocka_unit_test(test_path_traversal_refused),
         cmocka_unit_test(test_invalid_json),
         cmocka_unit_test(test_host_wide_ecr_token),
+        cmocka_unit_test(test_host_config_only_for_forwarded),
+        cmocka_unit_test(test_host_creds_store),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

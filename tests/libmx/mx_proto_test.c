@@ -463,6 +463,58 @@ static void test_reject_workspace_fields(void **state)
     reject("{\"type\":\"step\",\"id\":1,\"kind\":\"Persist\"}", "unknown step kind \"Persist\"");
 }
 
+/* The job steps' kinds and step-end values (guest-agent/agent_jobsteps.c). */
+static void test_job_step_kinds(void **state)
+{
+    (void)state;
+    char *paths[] = {"package-lock.json", "~/x"};
+    mx_msg c = {
+        .type = MX_MSG_STEP, .id = 3, .kind = MX_STEP_CHECKSUM, .paths = paths, .npaths = 2};
+    wire_has(&c, "\"kind\":\"checksum\"");
+    mx_msg out;
+    round_trip(&c, &out);
+    assert_int_equal(out.kind, MX_STEP_CHECKSUM);
+    assert_int_equal(out.npaths, 2);
+    assert_string_equal(out.paths[1], "~/x");
+    mx_msg_clear(&out);
+    mx_kv keys[] = {{"id_rsa_deploy", "secret\n"}, {"config", "Host h\n"}};
+    mx_msg k = {.type = MX_MSG_STEP, .id = 4, .kind = MX_STEP_SSH_KEYS, .keys = keys, .nkeys = 2};
+    wire_has(&k, "\"kind\":\"ssh-keys\"");
+    round_trip(&k, &out);
+    assert_int_equal(out.nkeys, 2);
+    assert_string_equal(out.keys[0].key, "id_rsa_deploy");
+    assert_string_equal(out.keys[0].value, "secret\n");
+    mx_msg_clear(&out);
+    const char *kinds[] = {"pack", "collect", "unpack"};
+    enum mx_step_kind want[] = {MX_STEP_PACK, MX_STEP_COLLECT, MX_STEP_UNPACK};
+    for (int i = 0; i < 3; i++) {
+        mx_msg m = {.type = MX_MSG_STEP, .id = 1, .kind = want[i], .archive = "/tmp/a.tar"};
+        wire_has(&m, kinds[i]);
+        round_trip(&m, &out);
+        assert_int_equal(out.kind, want[i]);
+        mx_msg_clear(&out);
+    }
+    char *values[] = {"sha256:abc=", "error:gone"};
+    mx_msg e = {.type = MX_MSG_STEP_END,
+                .id = 3,
+                .values = values,
+                .nvalues = 2,
+                .arch = "linux-amd64-6_85"};
+    round_trip(&e, &out);
+    assert_int_equal(out.nvalues, 2);
+    assert_string_equal(out.values[1], "error:gone");
+    assert_string_equal(out.arch, "linux-amd64-6_85");
+    mx_msg_clear(&out);
+    reject("{\"type\":\"step\",\"id\":1,\"kind\":\"ssh-keys\",\"keys\":[\"a\"]}",
+           "\"keys\" is not an object");
+    reject("{\"type\":\"step\",\"id\":1,\"kind\":\"ssh-keys\",\"keys\":{\"a\":1}}",
+           "keys \"a\" is not a string");
+    reject("{\"type\":\"step-end\",\"id\":1,\"exit\":0,\"reason\":\"exited\",\"values\":[1]}",
+           "values[0] is not a string");
+    reject("{\"type\":\"step-end\",\"id\":1,\"exit\":0,\"reason\":\"exited\",\"arch\":7}",
+           "\"arch\" is not a string");
+}
+
 static void test_reject_bad_base64(void **state)
 {
     (void)state;
@@ -584,6 +636,133 @@ static void test_step_docker_pull(void **state)
     decode_ok("{\"type\":\"step\",\"id\":1,\"kind\":\"run\",\"docker\":{\"images\":[\"x\"]}}", &d);
     assert_int_equal(d.docker.nimages, 0);
     mx_msg_clear(&d);
+}
+
+static void test_step_containers(void **state)
+{
+    (void)state;
+    char *ep[] = {"/bin/sh", "-c"}, *cmd[] = {"redis-server", "--port", "6380"};
+    char *aliases[] = {"cache", "redis"};
+    mx_kv env[] = {{"POSTGRES_PASSWORD", "pw"}};
+    char *binds[] = {"~/builds:/home/circleci/builds"};
+    mx_container_spec cs[] = {
+        {.name = "mexec-j1-0",
+         .image = "10.0.2.2:5001/private/app:run",
+         .steps = 1,
+         .user = "circleci",
+         .binds = binds,
+         .nbinds = 1},
+        {.name = "mexec-j1-1",
+         .image = "redis:7",
+         .aliases = aliases,
+         .naliases = 2,
+         .entrypoint = ep,
+         .nentrypoint = 0,
+         .has_entrypoint = 1,
+         .command = cmd,
+         .ncommand = 3,
+         .has_command = 1,
+         .env = env,
+         .nenv = 1},
+    };
+    char *images[] = {"10.0.2.2:5001/private/app:run", "redis:7"};
+    mx_docker_auth auths[] = {{.registry = "10.0.2.2:5001", .username = "u", .password = "p"}};
+    mx_msg m = {.type = MX_MSG_STEP,
+                .id = 1,
+                .kind = MX_STEP_CONTAINERS,
+                .containers = cs,
+                .ncontainers = 2,
+                .network = "mexec-gitlab-r1-j2",
+                .docker_socket = 1,
+                .docker = {.images = images, .nimages = 2, .auths = auths, .nauths = 1}};
+    mx_msg d;
+    round_trip(&m, &d);
+    assert_int_equal(d.kind, MX_STEP_CONTAINERS);
+    assert_int_equal(d.ncontainers, 2);
+    assert_string_equal(d.network, "mexec-gitlab-r1-j2");
+    assert_int_equal(d.docker_socket, 1);
+    assert_int_equal(d.docker.nimages, 2);
+    assert_string_equal(d.docker.auths[0].password, "p");
+    assert_string_equal(d.containers[0].name, "mexec-j1-0");
+    assert_int_equal(d.containers[0].steps, 1);
+    assert_string_equal(d.containers[0].user, "circleci");
+    assert_int_equal(d.containers[0].has_entrypoint, 0);
+    assert_int_equal(d.containers[0].has_command, 0);
+    assert_int_equal(d.containers[0].nbinds, 1);
+    assert_string_equal(d.containers[0].binds[0], "~/builds:/home/circleci/builds");
+    assert_int_equal(d.containers[1].steps, 0);
+    /* an empty entrypoint is an override (it clears the image's), not an absent one */
+    assert_int_equal(d.containers[1].has_entrypoint, 1);
+    assert_int_equal(d.containers[1].nentrypoint, 0);
+    assert_int_equal(d.containers[1].ncommand, 3);
+    assert_string_equal(d.containers[1].command[2], "6380");
+    assert_int_equal(d.containers[1].naliases, 2);
+    assert_string_equal(d.containers[1].aliases[1], "redis");
+    assert_int_equal(d.containers[1].nenv, 1);
+    assert_string_equal(d.containers[1].env[0].value, "pw");
+    mx_msg_clear(&d);
+
+    /* other steps name the container they run in and its user */
+    mx_msg run = {.type = MX_MSG_STEP,
+                  .id = 2,
+                  .kind = MX_STEP_RUN,
+                  .command = "true",
+                  .container = "mexec-j1-0",
+                  .user = "1000:1000"};
+    round_trip(&run, &d);
+    assert_string_equal(d.container, "mexec-j1-0");
+    assert_string_equal(d.user, "1000:1000");
+    assert_int_equal(d.ncontainers, 0);
+    mx_msg_clear(&d);
+    /* and a VM step names none */
+    mx_msg vm = {.type = MX_MSG_STEP, .id = 3, .kind = MX_STEP_RUN, .command = "true"};
+    wire_lacks(&vm, "container");
+    wire_lacks(&vm, "user");
+}
+
+#define STEP_C(rest) "{\"type\":\"step\",\"id\":1,\"kind\":\"containers\"" rest "}"
+
+static void test_reject_container_fields(void **state)
+{
+    (void)state;
+    reject(STEP_C(""), "\"containers\" is not a list of containers");
+    reject(STEP_C(",\"containers\":[]"), "\"containers\" is not a list of containers");
+    reject(STEP_C(",\"containers\":[5]"), "containers[0]: not an object");
+    reject(STEP_C(",\"containers\":[{\"image\":\"x\"}]"), "message lacks \"name\"");
+    reject(STEP_C(",\"containers\":[{\"name\":\"a\"}]"), "containers[0]: no image");
+    /* names travel in URL paths: nothing that could leave a path segment */
+    reject(STEP_C(",\"containers\":[{\"name\":\"../x\",\"image\":\"x\"}]"),
+           "\"name\" is not a container name");
+    reject(STEP_C(",\"containers\":[{\"name\":\"a?b\",\"image\":\"x\"}]"),
+           "\"name\" is not a container name");
+    reject(STEP_C(",\"containers\":[{\"name\":\"-a\",\"image\":\"x\"}]"),
+           "\"name\" is not a container name");
+    reject(STEP_C(",\"network\":\"a/b\",\"containers\":[{\"name\":\"a\",\"image\":\"x\"}]"),
+           "\"network\" is not a container name");
+    reject(STEP_C(",\"containers\":[{\"name\":\"a\",\"image\":\"x\",\"steps\":1}]"),
+           "\"steps\" is not a boolean");
+    reject(STEP_C(",\"containers\":[{\"name\":\"a\",\"image\":\"x\",\"command\":\"ls\"}]"),
+           "\"command\" is not an array");
+    reject(STEP_C(",\"containers\":[{\"name\":\"a\",\"image\":\"x\",\"env\":{\"A\":1}}]"),
+           "env \"A\" is not a string");
+    reject(STEP_C(",\"docker_socket\":\"yes\",\"containers\":[{\"name\":\"a\",\"image\":\"x\"}]"),
+           "\"docker_socket\" is not a boolean");
+    reject(STEP_C(",\"containers\":[{\"name\":\"a\",\"image\":\"x\",\"binds\":[\"/x\"]}]"),
+           "binds[0] is not VMDIR:/PATH");
+    reject(STEP_C(",\"containers\":[{\"name\":\"a\",\"image\":\"x\",\"binds\":[\"~/a:/b:rw\"]}]"),
+           "binds[0] is not VMDIR:/PATH");
+    reject("{\"type\":\"step\",\"id\":1,\"kind\":\"run\",\"container\":\"a b\"}",
+           "\"container\" is not a container name");
+    reject("{\"type\":\"step\",\"id\":1,\"kind\":\"run\",\"user\":0}", "\"user\" is not a string");
+    /* more containers than a job can mean */
+    mx_buf b;
+    mx_buf_init(&b);
+    mx_buf_adds(&b, "{\"type\":\"step\",\"id\":1,\"kind\":\"containers\",\"containers\":[");
+    for (int i = 0; i < 65; i++)
+        mx_buf_printf(&b, "%s{\"name\":\"c%d\",\"image\":\"x\"}", i ? "," : "", i);
+    mx_buf_adds(&b, "]}");
+    reject(b.data, "more than 64 containers");
+    mx_buf_free(&b);
 }
 
 #define STEP_D(kind, docker)                                                                       \
@@ -888,9 +1067,12 @@ int main(void)
         cmocka_unit_test(test_step_persist),
         cmocka_unit_test(test_step_attach),
         cmocka_unit_test(test_reject_workspace_fields),
+        cmocka_unit_test(test_job_step_kinds),
         cmocka_unit_test(test_step_docker_check),
         cmocka_unit_test(test_step_docker_pull),
         cmocka_unit_test(test_reject_docker_fields),
+        cmocka_unit_test(test_step_containers),
+        cmocka_unit_test(test_reject_container_fields),
         cmocka_unit_test(test_cancel_bye),
         cmocka_unit_test(test_output_binary),
         cmocka_unit_test(test_step_end_every_reason),

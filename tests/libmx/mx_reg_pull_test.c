@@ -412,6 +412,33 @@ static void test_retries(void **state)
     mx_reg_client_free(c);
 }
 
+/* A registry on plain http naming a token realm on another host (127.0.0.2, loopback still):
+ * credentials are not sent there, and the refusal says why; without credentials the token is
+ * fetched anonymously (issue 11, item 8; the rule itself: mx_reg_token_test). */
+static void test_realm_on_another_host(void **state)
+{
+    (void)state;
+    sleeps s = {0};
+    mx_err err;
+    mx_reg_ref r = ref_on("MX_REG_FLAKY", "realm-elsewhere/app:v1");
+    mx_reg_manifest m;
+    mx_reg_client *c = client("MX_REG_FLAKY", "alice", "secret", 0, &s);
+    assert_int_equal(mx_reg_get_manifest(c, &r, NULL, &m, &err), -1);
+    tu_assert_contains(err.msg, "token realm http://127.0.0.2:");
+    tu_assert_contains(err.msg, "is plain http on another host than the registry");
+    tu_assert_not_contains(err.msg, "secret");
+    mx_reg_client_free(c);
+    c = client("MX_REG_FLAKY", NULL, NULL, 0, &s);
+    assert_int_equal(mx_reg_get_manifest(c, &r, NULL, &m, &err), -1);
+    tu_assert_contains(err.msg, "HTTP 404 Not Found"); /* got a token, then: no such image */
+    mx_reg_client_free(c);
+    mx_reg_ref_free(&r);
+    /* the realm was asked once, anonymously; no Basic header ever reached it */
+    char *log = tu_read(env("MX_REG_FLAKY_REALM_LOG"));
+    assert_string_equal(log, "\"\"\n");
+    free(log);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -421,6 +448,7 @@ int main(void)
         cmocka_unit_test(test_token_login_and_pull),
         cmocka_unit_test(test_token_wrong_password),
         cmocka_unit_test(test_token_insufficient_scope),
+        cmocka_unit_test(test_realm_on_another_host),
         cmocka_unit_test(test_manifest_list_platforms),
         cmocka_unit_test(test_digest_mismatch),
         cmocka_unit_test(test_retries),

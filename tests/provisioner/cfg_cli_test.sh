@@ -6,6 +6,9 @@ FIXTURES=${FIXTURES:?FIXTURES must name tests/fixtures/config-process}
 T=$(mktemp -d /tmp/mexec-cfgcli.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 export MEXEC_ORB_DIR=$T/no-orbs
+# no orb registry (nothing leaves this machine) and a cache of this test's own
+export MEXEC_HOST_CONFIG=$T/host.yaml XDG_CACHE_HOME=$T/cache
+echo 'orb_api: none' >"$MEXEC_HOST_CONFIG"
 failures=0 passed=0
 
 # check NAME EXPECTED-STATUS EXPECTED-TEXT MEXEC-ARGS...  (text looked for in stdout+stderr)
@@ -32,7 +35,9 @@ check param-type 2 'parameter "retries" is an integer' config process -c "$F/pip
 check param-syntax 2 "--param takes KEY=VALUE" config process -c "$F/pipeline_params.yml" --param nothing
 check invalid 2 'did you mean "checkout"?' config validate -c "$F/err_unknown_step.yml"
 check invalid-model 2 'a run step needs "command"' config validate -c "$F/err_run_no_command.yml"
-check process-invalid 2 'uses the docker executor' config process -c "$F/err_docker_executor.yml"
+# every executor is valid config; only `run` refuses what this host cannot run
+check process-docker-executor 0 "image: cimg/node:20.0" config process -c "$F/executor_kinds.yml"
+check validate-macos 0 "is valid" config validate -c "$F/executor_kinds.yml"
 check missing-file 2 "cannot read $T/nope.yml" config validate -c "$T/nope.yml"
 check no-subcommand 2 "usage: mexec config validate" config
 check bad-subcommand 2 "usage: mexec config validate" config frobnicate
@@ -40,7 +45,35 @@ check extra-arg 2 'unexpected argument "extra"' config validate -c "$F/matrix.ym
 mkdir -p "$T/orbs/acme"
 cp "$F/orbs/acme/tools.yml" "$T/orbs/acme/tools.yml"
 MEXEC_ORB_DIR=$T/orbs check orb-dir 0 "echo hi lint" config process -c "$F/orb_file.yml"
-check orb-dir-missing 2 "put its source at $T/no-orbs/acme/tools.yml" config process -c "$F/orb_file.yml"
+check orb-dir-missing 3 "acme/tools@1.2.3 (as tools): not in the orb cache $T/cache/mexec/orbs, and offline (no orb registry) (an orb's source may also be put at $T/no-orbs/NAMESPACE/NAME.yml)" config process -c "$F/orb_file.yml"
+
+# pipeline values from the project's git repository, as the circleci CLI reads them: the remote
+# gives the slug and URL (never its credentials), the upstream the base revision
+R=$T/repo
+mkdir -p "$R/.circleci"
+cp "$F/pipeline_values.yml" "$R/.circleci/config.yml"
+(
+    cd "$R"
+    export GIT_CONFIG_GLOBAL=/dev/null GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@t GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@t
+    git init -q -b main . && git add . && git commit -q -m one
+    git remote add origin https://me:s3cret@github.com/acme/widget.git
+    git update-ref refs/remotes/origin/main HEAD
+    git symbolic-ref refs/remotes/origin/HEAD refs/remotes/origin/main
+    git branch -q --set-upstream-to=origin/main
+    git commit -q --allow-empty -m two
+)
+base=$(git -C "$R" rev-parse HEAD~1) head=$(git -C "$R" rev-parse HEAD)
+check git-slug 0 "SLUG: gh/acme/widget" config process -c "$R/.circleci/config.yml"
+check git-compare 0 "COMPARE: https://github.com/acme/widget/compare/$base..$head" config process -c "$R/.circleci/config.yml"
+check git-branch 0 'echo "webhook main push"' config process -c "$R/.circleci/config.yml"
+check git-default-branch 0 "serial-group: gh/acme/widget/deploy" config process -c "$R/.circleci/config.yml"
+if "$MEXEC" config process -c "$R/.circleci/config.yml" | grep -q "not the default branch\|s3cret"; then
+    echo "FAIL git-is-default: main is the default branch; no credentials in the output" >&2
+    failures=$((failures + 1))
+else
+    passed=$((passed + 1))
+fi
+check git-other-branch 0 "not the default branch" config process -c "$R/.circleci/config.yml" --branch topic
 
 # the output is a config mexec accepts as it is
 "$MEXEC" config process -c "$F/orb_inline.yml" >"$T/processed.yml"

@@ -81,8 +81,57 @@ static const char *kind_name(enum mx_job_step_kind k)
         return "persist";
     case MX_JOB_STEP_ATTACH:
         return "attach";
+    case MX_JOB_STEP_SAVE_CACHE:
+        return "save-cache";
+    case MX_JOB_STEP_RESTORE_CACHE:
+        return "restore-cache";
+    case MX_JOB_STEP_ARTIFACTS:
+        return "artifacts";
+    case MX_JOB_STEP_TEST_RESULTS:
+        return "test-results";
+    case MX_JOB_STEP_SSH_KEYS:
+        return "ssh-keys";
+    case MX_JOB_STEP_REMOTE_DOCKER:
+        return "remote-docker";
     }
     return "?";
+}
+
+static void dump_words(mx_buf *b, const char *name, char *const *v, size_t n, int has)
+{
+    if (!has) return;
+    mx_buf_printf(b, "  %s:", name);
+    for (size_t i = 0; i < n; i++) {
+        mx_buf_adds(b, " ");
+        dump_str(b, v[i]);
+    }
+    mx_buf_adds(b, "\n");
+}
+
+/* docker executor jobs only, so older fixtures stand */
+static void dump_containers(mx_buf *b, const mx_job *job)
+{
+    if (!job->ncontainers) return;
+    mx_buf_printf(b, "containers: %zu\n", job->ncontainers);
+    for (size_t i = 0; i < job->ncontainers; i++) {
+        const mx_container *c = &job->containers[i];
+        mx_buf_printf(b, "- at %d:%d\n", c->line, c->col);
+        dump_field(b, "  ", "image", c->image);
+        if (c->name) dump_field(b, "  ", "name", c->name);
+        if (c->user) dump_field(b, "  ", "user", c->user);
+        dump_words(b, "entrypoint", c->entrypoint, c->nentrypoint, c->has_entrypoint);
+        dump_words(b, "command", c->command, c->ncommand, c->has_command);
+        if (c->env.n) dump_env(b, "  ", &c->env);
+        if (c->auth_username) {
+            dump_field(b, "  ", "auth.username", c->auth_username);
+            dump_field(b, "  ", "auth.password", c->auth_password);
+        }
+        if (c->has_aws_auth) {
+            dump_field(b, "  ", "aws_auth.aws_access_key_id", c->aws_access_key_id);
+            dump_field(b, "  ", "aws_auth.aws_secret_access_key", c->aws_secret_access_key);
+            dump_field(b, "  ", "aws_auth.oidc_role_arn", c->aws_oidc_role_arn);
+        }
+    }
 }
 
 static char *dump_job(const mx_job *job)
@@ -96,6 +145,7 @@ static char *dump_job(const mx_job *job)
     dump_field(&b, "", "workdir", job->workdir);
     dump_field(&b, "", "shell", job->shell);
     dump_env(&b, "", &job->env);
+    dump_containers(&b, job);
     mx_buf_printf(&b, "steps: %zu\n", job->nsteps);
     for (size_t i = 0; i < job->nsteps; i++) {
         const mx_step *s = &job->steps[i];
@@ -127,7 +177,15 @@ static char *dump_job(const mx_job *job)
             }
             mx_buf_printf(&b, "  ignore_pull_error: %d\n", s->ignore_pull_error);
         }
-        if (s->kind == MX_JOB_STEP_PERSIST) {
+        if (s->kind == MX_JOB_STEP_SAVE_CACHE) dump_field(&b, "  ", "key", s->key);
+        if (s->kind == MX_JOB_STEP_ARTIFACTS) dump_field(&b, "  ", "destination", s->destination);
+        if (s->nkeys) mx_buf_printf(&b, "  keys: %zu\n", s->nkeys);
+        for (size_t k = 0; k < s->nkeys; k++) {
+            mx_buf_adds(&b, "    ");
+            dump_str(&b, s->keys[k]);
+            mx_buf_adds(&b, "\n");
+        }
+        if (s->kind == MX_JOB_STEP_PERSIST || s->kind == MX_JOB_STEP_SAVE_CACHE) {
             dump_field(&b, "  ", "root", s->root);
             mx_buf_printf(&b, "  paths: %zu\n", s->npaths);
             for (size_t k = 0; k < s->npaths; k++) {
@@ -196,7 +254,13 @@ static void test_parse_duration(void **state)
         {"-5m", -1},
         {"10 m", -1},
         {" 10m", -1},
-        {"1.5h", -1},
+        {"1.5h", 5400},
+        {"1.25h", 4500},
+        {"0.5m30s", 60},
+        {"1.h", -1},
+        {"1.5", -1},
+        {".5h", -1},
+        {"1.1234567h", -1},
         {"10m5", -1},
         {"ten", -1},
         {"10M", -1},
@@ -291,12 +355,44 @@ static void test_root_not_a_map(void **state)
     mx_node_free(root);
 }
 
+static void test_split_words(void **state)
+{
+    (void)state;
+    const char *cases[][5] = {
+        {"redis-server --port 6380", "redis-server", "--port", "6380", NULL},
+        {"  sh -c 'echo a  b'  ", "sh", "-c", "echo a  b", NULL},
+        {"env \"A B=1\" x\\ y", "env", "A B=1", "x y", NULL},
+        {"\"a\\\"b\" ''", "a\"b", "", NULL, NULL},
+        {"", NULL, NULL, NULL, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char **v = NULL;
+        size_t n = 0;
+        assert_int_equal(mx_cfg_split_words(cases[i][0], &v, &n), 0);
+        size_t want = 0;
+        while (want < 4 && cases[i][want + 1])
+            want++;
+        assert_int_equal(n, want);
+        for (size_t k = 0; k < n; k++) {
+            assert_string_equal(v[k], cases[i][k + 1]);
+            free(v[k]);
+        }
+        assert_null(v[n]);
+        free(v);
+    }
+    char **v = NULL;
+    size_t n = 0;
+    assert_int_equal(mx_cfg_split_words("sh -c 'unclosed", &v, &n), -1);
+    assert_null(v);
+    assert_int_equal(mx_cfg_split_words("a \"b", &v, &n), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_duration),   cmocka_unit_test(test_envlist),
-        cmocka_unit_test(test_env_parse_errors), cmocka_unit_test(test_job_names),
-        cmocka_unit_test(test_root_not_a_map),
+        cmocka_unit_test(test_split_words), cmocka_unit_test(test_parse_duration),
+        cmocka_unit_test(test_envlist),     cmocka_unit_test(test_env_parse_errors),
+        cmocka_unit_test(test_job_names),   cmocka_unit_test(test_root_not_a_map),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     failed += cfg_fixture_run_dir("config fixtures", MX_FIXTURES_DIR, 0, 20, run_fixture);

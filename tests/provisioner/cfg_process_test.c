@@ -74,6 +74,8 @@ static char *dump_plan(const mx_plan *p)
                       j->run ? "run" : "skip");
         if (!j->run) mx_buf_printf(&b, " (%s)", j->skip_reason);
         if (j->approval) mx_buf_adds(&b, " approval");
+        if (j->noop) mx_buf_adds(&b, " no-op");
+        if (j->serial_group) mx_buf_printf(&b, " serial-group %s", j->serial_group);
         mx_buf_adds(&b, "\n");
         for (size_t r = 0; r < j->nrequires; r++)
             mx_buf_printf(&b, "  requires %s%s%s%s\n", j->requires[r].name,

@@ -40,10 +40,44 @@ check arm-class 2 'needs an arm64 host; this host is x86_64' "$(job arm.medium)"
 check too-large 2 'pass --fit-to-host' "$(job 2xlarge+)" --job build
 check fit-to-host 3 'resource class 2xlarge+ fitted to this host' "$(job 2xlarge+)" --job build --fit-to-host
 check not-built 3 'run: mexec image build debian-12:current' "$(job medium)" --job build
-check docker-executor 2 'uses the docker executor' $'version: 2.1\njobs:\n  build:\n    docker: [{image: cimg/base:stable}]\n    steps: [checkout]\n' --job build
+# docker jobs run in a VM of the host's image, sized by CircleCI's docker classes
+check docker-arm-class 2 'resource class "arm.medium" needs an arm64 host' $'version: 2.1\njobs:\n  build:\n    docker: [{image: cimg/base:stable}]\n    resource_class: arm.medium\n    steps: [{run: make}]\n' --job build
+check docker-vm-image 3 'run: mexec image build debian-12:current' $'version: 2.1\njobs:\n  build:\n    docker: [{image: cimg/base:stable}]\n    resource_class: small\n    steps: [{run: make}]\n' --job build
+check docker-unknown-class 2 'unknown resource class "medium++"' $'version: 2.1\njobs:\n  build:\n    docker: [{image: cimg/base:stable}]\n    resource_class: medium++\n    steps: [{run: make}]\n' --job build
+check macos-executor 2 'uses the macos executor: macOS jobs need Apple hardware' $'version: 2.1\njobs:\n  build:\n    macos: {xcode: 15.4.0}\n    steps: [checkout]\n' --job build
+check windows-image 2 'config.yml:4:14: job "build" runs on Windows' $'version: 2.1\njobs:\n  build:\n    machine: {image: windows-server-2022-gui:current}\n    steps: [checkout]\n' --job build
+check noop-job 2 'job "gate" is a no-op job' $'version: 2.1\njobs:\n  gate: {type: no-op}\n' --job gate
 check unknown-step 2 'unknown step "frobnicate"' $'version: 2.1\njobs:\n  build:\n    machine: true\n    steps: [frobnicate]\n' --job build
 check no-job-flag 2 'run needs --job NAME' "$(job medium)"
-check bad-env-flag 2 '-e takes KEY=VALUE' "$(job medium)" --job build -e NOEQUALS
+check bad-env-flag 2 '-e takes KEY=VALUE' "$(job medium)" --job build -e =x
+check bad-env-name 2 '-e takes KEY=VALUE or KEY' "$(job medium)" --job build -e 'NO SUCH'
+
+# -e KEY takes the value from mexec's environment, so a secret need not be on argv
+unset MX_CLI_TEST_UNSET
+check env-from-environment-unset 2 "-e MX_CLI_TEST_UNSET: MX_CLI_TEST_UNSET is not set in mexec's environment" \
+    "$(job medium)" --job build -e MX_CLI_TEST_UNSET
+MX_CLI_TEST_SET=v check env-from-environment 3 'run: mexec image build debian-12:current' "$(job medium)" \
+    --job build -e MX_CLI_TEST_SET
+# --env-file: only a file nobody else may read; a bad line is named by number, never quoted
+printf '# comment\n\nA=1\n  B=two words\nC=x=y\r\n' >"$T/env"
+chmod 644 "$T/env"
+check env-file-mode 2 "--env-file $T/env may be read or written by others (mode 0644)" "$(job medium)" \
+    --job build --env-file "$T/env"
+chmod 600 "$T/env"
+check env-file 3 'run: mexec image build debian-12:current' "$(job medium)" --job build --env-file "$T/env"
+printf 'A=1\nsecret-looking line\n' >"$T/env"
+check env-file-bad-line 2 "--env-file $T/env:2: not KEY=VALUE or KEY" "$(job medium)" --job build --env-file "$T/env"
+if grep -qF 'secret-looking' "$T/err"; then echo "FAIL env-file-bad-line quotes the line" >&2; failures=$((failures + 1)); fi
+check env-file-missing 2 "--env-file $T/nope" "$(job medium)" --job build --env-file "$T/nope"
+
+# checkout outside a git work tree ($T is not in one) packs nothing unless the user names the
+# directory: -c ~/ci.yml must not pack $HOME
+checkout_job=$'version: 2.1\njobs:\n  build:\n    machine: true\n    steps: [checkout]\n'
+check checkout-outside-git 2 "checkout: $T is not in a git work tree" "$checkout_job" --job build
+check checkout-outside-git-hint 2 "pass --project-dir $T to pack all of it" "$checkout_job" --job build
+check checkout-project-dir 3 'run: mexec image build debian-12:current' "$checkout_job" --job build --project-dir "$T"
+check project-dir-missing 2 "--project-dir $T/nope is not a directory" "$checkout_job" --job build --project-dir "$T/nope"
+check no-checkout-outside-git 3 'run: mexec image build debian-12:current' "$(job medium)" --job build
 
 rc=0
 "$MEXEC" run -c "$T/does-not-exist.yml" --job build >"$T/out" 2>"$T/err" || rc=$?
@@ -105,6 +139,50 @@ ssh_check by-name 0 "40222" "build & test"
 ssh_check command 0 "$(printf -- '--\ncircleci@127.0.0.1\nls\n-la')" 0123 -- ls -la
 ssh_check key 0 "$T/jobdir/client_key" 0123
 ssh_check pinned 0 "StrictHostKeyChecking=yes" 0123
+# the exact argv: nothing of the user's ssh config, agent, X11 or forwardings reaches the VM
+rc=0
+MEXEC_HOST_CONFIG=$T/ps.yaml PATH=$T/bin:$PATH "$MEXEC" ssh 0123 -- id >"$T/out" 2>"$T/err" </dev/null || rc=$?
+cat >"$T/want" <<ARGV
+-F
+/dev/null
+-i
+$T/jobdir/client_key
+-p
+40222
+-o
+IdentitiesOnly=yes
+-o
+IdentityAgent=none
+-o
+UserKnownHostsFile=$T/jobdir/known_hosts
+-o
+GlobalKnownHostsFile=/dev/null
+-o
+StrictHostKeyChecking=yes
+-o
+UpdateHostKeys=no
+-o
+ForwardAgent=no
+-o
+ForwardX11=no
+-o
+ForwardX11Trusted=no
+-o
+ClearAllForwardings=yes
+-o
+PermitLocalCommand=no
+-o
+ProxyCommand=none
+-o
+ControlPath=none
+-o
+LogLevel=ERROR
+--
+circleci@127.0.0.1
+id
+ARGV
+if [[ $rc -eq 0 ]] && diff -u "$T/want" "$T/out" >&2; then passed=$((passed + 1)); else
+    echo "FAIL ssh-argv: status $rc" >&2; failures=$((failures + 1)); fi
 ssh_check no-such 2 'no running mexec VM has the id or job name "nope"' nope
 ssh_check usage 2 "usage: mexec ssh JOB" 0123 ls
 if grep -qxF "[127.0.0.1]:40222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyBlobForTheTest" "$T/jobdir/known_hosts" &&

@@ -123,6 +123,35 @@ static void test_registries_and_mirrors(void **state)
     assert_string_equal(hc.credential_helpers[0], "pass");
     assert_string_equal(hc.credential_helpers[1], "ecr-login");
     assert_null(hc.credential_helpers[2]);
+    assert_null(hc.forward_credentials[0]); /* none unless asked */
+    mx_host_config_free(&hc);
+
+    /* whose logins go into jobs, and the host-side OIDC token file */
+    free(use_config(f, "registries:\n"
+                       "  docker.io: {forward_credentials: true}\n"
+                       "  10.0.2.2:5000: {insecure: true, forward_credentials: false}\n"
+                       "  ghcr.io: {forward_credentials: true}\n"
+                       "aws: {web_identity_token_file: /run/mexec/oidc-token}\n"));
+    if (mx_host_config_load(&hc, &err) < 0) fail_msg("%s", err.msg);
+    assert_int_equal(hc.registries[0].forward_credentials, 1);
+    assert_int_equal(hc.registries[1].forward_credentials, 0);
+    assert_string_equal(hc.forward_credentials[0], "docker.io");
+    assert_string_equal(hc.forward_credentials[1], "ghcr.io");
+    assert_null(hc.forward_credentials[2]);
+    assert_string_equal(hc.aws_web_identity_token_file, "/run/mexec/oidc-token");
+    assert_null(hc.registries[0].address);
+    assert_null(hc.docker_vm_image);
+    mx_host_config_free(&hc);
+
+    /* a registry the guest cannot resolve by DNS; the docker executor's VM image */
+    free(use_config(f, "registries:\n"
+                       "  123456789012.dkr.ecr.us-east-1.amazonaws.com: {address: 10.0.2.2}\n"
+                       "  v6.example:5000: {address: 'fd00::2'}\n"
+                       "docker_vm_image: debian-12:edge\n"));
+    if (mx_host_config_load(&hc, &err) < 0) fail_msg("%s", err.msg);
+    assert_string_equal(hc.registries[0].address, "10.0.2.2");
+    assert_string_equal(hc.registries[1].address, "fd00::2");
+    assert_string_equal(hc.docker_vm_image, "debian-12:edge");
     mx_host_config_free(&hc);
 
     /* a CA that does not exist, and a registry name that would escape certs.d */
@@ -151,10 +180,32 @@ static void test_defaults_with_empty_map(void **state)
     assert_string_equal(hc.images_dir, "/opt/images");
     assert_null(hc.default_image);
     assert_int_equal(hc.boot_timeout_s, 300);
+    /* no helper may run and nobody's logins are forwarded unless the host says so */
+    assert_null(hc.credential_helpers);
+    assert_non_null(hc.forward_credentials);
+    assert_null(hc.forward_credentials[0]);
+    assert_null(hc.aws_web_identity_token_file);
+    assert_string_equal(hc.orb_api, "https://circleci.com/graphql-unstable");
     /* unset: the capacity follows the host (mx_capacity_total) */
     assert_int_equal(hc.capacity_vcpus, 0);
     assert_int_equal(hc.capacity_memory_mib, 0);
     assert_non_null(find_class(&hc, "2xlarge+"));
+    mx_host_config_free(&hc);
+}
+
+/* orb_api: a URL, or none for no registry at all */
+static void test_orb_api(void **state)
+{
+    fixture *f = *state;
+    mx_host_config hc;
+    mx_err err = {0};
+    free(use_config(f, "orb_api: http://127.0.0.1:8080/graphql-unstable\n"));
+    if (mx_host_config_load(&hc, &err) < 0) fail_msg("%s", err.msg);
+    assert_string_equal(hc.orb_api, "http://127.0.0.1:8080/graphql-unstable");
+    mx_host_config_free(&hc);
+    free(use_config(f, "orb_api: none\n"));
+    if (mx_host_config_load(&hc, &err) < 0) fail_msg("%s", err.msg);
+    assert_null(hc.orb_api);
     mx_host_config_free(&hc);
 }
 
@@ -194,10 +245,11 @@ static void test_errors(void **state)
     fixture *f = *state;
     load_fails(f, "libvirt_uri: qemu:///system\nboot_timout: 30\n",
                ":2:1: unknown host setting \"boot_timout\" (known: libvirt_uri, accel, "
-               "image_store, state_dir, images_dir, default_image, contexts_dir, boot_timeout, "
-               "registries, "
-               "registry_mirrors, guest_services, credential_helpers, resource_classes, "
-               "capacity)");
+               "image_store, state_dir, images_dir, default_image, docker_vm_image, contexts_dir, "
+               "orb_api, boot_timeout, registries, "
+               "registry_mirrors, guest_services, credential_helpers, aws, resource_classes, "
+               "capacity, cache_dir, cache_max_bytes, artifacts_max_bytes, test_results_max_bytes, "
+               "ssh_keys)");
     load_fails(f, "guest_services: 5000\n", ":1:17: guest_services must be a list");
     load_fails(f, "guest_services: [5000, 0]\n",
                ":1:24: a guest service (a host loopback TCP port) must be a whole number from 1 "
@@ -207,6 +259,15 @@ static void test_errors(void **state)
     load_fails(f, "guest_services: [[1]]\n",
                ":1:18: a guest service (a host loopback TCP port) must be a number");
     load_fails(f, "accel: hvf\n", ":1:8: accel must be auto, kvm or tcg");
+    load_fails(f, "registries:\n  ecr.example: {address: ecr.local}\n",
+               ":2:26: address must be an IPv4 or IPv6 address");
+    load_fails(f, "registries:\n  ghcr.io: {forward_credentials: sure}\n",
+               ":2:34: forward_credentials must be true or false");
+    load_fails(f, "aws: {web_identity_token_file: token.jwt}\n",
+               ":1:32: web_identity_token_file must be an absolute path");
+    load_fails(f, "aws: {endpoint: http://x}\n",
+               ":1:7: unknown aws setting \"endpoint\" (known: web_identity_token_file)");
+    load_fails(f, "aws: [x]\n", ":1:6: aws must be a map");
     load_fails(f, "boot_timeout: 1\n",
                ":1:15: boot_timeout must be a whole number from 5 to 86400");
     load_fails(f, "boot_timeout: 30s\n", ":1:15: boot_timeout must be a whole number");
@@ -230,6 +291,7 @@ static void test_errors(void **state)
     load_fails(f, "capacity: {vcpus: [2]}\n", ":1:19: capacity vcpus must be a number");
     load_fails(f, "capacity: {vcpus: 2, memory: 4096}\n",
                ":1:22: unknown capacity setting \"memory\" (known: vcpus, memory_mib)");
+    load_fails(f, "orb_api: circleci.com\n", ":1:10: orb_api must be an http(s) URL or none");
     load_fails(f, "- a list\n", ":1:1: host config must be a map");
     load_fails(f, "a: [\n", ":2:1:");
 }
@@ -258,6 +320,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_defaults_with_empty_map, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_config_at_default_path, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_orb_api, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_explicit_file, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

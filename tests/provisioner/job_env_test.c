@@ -108,6 +108,47 @@ static void test_builtins(void **state)
     mx_job_free(&job);
 }
 
+/* With what git and the run know: CircleCI's always-set variables, from the remote and the run's
+ * ids; the ones CircleCI sets only for pull requests, OIDC or signed-in users stay unset. */
+static void test_pipeline_builtins(void **state)
+{
+    (void)state;
+    mx_job job = new_job("build", "~/project");
+    mx_pipeline_info pi = {.id = "11111111-1111-4111-8111-111111111111",
+                           .workflow_id = "22222222-2222-4222-8222-222222222222",
+                           .remote_url = "git@github.com:acme/widget.git",
+                           .owner = "acme",
+                           .repo = "widget"};
+    mx_builtin_info info = {.project_dir = "/home/me/src/checkout-dir",
+                            .sha = "abc",
+                            .tag = "v1.0",
+                            .job_id = "id-42",
+                            .pipeline = &pi};
+    mx_envlist env = {0};
+    mx_job_env_build(&job, NULL, NULL, &info, &env);
+    assert_string_equal(mx_envlist_get(&env, "CIRCLE_PIPELINE_ID"), pi.id);
+    assert_string_equal(mx_envlist_get(&env, "CIRCLE_WORKFLOW_ID"), pi.workflow_id);
+    assert_string_equal(mx_envlist_get(&env, "CIRCLE_WORKFLOW_WORKSPACE_ID"), pi.workflow_id);
+    assert_string_equal(mx_envlist_get(&env, "CIRCLE_PROJECT_REPONAME"), "widget");
+    assert_string_equal(mx_envlist_get(&env, "CIRCLE_PROJECT_USERNAME"), "acme");
+    assert_string_equal(mx_envlist_get(&env, "CIRCLE_REPOSITORY_URL"), pi.remote_url);
+    assert_string_equal(mx_envlist_get(&env, "CIRCLE_TAG"), "v1.0");
+    assert_string_equal(mx_envlist_get(&env, "CIRCLE_BUILD_URL"), "");
+    assert_string_equal(mx_envlist_get(&env, "CIRCLE_ORGANIZATION_ID"),
+                        "00000000-0000-0000-0000-000000000000");
+    assert_string_equal(mx_envlist_get(&env, "CIRCLE_PROJECT_ID"),
+                        "00000000-0000-0000-0000-000000000000");
+    static const char *const unset[] = {"CIRCLE_PR_NUMBER",          "CIRCLE_PR_REPONAME",
+                                        "CIRCLE_PR_USERNAME",        "CIRCLE_PULL_REQUEST",
+                                        "CIRCLE_PULL_REQUESTS",      "CIRCLE_OIDC_TOKEN",
+                                        "CIRCLE_OIDC_TOKEN_V2",      "CIRCLE_USERNAME",
+                                        "CIRCLE_PREVIOUS_BUILD_NUM", "CIRCLE_BRANCH"};
+    for (size_t i = 0; i < sizeof unset / sizeof *unset; i++)
+        if (mx_envlist_get(&env, unset[i])) fail_msg("%s is set", unset[i]);
+    mx_envlist_free(&env);
+    mx_job_free(&job);
+}
+
 static void test_order_is_stable(void **state)
 {
     (void)state;
@@ -144,9 +185,8 @@ static void test_tag_build(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_tag_build),
-        cmocka_unit_test(test_precedence),
-        cmocka_unit_test(test_builtins),
+        cmocka_unit_test(test_tag_build),       cmocka_unit_test(test_precedence),
+        cmocka_unit_test(test_builtins),        cmocka_unit_test(test_pipeline_builtins),
         cmocka_unit_test(test_order_is_stable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -141,12 +141,63 @@ static void test_host_caps(void **state)
     assert_true(strlen(caps.arch) > 0);
 }
 
+static void test_docker_classes(void **state)
+{
+    (void)state;
+    mx_rclass_table t;
+    mx_rclass_defaults(&t);
+    /* CircleCI's docker sizes, not the machine ones of the same names */
+    const struct {
+        const char *name;
+        int vcpus, mem;
+    } want[] = {{"small", 1, 2048},     {"medium", 2, 4096},  {"medium+", 3, 6144},
+                {"large", 4, 8192},     {"xlarge", 8, 16384}, {"2xlarge", 16, 32768},
+                {"2xlarge+", 20, 40960}};
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+        mx_rclass out;
+        int fitted = -1;
+        mx_err err;
+        if (mx_rclass_resolve_docker(&t, want[i].name, &big_x86, 0, &out, &fitted, &err) < 0)
+            fail_msg("%s: %s", want[i].name, err.msg);
+        assert_int_equal(out.vcpus, want[i].vcpus);
+        assert_int_equal(out.memory_mib, want[i].mem);
+        assert_string_equal(out.name, want[i].name);
+    }
+    /* the host may resize a docker class (docker.NAME), and name classes of its own */
+    mx_rclass_set(&t, "docker.small", 2, 3000, 0);
+    mx_rclass_set(&t, "test.small", 1, 1536, 0);
+    mx_rclass out;
+    int fitted = 0;
+    mx_err err;
+    assert_int_equal(mx_rclass_resolve_docker(&t, "small", &big_x86, 0, &out, &fitted, &err), 0);
+    assert_int_equal(out.memory_mib, 3000);
+    assert_string_equal(out.name, "docker.small");
+    assert_int_equal(mx_rclass_resolve_docker(&t, "test.small", &big_x86, 0, &out, &fitted, &err),
+                     0);
+    assert_int_equal(out.memory_mib, 1536);
+    /* arm on x86, too large, unknown: as for machine classes */
+    assert_int_equal(mx_rclass_resolve_docker(&t, "arm.medium", &big_x86, 0, &out, &fitted, &err),
+                     -1);
+    tu_assert_contains(err.msg, "needs an arm64 host");
+    const mx_host_caps small_host = {.cpus = 2, .memory_mib = 4096, .arch = "x86_64"};
+    assert_int_equal(mx_rclass_resolve_docker(&t, "large", &small_host, 0, &out, &fitted, &err),
+                     -1);
+    tu_assert_contains(err.msg, "pass --fit-to-host");
+    assert_int_equal(mx_rclass_resolve_docker(&t, "large", &small_host, 1, &out, &fitted, &err), 0);
+    assert_int_equal(fitted, 1);
+    assert_int_equal(out.vcpus, 2);
+    assert_int_equal(mx_rclass_resolve_docker(&t, "huge", &big_x86, 0, &out, &fitted, &err), -1);
+    tu_assert_contains(err.msg, "unknown resource class \"huge\"");
+    mx_rclass_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_table_values), cmocka_unit_test(test_unknown_lists_classes),
-        cmocka_unit_test(test_arch),         cmocka_unit_test(test_too_large_and_fit),
-        cmocka_unit_test(test_overrides),    cmocka_unit_test(test_host_caps),
+        cmocka_unit_test(test_table_values),   cmocka_unit_test(test_unknown_lists_classes),
+        cmocka_unit_test(test_arch),           cmocka_unit_test(test_too_large_and_fit),
+        cmocka_unit_test(test_overrides),      cmocka_unit_test(test_host_caps),
+        cmocka_unit_test(test_docker_classes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -174,21 +174,29 @@ static void test_services(void **state)
 {
     (void)state;
     int listed[] = {8080, 5000};
-    mx_registry_cfg regs[] = {{.host = "10.0.2.2:5000"},  {.host = "10.0.2.2"},
-                              {.host = "r.example:5002"}, {.host = "10.0.2.20:6000"},
-                              {.host = "10.0.2.2:70000"}, {.host = "10.0.2.2:x"}};
+    mx_registry_cfg regs[] = {{.host = "10.0.2.2:5000"},
+                              {.host = "10.0.2.2"},
+                              {.host = "r.example:5002"},
+                              {.host = "10.0.2.20:6000"},
+                              {.host = "10.0.2.2:70000"},
+                              {.host = "10.0.2.2:x"},
+                              /* a name the guest resolves to 10.0.2.2 (address:) */
+                              {.host = "1.dkr.ecr.us-east-1.amazonaws.com", .address = "10.0.2.2"},
+                              {.host = "ecr.internal:6443", .address = "10.0.2.2"},
+                              {.host = "ecr.internal:bad", .address = "10.0.2.2"},
+                              {.host = "elsewhere.example:7000", .address = "192.0.2.1"}};
     char *mirrors[] = {"http://10.0.2.2:5001", "https://10.0.2.2/v2", "http://10.0.2.2",
                        "http://mirror.example:5003", "ftp://10.0.2.2:21"};
     mx_host_config hc = {.guest_services = listed,
                          .nguest_services = 2,
                          .registries = regs,
-                         .nregistries = 6,
+                         .nregistries = 10,
                          .mirrors = mirrors,
                          .nmirrors = 5};
     size_t n;
     int *p = mx_net_services(&hc, &n);
-    int want[] = {80, 443, 5000, 5001, 8080};
-    assert_int_equal(n, 5);
+    int want[] = {80, 443, 5000, 5001, 6443, 8080};
+    assert_int_equal(n, 6);
     for (size_t i = 0; i < n; i++)
         assert_int_equal(p[i], want[i]);
     free(p);

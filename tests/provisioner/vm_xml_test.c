@@ -214,6 +214,58 @@ static void test_unknown_type_is_qemu(void **state)
     free_paths(&p);
 }
 
+/* A stock cloud image boots through the firmware from its own disk: no kernel, initrd or
+ * cmdline in the XML, the disk first in the boot order (not the seed), and cloud-init told
+ * "NoCloud" in the SMBIOS serial number. */
+static void check_firmware_domain(const char *type)
+{
+    paths p;
+    make_paths(&p);
+    mx_vm_spec s = full_spec(type, &p);
+    s.firmware = "bios";
+    char *xml = mx_vm_domain_xml(&s);
+    tu_assert_not_contains(xml, "<kernel>");
+    tu_assert_not_contains(xml, "<initrd>");
+    tu_assert_not_contains(xml, "<cmdline>");
+    tu_assert_contains(xml, "<type arch='x86_64' machine='q35'>hvm</type>\n"
+                            "    <smbios mode='sysinfo'/>\n  </os>");
+    tu_assert_contains(xml, "<entry name='serial'>ds=nocloud</entry>");
+    assert_has_escaped(xml, "<source file='", p.disk,
+                       "'/>\n      <target dev='vda' bus='virtio'/>\n"
+                       "      <boot order='1'/>\n    </disk>");
+    assert_has_escaped(xml, "<source file='", p.seed,
+                       "'/>\n      <target dev='vdb' bus='virtio'/>\n"
+                       "      <readonly/>\n    </disk>");
+    tu_assert_contains(xml, "hostfwd=tcp:127.0.0.1:40222-:22");
+    assert_field(xml, "id", s.job_id);
+    if (validate(p.dir, xml) < 0)
+        fprintf(stderr, "virt-xml-validate not installed: schema check skipped\n");
+    free(xml);
+    free_paths(&p);
+}
+
+static void test_firmware_boot(void **state)
+{
+    (void)state;
+    check_firmware_domain("qemu");
+    check_firmware_domain("kvm");
+}
+
+/* Direct kernel boot has no boot order and no SMBIOS serial. */
+static void test_kernel_boot_has_no_firmware_bits(void **state)
+{
+    (void)state;
+    paths p;
+    make_paths(&p);
+    mx_vm_spec s = full_spec("qemu", &p);
+    char *xml = mx_vm_domain_xml(&s);
+    tu_assert_not_contains(xml, "<boot ");
+    tu_assert_not_contains(xml, "smbios");
+    tu_assert_not_contains(xml, "ds=nocloud");
+    free(xml);
+    free_paths(&p);
+}
+
 static void test_metadata_round_trip(void **state)
 {
     (void)state;
@@ -256,6 +308,8 @@ int main(void)
         cmocka_unit_test(test_domain_kvm),
         cmocka_unit_test(test_unknown_type_is_qemu),
         cmocka_unit_test(test_metadata_round_trip),
+        cmocka_unit_test(test_firmware_boot),
+        cmocka_unit_test(test_kernel_boot_has_no_firmware_bits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

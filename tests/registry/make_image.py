@@ -12,6 +12,9 @@ seeded pseudo-random bytes (random so nothing compresses, seeded so a run is rep
 --busybox makes a runnable linux/amd64 image instead: one layer with the host's static busybox
 as /bin/sh, whose command prints MESSAGE (for `docker run` in the VM tests).
 
+--rootfs TAR makes a linux/amd64 image of one layer, the tar file as it is (e.g. a Debian tree
+from mmdebstrap), with --cmd (JSON list) as its command; for the docker executor's VM tests.
+
 With one platform the layout's index.json points at an image manifest; with several, at an
 image index (push it with `skopeo copy --all`).  Prints the manifest JSON of each platform's
 image on stdout, one per line, so callers can find layer digests.
@@ -69,6 +72,27 @@ def busybox_tar(path="/bin/busybox"):
     return buf.getvalue()
 
 
+def rootfs_image(root, tar_path, cmd):
+    with open(tar_path, "rb") as f:
+        tar = f.read()
+    blob = gzip.compress(tar, compresslevel=6, mtime=0)
+    layer = {"mediaType": MT_LAYER, "digest": put_blob(root, blob), "size": len(blob)}
+    config = {"architecture": "amd64", "os": "linux",
+              "config": {"Cmd": cmd,
+                         "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]},
+              "rootfs": {"type": "layers",
+                         "diff_ids": ["sha256:" + hashlib.sha256(tar).hexdigest()]}}
+    cfg = json.dumps(config, sort_keys=True).encode()
+    manifest = {"schemaVersion": 2, "mediaType": MT_MANIFEST,
+                "config": {"mediaType": MT_CONFIG, "digest": put_blob(root, cfg),
+                           "size": len(cfg)},
+                "layers": [layer]}
+    body = json.dumps(manifest, sort_keys=True).encode()
+    print(json.dumps(manifest, sort_keys=True))
+    return {"mediaType": MT_MANIFEST, "digest": put_blob(root, body), "size": len(body),
+            "platform": {"os": "linux", "architecture": "amd64"}}
+
+
 def image(root, plat, nlayers, size, rng, busybox=None):
     parts = plat.split("/")
     os_, arch = parts[0], parts[1]
@@ -115,13 +139,18 @@ def main():
     ap.add_argument("--platforms", default="linux/amd64")
     ap.add_argument("--seed", default="mexec")
     ap.add_argument("--busybox", metavar="MESSAGE")
+    ap.add_argument("--rootfs", metavar="TAR")
+    ap.add_argument("--cmd", default='["/bin/sh"]', help="JSON list (with --rootfs)")
     a = ap.parse_args()
     os.makedirs(os.path.join(a.dir, "blobs", "sha256"), exist_ok=True)
     with open(os.path.join(a.dir, "oci-layout"), "w") as f:
         f.write('{"imageLayoutVersion":"1.0.0"}')
     rng = random.Random(f"{a.seed}/{a.tag}")
-    descs = [image(a.dir, p, a.layers, a.layer_size, rng, a.busybox)
-             for p in a.platforms.split(",")]
+    if a.rootfs:
+        descs = [rootfs_image(a.dir, a.rootfs, json.loads(a.cmd))]
+    else:
+        descs = [image(a.dir, p, a.layers, a.layer_size, rng, a.busybox)
+                 for p in a.platforms.split(",")]
     if len(descs) == 1:
         top = dict(descs[0])
         top.pop("platform")

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """A registry token server (distribution docs/spec/auth/token.md) for tests, on loopback.
 
-Why: Debian packages no token server.  It does what distribution 2.8 checks (HOST-NOTES):
+Why: Debian packages no token server.  It does what distribution 2.8 checks (seen against Debian's docker-registry 2.8.2):
 RS256 JWTs with the signing certificate in the `x5c` header (the same certificate is the
 registry's rootcertbundle) and claims iss, aud (= service), sub, exp, nbf, iat, jti, access.
 

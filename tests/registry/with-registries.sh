@@ -16,10 +16,13 @@
 #   MX_REG_AUTH                    (b)'s token server (its realm): host:port
 #   MX_REG_OPEN / MX_REG_OPEN_ROOT (c) host:port and its storage directory
 #   MX_REG_FLAKY                   flaky_server.py;  MX_REG_DEAD: a port nobody listens on
+#   MX_REG_FLAKY_REALM_LOG         what flaky_server.py's realm on 127.0.0.2 was sent
 #   MX_REG_CORRUPT_DIGEST          a layer of corrupt/img:v1 on (c) with one byte flipped
 #   MX_REG_MULTI_AMD64_CONFIG      config digest of the linux/amd64 child of multi/app:v1 (an
 #                                  OCI index) and of multi/docker:v1 (a Docker manifest list)
 # MX_REG_SKIP_IMAGES=1 pushes nothing (bench/pull.sh pushes its own image).
+# MX_REG_EXTRA_IMAGE=OCI_DIR:TAG also pushes that image as private/app:TAG to (a) and (b), before
+# the token realm moves (the docker executor's VM tests: tests/registry/test-images.sh).
 # shellcheck disable=SC2317 # cleanup runs from a trap
 set -euo pipefail
 
@@ -137,7 +140,7 @@ start open docker-registry serve "$work/open.yml"
 start auth "$PY" "$here/token_server.py" --port "$P_AUTH" --key token.key --cert token.crt \
     --issuer mexec-test-issuer --service mexec-test-registry --users users.json \
     --log "$work/token-requests.jsonl"
-start flaky "$PY" "$here/flaky_server.py" "$P_FLAKY"
+start flaky "$PY" "$here/flaky_server.py" "$P_FLAKY" "$work/flaky-realm.log"
 wait_http "https://127.0.0.1:$P_TLS/v2/" tls
 wait_http "http://127.0.0.1:$P_TOKEN/v2/" token
 wait_http "http://127.0.0.1:$P_OPEN/v2/" open
@@ -149,6 +152,7 @@ export MX_REG_TOKEN=127.0.0.1:$P_TOKEN MX_REG_TOKEN_LOG=$work/token-requests.jso
 export MX_REG_AUTH=127.0.0.1:$P_AUTH
 export MX_REG_OPEN=127.0.0.1:$P_OPEN MX_REG_OPEN_ROOT=$work/open-storage
 export MX_REG_FLAKY=127.0.0.1:$P_FLAKY MX_REG_DEAD=127.0.0.1:$P_DEAD
+export MX_REG_FLAKY_REALM_LOG=$work/flaky-realm.log
 export MX_REG_WORK=$work
 
 # ---------------------------------------------------------------- test images
@@ -191,6 +195,14 @@ if [[ -z ${MX_REG_SKIP_IMAGES:-} ]]; then
 p = sys.argv[1]
 with open(p, "r+b") as f:
     f.seek(150000); b = f.read(1); f.seek(150000); f.write(bytes([b[0] ^ 0xff]))' "$data"
+fi
+
+if [[ -n ${MX_REG_EXTRA_IMAGE:-} ]]; then
+    tag=${MX_REG_EXTRA_IMAGE##*:}
+    push "${MX_REG_EXTRA_IMAGE}" "$MX_REG_TLS/private/app:$tag" --dest-cert-dir certs.d \
+        --dest-creds alice:secret
+    push "${MX_REG_EXTRA_IMAGE}" "$MX_REG_TOKEN/private/app:$tag" --dest-tls-verify=false \
+        --dest-creds alice:secret
 fi
 
 # MX_REG_REALM_HOST: VMs reach this host's loopback at another address (10.0.2.2, at the ports

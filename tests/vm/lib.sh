@@ -12,7 +12,10 @@ chmod 0711 "$T"
 # shellcheck disable=SC2034
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 export MEXEC_HOST_CONFIG=$T/host.yaml
+# orbs: no registry (the built-in docker orb) and no cache from outside the test
+export XDG_CACHE_HOME=$T/cache
 cat >"$MEXEC_HOST_CONFIG" <<YAML
+orb_api: none
 state_dir: $T/jobs
 image_store: ${MEXEC_TEST_IMAGE_STORE:-/var/lib/mexec/images}
 resource_classes:

@@ -3,7 +3,7 @@
 #
 # Why this exists: a guest with user-mode networking can reach any address its
 # QEMU process can, so every test that boots a VM must run in a network
-# namespace with only 'lo' up (the hard network rule in HOST-NOTES.md). And
+# namespace with only 'lo' up (the project's network rule, docs/testing.md). And
 # libvirtd's socket is the fixed path /var/run/libvirt/libvirt-sock, so a test
 # run must not share (or depend on) a system libvirtd. This wrapper creates a
 # fresh netns (only 'lo', no bridges, no other addresses) plus a private mount
