@@ -2,6 +2,7 @@
 #include "catalog.h"
 #include "checkout.h"
 #include "contexts.h"
+#include "image_build.h"
 #include "job_containers.h"
 #include "job_docker.h"
 #include "job_env.h"
@@ -133,7 +134,7 @@ static int resolve(job_ctx *c, mx_err *err)
         if (c->job.steps[i].kind == MX_JOB_STEP_CHECKOUT &&
             mx_checkout_check(c->project_dir, c->o->project_dir != NULL, err) < 0)
             return -1;
-    return mx_image_require_built(&c->img, err);
+    return mx_image_ensure(c->hc, &c->img, c->o->no_build, err); /* builds it if need be */
 }
 
 /* The directory a step names, as written: where it runs, checks out, persists from or
