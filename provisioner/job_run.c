@@ -1,5 +1,6 @@
 #include "job_run.h"
 #include "snapshot.h"
+#include "trace.h"
 #include "catalog.h"
 #include "checkout.h"
 #include "contexts.h"
@@ -463,7 +464,9 @@ static int start_vm(job_ctx *c, mx_err *err)
     if (!c->o->cold && !c->img.firmware) {
         mx_snapshot snap;
         mx_err e2;
+        mx_trace("job resolved");
         int r = mx_snapshot_get(c->hc, &c->img, &c->rc, c->agent_local, 0, &snap, &e2);
+        mx_trace("snapshot looked up");
         if (r == 0) {
             say("job %s: preparing the instant-start snapshot of %s for %s (once; later jobs "
                 "start from it)",
@@ -531,6 +534,7 @@ static int boot_and_run(job_ctx *c, mx_err *err)
             fprintf(stderr, "mexec: last lines of the guest console:\n%s\n", tail);
         return mx_wrap(err, "connect to %s", c->vm.domain_name);
     }
+    mx_trace("ssh connected");
     say("job %s: guest up after %.1f s", c->job.name, (double)(mx_now_ms() - c->t0) / 1000.0);
     if (upload_inputs(c, err) < 0) return -1;
     if (job_steps_begin(c, info.branch, sha, err) < 0) return -1;
@@ -538,6 +542,7 @@ static int boot_and_run(job_ctx *c, mx_err *err)
     if (mx_session_start(&c->se, &c->ssh, c->vm.agent ? c->vm.agent : agent_remote, &mx_stop, err) <
         0)
         return mx_wrap(err, "start agent");
+    mx_trace("agent started");
     int rc = run_steps(c, err);
     /* a failed job keeps the layers it persisted before failing, as on CircleCI */
     if (rc >= 0 && mx_job_ws_collect(&c->ws, &c->job, &c->se, &c->ssh, err) < 0) return -1;

@@ -70,6 +70,7 @@ int main(int argc, char **argv)
         return MX_INFRA;
     }
     int rc;
+    if (strcmp(argv[1], "__watch-vm") == 0) return mx_vm_watch_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "run") == 0)
         rc = mx_cmd_run(argc - 1, argv + 1);
     else if (strcmp(argv[1], "image") == 0)

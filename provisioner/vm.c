@@ -7,6 +7,7 @@
 #include "save_image.h"
 #include "seed_chan.h"
 #include "signals.h"
+#include "trace.h"
 #include "vm_net.h"
 #include "vm_seed.h"
 #include "vm_user.h"
@@ -25,6 +26,7 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static void ignore_virt_error(void *ud, virErrorPtr e)
@@ -300,6 +302,7 @@ static int restore_domain(mx_vm *vm, mx_vm_spec *spec, const char *from, mx_err 
     mx_autofree char *xml = mx_vm_domain_xml(spec);
     mx_autofree char *copy = mx_path_join(vm->dir, "restore.save");
     int rc = mx_save_image_rewrite(from, copy, xml, err);
+    mx_trace("restore: save image copied");
     if (rc == 0 && virDomainRestoreFlags(vm->conn, copy, NULL, VIR_DOMAIN_SAVE_RUNNING) < 0) {
         const char *msg = mx_virt_error();
         rc = mx_fail(err, MX_INFRA, "restore VM %s: %s%s", vm->domain_name, msg, create_hint(msg));
@@ -335,6 +338,7 @@ static int create_domain(mx_vm *vm, const mx_host_config *hc, const mx_image *im
             if (taken) continue;
             return -1;
         }
+        mx_trace("guest network up");
         mx_vm_spec spec = {
             .name = vm->domain_name,
             .domain_type = mx_accel_probe(hc->accel).domain_type,
@@ -435,6 +439,13 @@ int mx_vm_boot(mx_vm *vm, const mx_host_config *hc, const mx_image *img, const m
 static void free_fields(mx_vm *vm)
 {
     if (vm->lock_fd >= 0) close(vm->lock_fd);
+    if (vm->watch_pid > 0) {
+        /* the domain is destroyed (teardown) or handed on (detach): the watchdog finds it gone
+         * or owned by another process, and ends */
+        close(vm->watch_fd);
+        while (waitpid(vm->watch_pid, NULL, 0) < 0 && errno == EINTR) {
+        }
+    }
     free(vm->job_id);
     free(vm->job_name);
     free(vm->dir);

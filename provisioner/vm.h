@@ -34,6 +34,9 @@ typedef struct mx_vm {
      * NULL: the job uploads it */
     char *agent;
     int restored; /* started from a snapshot: no auto-destroy (see mx_vm_restore) */
+    /* a restored VM's watchdog (vm_watch.c): its pid (0: none) and the pipe's write end */
+    pid_t watch_pid;
+    int watch_fd;
 } mx_vm;
 
 /* How mx_vm_start_domain starts a domain (cold boot, snapshot source, restore). */
@@ -64,6 +67,10 @@ struct mx_snapshot;
  * it (its sshd starts then).  The domain has no auto-destroy. */
 int mx_vm_restore(mx_vm *vm, const mx_host_config *hc, const mx_image *img, const mx_rclass *rc,
                   const struct mx_snapshot *snap, mx_err *err);
+/* Starts the watchdog that destroys a restored VM when this process is gone (vm_watch.c). */
+int mx_vm_watch_start(mx_vm *vm, const mx_host_config *hc, mx_err *err);
+/* `mexec __watch-vm URI DOMAIN OWNER_PID`, the watchdog itself (fd 3: the pipe). */
+int mx_vm_watch_main(int argc, char **argv);
 /* Undoes a failed mx_vm_restore (domain, network, overlay) so that mx_vm_boot can follow. */
 void mx_vm_unrestore(mx_vm *vm);
 /* Destroys the domain and removes the job directory.  Safe on a partly built vm, and twice. */

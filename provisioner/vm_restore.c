@@ -8,6 +8,7 @@
 #include "snapshot.h"
 #include "ssh.h"
 #include "vm.h"
+#include "trace.h"
 #include "vm_net.h"
 
 #include <stdio.h>
@@ -64,6 +65,7 @@ int mx_vm_restore(mx_vm *vm, const mx_host_config *hc, const mx_image *img, cons
                           "qcow2",    "-b",     snap->disk, vm->overlay, NULL};
     if (mx_proc_check(argv, NULL, NULL, err) < 0) return mx_wrap(err, "create overlay disk");
     if (chmod(vm->overlay, 0600) < 0) return mx_fail_errno(err, MX_INFRA, "chmod %s", vm->overlay);
+    mx_trace("restore: overlay made");
     int lfd = -1, fd = -1;
     mx_vm_start o = {
         .channel = 1, .restore_from = snap->state, .share = snap->disk, .chan_fd = &lfd};
@@ -72,9 +74,13 @@ int mx_vm_restore(mx_vm *vm, const mx_host_config *hc, const mx_image *img, cons
     vm->restored = 1;
     long long deadline = mx_now_ms() + (long long)hc->boot_timeout_s * 1000;
     int r = mx_vm_start_domain(vm, hc, img, rc, &o, err);
+    if (r == 0) mx_trace("restore: domain running");
+    if (r == 0 && !vm->outlive_owner) r = mx_vm_watch_start(vm, hc, err);
     if (r == 0 && (fd = mx_chan_accept(lfd, deadline, &mx_stop, err)) < 0) r = -1;
     if (r == 0) r = send_identity(vm, fd, deadline, err);
+    if (r == 0) mx_trace("restore: identity sent");
     if (r == 0) r = mx_chan_expect(fd, "mexec-seed done", deadline, &mx_stop, err);
+    if (r == 0) mx_trace("restore: guest applied its identity");
     if (fd >= 0) close(fd);
     if (lfd >= 0) close(lfd);
     unlink(vm->channel);

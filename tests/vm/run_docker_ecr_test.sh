@@ -97,6 +97,6 @@ expect_rc 1
 expect_no_out "must-not-run"
 expect_out "AccessDeniedException"
 expect_out "$PRODUCTION/org/tools:0.1"
-grep -q "booting" "$T/err" && fail "a VM booted for a job whose credentials were refused"
+grep -qE "booting|restoring" "$T/err" && fail "a VM booted for a job whose credentials were refused"
 expect_no_leftovers
 echo "PASS run_docker_ecr"
