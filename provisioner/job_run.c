@@ -527,7 +527,8 @@ static int boot_and_run(job_ctx *c, mx_err *err)
                                 .user = "circleci",
                                 .host_pub = c->vm.host_pub,
                                 .client_key = c->vm.client_key,
-                                .client_pub = c->vm.client_pub};
+                                .client_pub = c->vm.client_pub,
+                                .retry_ms = c->vm.restored ? 100 : 0};
     if (mx_ssh_connect(&c->ssh, &c->target, deadline, &mx_stop, err) < 0) {
         mx_autofree char *tail = mx_vm_console_tail(&c->vm, 15);
         if (tail && !mx_stop)
@@ -573,6 +574,7 @@ int mx_job_run(const mx_host_config *hc, const mx_run_opts *o, mx_err *err)
     c.hc = hc;
     c.o = o;
     c.t0 = mx_now_ms();
+    mx_trace("mexec run: job %s", o->job_name ? o->job_name : "?");
     c.ssh.sock = -1;
     c.vm.lock_fd = -1;
     mx_secrets_init(&c.secrets);

@@ -196,7 +196,8 @@ int mx_ssh_connect(mx_ssh *c, const mx_ssh_target *t, long long deadline_ms,
             *err = last;
             return mx_wrap(err, "guest did not accept SSH before the boot timeout");
         }
-        struct timespec ts = {0, RETRY_PAUSE_MS * 1000000L};
+        int pause = t->retry_ms > 0 ? t->retry_ms : RETRY_PAUSE_MS;
+        struct timespec ts = {pause / 1000, (long)(pause % 1000) * 1000000L};
         nanosleep(&ts, NULL);
     }
     return mx_fail(err, MX_INFRA, "interrupted while waiting for the guest");

@@ -7,6 +7,7 @@
 #include "save_image.h"
 #include "seed_chan.h"
 #include "signals.h"
+#include "snapshot.h"
 #include "trace.h"
 #include "vm_net.h"
 #include "vm_seed.h"
@@ -159,6 +160,9 @@ int mx_vm_save(const mx_vm *vm, mx_err *err)
         json_pack("{s:s, s:s, s:s, s:i}", "id", vm->job_id, "name", vm->job_name, "domain",
                   vm->domain_name, "ssh_port", vm->ssh_port);
     if (!doc) return mx_fail(err, MX_INFRA, "encode VM state");
+    /* restored from a snapshot: where its agent is */
+    if (vm->agent && json_object_set_new(doc, "agent", json_string(vm->agent)) < 0)
+        return mx_fail(err, MX_INFRA, "encode VM state");
     char *text = json_dumps(doc, JSON_COMPACT);
     if (!text) return mx_fail(err, MX_INFRA, "encode VM state");
     mx_autofree char *path = mx_path_join(vm->dir, "vm.json");
@@ -196,6 +200,12 @@ int mx_vm_load(mx_vm *vm, const char *dir, mx_err *err)
     vm->job_name = mx_xstrdup(name);
     vm->domain_name = mx_xstrdup(domain);
     vm->ssh_port = port;
+    const char *agent = json_string_value(json_object_get(doc, "agent"));
+    /* only the path mexec itself records: never a command line from a file */
+    if (agent && strcmp(agent, MX_SNAPSHOT_AGENT) == 0) {
+        vm->agent = mx_xstrdup(agent);
+        vm->restored = 1;
+    }
     set_paths(vm);
     return 0;
 }

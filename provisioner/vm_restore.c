@@ -30,6 +30,7 @@ static int send_identity(const mx_vm *vm, int fd, long long deadline, mx_err *er
     mx_buf_init(&pub);
     mx_buf_init(&auth);
     unsigned char rnd[64];
+    char hex[2 * sizeof rnd + 1];
     int rc = 0;
     if (mx_read_file(host_key_path, &key, err) < 0 || mx_read_file(vm->host_pub, &pub, err) < 0 ||
         mx_read_file(vm->client_pub, &auth, err) < 0)
@@ -42,15 +43,19 @@ static int send_identity(const mx_vm *vm, int fd, long long deadline, mx_err *er
         char clock_text[64];
         snprintf(clock_text, sizeof clock_text, "%lld.%09ld\n", (long long)now.tv_sec, now.tv_nsec);
         mx_autofree char *hostname = mx_xasprintf("%s\n", vm->domain_name);
+        for (size_t i = 0; i < sizeof rnd; i++)
+            snprintf(hex + 2 * i, 3, "%02x", rnd[i]);
+        /* names and text only: the guest reads them with bash builtins into variables */
         mx_chan_file f[] = {{"ssh_host_ed25519_key", key.data, key.len},
-                            {"ssh_host_ed25519_key.pub", pub.data, pub.len},
+                            {"ssh_host_ed25519_key_pub", pub.data, pub.len},
                             {"authorized_keys", auth.data, auth.len},
                             {"hostname", hostname, strlen(hostname)},
                             {"clock", clock_text, strlen(clock_text)},
-                            {"random", rnd, sizeof rnd}};
+                            {"random", hex, 2 * sizeof rnd}};
         rc = mx_chan_send(fd, f, sizeof f / sizeof *f, deadline, &mx_stop, err);
     }
     explicit_bzero(rnd, sizeof rnd);
+    explicit_bzero(hex, sizeof hex);
     if (key.data) explicit_bzero(key.data, key.len);
     mx_buf_free(&key);
     mx_buf_free(&pub);
