@@ -11,7 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* Bump when what a snapshot holds changes in a way the inputs do not show (the guest side of
  * the seed channel, the save format). */
@@ -117,4 +121,61 @@ void mx_snapshot_rm_stale(const char *image_dir, const char *rc_name, const char
         if (cls && strcmp(cls, rc_name) == 0) mx_rm_rf(dir, NULL);
     }
     closedir(d);
+}
+
+/* Whether the maker of snapshots/NAME (KEY.tmp or .work.PID) is gone. */
+static int maker_gone(const char *snaps, const char *name)
+{
+    size_t n = strlen(name);
+    if (n > 4 && strcmp(name + n - 4, ".tmp") == 0) {
+        /* KEY.tmp: its maker holds KEY.lock */
+        mx_autofree char *lock = mx_xasprintf("%s/%.*s.lock", snaps, (int)(n - 4), name);
+        int fd = open(lock, O_RDWR | O_CLOEXEC);
+        if (fd < 0) return 1;
+        int gone = flock(fd, LOCK_EX | LOCK_NB) == 0;
+        close(fd);
+        return gone;
+    }
+    if (strncmp(name, ".work.", 6) == 0) {
+        char *end;
+        long pid = strtol(name + 6, &end, 10);
+        return *end == '\0' && pid > 0 && kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+    }
+    return 0;
+}
+
+int mx_snapshot_gc(const char *image_store, void (*removed)(const char *path, void *ud), void *ud)
+{
+    int count = 0;
+    DIR *store = opendir(image_store);
+    if (!store) return 0;
+    struct dirent *r;
+    while ((r = readdir(store))) {
+        if (r->d_name[0] == '.') continue;
+        mx_autofree char *recipe = mx_path_join(image_store, r->d_name);
+        DIR *builds = opendir(recipe);
+        if (!builds) continue;
+        struct dirent *b;
+        while ((b = readdir(builds))) {
+            if (b->d_name[0] == '.') continue;
+            mx_autofree char *build = mx_path_join(recipe, b->d_name);
+            mx_autofree char *snaps = mx_path_join(build, "snapshots");
+            DIR *d = opendir(snaps);
+            if (!d) continue;
+            struct dirent *e;
+            while ((e = readdir(d))) {
+                if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+                if (!maker_gone(snaps, e->d_name)) continue;
+                mx_autofree char *path = mx_path_join(snaps, e->d_name);
+                if (mx_rm_rf(path, NULL) == 0) {
+                    count++;
+                    if (removed) removed(path, ud);
+                }
+            }
+            closedir(d);
+        }
+        closedir(builds);
+    }
+    closedir(store);
+    return count;
 }

@@ -57,4 +57,8 @@ int mx_snapshot_rm_all(const char *image_dir, mx_err *err);
 /* Removes img's snapshots of class rc_name other than keep_key (stale ones). */
 void mx_snapshot_rm_stale(const char *image_dir, const char *rc_name, const char *keep_key);
 
+/* Removes what snapshot makers that died left in the store (KEY.tmp whose lock is free,
+ * scratch directories of dead processes); calls removed for each.  Returns how many. */
+int mx_snapshot_gc(const char *image_store, void (*removed)(const char *path, void *ud), void *ud);
+
 #endif

@@ -66,4 +66,12 @@ virsh -q -c qemu:///system list --name | grep -q '^mexec-' && fail "the killed r
 "$MEXEC" gc >"$T/out" 2>"$T/err" || fail "gc failed"
 expect_out "removed job files"
 expect_no_leftovers
+# A snapshot whose maker died half-way (no one holds its lock): gc removes it
+snaps=$("$MEXEC" image path debian-12:current)/snapshots
+key=$(head -c 32 /dev/urandom | sha256sum | cut -c1-64)
+mkdir -p "$snaps/$key.tmp" && : >"$snaps/$key.tmp/disk.qcow2"
+"$MEXEC" gc >"$T/out" 2>"$T/err" || fail "gc failed"
+expect_out "removed unfinished instant-start snapshot $snaps/$key.tmp"
+[[ -e $snaps/$key.tmp ]] && fail "gc left the unfinished snapshot"
+rm -f "$snaps/$key.lock"
 echo "PASS instant_start"
