@@ -350,7 +350,7 @@ static int gl_prepare(gl_ctx *g)
     /* instant start from the image's snapshot for the class (snapshot.h), unless the job sets
      * MEXEC_COLD=1; cold when there can be none (an imported image) or it fails */
     int restored = 0;
-    if (!img.firmware && !nonempty("CUSTOM_ENV_MEXEC_COLD")) {
+    if (g->hc.instant_starts && !img.firmware && !nonempty("CUSTOM_ENV_MEXEC_COLD")) {
         mx_snapshot snap;
         mx_err e2;
         int s = mx_snapshot_get(&g->hc, &img, &rc, agent_local, 0, &snap, &e2);

@@ -461,7 +461,7 @@ static int run_steps(job_ctx *c, mx_err *err)
  * on stderr, then the job goes on cold). */
 static int start_vm(job_ctx *c, mx_err *err)
 {
-    if (!c->o->cold && !c->img.firmware) {
+    if (!c->o->cold && c->hc->instant_starts && !c->img.firmware) {
         mx_snapshot snap;
         mx_err e2;
         mx_trace("job resolved");

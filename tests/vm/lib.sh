@@ -104,6 +104,9 @@ require_image() {
 use_tls_registry() {
     reg=10.0.2.2:${MX_REG_TLS##*:}
     printf 'registries:\n  %s: { ca: %s }\n' "$reg" "$MX_REG_TLS_CA" >>"$MEXEC_HOST_CONFIG"
+    # a fresh CA every run would key a new instant-start snapshot every run (the guest's docker
+    # settings are in it): booting is cheaper
+    echo "instant_starts: false" >>"$MEXEC_HOST_CONFIG"
     export MEXEC_CONTEXTS_DIR=$T/contexts
     mkdir -p "$MEXEC_CONTEXTS_DIR"
     printf '%s: alice\n%s: secret\n' "$2" "$3" >"$MEXEC_CONTEXTS_DIR/$1.yaml"

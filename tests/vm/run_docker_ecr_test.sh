@@ -65,6 +65,8 @@ skopeo copy -q "oci:$oci:tools" "docker://127.0.0.1:443/org/tools:0.1" \
     { cat skopeo.log >&2; fail "push to the fake ECR"; }
 # two VMs one after the other on a 2-core CI machine shared with other work
 cat >>"$MEXEC_HOST_CONFIG" <<YAML
+# per-run registry settings would key a new instant-start snapshot every run: boot
+instant_starts: false
 boot_timeout: 900
 registries:
   $STAGING: { ca: $T/ca.crt, address: 10.0.2.2 }
