@@ -179,3 +179,29 @@ int mx_snapshot_gc(const char *image_store, void (*removed)(const char *path, vo
     closedir(store);
     return count;
 }
+
+long long mx_snapshot_store_usage(const char *image_store, int *count)
+{
+    *count = 0;
+    long long sum = 0;
+    DIR *store = opendir(image_store);
+    if (!store) return 0;
+    struct dirent *r;
+    while ((r = readdir(store))) {
+        if (r->d_name[0] == '.') continue;
+        mx_autofree char *recipe = mx_path_join(image_store, r->d_name);
+        DIR *builds = opendir(recipe);
+        if (!builds) continue;
+        struct dirent *b;
+        while ((b = readdir(builds))) {
+            if (b->d_name[0] == '.') continue;
+            mx_autofree char *build = mx_path_join(recipe, b->d_name);
+            int n = 0;
+            sum += mx_snapshot_usage(build, &n);
+            *count += n;
+        }
+        closedir(builds);
+    }
+    closedir(store);
+    return sum;
+}

@@ -52,6 +52,8 @@ void mx_snapshot_free(mx_snapshot *snap);
 
 /* Bytes used by img's snapshots (all classes), and how many there are. */
 long long mx_snapshot_usage(const char *image_dir, int *count);
+/* The same over every image build in the store (mexec ps). */
+long long mx_snapshot_store_usage(const char *image_store, int *count);
 /* Removes every snapshot of an image build (mexec image rm). */
 int mx_snapshot_rm_all(const char *image_dir, mx_err *err);
 /* Removes img's snapshots of class rc_name other than keep_key (stale ones). */

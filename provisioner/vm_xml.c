@@ -28,6 +28,9 @@ static void add_metadata(mx_buf *b, const mx_vm_spec *s, const char *indent)
     elem(b, i2.data, MX_METADATA_PREFIX ":owner-pid", pid);
     /* for `mexec ps`, and whoever wants to reach the guest without the job's files */
     elem(b, i2.data, MX_METADATA_PREFIX ":ssh-port", port);
+    /* how it started: booted, restored from a snapshot, or the VM a snapshot is made of */
+    elem(b, i2.data, MX_METADATA_PREFIX ":start",
+         s->uuid && s->channel ? "snapshot" : (s->channel ? "snapshot-source" : "boot"));
     mx_buf_free(&i2);
     mx_buf_printf(b, "%s</" MX_METADATA_PREFIX ":job>\n", indent);
 }
