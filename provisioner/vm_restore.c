@@ -41,7 +41,7 @@ static int send_identity(const mx_vm *vm, int fd, long long deadline, mx_err *er
         struct timespec now;
         clock_gettime(CLOCK_REALTIME, &now);
         char clock_text[64];
-        snprintf(clock_text, sizeof clock_text, "%lld.%09ld\n", (long long)now.tv_sec, now.tv_nsec);
+        snprintf(clock_text, sizeof clock_text, "%lld.%09ld", (long long)now.tv_sec, now.tv_nsec);
         mx_autofree char *hostname = mx_xasprintf("%s\n", vm->domain_name);
         for (size_t i = 0; i < sizeof rnd; i++)
             snprintf(hex + 2 * i, 3, "%02x", rnd[i]);
@@ -86,6 +86,16 @@ int mx_vm_restore(mx_vm *vm, const mx_host_config *hc, const mx_image *img, cons
     if (r == 0) mx_trace("restore: identity sent");
     if (r == 0) r = mx_chan_expect(fd, "mexec-seed done", deadline, &mx_stop, err);
     if (r == 0) mx_trace("restore: guest applied its identity");
+    if (r < 0 && vm->dom && !mx_stop) {
+        /* what the guest said about its identity step */
+        mx_autofree char *tail = mx_vm_console_tail(vm, 10);
+        if (tail) {
+            char msg[sizeof err->msg];
+            memcpy(msg, err->msg, sizeof msg);
+            mx_fail(err, err->status, "%.1000s; last lines of the guest console:\n%.900s", msg,
+                    tail);
+        }
+    }
     if (fd >= 0) close(fd);
     if (lfd >= 0) close(lfd);
     unlink(vm->channel);
