@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define MAGIC "LibvirtQemudSave"
@@ -78,39 +81,17 @@ static void put32(unsigned char *p, uint32_t v)
     memcpy(p, &v, 4);
 }
 
-static int copy_rest(int in, int out, mx_err *err)
+/* The new head: libvirt's header, xml, and the cookie of src; in is left at QEMU's stream. */
+static char *new_head(int in, const char *src, const char *xml, size_t *len, mx_err *err)
 {
-    for (;;) {
-        ssize_t n = copy_file_range(in, NULL, out, NULL, 1 << 30, 0);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL)) break;
-        if (n < 0) return mx_fail_errno(err, MX_INFRA, "copy save image");
-        if (n == 0) return 0;
-    }
-    /* another filesystem or an old kernel: plain copying */
-    char buf[1 << 16];
-    for (;;) {
-        ssize_t r = read(in, buf, sizeof buf);
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) return mx_fail_errno(err, MX_INFRA, "read save image");
-        if (r == 0) return 0;
-        if (mx_write_all(out, buf, (size_t)r) < 0)
-            return mx_fail_errno(err, MX_INFRA, "write save image");
-    }
-}
-
-int mx_save_image_rewrite(const char *src, const char *dst, const char *xml, mx_err *err)
-{
-    mx_autoclose int in = open(src, O_RDONLY | O_CLOEXEC);
-    if (in < 0) return mx_fail_errno(err, MX_INFRA, "open %s", src);
     header h;
     mx_autofree char *data = NULL;
-    if (read_head(in, src, &h, &data, err) < 0) return -1;
+    if (read_head(in, src, &h, &data, err) < 0) return NULL;
     /* the cookie: NUL-terminated text at cookie_off (0: none) */
     const char *cookie = h.cookie_off ? data + h.cookie_off : "";
     size_t xml_len = strlen(xml) + 1, cookie_len = h.cookie_off ? strlen(cookie) + 1 : 0;
     if (xml_len + cookie_len > MX_SAVE_MAX_DATA)
-        return mx_fail(err, MX_INFRA, "domain XML too large for a save image");
+        return mx_fail(err, MX_INFRA, "domain XML too large for a save image"), NULL;
     unsigned char head[MX_SAVE_HEADER_LEN] = {0};
     memcpy(head, MAGIC, MAGIC_LEN);
     put32(head + 16, 2);
@@ -118,11 +99,53 @@ int mx_save_image_rewrite(const char *src, const char *dst, const char *xml, mx_
     put32(head + 24, 1); /* was running: resume it */
     put32(head + 28, 0);
     put32(head + 32, cookie_len ? (uint32_t)xml_len : 0);
-    mx_autoclose int out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (out < 0) return mx_fail_errno(err, MX_INFRA, "create %s", dst);
-    if (mx_write_all(out, head, sizeof head) < 0 || mx_write_all(out, xml, xml_len) < 0 ||
-        (cookie_len && mx_write_all(out, cookie, cookie_len) < 0))
-        return mx_fail_errno(err, MX_INFRA, "write %s", dst);
-    /* in sits at the start of QEMU's stream */
-    return copy_rest(in, out, err);
+    mx_buf b;
+    mx_buf_init(&b);
+    mx_buf_add(&b, head, sizeof head);
+    mx_buf_add(&b, xml, xml_len);
+    mx_buf_add(&b, cookie, cookie_len);
+    *len = b.len;
+    return mx_buf_steal(&b);
+}
+
+/* The feeding child: async-signal-safe calls only (it is forked from a process that may run
+ * libvirt's threads).  Exits 0 once all of it is written. */
+static void feed(const char *fifo, const char *head, size_t len, int in)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlives the job's process */
+    int out = open(fifo, O_WRONLY | O_CLOEXEC);
+    if (out < 0 || mx_write_all(out, head, len) < 0) _exit(1);
+    for (;;) {
+        ssize_t n = splice(in, NULL, out, NULL, 1 << 20, SPLICE_F_MOVE);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) _exit(2);
+        if (n == 0) _exit(0);
+    }
+}
+
+int mx_save_image_feed(const char *src, const char *fifo, const char *xml, pid_t *pid, mx_err *err)
+{
+    *pid = -1;
+    mx_autoclose int in = open(src, O_RDONLY | O_CLOEXEC);
+    if (in < 0) return mx_fail_errno(err, MX_INFRA, "open %s", src);
+    size_t len;
+    mx_autofree char *head = new_head(in, src, xml, &len, err);
+    if (!head) return -1;
+    if (mkfifo(fifo, 0600) < 0) return mx_fail_errno(err, MX_INFRA, "mkfifo %s", fifo);
+    pid_t child = fork();
+    if (child < 0) return mx_fail_errno(err, MX_INFRA, "fork");
+    if (child == 0) feed(fifo, head, len, in);
+    *pid = child;
+    return 0;
+}
+
+int mx_save_image_fed(pid_t pid, int ok)
+{
+    if (pid <= 0) return -1;
+    /* libvirt gave up before reading all of it: the feeder may wait on the FIFO forever */
+    if (!ok) kill(pid, SIGKILL);
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR) return -1;
+    return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
 }

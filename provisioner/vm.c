@@ -310,14 +310,17 @@ static int restore_domain(mx_vm *vm, mx_vm_spec *spec, const char *from, mx_err 
     spec->uuid = uuid;
     spec->genid = genid;
     mx_autofree char *xml = mx_vm_domain_xml(spec);
-    mx_autofree char *copy = mx_path_join(vm->dir, "restore.save");
-    int rc = mx_save_image_rewrite(from, copy, xml, err);
-    mx_trace("restore: save image copied");
-    if (rc == 0 && virDomainRestoreFlags(vm->conn, copy, NULL, VIR_DOMAIN_SAVE_RUNNING) < 0) {
+    mx_autofree char *fifo = mx_path_join(vm->dir, "restore.save");
+    pid_t feeder;
+    int rc = mx_save_image_feed(from, fifo, xml, &feeder, err);
+    mx_trace("restore: save image feeder started");
+    if (rc == 0 && virDomainRestoreFlags(vm->conn, fifo, NULL, VIR_DOMAIN_SAVE_RUNNING) < 0) {
         const char *msg = mx_virt_error();
         rc = mx_fail(err, MX_INFRA, "restore VM %s: %s%s", vm->domain_name, msg, create_hint(msg));
     }
-    unlink(copy);
+    /* restored: libvirt read what it needed, whatever the feeder says */
+    if (feeder > 0) mx_save_image_fed(feeder, rc == 0);
+    unlink(fifo);
     if (rc == 0 && !(vm->dom = virDomainLookupByName(vm->conn, vm->domain_name)))
         rc = mx_fail(err, MX_INFRA, "look up restored VM %s: %s", vm->domain_name, mx_virt_error());
     return rc;

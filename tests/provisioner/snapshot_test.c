@@ -89,63 +89,87 @@ static char *fake_save(const char *dir, const char *xml, const char *cookie, siz
     return path;
 }
 
-static void test_rewrite(void **state)
+/* What libvirt reads from the FIFO: the job's header and XML, src's cookie, src's stream. */
+static mx_buf read_fed(const char *src, const char *xml, mx_err *err, int *rc)
+{
+    char *dir = mx_dirname(src);
+    char *fifo = mx_path_join(dir, "job.save");
+    pid_t pid;
+    mx_buf b;
+    mx_buf_init(&b);
+    *rc = mx_save_image_feed(src, fifo, xml, &pid, err);
+    if (*rc == 0) {
+        assert_int_equal(tu_mode(fifo) & 0777, 0600);
+        struct stat st;
+        assert_int_equal(lstat(fifo, &st), 0);
+        assert_true(S_ISFIFO(st.st_mode));
+        assert_int_equal(mx_read_file(fifo, &b, err), 0);
+        assert_int_equal(mx_save_image_fed(pid, 1), 0);
+        unlink(fifo);
+    }
+    free(fifo);
+    free(dir);
+    return b;
+}
+
+static void test_feed(void **state)
 {
     (void)state;
     char *dir = tu_mkdtemp();
     const char *stream = "QEVM\x01\x02 the migration stream, copied byte for byte";
-    char *src = fake_save(dir, "<domain><name>snap</name></domain>\n",
-                          "<cookie>\n  <slirpHelper/>\n</cookie>\n", 4096, stream);
+    const char *cookie = "<cookie>\n  <slirpHelper/>\n</cookie>\n";
+    char *src = fake_save(dir, "<domain><name>snap</name></domain>\n", cookie, 4096, stream);
     mx_err err;
     char *xml = mx_save_image_xml(src, &err);
     assert_non_null(xml);
     assert_string_equal(xml, "<domain><name>snap</name></domain>\n");
     free(xml);
     const char *job_xml = "<domain><name>mexec-job</name><uuid>u</uuid> a longer XML </domain>";
-    char *dst = mx_path_join(dir, "job.save");
-    if (mx_save_image_rewrite(src, dst, job_xml, &err) < 0) fail_msg("%s", err.msg);
-    assert_int_equal(tu_mode(dst) & 0777, 0600);
-    xml = mx_save_image_xml(dst, &err);
-    assert_non_null(xml);
-    assert_string_equal(xml, job_xml);
-    free(xml);
+    int rc;
+    mx_buf b = read_fed(src, job_xml, &err, &rc);
+    if (rc < 0) fail_msg("%s", err.msg);
     /* header: running, data = XML + cookie; then the cookie; then the stream unchanged */
-    mx_buf b;
-    mx_buf_init(&b);
-    assert_int_equal(mx_read_file(dst, &b, &err), 0);
+    assert_true(b.len > MX_SAVE_HEADER_LEN);
+    assert_memory_equal(b.data, "LibvirtQemudSave", 16);
     uint32_t v[5];
     memcpy(v, b.data + 16, sizeof v);
     size_t xl = strlen(job_xml) + 1;
-    const char *cookie = "<cookie>\n  <slirpHelper/>\n</cookie>\n";
     assert_int_equal(v[0], 2);
     assert_int_equal(v[1], xl + strlen(cookie) + 1);
     assert_int_equal(v[2], 1);
     assert_int_equal(v[3], 0);
     assert_int_equal(v[4], xl);
+    assert_string_equal(b.data + MX_SAVE_HEADER_LEN, job_xml);
     assert_string_equal(b.data + MX_SAVE_HEADER_LEN + xl, cookie);
     size_t at = MX_SAVE_HEADER_LEN + v[1];
     assert_int_equal(b.len - at, strlen(stream));
     assert_memory_equal(b.data + at, stream, strlen(stream));
     mx_buf_free(&b);
-    /* dst exists: never overwritten */
-    assert_int_equal(mx_save_image_rewrite(src, dst, job_xml, &err), -1);
-    free(dst);
+    /* a reader that never comes (libvirt failed first): the feeder is ended, not left waiting */
+    char *fifo = mx_path_join(dir, "never.save");
+    pid_t pid;
+    assert_int_equal(mx_save_image_feed(src, fifo, job_xml, &pid, &err), 0);
+    assert_int_equal(mx_save_image_fed(pid, 0), -1);
+    /* the FIFO exists: never replaced */
+    assert_int_equal(mx_save_image_feed(src, fifo, job_xml, &pid, &err), -1);
+    free(fifo);
     free(src);
     tu_rmdir(dir);
 }
 
-static void test_rewrite_refuses(void **state)
+static void test_feed_refuses(void **state)
 {
     (void)state;
     char *dir = tu_mkdtemp();
     mx_err err;
+    int rc;
     char *junk = tu_write(dir, "junk.save",
                           "not a save image at all, but long enough to read a "
                           "whole header from it if one tried: 92 bytes.......");
-    char *dst = mx_path_join(dir, "out.save");
-    assert_int_equal(mx_save_image_rewrite(junk, dst, "<domain/>", &err), -1);
+    mx_buf b = read_fed(junk, "<domain/>", &err, &rc);
+    assert_int_equal(rc, -1);
     tu_assert_contains(err.msg, "is not a libvirt QEMU save image");
-    assert_false(mx_path_exists(dst));
+    mx_buf_free(&b);
     /* compressed images (virsh save with a compression format) are not ours */
     char *src = fake_save(dir, "<domain/>", NULL, 0, "stream");
     int fd = open(src, O_WRONLY);
@@ -153,7 +177,8 @@ static void test_rewrite_refuses(void **state)
     put32(one, 1);
     assert_int_equal(pwrite(fd, one, 4, 28), 4);
     close(fd);
-    assert_int_equal(mx_save_image_rewrite(src, dst, "<domain/>", &err), -1);
+    b = read_fed(src, "<domain/>", &err, &rc);
+    assert_int_equal(rc, -1);
     tu_assert_contains(err.msg, "unsupported save image");
     /* data_len beyond any XML libvirt writes */
     fd = open(src, O_WRONLY);
@@ -162,11 +187,14 @@ static void test_rewrite_refuses(void **state)
     put32(one, 0x7fffffff);
     assert_int_equal(pwrite(fd, one, 4, 20), 4);
     close(fd);
-    assert_int_equal(mx_save_image_rewrite(src, dst, "<domain/>", &err), -1);
+    b = read_fed(src, "<domain/>", &err, &rc);
+    assert_int_equal(rc, -1);
     tu_assert_contains(err.msg, "unsupported save image");
+    char *fifo = mx_path_join(dir, "job.save");
+    assert_false(mx_path_exists(fifo));
+    free(fifo);
     free(src);
     free(junk);
-    free(dst);
     tu_rmdir(dir);
 }
 
@@ -209,10 +237,8 @@ static void test_channel_lines(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_key),
-        cmocka_unit_test(test_rewrite),
-        cmocka_unit_test(test_rewrite_refuses),
-        cmocka_unit_test(test_bundle),
+        cmocka_unit_test(test_key),           cmocka_unit_test(test_feed),
+        cmocka_unit_test(test_feed_refuses),  cmocka_unit_test(test_bundle),
         cmocka_unit_test(test_channel_lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
