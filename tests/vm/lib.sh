@@ -23,6 +23,9 @@ resource_classes:
   test.small: { vcpus: 1, memory_mib: 1536 }
 YAML
 
+# MEXEC_TEST_COLD=1: every job boots (instant starts off), e.g. to time the suite both ways
+if [[ ${MEXEC_TEST_COLD:-} == 1 ]]; then echo "instant_starts: false" >>"$MEXEC_HOST_CONFIG"; fi
+
 cleanup_t() { rm -rf "$T"; }
 trap cleanup_t EXIT
 
