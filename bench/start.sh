@@ -61,4 +61,4 @@ printf 'median over %d runs: (a) cold mexec run %.2f s, (b) instant mexec run %.
 printf 'ratios: cold/instant %.2f, qemu-system/instant %.2f\n' \
     "$(echo "$ma / $mb" | bc -l)" "$(echo "$mc / $mb" | bc -l)"
 echo "where the last instant start's time went (MEXEC_TRACE, seconds since mexec started):"
-grep '^mexec-trace:' "$T/instant-err" | sed 's/^mexec-trace: /  /'
+grep '^mexec: trace:' "$T/instant-err" | sed 's/^mexec: trace: /  /'
