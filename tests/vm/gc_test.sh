@@ -1,6 +1,7 @@
 #!/bin/bash
 # After SIGKILL nothing runs on (libvirt auto-destroys the domain) and `mexec gc` removes the
-# files; gc also destroys a running mexec domain whose owner is gone.
+# files and ends the guest network's processes; gc also destroys a running mexec domain whose
+# owner is gone.
 # shellcheck source=tests/vm/lib.sh
 source "$(dirname "$0")/lib.sh"
 
@@ -46,6 +47,19 @@ virsh -q -c qemu:///system create "$T/orphan.xml" >/dev/null || fail "could not 
 "$MEXEC" gc >"$T/out" 2>"$T/err" || fail "gc failed"
 expect_out "removed VM mexec-deadbeef00000000"
 expect_out "removed job files $jobdir"
+expect_no_leftovers
+# A guest network left behind by a killed owner: gc ends it.  A shell whose command line names
+# the job's ready file stands in for pasta.
+netjob=$T/jobs/feedface00000000
+mkdir -p "$netjob/net" && : >"$netjob/lock"
+setsid sh -c 'sleep 600 & wait' sh "$netjob/net/ready" &
+net_pid=$!
+echo "$net_pid" >"$netjob/net.pid"
+"$MEXEC" gc >"$T/out" 2>"$T/err" || fail "gc failed"
+expect_out "removed job files $netjob"
+rc=0
+wait "$net_pid" || rc=$?
+[[ $rc -eq 137 ]] || fail "the orphaned guest network was not ended by SIGKILL (status $rc)"
 expect_no_leftovers
 # A job saved to outlive its owner (GitLab stages: vm.json) is not an orphan between stages,
 # unless it is older than any job runs.
