@@ -15,6 +15,8 @@
  *   them; an ECR image without any gets a token from the job's AWS_* variables. */
 #include "catalog.h"
 #include "gitlab.h"
+#include "image_import_store.h"
+#include "image_tag.h"
 #include "job_containers.h"
 #include "mx_aws.h"
 #include "mx_b64.h"
@@ -27,15 +29,33 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* 1 when some catalog reference has ref's NAME (the part before its last ':'). */
+static int catalog_has_name(const mx_catalog *cat, const char *ref)
+{
+    const char *colon = strrchr(ref, ':');
+    size_t n = colon ? (size_t)(colon - ref) : strlen(ref);
+    for (size_t i = 0; cat->images && cat->images->kind == MX_NODE_MAP && i < cat->images->n; i++)
+        if (mx_ref_has_name(cat->images->keys[i]->value, ref, n)) return 1;
+    return 0;
+}
+
 int mx_gitlab_container_image(const mx_host_config *hc, const char *image)
 {
     if (!image || !*image) return 0;
     mx_catalog cat;
     mx_err err;
     if (mx_catalog_load(hc->images_dir, &cat, &err) < 0) return 0; /* prepare says why */
-    int in_catalog = mx_node_get(cat.images, image) != NULL;
+    /* a machine image by its catalog name with a tag the catalog lacks is a mistyped machine
+     * image (prepare lists the known tags), not a Docker Hub image of that name */
+    int machine = catalog_has_name(&cat, image);
     mx_catalog_free(&cat);
-    return !in_catalog;
+    if (machine) return 0;
+    mx_image img;
+    memset(&img, 0, sizeof img);
+    int imported = mx_imported_resolve(hc, image, &img, &err);
+    if (imported == 1) mx_image_free(&img);
+    /* an unreadable import record is prepare's to report, as a machine image */
+    return imported == 0;
 }
 
 int mx_gitlab_stage_in_container(const char *stage)

@@ -6,6 +6,7 @@
 #include "gitlab.h"
 #include "host_config.h"
 #include "mx_b64.h"
+#include "mx_fs.h"
 #include "vm.h"
 
 #include <jansson.h>
@@ -387,6 +388,18 @@ static void container_image(void **state)
     assert_false(mx_gitlab_container_image(&hc, "debian-12:current"));
     assert_true(mx_gitlab_container_image(&hc, "ruby:3.3"));
     assert_true(mx_gitlab_container_image(&hc, "123456789012.dkr.ecr.us-east-1.amazonaws.com/a:1"));
+    /* a catalog name with a tag it lacks is a mistyped machine image, not a Docker Hub image */
+    assert_false(mx_gitlab_container_image(&hc, "debian-12:no-such-tag"));
+    assert_true(mx_gitlab_container_image(&hc, "debian-120:current"));
+    /* an imported stock cloud image is a machine image too */
+    char *store = mx_path_join(dir, "store");
+    hc.image_store = store;
+    assert_true(mx_gitlab_container_image(&hc, "mine:v1"));
+    char *imported = mx_path_join(dir, "store/imported/mine/v1");
+    assert_int_equal(mx_mkdir_p(imported, 0700, NULL), 0);
+    assert_false(mx_gitlab_container_image(&hc, "mine:v1"));
+    free(imported);
+    free(store);
     tu_rmdir(dir);
 }
 
