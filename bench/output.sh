@@ -16,6 +16,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
 T=$(mktemp -d /tmp/mexec-bench.XXXXXX)
+# QEMU and the guest network run as libvirt-qemu and open the job's files below $T/jobs
+chmod 0711 "$T"
 trap 'rm -rf "$T"' EXIT
 
 printf 'state_dir: %s/jobs\nboot_timeout: 900\nresource_classes: { bench: { vcpus: 2, memory_mib: 2048 } }\n' "$T" >"$T/host.yaml"
