@@ -193,17 +193,6 @@ int mx_vm_load(mx_vm *vm, const char *dir, mx_err *err)
     return 0;
 }
 
-int mx_vm_attach(mx_vm *vm, const mx_host_config *hc, mx_err *err)
-{
-    if (!vm->conn && !(vm->conn = mx_virt_connect(hc->libvirt_uri, err))) return -1;
-    if (vm->dom) return 1;
-    vm->dom = virDomainLookupByName(vm->conn, vm->domain_name);
-    if (vm->dom) return 1;
-    virErrorPtr e = virGetLastError();
-    if (e && e->code == VIR_ERR_NO_DOMAIN) return 0;
-    return mx_fail(err, MX_INFRA, "look up VM %s: %s", vm->domain_name, mx_virt_error());
-}
-
 int mx_vm_destroy_by_name(const mx_host_config *hc, const char *name, mx_err *err)
 {
     virConnectPtr conn = mx_virt_connect(hc->libvirt_uri, err);

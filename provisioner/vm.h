@@ -45,10 +45,8 @@ void mx_vm_teardown(mx_vm *vm);
  * mode 0600.  Paths are not recorded: they follow from the directory. */
 int mx_vm_save(const mx_vm *vm, mx_err *err);
 /* Fills *vm from dir/vm.json and takes the job lock (waiting while another process holds it).
- * Does not connect to libvirt: mx_vm_attach does. */
+ * Does not connect to libvirt. */
 int mx_vm_load(mx_vm *vm, const char *dir, mx_err *err);
-/* Connects to libvirt and looks up the job's domain.  Returns 1 found, 0 no such domain. */
-int mx_vm_attach(mx_vm *vm, const mx_host_config *hc, mx_err *err);
 /* Releases memory, connection and lock but leaves the domain and files (another process goes
  * on with them). */
 void mx_vm_detach(mx_vm *vm);
