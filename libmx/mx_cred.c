@@ -47,23 +47,6 @@ struct mx_cred_resolver {
     int built;
 };
 
-static void secret_free(char *s)
-{
-    if (s) OPENSSL_cleanse(s, strlen(s));
-    free(s);
-}
-
-void mx_cred_clear(mx_cred *c)
-{
-    if (!c) return;
-    secret_free(c->username);
-    secret_free(c->password);
-    secret_free(c->identity_token);
-    free(c->server);
-    free(c->source);
-    memset(c, 0, sizeof *c);
-}
-
 static void cred_copy(mx_cred *dst, const mx_cred *src)
 {
     dst->username = src->username ? mx_xstrdup(src->username) : NULL;

@@ -1,6 +1,6 @@
 #include "catalog.h"
 #include "image_tag.h"
-#include "image_import.h"
+#include "image_import_store.h"
 #include "mx_buf.h"
 #include "mx_cleanup.h"
 #include "mx_fs.h"
@@ -268,23 +268,4 @@ int mx_image_require_built(const mx_image *img, mx_err *err)
                        "has %s",
                        img->ref, img->pin, img->dir, img->sha256 ? img->sha256 : "none recorded");
     return 0;
-}
-
-void mx_image_free(mx_image *img)
-{
-    free(img->ref);
-    free(img->recipe);
-    free(img->pin);
-    free(img->recipe_dir);
-    free(img->recipe_hash);
-    free(img->dir);
-    free(img->base);
-    free(img->kernel);
-    free(img->initrd);
-    free(img->manifest);
-    free(img->cmdline);
-    free(img->sha256);
-    free(img->tag_record);
-    free(img->firmware);
-    memset(img, 0, sizeof *img);
 }

@@ -1,7 +1,7 @@
 /* Expansion of one job: parameters bound and substituted, the executor merged in, commands
  * and when/unless steps replaced by the steps they stand for, pre- and post-steps added. */
 #include "cfg_cond.h"
-#include "cfg_internal.h"
+#include "cfg_process_int.h"
 #include "cfg_params.h"
 #include "cfg_suggest.h"
 

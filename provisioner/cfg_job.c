@@ -1,5 +1,5 @@
 #include "cfg_job.h"
-#include "cfg_internal.h"
+#include "cfg_job_int.h"
 #include "cfg_suggest.h"
 #include "mx_buf.h"
 
@@ -433,8 +433,7 @@ char *mx_cfg_job_names(const mx_node *root)
     return mx_buf_steal(&b);
 }
 
-/* The job model from an expanded job (the 2.0 form: no parameters, executors or commands). */
-static int parse_job(const mx_node *j, const char *name, mx_job *job, mx_err *err)
+int mx_cfg_job_parse(const mx_node *j, const char *name, mx_job *job, mx_err *err)
 {
     if (j->kind != MX_NODE_MAP) return mx_node_fail(err, j, "job \"%s\" must be a map", name);
     job->file = mx_xstrdup(j->file);
@@ -489,41 +488,6 @@ static int parse_job(const mx_node *j, const char *name, mx_job *job, mx_err *er
         }
     }
     return 0;
-}
-
-int mx_cfg_job_load_opts(const mx_node *root, const char *name, const mx_cfg_opts *o, mx_job *job,
-                         mx_err *err)
-{
-    memset(job, 0, sizeof *job);
-    job->name = mx_xstrdup(name);
-    mx_node *j = NULL;
-    if (mx_cfg_job_node(root, name, o, &j, err) < 0) return -1;
-    int rc = parse_job(j, name, job, err);
-    mx_node_free(j);
-    if (rc == 0) rc = mx_job_check_runnable(job, err);
-    return rc;
-}
-
-int mx_cfg_job_load(const mx_node *root, const char *name, mx_job *job, mx_err *err)
-{
-    return mx_cfg_job_load_opts(root, name, NULL, job, err);
-}
-
-int mx_cfg_validate(const mx_node *root, const mx_cfg_opts *o, mx_err *err)
-{
-    mx_node *doc = NULL;
-    if (mx_cfg_process(root, o, &doc, err) < 0) return -1;
-    const mx_node *jobs = mx_node_get(doc, "jobs");
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i < jobs->n; i++) {
-        mx_job job;
-        memset(&job, 0, sizeof job);
-        job.name = mx_xstrdup(jobs->keys[i]->value);
-        rc = parse_job(jobs->vals[i], job.name, &job, err);
-        mx_job_free(&job);
-    }
-    mx_node_free(doc);
-    return rc;
 }
 
 void mx_job_free(mx_job *job)

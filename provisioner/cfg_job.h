@@ -132,7 +132,8 @@ typedef struct mx_job {
     int line, col;
 } mx_job;
 
-/* Reads job `name` from a loaded config, for running it here: a job this host cannot run
+/* Reads job `name` from a loaded config (cfg_job_load.c), for running it here: a job this
+ * host cannot run
  * (mx_job_check_runnable) is an error.  Errors name file:line:col. */
 int mx_cfg_job_load(const mx_node *root, const char *name, mx_job *job, mx_err *err);
 /* 0 if this host can run the job, else -1 with a message saying why not (MX_USAGE): docker and

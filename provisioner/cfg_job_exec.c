@@ -1,6 +1,6 @@
 /* The job model's executor, type and parallelism: every executor is valid config; what this
  * host can run is decided by mx_job_check_runnable, for `run` alone. */
-#include "cfg_internal.h"
+#include "cfg_process_int.h"
 #include "cfg_job.h"
 #include "cfg_suggest.h"
 #include "mx_buf.h"

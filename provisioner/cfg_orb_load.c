@@ -2,7 +2,7 @@
  * from CircleCI's registry (through the cache and the lock file, orb_registry.h), or the
  * built-in docker orb when the real one cannot be had.  Every orb that cannot be had is named
  * in one error, each with its file:line:col. */
-#include "cfg_internal.h"
+#include "cfg_process_int.h"
 #include "cfg_suggest.h"
 #include "mx_cleanup.h"
 #include "mx_fs.h"

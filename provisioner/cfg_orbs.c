@@ -1,6 +1,6 @@
 /* The expansion context: orbs (built in, inline, from the host's orb directory) and pipeline
  * values, and the lookup of definitions through them. */
-#include "cfg_internal.h"
+#include "cfg_process_int.h"
 #include "cfg_params.h"
 #include "cfg_suggest.h"
 #include "mx_fs.h"

@@ -1,7 +1,7 @@
 /* Workflows: job invocations (matrix expanded, named), then a plan for one branch or tag build:
  * requires resolved (aliases, name: status forms), filters applied, jobs in dependency order. */
 #include "cfg_cond.h"
-#include "cfg_internal.h"
+#include "cfg_process_int.h"
 #include "cfg_params.h"
 #include "cfg_suggest.h"
 

@@ -3,7 +3,7 @@
  * An image appears by one rename of its finished work directory and disappears by one rename
  * out of the way, so a job resolving it sees it whole or not at all; a job already running
  * keeps its open base file even when the image is removed under it. */
-#include "image_import.h"
+#include "image_import_store.h"
 #include "mx_cleanup.h"
 #include "mx_fs.h"
 

@@ -552,7 +552,7 @@ int mx_job_run(const mx_host_config *hc, const mx_run_opts *o, mx_err *err)
         mx_envlist_free(&c.context_env);
         mx_image_free(&c.img);
         mx_job_free(&c.job);
-        return mx_job_run_nodes(hc, o, n, err);
+        return mx_job_run_nodes(hc, o, n, mx_job_run, err);
     }
     if (rc == 0) {
         c.agent_local = mx_agent_binary(err);

@@ -23,33 +23,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static void ignore_virt_error(void *ud, virErrorPtr e)
-{
-    (void)ud, (void)e;
-}
-
-void mx_virt_quiet(void)
-{
-    virSetErrorFunc(NULL, ignore_virt_error);
-}
-
-const char *mx_virt_error(void)
-{
-    const char *m = virGetLastErrorMessage();
-    return m && *m ? m : "unknown libvirt error";
-}
-
-virConnectPtr mx_virt_connect(const char *uri, mx_err *err)
-{
-    virConnectPtr conn = virConnectOpen(uri);
-    if (!conn)
-        mx_fail(err, MX_INFRA,
-                "connect to libvirt at %s: %s (is libvirtd running? scripts/setup-host.sh "
-                "starts it)",
-                uri, mx_virt_error());
-    return conn;
-}
-
 static int random_id(char out[17], mx_err *err)
 {
     unsigned char r[8];
@@ -289,7 +262,8 @@ int mx_vm_boot(mx_vm *vm, const mx_host_config *hc, const mx_image *img, const m
                mx_err *err)
 {
     if (make_overlay(vm, img, err) < 0) return -1;
-    if (mx_vm_seed_create(vm, hc, err) < 0) return mx_wrap(err, "create seed");
+    mx_seed_paths seed = {vm->dir, vm->domain_name, vm->client_pub, vm->host_pub, vm->seed};
+    if (mx_vm_seed_create(&seed, hc, err) < 0) return mx_wrap(err, "create seed");
     return start_domain(vm, hc, img, rc, err);
 }
 

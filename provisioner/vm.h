@@ -11,6 +11,7 @@
 #include "host_config.h"
 #include "mx_err.h"
 #include "resource_class.h"
+#include "virt_error.h" /* mx_virt_error, mx_virt_connect: used with every mx_vm */
 
 #include <libvirt/libvirt.h>
 
@@ -55,12 +56,5 @@ int mx_vm_destroy_by_name(const mx_host_config *hc, const char *name, mx_err *er
 
 /* The last lines of the guest's serial console (to explain a boot that failed); caller frees. */
 char *mx_vm_console_tail(const mx_vm *vm, int lines);
-
-/* libvirt prints its errors on stderr by default; mexec reports them itself. */
-void mx_virt_quiet(void);
-/* libvirt's last error message, or "unknown libvirt error". */
-const char *mx_virt_error(void);
-/* virConnectOpen with an error that says what to check. */
-virConnectPtr mx_virt_connect(const char *uri, mx_err *err);
 
 #endif

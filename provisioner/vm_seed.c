@@ -5,7 +5,6 @@
 #include "mx_fs.h"
 #include "mx_proc.h"
 #include "host_config.h"
-#include "vm.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -193,26 +192,26 @@ static int docker_files(const seed_files *f, const char *seed_dir, const char *s
     return rc < 0 ? mx_wrap(err, "guest docker settings") : 0;
 }
 
-int mx_vm_seed_create(const mx_vm *vm, const mx_host_config *hc, mx_err *err)
+int mx_vm_seed_create(const mx_seed_paths *p, const mx_host_config *hc, mx_err *err)
 {
-    mx_autofree char *dir = mx_path_join(vm->dir, "seed");
+    mx_autofree char *dir = mx_path_join(p->dir, "seed");
     mx_autofree char *sub = mx_path_join(dir, "mexec");
-    mx_autofree char *host_key_path = mx_path_join(vm->dir, "host_key");
-    mx_autofree char *client_pub = read_text(vm->client_pub, err);
+    mx_autofree char *host_key_path = mx_path_join(p->dir, "host_key");
+    mx_autofree char *client_pub = read_text(p->client_pub, err);
     mx_autofree char *host_key = client_pub ? read_text(host_key_path, err) : NULL;
-    mx_autofree char *host_pub = host_key ? read_text(vm->host_pub, err) : NULL;
+    mx_autofree char *host_pub = host_key ? read_text(p->host_pub, err) : NULL;
     if (!host_pub) return -1;
     if (mx_mkdir_p(sub, 0700, err) < 0) return -1;
     mx_autofree char *meta =
-        mx_xasprintf("instance-id: %s\nlocal-hostname: %s\n", vm->domain_name, vm->domain_name);
+        mx_xasprintf("instance-id: %s\nlocal-hostname: %s\n", p->name, p->name);
     seed_files files = {0};
-    if (docker_settings(hc, vm->domain_name, &files, err) < 0) {
+    if (docker_settings(hc, p->name, &files, err) < 0) {
         free_files(&files);
         return -1;
     }
     mx_autofree char *user =
         mx_vm_seed_cloud_config(client_pub, host_key, host_pub, files.v, files.n);
-    mx_autofree char *hostname = mx_xasprintf("%s\n", vm->domain_name);
+    mx_autofree char *hostname = mx_xasprintf("%s\n", p->name);
     int rc = 0;
     if (put(dir, "meta-data", meta, 0600, err) < 0 || put(dir, "user-data", user, 0600, err) < 0 ||
         put(sub, "ssh_host_ed25519_key", host_key, 0600, err) < 0 ||
@@ -221,15 +220,15 @@ int mx_vm_seed_create(const mx_vm *vm, const mx_host_config *hc, mx_err *err)
         put(sub, "hostname", hostname, 0644, err) < 0) {
         rc = -1;
     } else {
-        mx_autofree char *stage = mx_path_join(vm->dir, "seed-files");
+        mx_autofree char *stage = mx_path_join(p->dir, "seed-files");
         rc = docker_files(&files, dir, stage, err);
     }
     free_files(&files);
     if (rc == 0) {
-        const char *argv[] = {"genisoimage", "-quiet",  "-output", vm->seed, "-volid",
-                              "cidata",      "-joliet", "-rock",   dir,      NULL};
+        const char *argv[] = {"genisoimage", "-quiet",  "-output", p->seed, "-volid",
+                              "cidata",      "-joliet", "-rock",   dir,     NULL};
         rc = mx_proc_check(argv, NULL, NULL, err);
-        if (rc == 0 && chmod(vm->seed, 0600) < 0) rc = mx_fail_errno(err, MX_INFRA, "chmod seed");
+        if (rc == 0 && chmod(p->seed, 0600) < 0) rc = mx_fail_errno(err, MX_INFRA, "chmod seed");
     }
     /* the staging copy holds the private host key: it goes as soon as the image exists */
     mx_rm_rf(dir, NULL);

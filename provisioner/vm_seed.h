@@ -11,12 +11,21 @@
 
 #include <stddef.h>
 
-struct mx_vm;
 struct mx_host_config;
+
+/* Where a job's seed comes from and goes (the paths of its mx_vm; the seed does not need the
+ * rest of it). */
+typedef struct mx_seed_paths {
+    const char *dir;        /* the job directory: staging happens under it */
+    const char *name;       /* the domain name: instance id and hostname */
+    const char *client_pub; /* the job's authorized key */
+    const char *host_pub;   /* public half of the generated host key (dir/host_key) */
+    const char *seed;       /* the ISO to write */
+} mx_seed_paths;
 
 /* Writes the seed image; the guest's dockerd settings (registry CAs, insecure registries,
  * mirrors) from the host config travel as mexec/files.tar. */
-int mx_vm_seed_create(const struct mx_vm *vm, const struct mx_host_config *hc, mx_err *err);
+int mx_vm_seed_create(const mx_seed_paths *p, const struct mx_host_config *hc, mx_err *err);
 /* /etc/docker/daemon.json for the guest, or NULL when the host config sets nothing. */
 char *mx_vm_seed_daemon_json(const struct mx_host_config *hc);
 /* The guest's /etc/hosts when registries in the host config have an address: (the whole file,
