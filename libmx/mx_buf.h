@@ -24,6 +24,11 @@ void mx_buf_consume(mx_buf *b, size_t n);
 char *mx_buf_steal(mx_buf *b);
 
 /* Allocation helpers that abort on out-of-memory (same reasoning as above). */
+/* Allocation failed (malloc, or a library that allocates: jansson, vasprintf, OpenSSL's digest
+ * contexts): says so on stderr and aborts.  mexec does not try to run on without memory; any
+ * other failure, and every bad input, is an error returned in mx_err instead, so this is the
+ * only abort: scripts/check-src.sh refuses one anywhere else. */
+_Noreturn void mx_oom(void);
 void *mx_xmalloc(size_t n);
 void *mx_xcalloc(size_t n, size_t size);
 void *mx_xrealloc(void *p, size_t n);

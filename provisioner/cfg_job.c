@@ -1,9 +1,11 @@
 #include "cfg_job.h"
+#include "mx_num.h"
 #include "cfg_job_int.h"
 #include "cfg_suggest.h"
 #include "mx_buf.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,9 +50,9 @@ long mx_parse_duration(const char *s)
     int any_unit = 0;
     while (*p) {
         if (!isdigit((unsigned char)*p)) return -1;
-        char *end;
-        long v = strtol(p, &end, 10);
-        if (v < 0 || v > 10L * 365 * 24 * 3600) return -1;
+        const char *end;
+        long long v;
+        if (mx_parse_int_prefix(p, 0, 10LL * 365 * 24 * 3600, &v, &end) < 0) return -1;
         p = end;
         /* a fraction ("1.25h", as CircleCI allows): up to 6 digits, in millionths */
         long frac = 0, scale = 1;
@@ -393,9 +395,9 @@ static int parse_step(const mx_node *item, mx_step *st, mx_err *err)
                   (strcmp(method->value, "blobless") == 0 || strcmp(method->value, "full") == 0)))
                 return mx_node_fail(err, method, "checkout method must be blobless or full");
             const mx_node *depth = mx_node_get(v, "depth");
-            char *end = NULL;
-            if (depth && (depth->kind != MX_NODE_SCALAR || strtol(depth->value, &end, 10) < 0 ||
-                          !*depth->value || *end))
+            long long d;
+            if (depth &&
+                (depth->kind != MX_NODE_SCALAR || mx_parse_int(depth->value, 0, INT_MAX, &d) < 0))
                 return mx_node_fail(err, depth, "checkout depth must be a whole number");
             if (mx_cfg_get_string(v, "path", &st->path, err) < 0 ||
                 mx_cfg_get_string(v, "name", &st->name, err) < 0)

@@ -1,8 +1,10 @@
 #include "cfg_params.h"
+#include "mx_num.h"
 #include "cfg_suggest.h"
 #include "mx_buf.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,7 +35,9 @@ int mx_cfg_truthy(const mx_node *n)
     if (mx_node_is_null(n) || !*n->value) return 0;
     int b;
     if (mx_node_bool(n, &b) == 0) return b;
-    if (!n->quoted && is_integer(n->value)) return strtol(n->value, NULL, 10) != 0;
+    long long v;
+    if (!n->quoted && is_integer(n->value))
+        return mx_parse_int(n->value, LLONG_MIN, LLONG_MAX, &v) < 0 || v != 0;
     return 1;
 }
 

@@ -7,6 +7,7 @@
  *   cleanup  destroys the VM and removes its directory, whatever happened; never fails.
  * Lives in mx_host (like cfg_cli.c) so tests can link it. */
 #include "catalog.h"
+#include "mx_num.h"
 #include "cli.h"
 #include "gitlab.h"
 #include "host_config.h"
@@ -227,9 +228,8 @@ static int docker_logins(gl_ctx *g, mx_session *se, const mx_gitlab_creds *creds
 static int write_max_age(gl_ctx *g, mx_err *err)
 {
     const char *t = nonempty("CUSTOM_ENV_CI_JOB_TIMEOUT");
-    char *end = NULL;
-    long long s = t ? strtoll(t, &end, 10) : 0;
-    if (!t || *end || s <= 0 || s > 366LL * 24 * 3600) return 0;
+    long long s;
+    if (!t || mx_parse_int(t, 1, 366LL * 24 * 3600, &s) < 0) return 0;
     char text[32];
     int n = snprintf(text, sizeof text, "%lld\n", s + GC_MARGIN_S);
     mx_autofree char *path = mx_path_join(g->dir, MX_GC_MAX_AGE);

@@ -2,6 +2,7 @@
  * IMAGE_STORE/imported/.work/ that either becomes the image (one rename) or is removed; after a
  * SIGKILL `mexec gc` removes it (its lock is free). */
 #include "image_import.h"
+#include "mx_buf.h"
 #include "mx_cleanup.h"
 #include "mx_fs.h"
 #include "mx_sha256.h"
@@ -54,7 +55,7 @@ static json_t *facts_json(const mx_buf *facts, json_t **found)
 {
     json_t *os = json_object();
     *found = json_array();
-    if (!os || !*found) abort();
+    if (!os || !*found) mx_oom();
     static const char *const keys[] = {"id", "version_id", "codename", "pretty_name", "arch"};
     for (const char *l = facts->data; l && *l;) {
         const char *nl = strchr(l, '\n');

@@ -13,7 +13,7 @@
 
 static json_t *must(json_t *j)
 {
-    if (!j) abort();
+    if (!j) mx_oom();
     return j;
 }
 
@@ -32,17 +32,17 @@ char *mx_vm_seed_cloud_config(const char *authorized_key, const char *host_key,
         "ssh_genkeytypes", "ed25519", "manage_etc_hosts", "localhost", "locale", "C.UTF-8"));
     if (nfiles) {
         json_t *wf = must(json_array());
-        if (json_object_set_new(doc, "write_files", wf) != 0) abort();
+        if (json_object_set_new(doc, "write_files", wf) != 0) mx_oom();
         for (size_t i = 0; i < nfiles; i++) {
             mx_autofree char *b64 = mx_b64_encode(files[i].data, files[i].len);
             if (json_array_append_new(
                     wf, must(json_pack("{s:s, s:s, s:s, s:s}", "path", files[i].path, "encoding",
                                        "b64", "content", b64, "permissions", "0644"))) != 0)
-                abort();
+                mx_oom();
         }
     }
     char *json = json_dumps(doc, JSON_INDENT(2));
-    if (!json) abort();
+    if (!json) mx_oom();
     char *out = mx_xasprintf("#cloud-config\n%s\n", json);
     free(json);
     return out;
@@ -75,15 +75,16 @@ char *mx_vm_seed_daemon_json(const mx_host_config *hc)
     for (size_t i = 0; i < hc->nregistries; i++)
         if (hc->registries[i].insecure &&
             json_array_append_new(insecure, must(json_string(hc->registries[i].host))) != 0)
-            abort();
+            mx_oom();
     for (size_t i = 0; i < hc->nmirrors; i++)
-        if (json_array_append_new(mirrors, must(json_string(hc->mirrors[i]))) != 0) abort();
+        if (json_array_append_new(mirrors, must(json_string(hc->mirrors[i]))) != 0) mx_oom();
     if (json_array_size(insecure) == 0 && json_array_size(mirrors) == 0) return NULL;
     if (json_array_size(insecure) && json_object_set(doc, "insecure-registries", insecure) != 0)
-        abort();
-    if (json_array_size(mirrors) && json_object_set(doc, "registry-mirrors", mirrors) != 0) abort();
+        mx_oom();
+    if (json_array_size(mirrors) && json_object_set(doc, "registry-mirrors", mirrors) != 0)
+        mx_oom();
     char *text = json_dumps(doc, JSON_INDENT(2));
-    if (!text) abort();
+    if (!text) mx_oom();
     return text;
 }
 

@@ -32,6 +32,7 @@ PACKAGES=(
     libarchive-dev # store_artifacts/store_test_results: guest tars read on the host (provisioner/tar_extract.c)
     libxml2-dev # store_test_results: JUnit XML parsed on the host (provisioner/junit.c)
     lz4 zstd gpg # Ubuntu image recipes: unpack lz4/zstd kernels, check the archive keys (images/common)
+    clang-tidy cppcheck # scripts/check-src.sh: clang-tidy (and run-clang-tidy), cppcheck
 )
 
 QEMU_CONF=/etc/libvirt/qemu.conf
