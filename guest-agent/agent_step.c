@@ -117,7 +117,7 @@ static int spawn(run_state *rs, const child_spec *cs, mx_err *err)
     if (pid == 0) {
         setpgid(0, 0);
         if (cs->fn) _exit(cs->fn(cs->ctx));
-        if (chdir(cs->workdir) < 0) {
+        if (cs->workdir && chdir(cs->workdir) < 0) {
             dprintf(2, "mexec-agent: cannot enter %s: %s\n", cs->workdir, strerror(errno));
             _exit(127);
         }
@@ -207,7 +207,7 @@ int mx_agent_wait_input(int fd)
         p[0] = (struct pollfd){fd, POLLIN, 0};
         int n = bg_pollfds(p + 1, slots);
         /* a tick, so finished background runs are reaped even when silent */
-        int r = poll(p, (nfds_t)(n + 1), nbg ? 1000 : -1);
+        int r = poll(p, (nfds_t)n + 1, nbg ? 1000 : -1);
         if (r < 0 && errno != EINTR) return -1;
         if (r > 0)
             bg_handle(p + 1, slots, n);

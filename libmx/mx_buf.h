@@ -28,7 +28,7 @@ char *mx_buf_steal(mx_buf *b);
  * contexts): says so on stderr and aborts.  mexec does not try to run on without memory; any
  * other failure, and every bad input, is an error returned in mx_err instead, so this is the
  * only abort: scripts/check-src.sh refuses one anywhere else. */
-_Noreturn void mx_oom(void);
+_Noreturn void mx_oom(void) __attribute__((noreturn)); /* the latter for cppcheck */
 void *mx_xmalloc(size_t n);
 void *mx_xcalloc(size_t n, size_t size);
 void *mx_xrealloc(void *p, size_t n);

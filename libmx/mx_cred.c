@@ -187,6 +187,7 @@ int mx_cred_add_static(mx_cred_resolver *r, const char *registry, const char *us
     return 0;
 }
 
+// cppcheck-suppress unusedFunction ; no caller in mexec yet (only mx_cred_test)
 int mx_cred_add_env(mx_cred_resolver *r, const char *registry, const char *user_var,
                     const char *pass_var, mx_cred_env_fn env, void *env_ctx, mx_err *err)
 {

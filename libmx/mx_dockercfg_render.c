@@ -155,6 +155,10 @@ static void any_object(mx_buf *b, json_t *o, int depth)
 
 static void any_value(mx_buf *b, json_t *v, int depth)
 {
+    if (!v) {
+        mx_buf_adds(b, "null");
+        return;
+    }
     switch (json_typeof(v)) {
     case JSON_OBJECT:
         any_object(b, v, depth);

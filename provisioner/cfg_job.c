@@ -425,16 +425,6 @@ static int parse_step(const mx_node *item, mx_step *st, mx_err *err)
                         kind);
 }
 
-char *mx_cfg_job_names(const mx_node *root)
-{
-    const mx_node *jobs = mx_node_get(root, "jobs");
-    mx_buf b;
-    mx_buf_init(&b);
-    for (size_t i = 0; jobs && jobs->kind == MX_NODE_MAP && i < jobs->n; i++)
-        mx_buf_printf(&b, "%s%s", i ? ", " : "", jobs->keys[i]->value);
-    return mx_buf_steal(&b);
-}
-
 int mx_cfg_job_parse(const mx_node *j, const char *name, mx_job *job, mx_err *err)
 {
     if (j->kind != MX_NODE_MAP) return mx_node_fail(err, j, "job \"%s\" must be a map", name);

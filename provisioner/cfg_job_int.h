@@ -13,7 +13,7 @@ int mx_cfg_get_string(const mx_node *map, const char *key, char **out, mx_err *e
 /* A job's type:, its one executor (machine:, docker:, macos:; machine's resource_class and shell
  * are the job's defaults) and parallelism:, from the expanded job j. */
 int mx_cfg_job_type(const mx_node *j, mx_job *job, mx_err *err);
-int mx_cfg_job_executor(const mx_node *j, mx_job *job, mx_err *err);
+int mx_cfg_job_executor(const mx_node *job, mx_job *out, mx_err *err);
 int mx_cfg_job_parallelism(const mx_node *j, mx_job *job, mx_err *err);
 /* save_cache, restore_cache, store_artifacts, store_test_results, add_ssh_keys (cfg_job_steps.c):
  * 1 when kind is one of them and *st is filled, 0 when it is not, -1 with *err. */

@@ -20,11 +20,6 @@ int mx_cfg_job_load_opts(const mx_node *root, const char *name, const mx_cfg_opt
     return rc;
 }
 
-int mx_cfg_job_load(const mx_node *root, const char *name, mx_job *job, mx_err *err)
-{
-    return mx_cfg_job_load_opts(root, name, NULL, job, err);
-}
-
 int mx_cfg_validate(const mx_node *root, const mx_cfg_opts *o, mx_err *err)
 {
     mx_node *doc = NULL;

@@ -766,10 +766,3 @@ int mx_cfg_plan_opts(const mx_node *root, const char *workflow, const mx_cfg_opt
     mx_cfg_close(c);
     return rc;
 }
-
-int mx_cfg_plan(const mx_node *root, const char *workflow, const char *branch, const char *tag,
-                mx_plan *plan, mx_err *err)
-{
-    mx_cfg_opts o = {.branch = branch, .tag = tag};
-    return mx_cfg_plan_opts(root, workflow, &o, plan, err);
-}

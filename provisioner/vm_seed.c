@@ -48,11 +48,6 @@ char *mx_vm_seed_cloud_config(const char *authorized_key, const char *host_key,
     return out;
 }
 
-char *mx_vm_seed_user_data(const char *authorized_key, const char *host_key, const char *host_pub)
-{
-    return mx_vm_seed_cloud_config(authorized_key, host_key, host_pub, NULL, 0);
-}
-
 static char *read_text(const char *path, mx_err *err)
 {
     mx_buf b;

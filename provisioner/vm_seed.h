@@ -31,8 +31,6 @@ char *mx_vm_seed_daemon_json(const struct mx_host_config *hc);
 /* The guest's /etc/hosts when registries in the host config have an address: (the whole file,
  * with localhost and hostname), or NULL when none has. */
 char *mx_vm_seed_hosts(const struct mx_host_config *hc, const char *hostname);
-/* The cloud-config document (JSON is YAML); caller frees. */
-char *mx_vm_seed_user_data(const char *authorized_key, const char *host_key, const char *host_pub);
 /* A file cloud-init writes (write_files) before the image's services start: what mexec-seed
  * takes from mexec/files.tar in our own images. */
 typedef struct mx_seed_file {
@@ -40,7 +38,8 @@ typedef struct mx_seed_file {
     char *data;
     size_t len;
 } mx_seed_file;
-/* The same document, with files to write (cloud images have no mexec-seed). */
+/* The cloud-config document (JSON is YAML), with files to write (cloud images have no
+ * mexec-seed; none: nfiles 0); caller frees. */
 char *mx_vm_seed_cloud_config(const char *authorized_key, const char *host_key,
                               const char *host_pub, const mx_seed_file *files, size_t nfiles);
 
