@@ -18,10 +18,12 @@
 #include "mx_fs.h"
 #include "mx_mask.h"
 #include "resource_class.h"
+#include "say.h"
 #include "session.h"
 #include "signals.h"
 #include "ssh.h"
 #include "vm.h"
+#include "vm_guest.h"
 #include "vm_xml.h"
 
 #include <errno.h>
@@ -80,7 +82,7 @@ static void say(const gl_ctx *g, const char *fmt, ...)
     va_end(ap);
     /* messages may quote the runner's input (registry names, libvirt errors): masked too */
     mx_autofree char *masked = mx_secrets_mask(&g->secrets, msg);
-    fprintf(stderr, "mexec: %s\n", masked);
+    mx_say(NULL, "%s", masked);
 }
 
 static volatile sig_atomic_t alarm_fired;
@@ -138,15 +140,6 @@ static int run_agent_step(gl_ctx *g, mx_session *se, const mx_msg *m, int *statu
     }
     mx_step_output_end(&so);
     return rc;
-}
-
-static mx_ssh_target target_of(const mx_vm *vm)
-{
-    return (mx_ssh_target){.port = vm->ssh_port,
-                           .user = "circleci",
-                           .host_pub = vm->host_pub,
-                           .client_key = vm->client_key,
-                           .client_pub = vm->client_pub};
 }
 
 /* Destroys whatever a job key has (domain by its deterministic name, then files).  Returns 0,
@@ -352,7 +345,7 @@ static int gl_prepare(gl_ctx *g)
     }
     /* from the domain's start: a wait for capacity before it is not the guest's boot */
     long long deadline = mx_now_ms() + (long long)g->hc.boot_timeout_s * 1000;
-    mx_ssh_target t = target_of(&vm);
+    mx_ssh_target t = mx_vm_ssh_target(&vm);
     if (mx_ssh_connect(&ssh, &t, deadline, &mx_stop, &err) < 0) {
         mx_autofree char *tail = mx_stop ? NULL : mx_vm_console_tail(&vm, 15);
         if (tail) fprintf(stderr, "mexec: last lines of the guest console:\n%s\n", tail);
@@ -360,7 +353,7 @@ static int gl_prepare(gl_ctx *g)
         goto out;
     }
     say(g, "guest up after %.1f s", (double)(mx_now_ms() - t0) / 1000.0);
-    agent_remote = mx_xasprintf("/tmp/mexec-agent-%s", vm.job_id);
+    agent_remote = mx_vm_agent_path(&vm);
     if (mx_ssh_upload(&ssh, agent_local, agent_remote, 0700, &err) < 0) {
         say(g, "upload agent: %s", err.msg);
         goto out;
@@ -451,7 +444,7 @@ static int gl_run(gl_ctx *g, const char *script, const char *stage)
         mx_vm_detach(&vm);
         return g->sys_fail;
     }
-    mx_ssh_target t = target_of(&vm);
+    mx_ssh_target t = mx_vm_ssh_target(&vm);
     if (mx_ssh_connect(&ssh, &t, mx_now_ms() + RUN_CONNECT_TIMEOUT_S * 1000LL, &mx_stop, &err) <
         0) {
         say(g, "connect to %s: %s", vm.domain_name, err.msg);
@@ -486,7 +479,7 @@ static int gl_run(gl_ctx *g, const char *script, const char *stage)
         }
         command = mx_xasprintf("/bin/bash '%s'\ns=$?\nrm -f '%s'\nexit $s\n", remote, remote);
     }
-    agent_remote = mx_xasprintf("/tmp/mexec-agent-%s", vm.job_id);
+    agent_remote = mx_vm_agent_path(&vm);
     if (mx_session_start(&se, &ssh, agent_remote, &mx_stop, &err) < 0) {
         say(g, "start agent: %s", err.msg);
         goto out;

@@ -14,10 +14,12 @@
 #include "mx_fs.h"
 #include "mx_mask.h"
 #include "resource_class.h"
+#include "say.h"
 #include "session.h"
 #include "signals.h"
 #include "ssh.h"
 #include "vm.h"
+#include "vm_guest.h"
 #include "vm_xml.h"
 
 #include <limits.h>
@@ -89,9 +91,7 @@ static void say(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("mexec: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    mx_vsay(NULL, fmt, ap);
     va_end(ap);
 }
 
@@ -164,7 +164,7 @@ static char *step_workdir(const mx_job *job, const char *dir)
  * step, before the agent starts. */
 static int upload_inputs(job_ctx *c, mx_err *err)
 {
-    mx_autofree char *agent_remote = mx_xasprintf("/tmp/mexec-agent-%s", c->vm.job_id);
+    mx_autofree char *agent_remote = mx_vm_agent_path(&c->vm);
     if (mx_ssh_upload(&c->ssh, c->agent_local, agent_remote, 0700, err) < 0)
         return mx_wrap(err, "upload agent");
     c->archives = mx_xcalloc(c->job.nsteps, sizeof *c->archives);
@@ -487,11 +487,7 @@ static int boot_and_run(job_ctx *c, mx_err *err)
     /* from the domain's start: a wait for capacity before it is not the guest's boot */
     long long deadline = mx_now_ms() + (long long)c->hc->boot_timeout_s * 1000;
     if (mx_stop) return mx_fail(err, MX_INFRA, "interrupted");
-    c->target = (mx_ssh_target){.port = c->vm.ssh_port,
-                                .user = "circleci",
-                                .host_pub = c->vm.host_pub,
-                                .client_key = c->vm.client_key,
-                                .client_pub = c->vm.client_pub};
+    c->target = mx_vm_ssh_target(&c->vm);
     if (mx_ssh_connect(&c->ssh, &c->target, deadline, &mx_stop, err) < 0) {
         mx_autofree char *tail = mx_vm_console_tail(&c->vm, 15);
         if (tail && !mx_stop)
@@ -501,7 +497,7 @@ static int boot_and_run(job_ctx *c, mx_err *err)
     say("job %s: guest up after %.1f s", c->job.name, (double)(mx_now_ms() - c->t0) / 1000.0);
     if (upload_inputs(c, err) < 0) return -1;
     if (job_steps_begin(c, info.branch, sha, err) < 0) return -1;
-    mx_autofree char *agent_remote = mx_xasprintf("/tmp/mexec-agent-%s", c->vm.job_id);
+    mx_autofree char *agent_remote = mx_vm_agent_path(&c->vm);
     if (mx_session_start(&c->se, &c->ssh, agent_remote, &mx_stop, err) < 0)
         return mx_wrap(err, "start agent");
     int rc = run_steps(c, err);
