@@ -183,7 +183,7 @@ static int upload_inputs(job_ctx *c, mx_err *err)
     return rc;
 }
 
-/* Runs one step; returns its exit status (0 = success), or -1 on a session failure. */
+/* The protocol's step kind for a job step the agent runs (anything not listed is a `run`). */
 static enum mx_step_kind proto_kind(enum mx_job_step_kind k)
 {
     switch (k) {
