@@ -2,6 +2,8 @@
 #ifndef MX_BUF_H
 #define MX_BUF_H
 
+#include "mx_cleanup.h"
+
 #include <stddef.h>
 
 typedef struct mx_buf {
@@ -12,6 +14,7 @@ typedef struct mx_buf {
 
 void mx_buf_init(mx_buf *b);
 void mx_buf_free(mx_buf *b);
+MX_DEFINE_AUTO(mx_buf, mx_buf_free)
 /* Allocation failure aborts: a tool that cannot allocate a few KiB cannot report either. */
 void mx_buf_add(mx_buf *b, const void *data, size_t len);
 void mx_buf_adds(mx_buf *b, const char *s);

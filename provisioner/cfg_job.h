@@ -3,6 +3,7 @@
 #define MX_CFG_JOB_H
 
 #include "cfg_yaml.h"
+#include "mx_cleanup.h"
 #include "mx_err.h"
 #include "mx_proto.h"
 
@@ -147,6 +148,7 @@ int mx_cfg_split_words(const char *s, char ***out, size_t *n);
 void mx_envlist_set(mx_envlist *e, const char *key, const char *value);
 const char *mx_envlist_get(const mx_envlist *e, const char *key);
 void mx_envlist_free(mx_envlist *e);
+MX_DEFINE_AUTO(mx_envlist, mx_envlist_free)
 /* Parses an `environment:` node (map, or list of "K=V" / single-key maps). */
 int mx_cfg_env_parse(const mx_node *n, mx_envlist *out, mx_err *err);
 

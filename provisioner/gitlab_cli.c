@@ -257,21 +257,16 @@ static int gl_prepare(gl_ctx *g)
     const char *cls = nonempty("CUSTOM_ENV_MEXEC_RESOURCE_CLASS");
     if (!cls) cls = "medium";
     const char *job_name = nonempty("CUSTOM_ENV_CI_JOB_NAME");
-    mx_image img;
-    memset(&img, 0, sizeof img);
-    mx_rclass rc;
-    memset(&rc, 0, sizeof rc);
-    mx_gitlab_creds creds = {0};
-    mx_vm vm;
-    memset(&vm, 0, sizeof vm);
-    vm.lock_fd = -1;
-    mx_ssh ssh = {.sock = -1};
-    mx_session se;
-    memset(&se, 0, sizeof se);
-    int status = g->sys_fail, booted = 0;
-    mx_msg ctr_msg;
-    memset(&ctr_msg, 0, sizeof ctr_msg);
+    MX_AUTO(mx_image) img = {0};
+    mx_rclass rc = {0};
+    MX_AUTO(mx_gitlab_creds) creds = {0};
+    MX_AUTO(mx_msg) ctr_msg = {0};
     mx_autofree char *agent_local = NULL, *skipped = NULL, *agent_remote = NULL;
+    /* released by hand at out: in this order, and the VM kept or torn down by the outcome */
+    mx_vm vm = {.lock_fd = -1};
+    mx_ssh ssh = {.sock = -1};
+    mx_session se = {0};
+    int status = g->sys_fail, booted = 0;
 
     /* a container image runs in the host's VM for containers, as GitLab's docker executor;
      * an unbuilt machine image is built first, its progress in the job's log (stderr) */
@@ -386,7 +381,6 @@ static int gl_prepare(gl_ctx *g)
     }
     status = 0;
 out:
-    mx_msg_clear(&ctr_msg);
     mx_session_end(&se);
     mx_ssh_close(&ssh);
     if (status == 0) {
@@ -397,8 +391,6 @@ out:
     } else {
         mx_vm_detach(&vm);
     }
-    mx_gitlab_creds_free(&creds);
-    mx_image_free(&img);
     if (mx_stop && status != 0) say(g, "interrupted by signal %d", (int)mx_stop);
     return status;
 }

@@ -3,6 +3,8 @@
 #ifndef MX_IMAGE_H
 #define MX_IMAGE_H
 
+#include "mx_cleanup.h"
+
 typedef struct mx_image {
     char *ref;    /* NAME:TAG as asked */
     char *recipe; /* directory under images_dir */
@@ -23,5 +25,6 @@ typedef struct mx_image {
 } mx_image;
 
 void mx_image_free(mx_image *img);
+MX_DEFINE_AUTO(mx_image, mx_image_free)
 
 #endif
