@@ -1,6 +1,7 @@
 #include "host_config.h"
 #include "mx_num.h"
 #include "cfg_yaml.h"
+#include "install_dirs.h"
 #include "orb_registry.h"
 #include "mx_buf.h"
 #include "mx_fs.h"
@@ -8,10 +9,6 @@
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
-
-#ifndef MX_IMAGES_DIR
-#define MX_IMAGES_DIR "/usr/local/share/mexec/images"
-#endif
 
 const char *const mx_image_mirror_keys[MX_IMAGE_MIRRORS][2] = {
     {"ubuntu", "MEXEC_UBUNTU_MIRROR"},
@@ -288,8 +285,8 @@ int mx_host_config_load(mx_host_config *hc, mx_err *err)
     hc->libvirt_uri = mx_xstrdup("qemu:///system");
     hc->image_store = mx_xstrdup("/var/lib/mexec/images");
     hc->state_dir = mx_xstrdup("/var/lib/mexec/jobs");
-    hc->images_dir =
-        mx_xstrdup(getenv("MEXEC_IMAGES_DIR") ? getenv("MEXEC_IMAGES_DIR") : MX_IMAGES_DIR);
+    hc->images_dir = getenv("MEXEC_IMAGES_DIR") ? mx_xstrdup(getenv("MEXEC_IMAGES_DIR"))
+                                                : mx_install_images_dir();
     hc->boot_timeout_s = DEFAULT_BOOT_TIMEOUT_S;
     hc->forward_credentials = mx_xcalloc(1, sizeof *hc->forward_credentials);
     hc->orb_api = mx_xstrdup(MX_ORB_API_DEFAULT);

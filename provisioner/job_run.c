@@ -3,6 +3,7 @@
 #include "checkout.h"
 #include "contexts.h"
 #include "image_build.h"
+#include "install_dirs.h"
 #include "job_containers.h"
 #include "job_docker.h"
 #include "job_env.h"
@@ -33,10 +34,6 @@
 /* How long --keep-on-failure keeps a VM at most (CircleCI's SSH reruns end after 2 h). */
 #define MX_KEEP_MAX_S (2 * 3600)
 
-#ifndef MX_LIBEXECDIR
-#define MX_LIBEXECDIR "/usr/local/libexec/mexec"
-#endif
-
 char *mx_agent_binary(mx_err *err)
 {
     const char *env = getenv("MEXEC_AGENT");
@@ -45,21 +42,7 @@ char *mx_agent_binary(mx_err *err)
         mx_fail(err, MX_INFRA, "MEXEC_AGENT=%s is not an executable file", env);
         return NULL;
     }
-    char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n > 0) {
-        self[n] = '\0';
-        mx_autofree char *dir = mx_dirname(self);
-        char *p = mx_path_join(dir, "mexec-agent");
-        if (access(p, X_OK) == 0) return p;
-        free(p);
-    }
-    char *p = mx_path_join(MX_LIBEXECDIR, "mexec-agent");
-    if (access(p, X_OK) == 0) return p;
-    mx_fail(err, MX_INFRA, "cannot find mexec-agent beside mexec or in %s (set MEXEC_AGENT)",
-            MX_LIBEXECDIR);
-    free(p);
-    return NULL;
+    return mx_install_agent(err);
 }
 
 typedef struct job_ctx {
