@@ -119,6 +119,7 @@ static int spawn(run_state *rs, const child_spec *cs, mx_err *err)
     if (pid == 0) {
         setpgid(0, 0);
         if (cs->fn) _exit(cs->fn(cs->ctx));
+        if (!cs->argv || !cs->argv[0]) _exit(127);
         if (cs->workdir && chdir(cs->workdir) < 0) {
             dprintf(2, "mexec-agent: cannot enter %s: %s\n", cs->workdir, strerror(errno));
             _exit(127);

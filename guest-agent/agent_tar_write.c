@@ -87,7 +87,7 @@ static void fill_header(unsigned char *h, const char *name, char type, const mem
         memcpy(h + 157, m->link, l < 100 ? l : 99); // NOLINT(bugprone-not-null-terminated-result)
     }
     memcpy(h + 257, "ustar", 6);
-    memcpy(h + 263, "00", 2);
+    memcpy(h + 263, "00", 2); // NOLINT(bugprone-not-null-terminated-result): ustar's version field
     mxt_set_checksum(h);
 }
 

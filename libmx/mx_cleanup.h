@@ -39,6 +39,8 @@ static inline void mx_json_decrefp(json_t **j)
  *   MX_AUTOPTR(mx_node) root = NULL;
  * The value must start in a state its release accepts (zeroed, for mexec's types); hand it out
  * with mx_steal (pointers) or by moving the fields and zeroing it (values). */
+/* T is a type name: it cannot take the parentheses a macro argument usually gets */
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define MX_DEFINE_AUTO(T, release)                                                                 \
     static inline void T##_auto_release_(T *v)                                                     \
     {                                                                                              \
@@ -51,6 +53,7 @@ static inline void mx_json_decrefp(json_t **j)
     }
 #define MX_AUTO(T) __attribute__((cleanup(T##_auto_release_))) T
 #define MX_AUTOPTR(T) __attribute__((cleanup(T##_autoptr_release_))) T *
+// NOLINTEND(bugprone-macro-parentheses)
 
 /* Hands ownership out of a cleanup-tagged variable. */
 #define mx_steal(pp)                                                                               \

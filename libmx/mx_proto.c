@@ -197,8 +197,9 @@ static int get_str(json_t *o, const char *k, char **out, int required, mx_err *e
         if (required) return mx_fail(err, MX_INFRA, "message lacks \"%s\"", k);
         return 0;
     }
-    if (!json_is_string(v)) return mx_fail(err, MX_INFRA, "\"%s\" is not a string", k);
-    *out = mx_xstrdup(json_string_value(v));
+    const char *s = json_string_value(v);
+    if (!s) return mx_fail(err, MX_INFRA, "\"%s\" is not a string", k);
+    *out = mx_xstrdup(s);
     return 0;
 }
 

@@ -104,11 +104,8 @@ int mx_cmd_config(int argc, char **argv)
     memset(&orbs, 0, sizeof orbs);
     o.orbs = &orbs;
     if (mx_host_config_load(&hc, &err) < 0 ||
-        mx_orb_resolver_for_config(&orbs, hc.orb_api, offline, path, lock, &err) < 0)
-        rc = -1;
-    else if (mx_yaml_load_file(path, &root, &err) < 0)
-        rc = -1;
-    else if (mx_cfg_validate(root, &o, &err) < 0)
+        mx_orb_resolver_for_config(&orbs, hc.orb_api, offline, path, lock, &err) < 0 ||
+        mx_yaml_load_file(path, &root, &err) < 0 || mx_cfg_validate(root, &o, &err) < 0)
         rc = -1;
     else if (process)
         rc = mx_cfg_process(root, &o, &doc, &err) < 0 || mx_cfg_emit(doc, &out, &err) < 0 ? -1 : 0;

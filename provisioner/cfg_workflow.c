@@ -760,7 +760,8 @@ int mx_cfg_plan_opts(const mx_node *root, const char *workflow, const mx_cfg_opt
         }
         mx_buf_free(&names);
     }
-    if (rc == 0) rc = mx_cfg_wf_plan(c, pick, o ? o->branch : NULL, o ? o->tag : NULL, plan, err);
+    if (rc == 0 && pick)
+        rc = mx_cfg_wf_plan(c, pick, o ? o->branch : NULL, o ? o->tag : NULL, plan, err);
     if (rc < 0) mx_plan_free(plan);
     mx_cfg_workflows_free(w, nw);
     mx_cfg_close(c);

@@ -383,14 +383,10 @@ static int gl_prepare(gl_ctx *g)
 out:
     mx_session_end(&se);
     mx_ssh_close(&ssh);
-    if (status == 0) {
-        mx_vm_detach(&vm); /* run and cleanup take it from here */
-    } else if (booted) {
-        /* the runner calls cleanup anyway; leaving nothing is still our job */
-        mx_vm_teardown(&vm);
-    } else {
-        mx_vm_detach(&vm);
-    }
+    if (status != 0 && booted)
+        mx_vm_teardown(&vm); /* the runner calls cleanup anyway; leaving nothing is our job */
+    else
+        mx_vm_detach(&vm); /* success (run and cleanup take it on), or nothing booted */
     if (mx_stop && status != 0) say(g, "interrupted by signal %d", (int)mx_stop);
     return status;
 }

@@ -161,7 +161,7 @@ static int verdict(mx_job_proc *p, int wstatus, int *result, mx_err *err)
     *tab = '\0';
     long long code = -1;
     mx_parse_int(buf, INT_MIN, INT_MAX, &code); /* not a number: -1, an infrastructure error */
-    if (code == MX_OK || code == MX_JOB_FAILED) return *result = code;
+    if (code == MX_OK || code == MX_JOB_FAILED) return *result = (int)code;
     mx_fail(err, code == MX_USAGE ? MX_USAGE : MX_INFRA, "%s", tab + 1);
     return *result = -1;
 }
