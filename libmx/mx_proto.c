@@ -194,11 +194,15 @@ static int get_str(json_t *o, const char *k, char **out, int required, mx_err *e
 {
     json_t *v = json_object_get(o, k);
     if (!v) {
-        if (required) return mx_fail(err, MX_INFRA, "message lacks \"%s\"", k);
-        return 0;
+        if (!required) return 0;
+        mx_fail(err, MX_INFRA, "message lacks \"%s\"", k);
+        return -1; /* spelled out: callers use *out only after 0 */
     }
     const char *s = json_string_value(v);
-    if (!s) return mx_fail(err, MX_INFRA, "\"%s\" is not a string", k);
+    if (!s) {
+        mx_fail(err, MX_INFRA, "\"%s\" is not a string", k);
+        return -1;
+    }
     *out = mx_xstrdup(s);
     return 0;
 }

@@ -96,7 +96,7 @@ int mx_hash_dirs(const char *const dirs[], size_t ndirs, char out[65], mx_err *e
     for (size_t d = 0; d < ndirs && rc == 0; d++) {
         pathlist pl = {0};
         rc = collect(dirs[d], "", &pl, err);
-        if (rc == 0) qsort(pl.v, pl.n, sizeof *pl.v, cmp_str);
+        if (rc == 0 && pl.n) qsort(pl.v, pl.n, sizeof *pl.v, cmp_str);
         for (size_t i = 0; i < pl.n; i++) {
             if (rc == 0) {
                 mx_buf content;

@@ -78,7 +78,7 @@ static int restore_cache(const mx_node *v, mx_step *st, mx_err *err)
             return -1;
         }
         st->keys = mx_xrealloc(st->keys, (st->nkeys + n) * sizeof *st->keys);
-        memcpy(st->keys + st->nkeys, more, n * sizeof *more);
+        if (n) memcpy(st->keys + st->nkeys, more, n * sizeof *more);
         st->nkeys += n;
         free(more);
     }

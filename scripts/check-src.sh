@@ -156,9 +156,10 @@ check_cppcheck() {
 check_tidy() {
     [[ -f $build/compile_commands.json ]] ||
         { say "$build/compile_commands.json missing: configure with scripts/build.sh"; return 1; }
+    command -v clang-tidy >/dev/null || { say "clang-tidy is not installed (setup-host.sh)"; return 1; }
     local out
     out=$(mktemp)
-    # run-clang-tidy (Debian's clang-tools) runs one clang-tidy per file in parallel
+    # run-clang-tidy (Debian's clang-tidy package) runs one clang-tidy per file in parallel
     if command -v run-clang-tidy >/dev/null; then
         run-clang-tidy -p "$build" -j "$jobs" -quiet >"$out" 2>&1 || true
     else
@@ -167,7 +168,9 @@ check_tidy() {
             xargs -P "$jobs" -n 4 clang-tidy -p "$build" --quiet >"$out" 2>&1 || true
     fi
     local found
-    found=$(grep -E '^[^ ]+:[0-9]+:[0-9]+: (warning|error):' "$out" | sort -u || true)
+    # run-clang-tidy colours its output: strip the escapes before matching
+    found=$(sed 's/\x1b\[[0-9;]*m//g' "$out" | grep -E '^[^ ]+:[0-9]+:[0-9]+: (warning|error):' |
+        sort -u || true)
     rm -f "$out"
     if [[ -n $found ]]; then
         printf '%s\n' "$found"

@@ -56,7 +56,7 @@ static inline int cfg_fixture_check(const cfg_fixture *f, int rc, const mx_err *
         assert_int_equal(err->status, MX_USAGE);
         free(want);
     } else {
-        if (rc < 0)
+        if (rc < 0 || !got)
             fail_msg("%s: %s", f->yml, err->msg);
         else if (strcmp(got, expected) != 0)
             fail_msg("%s: output differs from %s\n--- got:\n%s--- expected:\n%s", f->yml, exp_path,
