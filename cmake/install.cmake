@@ -8,7 +8,7 @@
 #   DATADIR/mexec/setup-host.sh       host preparation, the documented post-install step
 #   DOCDIR/                           README.md, docs/, examples/
 # mexec finds the catalog and the agent relative to its own executable
-# (provisioner/install_dirs.c), so the paths below are passed to it relative to BINDIR, and
+# (provisioner/host/install_dirs.c), so the paths below are passed to it relative to BINDIR, and
 # the build tree gets the same neighbours: BUILD/bin/mexec reads the checkout's images/
 # through BUILD/share/mexec/images, a link to it.
 
