@@ -21,6 +21,9 @@ scripts/check-print.sh
 
 step "build: gcc"
 scripts/build.sh build
+step "source checks: include cycles, bans, headers on their own, cppcheck, clang-tidy"
+scripts/check-src.sh build
+
 step "build: clang"
 CC=clang scripts/build.sh build-clang
 step "build: clang + AddressSanitizer + UBSan"
