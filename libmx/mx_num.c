@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 int mx_parse_int_prefix(const char *s, long long min, long long max, long long *out,
                         const char **end)
@@ -25,6 +26,14 @@ int mx_parse_int(const char *s, long long min, long long max, long long *out)
     long long v;
     if (mx_parse_int_prefix(s, min, max, &v, &end) < 0 || *end) return -1;
     *out = v;
+    return 0;
+}
+
+int mx_parse_hex(const char *s, unsigned long long *out)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > 16 || strspn(s, "0123456789abcdefABCDEF") != n) return -1;
+    *out = strtoull(s, NULL, 16);
     return 0;
 }
 

@@ -15,6 +15,8 @@ int mx_parse_int(const char *s, long long min, long long max, long long *out);
  * its digits, or -1 when s does not start with one or it is out of [min, max]. */
 int mx_parse_int_prefix(const char *s, long long min, long long max, long long *out,
                         const char **end);
+/* s, all of it, as hexadecimal digits (no "0x"; /proc's fields) into *out. */
+int mx_parse_hex(const char *s, unsigned long long *out);
 /* s, all of it, as a finite floating-point number (C locale syntax). */
 int mx_parse_double(const char *s, double *out);
 

@@ -2,7 +2,7 @@
 # setup-host.sh — turn a fresh Debian 12 machine into a mexec build/run host.
 #
 # Why this exists: mexec needs a compiler toolchain, its C libraries, QEMU and a
-# libvirtd that can run QEMU as root without a security driver. Debian's
+# libvirtd that runs QEMU as the unprivileged libvirt-qemu user. Debian's
 # libvirt 9.0 does not work out of the box on hosts without systemd or /dev/kvm
 # (it dies on a missing 'libvirt-qemu' user before reading qemu.conf, and needs
 # /var/log/libvirt and /var/run/libvirt). This script does all of that,
@@ -32,6 +32,7 @@ PACKAGES=(
     busybox-static # tests/registry/make_image.py: the runnable test image's one binary
     curl # tests/registry/with-registries.sh waits for the registries with it
     linux-image-amd64 # guest kernel + initrd in /boot (direct kernel boot)
+    passt # its pasta connects each VM's own network namespace (provisioner/vm_net.h)
     fdisk # sfdisk: the partition table of the cloud-style test image (tests/vm/make_cloud_image.sh)
     libarchive-dev # store_artifacts/store_test_results: guest tars read on the host (provisioner/job/tar_extract.c)
     libxml2-dev # store_test_results: JUnit XML parsed on the host (provisioner/job/junit.c)
@@ -153,9 +154,25 @@ prepare_libvirt() {
         install -m 0600 /dev/null "$QEMU_CONF"
         log "created $QEMU_CONF"
     fi
-    set_conf_key "$QEMU_CONF" user '"root"'
-    set_conf_key "$QEMU_CONF" group '"root"'
+    # QEMU runs unprivileged (docs/security.md): as libvirt-qemu, under libvirt's DAC driver
+    # (mexec's domains carry that user as a static label and libvirt chowns nothing; mexec
+    # hands each job's files to it), with QEMU's seccomp sandbox and a private /dev (mount
+    # namespace). No MAC driver: AppArmor and SELinux are not set up on these hosts.
+    set_conf_key "$QEMU_CONF" user '"libvirt-qemu"'
+    set_conf_key "$QEMU_CONF" group '"libvirt-qemu"'
     set_conf_key "$QEMU_CONF" security_driver '"none"'
+    set_conf_key "$QEMU_CONF" seccomp_sandbox 1
+    set_conf_key "$QEMU_CONF" namespaces '[ "mount" ]'
+    # /dev/kvm is root:kvm 0660: QEMU needs the group where KVM exists
+    if getent group kvm >/dev/null && ! id -nG libvirt-qemu | tr ' ' '\n' | grep -qx kvm; then
+        usermod -a -G kvm libvirt-qemu
+        conf_changed=1
+        log "added libvirt-qemu to group kvm"
+    fi
+    # QEMU opens the job's overlay and the image's files by path, as libvirt-qemu: the state
+    # root must be searchable (mexec opens up the job and image directories below it itself)
+    install -d -m 0711 /var/lib/mexec
+    chmod o+x /var/lib/mexec
 }
 
 # ---------------------------------------------------------------- daemons

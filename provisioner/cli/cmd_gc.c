@@ -6,12 +6,14 @@
  * (JOB_DIR/max-age) or PERSISTENT_MAX_AGE_S; one whose GitLab cleanup failed (JOB_DIR/
  * cleanup-failed) is removed at once.
  * Domains are ours when they carry mexec metadata; they are destroyed when their job is orphaned.
+ * A job's guest network processes (JOB_DIR/net.pid, vm_net.h) end with its directory.
  * A workflow run's workspace (layers between its jobs) is orphaned in the same way: its run held
  * the lock on WORKSPACE/lock.
  */
 #include "cache_store.h"
 #include "mx_num.h"
 #include "cli.h"
+#include "snapshot.h"
 #include "gitlab.h"
 #include "host_config.h"
 #include "image_import.h"
@@ -20,6 +22,7 @@
 #include "mx_fs.h"
 #include "vm.h"
 #include "vm_list.h"
+#include "vm_net.h"
 #include "vm_xml.h"
 #include "workflow_ws.h"
 
@@ -132,6 +135,8 @@ static int gc_dirs(const char *parent, const char *what, int *removed, mx_err *e
         if (!orphaned(dir)) continue;
         mx_autofree char *failed = cleanup_failure(dir);
         if (failed) printf("%s: its GitLab cleanup had failed: %s\n", dir, failed);
+        /* its guest network (vm_net.h): it outlives the domain, whose owner was killed */
+        mx_net_stop(dir);
         if (mx_rm_rf(dir, err) < 0) {
             rc = -1;
             break;
@@ -141,6 +146,12 @@ static int gc_dirs(const char *parent, const char *what, int *removed, mx_err *e
     }
     closedir(d);
     return rc;
+}
+
+static void said_removed(const char *path, void *ud)
+{
+    (void)ud;
+    printf("removed unfinished instant-start snapshot %s\n", path);
 }
 
 int mx_cmd_gc(int argc, char **argv)
@@ -173,6 +184,8 @@ int mx_cmd_gc(int argc, char **argv)
             printf("removed %d unfinished cache transfer%s in %s\n", n, n == 1 ? "" : "s", caches);
         removed += n;
     }
+    /* snapshots whose maker died (snapshot.h); finished ones stay until their key changes */
+    if (rc == 0) removed += mx_snapshot_gc(hc.image_store, said_removed, NULL);
     mx_host_config_free(&hc);
     if (rc < 0) return mx_cli_report(&err);
     if (!removed) puts("nothing to remove");

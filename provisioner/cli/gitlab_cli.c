@@ -20,9 +20,11 @@
 #include "resource_class.h"
 #include "session.h"
 #include "signals.h"
+#include "snapshot.h"
 #include "ssh.h"
 #include "vm.h"
 #include "vm_guest.h"
+#include "vm_net.h"
 #include "vm_xml.h"
 
 #include <errno.h>
@@ -166,6 +168,7 @@ static int destroy_job(gl_ctx *g, mx_buf *why)
         say(g, "destroyed VM %s", domain);
     }
     if (stat(g->dir, &st) == 0) {
+        mx_net_stop(g->dir); /* the guest network's processes outlive the domain */
         if (mx_rm_rf(g->dir, &err) < 0) {
             say(g, "cleanup: %s", err.msg);
             if (why) mx_buf_printf(why, "%s; ", err.msg);
@@ -330,10 +333,36 @@ static int gl_prepare(gl_ctx *g)
     }
     vm.outlive_owner = 1;
     booted = 1;
-    say(g, "booting %s (%s) as %s: %d vCPUs, %d MiB, %s", vm.domain_name, img.ref, cls, rc.vcpus,
-        rc.memory_mib, mx_accel_probe(g->hc.accel).why);
-    if (mx_vm_boot(&vm, &g->hc, &img, &rc, &err) < 0 || mx_vm_save(&vm, &err) < 0 ||
-        write_max_age(g, &err) < 0) {
+    /* instant start from the image's snapshot for the class (snapshot.h), unless the job sets
+     * MEXEC_COLD=1; cold when there can be none (an imported image) or it fails */
+    int restored = 0;
+    if (g->hc.instant_starts && !img.firmware && !nonempty("CUSTOM_ENV_MEXEC_COLD")) {
+        mx_snapshot snap;
+        mx_err e2;
+        int s = mx_snapshot_get(&g->hc, &img, &rc, agent_local, 0, &snap, &e2);
+        if (s == 0) {
+            say(g, "preparing the instant-start snapshot of %s for %s (once)", img.ref, cls);
+            s = mx_snapshot_get(&g->hc, &img, &rc, agent_local, 1, &snap, &e2);
+        }
+        if (s > 0) {
+            say(g, "restoring %s (%s) as %s: %d vCPUs, %d MiB, %s", vm.domain_name, img.ref, cls,
+                rc.vcpus, rc.memory_mib, mx_accel_probe(g->hc.accel).why);
+            restored = mx_vm_restore(&vm, &g->hc, &img, &rc, &snap, &e2) == 0;
+            if (!restored) mx_vm_unrestore(&vm);
+            mx_snapshot_free(&snap);
+        }
+        if (!restored && mx_stop) goto out;
+        if (!restored) say(g, "instant start: %s; booting cold", e2.msg);
+    }
+    if (!restored) {
+        say(g, "booting %s (%s) as %s: %d vCPUs, %d MiB, %s", vm.domain_name, img.ref, cls,
+            rc.vcpus, rc.memory_mib, mx_accel_probe(g->hc.accel).why);
+        if (mx_vm_boot(&vm, &g->hc, &img, &rc, &err) < 0) {
+            say(g, "boot VM: %s", err.msg);
+            goto out;
+        }
+    }
+    if (mx_vm_save(&vm, &err) < 0 || write_max_age(g, &err) < 0) {
         say(g, "boot VM: %s", err.msg);
         goto out;
     }
@@ -347,8 +376,9 @@ static int gl_prepare(gl_ctx *g)
         goto out;
     }
     say(g, "guest up after %.1f s", (double)(mx_now_ms() - t0) / 1000.0);
+    /* a restored snapshot has it (snapshot.h) */
     agent_remote = mx_vm_agent_path(&vm);
-    if (mx_ssh_upload(&ssh, agent_local, agent_remote, 0700, &err) < 0) {
+    if (!vm.agent && mx_ssh_upload(&ssh, agent_local, agent_remote, 0700, &err) < 0) {
         say(g, "upload agent: %s", err.msg);
         goto out;
     }

@@ -154,6 +154,19 @@ static int parse_mirrors(mx_host_config *hc, const mx_node *m, mx_err *err)
     return 0;
 }
 
+static int parse_guest_services(mx_host_config *hc, const mx_node *m, mx_err *err)
+{
+    if (m->kind != MX_NODE_SEQ)
+        return mx_node_fail(err, m, "guest_services must be a list of host loopback ports");
+    if (m->n > 64) return mx_node_fail(err, m, "guest_services lists more than 64 ports");
+    hc->guest_services = mx_xcalloc(m->n, sizeof *hc->guest_services);
+    for (size_t i = 0; i < m->n; i++)
+        if (parse_int(m->items[i], "a guest service (a host loopback TCP port)", 1, 65535,
+                      &hc->guest_services[hc->nguest_services++], err) < 0)
+            return -1;
+    return 0;
+}
+
 static int parse_image_mirrors(mx_host_config *hc, const mx_node *m, mx_err *err)
 {
     if (m->kind != MX_NODE_MAP)
@@ -216,6 +229,10 @@ static int apply(mx_host_config *hc, const mx_node *root, mx_err *err)
             if (parse_helpers(hc, v, err) < 0) return -1;
             continue;
         }
+        if (strcmp(k, "guest_services") == 0) {
+            if (parse_guest_services(hc, v, err) < 0) return -1;
+            continue;
+        }
         if (strcmp(k, "image_mirrors") == 0) {
             if (parse_image_mirrors(hc, v, err) < 0) return -1;
             continue;
@@ -226,6 +243,11 @@ static int apply(mx_host_config *hc, const mx_node *root, mx_err *err)
         }
         if (strcmp(k, "registry_mirrors") == 0) {
             if (parse_mirrors(hc, v, err) < 0) return -1;
+            continue;
+        }
+        if (strcmp(k, "instant_starts") == 0) {
+            if (mx_node_bool(v, &hc->instant_starts) < 0)
+                return mx_node_fail(err, v, "instant_starts must be true or false");
             continue;
         }
         if (strcmp(k, "boot_timeout") == 0) {
@@ -264,8 +286,9 @@ static int apply(mx_host_config *hc, const mx_node *root, mx_err *err)
                 err, root->keys[i],
                 "unknown host setting \"%s\" (known: libvirt_uri, accel, image_store, "
                 "state_dir, images_dir, default_image, docker_vm_image, contexts_dir, orb_api, "
-                "boot_timeout, registries, registry_mirrors, image_mirrors, credential_helpers, "
-                "aws, "
+                "boot_timeout, instant_starts, registries, registry_mirrors, image_mirrors, "
+                "guest_services, "
+                "credential_helpers, aws, "
                 "resource_classes, capacity, cache_dir, cache_max_bytes, artifacts_max_bytes, "
                 "test_results_max_bytes, ssh_keys)",
                 k);
@@ -288,6 +311,7 @@ int mx_host_config_load(mx_host_config *hc, mx_err *err)
     hc->images_dir = getenv("MEXEC_IMAGES_DIR") ? mx_xstrdup(getenv("MEXEC_IMAGES_DIR"))
                                                 : mx_install_images_dir();
     hc->boot_timeout_s = DEFAULT_BOOT_TIMEOUT_S;
+    hc->instant_starts = 1;
     hc->forward_credentials = mx_xcalloc(1, sizeof *hc->forward_credentials);
     hc->orb_api = mx_xstrdup(MX_ORB_API_DEFAULT);
     mx_rclass_defaults(&hc->classes);
@@ -326,6 +350,7 @@ void mx_host_config_free(mx_host_config *hc)
     for (size_t i = 0; i < hc->nmirrors; i++)
         free(hc->mirrors[i]);
     free(hc->mirrors);
+    free(hc->guest_services);
     for (size_t i = 0; i < MX_IMAGE_MIRRORS; i++)
         free(hc->image_mirrors[i]);
     for (char **h = hc->credential_helpers; h && *h; h++)

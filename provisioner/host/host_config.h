@@ -36,11 +36,17 @@ typedef struct mx_host_config {
     char *contexts_dir;    /* NULL: $HOME/.config/mexec/contexts */
     char *orb_api;         /* CircleCI's orb API (GraphQL endpoint); NULL: none, cache only */
     int boot_timeout_s;
+    /* instant starts from snapshots (snapshot.h); host.yaml instant_starts: false always boots */
+    int instant_starts;
     mx_accel_mode accel; /* accel: auto (default) | kvm | tcg */
     mx_registry_cfg *registries;
     size_t nregistries;
     char **mirrors; /* registry-mirrors for the guest's dockerd */
     size_t nmirrors;
+    /* host loopback TCP ports guests reach at 10.0.2.2 (docs/host-setup.md; vm_net.h adds the
+     * registries and mirrors above that are at 10.0.2.2) */
+    int *guest_services;
+    size_t nguest_services;
     /* docker-credential-* helpers that may run (NULL-terminated); NULL: none */
     char **credential_helpers;
     /* hosts of the registries with forward_credentials: true (NULL-terminated, never NULL) */

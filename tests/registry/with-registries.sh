@@ -13,6 +13,7 @@
 #   MX_REG_TLS / MX_REG_TLS_CA     (a) host:port and the CA file; user alice / secret
 #   MX_REG_TOKEN / MX_REG_TOKEN_LOG (b) host:port and the token server's request log;
 #                                   alice / secret may pull private/app, bob / builder may not
+#   MX_REG_AUTH                    (b)'s token server (its realm): host:port
 #   MX_REG_OPEN / MX_REG_OPEN_ROOT (c) host:port and its storage directory
 #   MX_REG_CORRUPT_DIGEST          a layer of corrupt/img:v1 on (c) with one byte flipped
 #   MX_REG_MULTI_AMD64_CONFIG      config digest of the linux/amd64 child of multi/app:v1 (an
@@ -87,7 +88,7 @@ ossl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 \
     -subj /CN=mexec-test-ca -addext basicConstraints=critical,CA:TRUE \
     -addext keyUsage=critical,keyCertSign,cRLSign
 ossl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=127.0.0.1
-# 10.0.2.2: how a VM with user-mode networking reaches this host's loopback (the VM tests)
+# 10.0.2.2: where a VM reaches the host loopback services host.yaml lists (the VM tests)
 printf '%s\n' 'subjectAltName=IP:127.0.0.1,IP:10.0.2.2,DNS:localhost' 'extendedKeyUsage=serverAuth' \
     'basicConstraints=CA:FALSE' >server.ext
 ossl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
@@ -143,6 +144,7 @@ wait_http "http://127.0.0.1:$P_AUTH/" auth
 
 export MX_REG_TLS=127.0.0.1:$P_TLS MX_REG_TLS_CA=$work/ca.crt
 export MX_REG_TOKEN=127.0.0.1:$P_TOKEN MX_REG_TOKEN_LOG=$work/token-requests.jsonl
+export MX_REG_AUTH=127.0.0.1:$P_AUTH
 export MX_REG_OPEN=127.0.0.1:$P_OPEN MX_REG_OPEN_ROOT=$work/open-storage
 export MX_REG_WORK=$work
 
@@ -196,9 +198,10 @@ if [[ -n ${MX_REG_EXTRA_IMAGE:-} ]]; then
         --dest-creds alice:secret
 fi
 
-# MX_REG_REALM_HOST: VMs reach this host's loopback at another address (10.0.2.2), and the
-# token realm is an absolute URL the client follows: the pushes above needed the one this host
-# reaches, so the token registry restarts (same storage) announcing the one the VMs reach.
+# MX_REG_REALM_HOST: VMs reach this host's loopback at another address (10.0.2.2, at the ports
+# host.yaml lists), and the token realm is an absolute URL the client follows: the pushes
+# above needed the one this host reaches, so the token registry restarts (same storage)
+# announcing the one the VMs reach.
 if [[ -n ${MX_REG_REALM_HOST:-} ]]; then
     kill "$token_pid"
     wait "$token_pid" 2>/dev/null || true

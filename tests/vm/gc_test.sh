@@ -1,6 +1,7 @@
 #!/bin/bash
 # After SIGKILL nothing runs on (libvirt auto-destroys the domain) and `mexec gc` removes the
-# files; gc also destroys a running mexec domain whose owner is gone.
+# files and ends the guest network's processes; gc also destroys a running mexec domain whose
+# owner is gone.
 # shellcheck source=tests/vm/lib.sh
 source "$(dirname "$0")/lib.sh"
 
@@ -24,7 +25,9 @@ done
 expect_out "removed job files"
 expect_no_leftovers
 
-# A domain with mexec metadata whose owner is dead (its job directory's lock is free).
+# A domain with mexec metadata whose owner is dead (its job directory's lock is free).  Like
+# mexec's own domains it relabels nothing: the image's kernel may be in use by other VMs, and
+# libvirt refuses to give a file in use another owner.
 jobdir=$T/jobs/deadbeef00000000
 mkdir -p "$jobdir" && : >"$jobdir/lock"
 kernel=$(find "${MEXEC_TEST_IMAGE_STORE:-/var/lib/mexec/images}"/debian-12/ -name vmlinux -print -quit)
@@ -40,12 +43,26 @@ cat >"$T/orphan.xml" <<XML
   <memory unit='MiB'>128</memory><vcpu>1</vcpu>
   <os><type arch='x86_64' machine='q35'>hvm</type><kernel>$kernel</kernel><cmdline>panic=-1</cmdline></os>
   <devices><memballoon model='none'/></devices>
+  <seclabel type='static' model='dac' relabel='no'><label>+$(id -u libvirt-qemu):+$(id -g libvirt-qemu)</label></seclabel>
 </domain>
 XML
 virsh -q -c qemu:///system create "$T/orphan.xml" >/dev/null || fail "could not create the orphan domain"
 "$MEXEC" gc >"$T/out" 2>"$T/err" || fail "gc failed"
 expect_out "removed VM mexec-deadbeef00000000"
 expect_out "removed job files $jobdir"
+expect_no_leftovers
+# A guest network left behind by a killed owner: gc ends it.  A shell whose command line names
+# the job's ready file stands in for pasta.
+netjob=$T/jobs/feedface00000000
+mkdir -p "$netjob/net" && : >"$netjob/lock"
+setsid sh -c 'sleep 600 & wait' sh "$netjob/net/ready" &
+net_pid=$!
+echo "$net_pid" >"$netjob/net.pid"
+"$MEXEC" gc >"$T/out" 2>"$T/err" || fail "gc failed"
+expect_out "removed job files $netjob"
+rc=0
+wait "$net_pid" || rc=$?
+[[ $rc -eq 137 ]] || fail "the orphaned guest network was not ended by SIGKILL (status $rc)"
 expect_no_leftovers
 # A job saved to outlive its owner (GitLab stages: vm.json) is not an orphan between stages,
 # unless it is older than any job runs.

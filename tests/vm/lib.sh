@@ -6,6 +6,8 @@ set -euo pipefail
 
 MEXEC=${MEXEC:?MEXEC must name the mexec binary}
 T=$(mktemp -d /tmp/mexec-vmtest.XXXXXX)
+# QEMU runs as libvirt-qemu and opens the job's disk below $T/jobs by path
+chmod 0711 "$T"
 # used by the tests that source this file
 # shellcheck disable=SC2034
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -20,6 +22,9 @@ resource_classes:
   # small enough for two-core CI machines; the size test uses CircleCI's own medium
   test.small: { vcpus: 1, memory_mib: 1536 }
 YAML
+
+# MEXEC_TEST_COLD=1: every job boots (instant starts off), e.g. to time the suite both ways
+if [[ ${MEXEC_TEST_COLD:-} == 1 ]]; then echo "instant_starts: false" >>"$MEXEC_HOST_CONFIG"; fi
 
 cleanup_t() { rm -rf "$T"; }
 trap cleanup_t EXIT
@@ -45,11 +50,20 @@ expect_out() { grep -qF -- "$1" "$T/out" || fail "stdout lacks: $1"; }
 expect_no_out() { ! grep -qF -- "$1" "$T/out" || fail "stdout has: $1"; }
 expect_err() { grep -qF -- "$1" "$T/err" || fail "stderr lacks: $1"; }
 
-# No mexec domain left in libvirt, and no job files or workspace left in this test's state.
+# No mexec domain left in libvirt, no job files or workspace left in this test's state, and no
+# process of a job's guest network (pasta names the job's directory) still running.
 expect_no_leftovers() {
-    local doms
+    local doms i
     doms=$(virsh -q -c qemu:///system list --all --name | grep '^mexec-' || true)
     [[ -z $doms ]] || fail "domains left behind: $doms"
+    # mexec ends them after the domain; give a killed run's a moment
+    for ((i = 0; i < 50; i++)); do
+        pgrep -f -- "$T/jobs/" >/dev/null || break
+        sleep 0.1
+    done
+    if pgrep -f -- "$T/jobs/" >/dev/null; then
+        fail "processes left behind: $(pgrep -af -- "$T/jobs/")"
+    fi
     if [[ -d $T/jobs ]] && [[ -n $(ls -A "$T/jobs") ]]; then
         fail "job files left behind: $(ls -A "$T/jobs")"
     fi
@@ -93,6 +107,9 @@ require_image() {
 use_tls_registry() {
     reg=10.0.2.2:${MX_REG_TLS##*:}
     printf 'registries:\n  %s: { ca: %s }\n' "$reg" "$MX_REG_TLS_CA" >>"$MEXEC_HOST_CONFIG"
+    # a fresh CA every run would key a new instant-start snapshot every run (the guest's docker
+    # settings are in it): booting is cheaper
+    echo "instant_starts: false" >>"$MEXEC_HOST_CONFIG"
     export MEXEC_CONTEXTS_DIR=$T/contexts
     mkdir -p "$MEXEC_CONTEXTS_DIR"
     printf '%s: alice\n%s: secret\n' "$2" "$3" >"$MEXEC_CONTEXTS_DIR/$1.yaml"

@@ -190,9 +190,12 @@ inner_main() {
     cp -a "$STATE/etc/." /etc/libvirt/
     rm -rf "${STATE:?}/etc"
     [[ -e /etc/libvirt/qemu.conf ]] || install -m 0600 /dev/null /etc/libvirt/qemu.conf
-    force_conf_key /etc/libvirt/qemu.conf user '"root"'
-    force_conf_key /etc/libvirt/qemu.conf group '"root"'
+    # as scripts/setup-host.sh sets them: QEMU unprivileged, seccomp, private /dev
+    force_conf_key /etc/libvirt/qemu.conf user '"libvirt-qemu"'
+    force_conf_key /etc/libvirt/qemu.conf group '"libvirt-qemu"'
     force_conf_key /etc/libvirt/qemu.conf security_driver '"none"'
+    force_conf_key /etc/libvirt/qemu.conf seccomp_sandbox 1
+    force_conf_key /etc/libvirt/qemu.conf namespaces '[ "mount" ]'
 
     virtlogd -d -p "$STATE/virtlogd.pid"
     libvirtd -d -p "$STATE/libvirtd.pid"

@@ -10,6 +10,8 @@ trap cleanup_server EXIT
 wait_for "$T/port" "" 10
 port=$(cat "$T/port")
 [[ -n $port ]] || fail "rendezvous server did not start"
+# the guests reach it at 10.0.2.2 because host.yaml lists it
+echo "guest_services: [$port]" >>"$MEXEC_HOST_CONFIG"
 
 rc=0
 "$MEXEC" run -c "$HERE/jobs/serial.yml" --workflow ci --branch main -e RENDEZVOUS_PORT="$port" \

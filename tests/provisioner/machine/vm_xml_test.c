@@ -23,6 +23,12 @@ static mx_vm_spec spec(const char *type, const char *dir)
         .seed = dir,
         .console = dir,
         .ssh_port = 40222,
+        .emulator = dir,
+        .qemu = "/usr/bin/qemu-system-x86_64",
+        .net_resolv = dir,
+        .net_pid = 31337,
+        .qemu_uid = 64055,
+        .qemu_gid = 64056,
         .job_id = "0123abcd-" NASTY,
         .job_name = "build & test <all>",
         .job_dir = dir,
@@ -31,7 +37,7 @@ static mx_vm_spec spec(const char *type, const char *dir)
 }
 
 typedef struct paths {
-    char *dir, *kernel, *initrd, *disk, *seed, *console, *job_dir;
+    char *dir, *kernel, *initrd, *disk, *seed, *console, *job_dir, *wrapper, *resolv;
 } paths;
 
 static void make_paths(paths *p)
@@ -44,6 +50,8 @@ static void make_paths(paths *p)
     p->seed = mx_path_join(p->dir, "seed " NASTY ".iso");
     p->console = mx_path_join(p->dir, "console " NASTY ".log");
     p->job_dir = mx_path_join(p->dir, "job " NASTY);
+    p->wrapper = mx_path_join(p->dir, "bin " NASTY "/mexec-qemu");
+    p->resolv = mx_path_join(p->dir, "job " NASTY "/net/resolv.conf");
 }
 
 static void free_paths(paths *p)
@@ -54,6 +62,8 @@ static void free_paths(paths *p)
     free(p->seed);
     free(p->console);
     free(p->job_dir);
+    free(p->wrapper);
+    free(p->resolv);
     tu_rmdir(p->dir);
 }
 
@@ -66,6 +76,8 @@ static mx_vm_spec full_spec(const char *type, const paths *p)
     s.seed = p->seed;
     s.console = p->console;
     s.job_dir = p->job_dir;
+    s.emulator = p->wrapper;
+    s.net_resolv = p->resolv;
     return s;
 }
 
@@ -136,7 +148,19 @@ static void check_domain(const char *type)
     tu_assert_contains(xml, "<driver name='qemu' type='raw'");
     tu_assert_contains(xml, "<target dev='vda' bus='virtio'/>");
     tu_assert_contains(xml, "<target dev='vdb' bus='virtio'/>\n      <readonly/>");
-    tu_assert_contains(xml, "hostfwd=tcp:127.0.0.1:40222-:22");
+    /* QEMU's user networking, started through mexec-qemu in the job's namespace: the
+     * namespace's holder and the files it needs reach it in its environment */
+    assert_has_escaped(xml, "<devices>\n    <emulator>", p.wrapper, "</emulator>");
+    tu_assert_contains(xml, "<qemu:arg value='-netdev'/>\n"
+                            "    <qemu:arg value='user,id=net0,hostfwd=tcp:127.0.0.1:40222-:22'/>");
+    tu_assert_contains(xml, "<qemu:arg value='virtio-net-pci,netdev=net0,bus=pcie.0,addr=0x0a'/>");
+    tu_assert_contains(xml, "<qemu:env name='MEXEC_NET_PID' value='31337'/>");
+    tu_assert_contains(xml, "<qemu:env name='MEXEC_QEMU' value='/usr/bin/qemu-system-x86_64'/>");
+    assert_has_escaped(xml, "<qemu:env name='MEXEC_NET_RESOLV' value='", p.resolv, "'/>");
+    tu_assert_not_contains(xml, "<interface");
+    /* QEMU as the QEMU user, and libvirt chowns nothing (the shared base image above all) */
+    tu_assert_contains(xml, "<seclabel type='static' model='dac' relabel='no'>\n"
+                            "    <label>+64055:+64056</label>\n  </seclabel>");
     tu_assert_contains(xml, "<on_reboot>destroy</on_reboot>");
     if (strcmp(type, "kvm") == 0) {
         tu_assert_contains(xml, "<cpu mode='host-passthrough'/>");
@@ -242,6 +266,55 @@ static void test_kernel_boot_has_no_firmware_bits(void **state)
     free_paths(&p);
 }
 
+/* Instant starts (snapshot.h): the snapshot's domain and each restore's have the seed channel
+ * and no seed disk; a restore's has its own uuid and VM generation id.  Both describe the same
+ * devices, so one save image restores under the other XML. */
+static void test_snapshot_domains(void **state)
+{
+    (void)state;
+    paths p;
+    make_paths(&p);
+    mx_vm_spec s = full_spec("qemu", &p);
+    s.seed = NULL;
+    s.channel = p.console; /* any path with characters to escape */
+    char *saved = mx_vm_domain_xml(&s);
+    tu_assert_not_contains(saved, "vdb");
+    tu_assert_not_contains(saved, "<uuid>");
+    tu_assert_contains(saved, "  <genid/>\n");
+    assert_has_escaped(saved, "<channel type='unix'>\n      <source mode='connect' path='",
+                       p.console,
+                       "'/>\n      <target type='virtio' name='org.mexec.seed'/>\n"
+                       "    </channel>");
+    s.uuid = "5d3c9a0e-7f6b-4c1d-9e2a-0b1c2d3e4f50";
+    s.genid = "0f1e2d3c-4b5a-4968-8776-655443322110";
+    char *restored = mx_vm_domain_xml(&s);
+    tu_assert_contains(restored, "<uuid>5d3c9a0e-7f6b-4c1d-9e2a-0b1c2d3e4f50</uuid>");
+    tu_assert_contains(restored, "<genid>0f1e2d3c-4b5a-4968-8776-655443322110</genid>");
+    tu_assert_not_contains(restored, "<genid/>");
+    /* mexec ps tells them apart */
+    assert_field(saved, "start", "snapshot-source");
+    assert_field(restored, "start", "snapshot");
+    /* the same devices: past the metadata the XML is the same */
+    char *a = strstr(saved, "</metadata>"), *b = strstr(restored, "</metadata>");
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_string_equal(a, b);
+    if (validate(p.dir, saved) < 0 || validate(p.dir, restored) < 0)
+        fprintf(stderr, "virt-xml-validate not installed: schema check skipped\n");
+    /* a cold boot has neither */
+    s.channel = NULL;
+    s.uuid = s.genid = NULL;
+    s.seed = p.seed;
+    char *cold = mx_vm_domain_xml(&s);
+    tu_assert_not_contains(cold, "<channel");
+    tu_assert_not_contains(cold, "genid");
+    assert_field(cold, "start", "boot");
+    free(cold);
+    free(saved);
+    free(restored);
+    free_paths(&p);
+}
+
 static void test_metadata_round_trip(void **state)
 {
     (void)state;
@@ -286,6 +359,7 @@ int main(void)
         cmocka_unit_test(test_metadata_round_trip),
         cmocka_unit_test(test_firmware_boot),
         cmocka_unit_test(test_kernel_boot_has_no_firmware_bits),
+        cmocka_unit_test(test_snapshot_domains),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
