@@ -87,7 +87,9 @@ static pid_t read_pid(const char *dir)
     long long v;
     if (mx_read_file(path, &b, NULL) == 0 && b.len) {
         mx_buf_adds(&b, ""); /* terminated */
-        if (mx_parse_int_prefix(b.data, 0, INT_MAX, &v, &end) == 0 && (!*end || *end == '\n'))
+        /* a pid file ends in a newline; /proc's children list separates with spaces */
+        if (mx_parse_int_prefix(b.data, 0, INT_MAX, &v, &end) == 0 &&
+            (!*end || *end == '\n' || *end == ' '))
             pid = (long)v;
     }
     mx_buf_free(&b);
@@ -202,7 +204,9 @@ static pid_t holder_of(pid_t pasta)
     long long v;
     if (mx_read_file(path, &b, NULL) == 0 && b.len) {
         mx_buf_adds(&b, ""); /* terminated */
-        if (mx_parse_int_prefix(b.data, 0, INT_MAX, &v, &end) == 0 && (!*end || *end == '\n'))
+        /* a pid file ends in a newline; /proc's children list separates with spaces */
+        if (mx_parse_int_prefix(b.data, 0, INT_MAX, &v, &end) == 0 &&
+            (!*end || *end == '\n' || *end == ' '))
             pid = (long)v;
     }
     mx_buf_free(&b);
