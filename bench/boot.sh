@@ -14,6 +14,8 @@ runs=${1:-3}
 mexec=$PWD/build/bin/mexec
 img=$("$mexec" image path debian-12:current)
 T=$(mktemp -d /tmp/mexec-bench.XXXXXX)
+# QEMU runs as libvirt-qemu and opens the job's disk below $T/jobs by path
+chmod 0711 "$T"
 trap 'rm -rf "$T"' EXIT
 
 cat >"$T/host.yaml" <<YAML

@@ -60,6 +60,11 @@ static char *find_program(const char *name)
     return found;
 }
 
+char *mx_net_pasta(void)
+{
+    return find_program("pasta");
+}
+
 /* 1 if pid runs (a zombie does not) and is this job's pasta: its command line names the job's
  * ready file, so a pid reused by another process is never signalled. */
 static int is_ours(pid_t pid, const char *ready)
@@ -223,7 +228,7 @@ int mx_net_start(const char *job_dir, const mx_net_spec *s, uid_t uid, gid_t gid
     *holder = 0;
     if (uid == 0) return mx_fail(err, MX_INFRA, "the guest network never runs as root");
     mx_net_stop(job_dir); /* an earlier attempt's */
-    mx_autofree char *prog = find_program("pasta");
+    mx_autofree char *prog = mx_net_pasta();
     if (!prog)
         return mx_fail(err, MX_INFRA,
                        "pasta not found in %s: install Debian's passt (scripts/setup-host.sh)",
