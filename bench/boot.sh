@@ -13,16 +13,9 @@ cd "$(dirname "$0")/.."
 runs=${1:-3}
 mexec=$PWD/build/bin/mexec
 img=$("$mexec" image path debian-12:current)
-T=$(mktemp -d /tmp/mexec-bench.XXXXXX)
-# QEMU runs as libvirt-qemu and opens the job's disk below $T/jobs by path
-chmod 0711 "$T"
-trap 'rm -rf "$T"' EXIT
-
-cat >"$T/host.yaml" <<YAML
-state_dir: $T/jobs
-resource_classes:
-  bench: { vcpus: 2, memory_mib: 2048 }
-YAML
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
+bench_tmp
 mkdir -p "$T/proj/.circleci"
 cat >"$T/proj/.circleci/config.yml" <<'YAML'
 version: 2.1
@@ -34,25 +27,10 @@ jobs:
       - run: echo first-output-line
 YAML
 
-# One mexec run; prints seconds from its start to the first output line.
-cat >"$T/one.sh" <<'SH'
-#!/bin/bash
-set -euo pipefail
-start=$(date +%s.%N)
-"$MEXEC" run -c "$CONFIG" --job build 2>/dev/null | while IFS= read -r line; do
-    if [[ $line == first-output-line ]]; then
-        echo "$(date +%s.%N) - $start" | bc
-    fi
-done
-SH
-chmod +x "$T/one.sh"
-
-# shellcheck source=bench/lib.sh
-source bench/lib.sh
 reference() { images/boot-reference.sh --smp 2 --mem 2048 "$img" 2>/dev/null; }
 mexec_run() {
     MEXEC=$mexec CONFIG=$T/proj/.circleci/config.yml MEXEC_HOST_CONFIG=$T/host.yaml \
-        tests/vm/netns-run.sh "$T/one.sh" 2>/dev/null
+        tests/vm/netns-run.sh "$PWD/bench/first-step.sh" 2>/dev/null
 }
 
 rounds "$runs" reference qemu-system mexec_run "mexec run"

@@ -22,3 +22,14 @@ rounds() {
     # shellcheck disable=SC2034
     median_b=$(printf '%s\n' "${bs[@]}" | median)
 }
+
+# bench_tmp: a temporary directory $T (removed on exit) with $T/host.yaml: job state inside
+# it and the resource class `bench` (2 vCPUs, 2048 MiB), as bench/boot.sh and bench/images.sh
+# boot their VMs.
+bench_tmp() {
+    T=$(mktemp -d /tmp/mexec-bench.XXXXXX)
+    # QEMU runs as libvirt-qemu and opens the job's disk below $T/jobs by path
+    chmod 0711 "$T"
+    trap 'rm -rf "$T"' EXIT
+    printf 'state_dir: %s/jobs\nresource_classes:\n  bench: { vcpus: 2, memory_mib: 2048 }\n' "$T" >"$T/host.yaml"
+}

@@ -1,4 +1,5 @@
 #include "catalog.h"
+#include "image_tag.h"
 #include "image_import.h"
 #include "mx_buf.h"
 #include "mx_cleanup.h"
@@ -136,6 +137,71 @@ static char *read_trimmed(const char *path)
     return mx_buf_steal(&b);
 }
 
+/* base.qcow2's sha256 from the build's manifest.json (the recipe writes it), or NULL. */
+static char *manifest_sha256(const char *manifest)
+{
+    mx_autojson json_t *m = json_load_file(manifest, 0, NULL);
+    const char *h = json_string_value(
+        json_object_get(json_object_get(json_object_get(m, "artifacts"), "base.qcow2"), "sha256"));
+    return h ? mx_xstrdup(h) : NULL;
+}
+
+void mx_image_refresh(mx_image *img)
+{
+    free(img->cmdline);
+    free(img->sha256);
+    img->cmdline = img->sha256 = NULL;
+    mx_autofree char *cmdline_path = mx_path_join(img->dir, "cmdline");
+    img->built = mx_path_exists(img->base) && mx_path_exists(img->kernel) &&
+                 mx_path_exists(img->initrd) && mx_path_exists(cmdline_path);
+    if (img->built) img->cmdline = read_trimmed(cmdline_path);
+    if (img->built && !img->cmdline) img->built = 0;
+    if (img->built) img->sha256 = manifest_sha256(img->manifest);
+}
+
+/* An unknown ref: for a dated tag of an image the catalog has, the dated tags it knows. */
+static int unknown_ref(const mx_catalog *cat, const char *ref, mx_err *err)
+{
+    const char *colon = strrchr(ref, ':');
+    const char *tag = colon ? colon + 1 : "";
+    size_t name_len = colon ? (size_t)(colon - ref) : strlen(ref);
+    mx_buf known;
+    mx_buf_init(&known);
+    for (size_t i = 0; mx_tag_kind_of(tag) == MX_TAG_DATED && i < cat->images->n; i++) {
+        const char *k = cat->images->keys[i]->value;
+        if (mx_ref_has_name(k, ref, name_len) && mx_tag_kind_of(mx_ref_tag(k)) == MX_TAG_DATED)
+            mx_buf_printf(&known, "%s%s", known.len ? ", " : "", mx_ref_tag(k));
+    }
+    if (known.len) {
+        mx_fail(err, MX_USAGE,
+                "machine image %s: %s is not a dated tag the catalog %s knows for %.*s (known: "
+                "%s; or current, edge)",
+                ref, tag, cat->path, (int)name_len, ref, known.data);
+    } else {
+        mx_autofree char *refs = mx_catalog_refs(cat);
+        mx_fail(err, MX_USAGE, "machine image \"%s\" is not in the catalog %s (available: %s)", ref,
+                cat->path, refs);
+    }
+    mx_buf_free(&known);
+    return -1;
+}
+
+/* A dated tag: the build its record names, if it has been frozen. */
+static int resolve_frozen(const mx_host_config *hc, mx_image *img, mx_err *err)
+{
+    img->dated = 1;
+    img->tag_record = mx_tag_record_path(hc->image_store, img->recipe, mx_ref_tag(img->ref));
+    char hash[65];
+    int r = mx_tag_record_read(img->tag_record, hash, err);
+    if (r < 0) return mx_wrap(err, "machine image %s", img->ref);
+    if (r > 0) {
+        free(img->recipe_hash);
+        img->recipe_hash = mx_xstrdup(hash);
+        img->frozen = 1;
+    }
+    return 0;
+}
+
 int mx_catalog_resolve(const mx_catalog *cat, const mx_host_config *hc, const char *ref,
                        mx_image *img, mx_err *err)
 {
@@ -148,10 +214,7 @@ int mx_catalog_resolve(const mx_catalog *cat, const mx_host_config *hc, const ch
         /* the catalog's references come first: import refuses to take one of them */
         int imported = mx_imported_resolve(hc, ref, img, err);
         if (imported != 0) return imported < 0 ? -1 : 0;
-        mx_autofree char *refs = mx_catalog_refs(cat);
-        return mx_fail(err, MX_USAGE,
-                       "machine image \"%s\" is not in the catalog %s (available: %s)", ref,
-                       cat->path, refs);
+        return unknown_ref(cat, ref, err);
     }
     img->ref = mx_xstrdup(ref);
     img->recipe = mx_xstrdup(mx_node_get(e, "recipe")->value);
@@ -167,17 +230,15 @@ int mx_catalog_resolve(const mx_catalog *cat, const mx_host_config *hc, const ch
     if (mx_hash_dirs(dirs, mx_path_exists(common) ? 2 : 1, hash, err) < 0)
         return mx_wrap(err, "hash recipe %s", img->recipe);
     img->recipe_hash = mx_xstrdup(hash);
+    if (mx_tag_kind_of(mx_ref_tag(ref)) == MX_TAG_DATED && resolve_frozen(hc, img, err) < 0)
+        return -1;
     mx_autofree char *store = mx_path_join(hc->image_store, img->recipe);
-    img->dir = mx_path_join(store, hash);
+    img->dir = mx_path_join(store, img->recipe_hash);
     img->base = mx_path_join(img->dir, "base.qcow2");
     img->kernel = mx_path_join(img->dir, "vmlinux");
     img->initrd = mx_path_join(img->dir, "initrd.img");
     img->manifest = mx_path_join(img->dir, "manifest.json");
-    mx_autofree char *cmdline_path = mx_path_join(img->dir, "cmdline");
-    img->built = mx_path_exists(img->base) && mx_path_exists(img->kernel) &&
-                 mx_path_exists(img->initrd) && mx_path_exists(cmdline_path);
-    if (img->built) img->cmdline = read_trimmed(cmdline_path);
-    if (img->built && !img->cmdline) img->built = 0;
+    mx_image_refresh(img);
     return 0;
 }
 
@@ -190,11 +251,22 @@ int mx_catalog_resolve_built(const mx_catalog *cat, const mx_host_config *hc, co
 
 int mx_image_require_built(const mx_image *img, mx_err *err)
 {
+    if (!img->built && img->frozen)
+        return mx_fail(err, MX_INFRA,
+                       "machine image %s is frozen to the build %s, which is no longer in the "
+                       "store; today's recipe would make a different image: remove %s to "
+                       "freeze a new build",
+                       img->ref, img->dir, img->tag_record);
     if (!img->built)
         return mx_fail(err, MX_INFRA,
                        "machine image %s is not built yet (recipe %s, hash %.12s); run: mexec "
                        "image build %s",
                        img->ref, img->recipe, img->recipe_hash, img->ref);
+    if (img->pin && (!img->sha256 || strcmp(img->pin, img->sha256) != 0))
+        return mx_fail(err, MX_INFRA,
+                       "machine image %s: the catalog pins base.qcow2 sha256 %s, the build in %s "
+                       "has %s",
+                       img->ref, img->pin, img->dir, img->sha256 ? img->sha256 : "none recorded");
     return 0;
 }
 
@@ -211,6 +283,8 @@ void mx_image_free(mx_image *img)
     free(img->initrd);
     free(img->manifest);
     free(img->cmdline);
+    free(img->sha256);
+    free(img->tag_record);
     free(img->firmware);
     memset(img, 0, sizeof *img);
 }

@@ -1,8 +1,11 @@
 /* The machine-image catalog: NAME:TAG -> recipe, and where its build lives in the image store.
  *
  * images/catalog.yaml maps references to recipes (images/RECIPE/recipe.sh).  A build is stored
- * under IMAGE_STORE/RECIPE/HASH/, HASH being the SHA-256 of the recipe's files, so editing a
- * recipe makes a new image and an unchanged recipe is never rebuilt. */
+ * under IMAGE_STORE/RECIPE/HASH/, HASH being the SHA-256 of the recipe's files (and of
+ * images/common), so editing a recipe makes a new image and an unchanged recipe is never
+ * rebuilt.  Tags `current`, `edge` and any other follow the recipe; dated tags (image_tag.h)
+ * are frozen to their first build.  Building is image_build.h's job; this file only resolves
+ * and reads what the store holds, and never writes. */
 #ifndef MX_CATALOG_H
 #define MX_CATALOG_H
 
@@ -15,14 +18,18 @@ typedef struct mx_image {
     char *recipe; /* directory under images_dir */
     char *pin;    /* optional sha256 of base.qcow2 the catalog insists on */
     char *recipe_dir;
-    char *recipe_hash;
-    char *dir; /* the build's directory in the store */
+    char *recipe_hash; /* names the build: today's recipe's, or a frozen tag's recorded one */
+    char *dir;         /* the build's directory in the store: IMAGE_STORE/RECIPE/recipe_hash */
     char *base, *kernel, *initrd, *manifest;
     char *cmdline; /* kernel command line (read from the build), NULL until built */
+    char *sha256;  /* base.qcow2's sha256 as the build's manifest.json records it, or NULL */
     /* NULL: direct kernel boot (recipe builds); "bios": an imported disk that boots through
      * the firmware (image_import.h), with no kernel, initrd or cmdline of ours */
     char *firmware;
     int built;
+    int dated;        /* the tag is dated (YYYY.MM.N, YYYYMM-NN): frozen at its first build */
+    int frozen;       /* a dated tag with a record: dir is the build it was frozen to */
+    char *tag_record; /* dated tags: IMAGE_STORE/RECIPE/tags/TAG.json, else NULL */
 } mx_image;
 
 typedef struct mx_catalog {
@@ -38,15 +45,20 @@ void mx_catalog_free(mx_catalog *cat);
 char *mx_catalog_refs(const mx_catalog *cat);
 
 /* Resolves ref (NULL: the host's or catalog's default) to an image: the catalog's, else an
- * imported one (`mexec image import`); an unknown ref is an error listing what the catalog
- * has. */
+ * imported one (`mexec image import`); an unknown ref is an error (MX_USAGE) listing what the
+ * catalog has, or for an unknown dated tag of a known image, that image's dated tags.  A frozen
+ * tag whose record cannot be read is an MX_INFRA error. */
 int mx_catalog_resolve(const mx_catalog *cat, const mx_host_config *hc, const char *ref,
                        mx_image *img, mx_err *err);
 /* Like resolve, and fails if the image is not built yet (telling how to build it). */
 int mx_catalog_resolve_built(const mx_catalog *cat, const mx_host_config *hc, const char *ref,
                              mx_image *img, mx_err *err);
-/* Fails (telling how to build it) unless the image is built. */
+/* Fails (telling how to build it) unless the image is built; also if the catalog pins a
+ * sha256 that the build's manifest does not record. */
 int mx_image_require_built(const mx_image *img, mx_err *err);
+/* Looks at the store again (another process may have built it meanwhile): built, cmdline,
+ * sha256. */
+void mx_image_refresh(mx_image *img);
 void mx_image_free(mx_image *img);
 
 /* SHA-256 (hex) over every file below each directory: relative name and contents, sorted. */

@@ -11,6 +11,9 @@ int mx_cmd_image_rm(int argc, char **argv);
 struct mx_host_config;
 struct mx_err;
 int mx_cmd_image_list_imported(const struct mx_host_config *hc, struct mx_err *err);
+/* One row of `mexec image list` (cmd_image.c); note follows the size, e.g. " (default)". */
+struct mx_image;
+void mx_cmd_image_row(const struct mx_image *img, const char *note);
 int mx_cmd_gc(int argc, char **argv);
 int mx_cmd_ps(int argc, char **argv);
 int mx_cmd_ssh(int argc, char **argv);

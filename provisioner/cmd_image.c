@@ -3,6 +3,7 @@
 #include "catalog.h"
 #include "cli.h"
 #include "host_config.h"
+#include "image_build.h"
 #include "mx_buf.h"
 #include "mx_cleanup.h"
 #include "mx_fs.h"
@@ -16,42 +17,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Builds ref unless it is built (a dated tag: freezes it to that build). */
 static int build(const mx_catalog *cat, const mx_host_config *hc, const char *ref, mx_err *err)
 {
     mx_image img;
     int rc = mx_catalog_resolve(cat, hc, ref, &img, err);
-    if (rc < 0) return -1;
-    if (img.built) {
-        printf("%s is built: %s\n", img.ref, img.dir);
-        mx_image_free(&img);
-        return 0;
-    }
-    mx_autofree char *store = mx_path_join(hc->image_store, img.recipe);
-    mx_autofree char *tmpl = mx_path_join(store, ".build-XXXXXX");
-    mx_autofree char *script = mx_path_join(img.recipe_dir, "recipe.sh");
-    if (mx_mkdir_p(store, 0755, err) < 0 || !mkdtemp(tmpl)) {
-        if (err->msg[0] == '\0') mx_fail_errno(err, MX_INFRA, "create %s", tmpl);
-        mx_image_free(&img);
-        return -1;
-    }
-    fprintf(stderr, "mexec: building %s from %s (recipe hash %.12s)\n", img.ref, script,
-            img.recipe_hash);
-    const char *argv[] = {"bash", script, tmpl, NULL};
-    int status = mx_proc_run_inherit(argv, &mx_stop, err);
-    if (status == 0 && chmod(tmpl, 0755) < 0)
-        status = mx_fail_errno(err, MX_INFRA, "chmod %s", tmpl);
-    if (status == 0 && rename(tmpl, img.dir) < 0)
-        status = mx_fail_errno(err, MX_INFRA, "move the build to %s", img.dir);
-    if (status != 0) {
-        if (status > 0)
-            mx_fail(err, MX_INFRA, "recipe %s failed with exit status %d", script, status);
-        mx_rm_rf(tmpl, NULL);
-        mx_image_free(&img);
-        return -1;
-    }
-    printf("%s built: %s\n", img.ref, img.dir);
+    int was_built = img.built;
+    if (rc == 0) rc = mx_image_ensure(hc, &img, 0, err);
+    if (rc == 0 && was_built) printf("%s is built: %s\n", img.ref, img.dir);
     mx_image_free(&img);
-    return 0;
+    return rc;
 }
 
 static long long file_size(const char *p)
@@ -60,19 +35,37 @@ static long long file_size(const char *p)
     return stat(p, &st) == 0 ? (long long)st.st_size : -1;
 }
 
+static const char *frozen_column(const mx_image *img)
+{
+    if (!img->recipe_dir) return "-"; /* imported: not built from a recipe */
+    if (img->frozen) return "yes";
+    return img->dated ? "at-build" : "no";
+}
+
+void mx_cmd_image_row(const mx_image *img, const char *note)
+{
+    long long sz = img->built ? file_size(img->base) : -1;
+    char size[32] = "-";
+    if (sz >= 0) snprintf(size, sizeof size, "%.0f MiB", (double)sz / 1048576.0);
+    printf("%-24s %-12s %-6s %-9s %-13.12s %-13.12s %s%s\n", img->ref, img->recipe,
+           img->built ? "yes" : "no", frozen_column(img), img->recipe_hash,
+           img->sha256 ? img->sha256 : "-", size, note);
+}
+
+/* Every catalog entry: built or not, frozen or following the recipe, which build, its size;
+ * then the imported images. */
 static int list(const mx_catalog *cat, const mx_host_config *hc, mx_err *err)
 {
-    printf("%-24s %-14s %-8s %-14s %s\n", "IMAGE", "RECIPE", "BUILT", "RECIPE-HASH", "SIZE");
+    printf("%-24s %-12s %-6s %-9s %-13s %-13s %s\n", "IMAGE", "RECIPE", "BUILT", "FROZEN",
+           "RECIPE-HASH", "SHA256", "SIZE");
     for (size_t i = 0; i < cat->images->n; i++) {
         mx_image img;
-        if (mx_catalog_resolve(cat, hc, cat->images->keys[i]->value, &img, err) < 0) return -1;
-        long long sz = img.built ? file_size(img.base) : -1;
-        char size[32] = "-";
-        if (sz >= 0) snprintf(size, sizeof size, "%.0f MiB", (double)sz / 1048576.0);
-        const char *def =
-            cat->default_ref && strcmp(cat->default_ref, img.ref) == 0 ? " (default)" : "";
-        printf("%-24s %-14s %-8s %-14.12s %s%s\n", img.ref, img.recipe, img.built ? "yes" : "no",
-               img.recipe_hash, size, def);
+        if (mx_catalog_resolve(cat, hc, cat->images->keys[i]->value, &img, err) < 0) {
+            mx_image_free(&img);
+            return -1;
+        }
+        int def = cat->default_ref && strcmp(cat->default_ref, img.ref) == 0;
+        mx_cmd_image_row(&img, def ? " (default)" : "");
         mx_image_free(&img);
     }
     return mx_cmd_image_list_imported(hc, err);
@@ -82,7 +75,10 @@ static int list(const mx_catalog *cat, const mx_host_config *hc, mx_err *err)
 static int path(const mx_catalog *cat, const mx_host_config *hc, const char *ref, mx_err *err)
 {
     mx_image img;
-    if (mx_catalog_resolve_built(cat, hc, ref, &img, err) < 0) return -1;
+    if (mx_catalog_resolve_built(cat, hc, ref, &img, err) < 0) {
+        mx_image_free(&img);
+        return -1;
+    }
     puts(img.dir);
     mx_image_free(&img);
     return 0;
@@ -116,6 +112,11 @@ int mx_cmd_image(int argc, char **argv)
     }
     mx_catalog_free(&cat);
     mx_host_config_free(&hc);
+    if (mx_stop) {
+        fprintf(stderr, "mexec: interrupted by signal %d; the unfinished build was removed\n",
+                (int)mx_stop);
+        return 128 + (int)mx_stop;
+    }
     if (rc < 0) return mx_cli_report(&err);
     return MX_OK;
 }

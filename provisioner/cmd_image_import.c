@@ -101,11 +101,7 @@ int mx_cmd_image_rm(int argc, char **argv)
 static int list_row(const mx_image *img, void *ud, mx_err *err)
 {
     (void)ud, (void)err;
-    struct stat st;
-    char size[32] = "-";
-    if (stat(img->base, &st) == 0)
-        snprintf(size, sizeof size, "%.0f MiB", (double)st.st_size / 1048576.0);
-    printf("%-24s %-14s %-8s %-14.12s %s\n", img->ref, img->recipe, "yes", img->recipe_hash, size);
+    mx_cmd_image_row(img, "");
     return 0;
 }
 

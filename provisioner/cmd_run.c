@@ -25,7 +25,7 @@ static const char usage_line[] =
     "                 [-e KEY=VALUE | -e KEY]... [--env-file FILE]... [--context NAME]...\n"
     "                 [--param KEY=VALUE]... [--branch B | --tag T] [--project-dir DIR]\n"
     "                 [--fit-to-host] [--keep-on-failure] [--lock FILE] [--offline]\n"
-    "                 [--approve NAME]... [--approve-all] [--artifacts-dir DIR]\n";
+    "                 [--approve NAME]... [--approve-all] [--artifacts-dir DIR] [--no-build]\n";
 
 static int add_kv(mx_envlist *list, const char *flag, const char *kv)
 {
@@ -105,6 +105,7 @@ static int parse(int argc, char **argv, run_args *a)
         {"tag", required_argument, 0, 't'},
         {"fit-to-host", no_argument, 0, 'F'},
         {"keep-on-failure", no_argument, 0, 'K'},
+        {"no-build", no_argument, 0, 'N'},
         {"env-file", required_argument, 0, 'E'},
         {"project-dir", required_argument, 0, 'P'},
         {"lock", required_argument, 0, 'L'},
@@ -151,6 +152,9 @@ static int parse(int argc, char **argv, run_args *a)
             break;
         case 'K':
             a->o.keep_on_failure = 1;
+            break;
+        case 'N':
+            a->o.no_build = 1;
             break;
         case 'L':
             a->lock = optarg;

@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "gitlab.h"
 #include "host_config.h"
+#include "image_build.h"
 #include "job_containers.h"
 #include "job_run.h"
 #include "mx_cleanup.h"
@@ -281,14 +282,10 @@ static int gl_prepare(gl_ctx *g)
     memset(&ctr_msg, 0, sizeof ctr_msg);
     mx_autofree char *agent_local = NULL, *skipped = NULL, *agent_remote = NULL;
 
-    /* a container image runs in the host's VM for containers, as GitLab's docker executor */
+    /* a container image runs in the host's VM for containers, as GitLab's docker executor;
+     * an unbuilt machine image is built first, its progress in the job's log (stderr) */
     int ctr = mx_gitlab_container_image(&g->hc, ref);
-    mx_catalog cat;
-    int r = mx_catalog_load(g->hc.images_dir, &cat, &err);
-    if (r == 0) {
-        r = mx_catalog_resolve_built(&cat, &g->hc, ctr ? g->hc.docker_vm_image : ref, &img, &err);
-        mx_catalog_free(&cat);
-    }
+    int r = mx_image_ready(&g->hc, ctr ? g->hc.docker_vm_image : ref, 0, &img, &err);
     if (r < 0) {
         say(g, "image %s: %s", ctr ? "for containers" : ref ? ref : "(default)", err.msg);
         goto out;

@@ -1,5 +1,6 @@
 #include "host_config.h"
 #include "cfg_yaml.h"
+#include "install_dirs.h"
 #include "orb_registry.h"
 #include "mx_buf.h"
 #include "mx_fs.h"
@@ -8,9 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifndef MX_IMAGES_DIR
-#define MX_IMAGES_DIR "/usr/local/share/mexec/images"
-#endif
+const char *const mx_image_mirror_keys[MX_IMAGE_MIRRORS][2] = {
+    {"ubuntu", "MEXEC_UBUNTU_MIRROR"},
+    {"ubuntu-security", "MEXEC_UBUNTU_SECURITY_MIRROR"},
+    {"debian", "MEXEC_DEBIAN_MIRROR"},
+};
 
 /* Under TCG a systemd image needs ~20 s; a loaded host many times that. */
 #define DEFAULT_BOOT_TIMEOUT_S 300
@@ -164,6 +167,29 @@ static int parse_guest_services(mx_host_config *hc, const mx_node *m, mx_err *er
     return 0;
 }
 
+static int parse_image_mirrors(mx_host_config *hc, const mx_node *m, mx_err *err)
+{
+    if (m->kind != MX_NODE_MAP)
+        return mx_node_fail(err, m, "image_mirrors must be a map {ubuntu: URL, ...}");
+    for (size_t i = 0; i < m->n; i++) {
+        const mx_node *k = m->keys[i], *v = m->vals[i];
+        size_t j = 0;
+        while (j < MX_IMAGE_MIRRORS && strcmp(k->value, mx_image_mirror_keys[j][0]) != 0)
+            j++;
+        if (j == MX_IMAGE_MIRRORS)
+            return mx_node_fail(err, k,
+                                "unknown image mirror \"%s\" (known: ubuntu, ubuntu-security, "
+                                "debian)",
+                                k->value);
+        /* it reaches the recipe as one environment variable: one line, not empty */
+        if (v->kind != MX_NODE_SCALAR || !*v->value || strpbrk(v->value, "\n\r"))
+            return mx_node_fail(err, v, "image mirror %s must be a URL", k->value);
+        free(hc->image_mirrors[j]);
+        hc->image_mirrors[j] = mx_xstrdup(v->value);
+    }
+    return 0;
+}
+
 static int parse_helpers(mx_host_config *hc, const mx_node *m, mx_err *err)
 {
     if (m->kind != MX_NODE_SEQ)
@@ -205,6 +231,10 @@ static int apply(mx_host_config *hc, const mx_node *root, mx_err *err)
         }
         if (strcmp(k, "guest_services") == 0) {
             if (parse_guest_services(hc, v, err) < 0) return -1;
+            continue;
+        }
+        if (strcmp(k, "image_mirrors") == 0) {
+            if (parse_image_mirrors(hc, v, err) < 0) return -1;
             continue;
         }
         if (strcmp(k, "aws") == 0) {
@@ -251,8 +281,8 @@ static int apply(mx_host_config *hc, const mx_node *root, mx_err *err)
                 err, root->keys[i],
                 "unknown host setting \"%s\" (known: libvirt_uri, accel, image_store, "
                 "state_dir, images_dir, default_image, docker_vm_image, contexts_dir, orb_api, "
-                "boot_timeout, "
-                "registries, registry_mirrors, guest_services, credential_helpers, aws, "
+                "boot_timeout, registries, registry_mirrors, image_mirrors, guest_services, "
+                "credential_helpers, aws, "
                 "resource_classes, capacity, cache_dir, cache_max_bytes, artifacts_max_bytes, "
                 "test_results_max_bytes, ssh_keys)",
                 k);
@@ -272,8 +302,8 @@ int mx_host_config_load(mx_host_config *hc, mx_err *err)
     hc->libvirt_uri = mx_xstrdup("qemu:///system");
     hc->image_store = mx_xstrdup("/var/lib/mexec/images");
     hc->state_dir = mx_xstrdup("/var/lib/mexec/jobs");
-    hc->images_dir =
-        mx_xstrdup(getenv("MEXEC_IMAGES_DIR") ? getenv("MEXEC_IMAGES_DIR") : MX_IMAGES_DIR);
+    hc->images_dir = getenv("MEXEC_IMAGES_DIR") ? mx_xstrdup(getenv("MEXEC_IMAGES_DIR"))
+                                                : mx_install_images_dir();
     hc->boot_timeout_s = DEFAULT_BOOT_TIMEOUT_S;
     hc->forward_credentials = mx_xcalloc(1, sizeof *hc->forward_credentials);
     hc->orb_api = mx_xstrdup(MX_ORB_API_DEFAULT);
@@ -314,6 +344,8 @@ void mx_host_config_free(mx_host_config *hc)
         free(hc->mirrors[i]);
     free(hc->mirrors);
     free(hc->guest_services);
+    for (size_t i = 0; i < MX_IMAGE_MIRRORS; i++)
+        free(hc->image_mirrors[i]);
     for (char **h = hc->credential_helpers; h && *h; h++)
         free(*h);
     free(hc->credential_helpers);

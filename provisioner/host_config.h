@@ -21,6 +21,11 @@ typedef struct mx_registry_cfg {
     char *address;
 } mx_registry_cfg;
 
+/* host.yaml `image_mirrors:` keys and the environment variable each sets for the recipes
+ * (images/NAME/recipe.sh read them): {"ubuntu", "MEXEC_UBUNTU_MIRROR"}, ... */
+#define MX_IMAGE_MIRRORS 3
+extern const char *const mx_image_mirror_keys[MX_IMAGE_MIRRORS][2];
+
 typedef struct mx_host_config {
     char *libvirt_uri;
     char *image_store;     /* built machine images, keyed by recipe hash */
@@ -47,6 +52,8 @@ typedef struct mx_host_config {
     /* aws.web_identity_token_file: the OIDC token for ECR role logins, a host file */
     char *aws_web_identity_token_file;
     mx_rclass_table classes;
+    /* archive mirrors the image recipes build from, by mx_image_mirror_keys; NULL: unset */
+    char *image_mirrors[MX_IMAGE_MIRRORS];
     /* capacity: what all of mexec's running VMs together may use; 0 = unset, the default
      * (mx_capacity_total) follows the host */
     int capacity_vcpus;

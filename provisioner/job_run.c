@@ -2,6 +2,8 @@
 #include "catalog.h"
 #include "checkout.h"
 #include "contexts.h"
+#include "image_build.h"
+#include "install_dirs.h"
 #include "job_containers.h"
 #include "job_docker.h"
 #include "job_env.h"
@@ -30,10 +32,6 @@
 /* How long --keep-on-failure keeps a VM at most (CircleCI's SSH reruns end after 2 h). */
 #define MX_KEEP_MAX_S (2 * 3600)
 
-#ifndef MX_LIBEXECDIR
-#define MX_LIBEXECDIR "/usr/local/libexec/mexec"
-#endif
-
 char *mx_agent_binary(mx_err *err)
 {
     const char *env = getenv("MEXEC_AGENT");
@@ -42,21 +40,7 @@ char *mx_agent_binary(mx_err *err)
         mx_fail(err, MX_INFRA, "MEXEC_AGENT=%s is not an executable file", env);
         return NULL;
     }
-    char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n > 0) {
-        self[n] = '\0';
-        mx_autofree char *dir = mx_dirname(self);
-        char *p = mx_path_join(dir, "mexec-agent");
-        if (access(p, X_OK) == 0) return p;
-        free(p);
-    }
-    char *p = mx_path_join(MX_LIBEXECDIR, "mexec-agent");
-    if (access(p, X_OK) == 0) return p;
-    mx_fail(err, MX_INFRA, "cannot find mexec-agent beside mexec or in %s (set MEXEC_AGENT)",
-            MX_LIBEXECDIR);
-    free(p);
-    return NULL;
+    return mx_install_agent(err);
 }
 
 typedef struct job_ctx {
@@ -133,7 +117,7 @@ static int resolve(job_ctx *c, mx_err *err)
         if (c->job.steps[i].kind == MX_JOB_STEP_CHECKOUT &&
             mx_checkout_check(c->project_dir, c->o->project_dir != NULL, err) < 0)
             return -1;
-    return mx_image_require_built(&c->img, err);
+    return mx_image_ensure(c->hc, &c->img, c->o->no_build, err); /* builds it if need be */
 }
 
 /* The directory a step names, as written: where it runs, checks out, persists from or

@@ -99,8 +99,8 @@ char *mx_net_pasta(void);
  * QEMU user, needs one per VM), else what forbids it. */
 const char *mx_net_userns_problem(void);
 
-/* The emulator libvirt runs for mexec's domains: $MEXEC_QEMU_WRAPPER, else mexec-qemu beside
- * mexec, else in MX_LIBEXECDIR; NULL with *err set when there is none. */
+/* The emulator libvirt runs for mexec's domains: $MEXEC_QEMU_WRAPPER, else mexec-qemu where
+ * mexec finds its agent (install_dirs.h); NULL with *err set when there is none. */
 char *mx_net_wrapper(mx_err *err);
 
 #endif

@@ -9,8 +9,12 @@
 # idempotently and non-interactively, so every machine is prepared the same way
 # (docs/host-setup.md gives the facts measured behind each step).
 #
-# Usage: scripts/setup-host.sh [--no-daemons]
+# Usage: scripts/setup-host.sh [--no-daemons] [--no-packages]
 #   --no-daemons   install and prepare only; do not start virtlogd/libvirtd.
+#   --no-packages  install no package: prepare libvirt and start it only.  The post-install
+#                  step of the mexec .deb (installed as /usr/share/mexec/setup-host.sh), whose
+#                  Depends brought the packages mexec runs with; PACKAGES below are those to
+#                  build and test it too.
 set -euo pipefail
 
 # Debian packages needed to build, test and run mexec. Extend here.
@@ -32,6 +36,8 @@ PACKAGES=(
     fdisk # sfdisk: the partition table of the cloud-style test image (tests/vm/make_cloud_image.sh)
     libarchive-dev # store_artifacts/store_test_results: guest tars read on the host (provisioner/tar_extract.c)
     libxml2-dev # store_test_results: JUnit XML parsed on the host (provisioner/junit.c)
+    lz4 zstd gpg # Ubuntu image recipes: unpack lz4/zstd kernels, check the archive keys (images/common)
+    file # cpack -G DEB (tests/scripts/install_test.sh): CPack picks the ELF files for dpkg-shlibdeps with it
 )
 
 QEMU_CONF=/etc/libvirt/qemu.conf
@@ -42,14 +48,15 @@ log() { printf 'setup-host: %s\n' "$*" >&2; }
 die() { printf 'setup-host: error: %s\n' "$*" >&2; exit 1; }
 
 usage() {
-    echo "usage: $0 [--no-daemons]" >&2
+    echo "usage: $0 [--no-daemons] [--no-packages]" >&2
     exit "${1:-2}"
 }
 
-start_daemons=1
+start_daemons=1 packages=1
 while (($#)); do
     case $1 in
         --no-daemons) start_daemons=0 ;;
+        --no-packages) packages=0 ;;
         -h | --help) usage 0 ;;
         *) log "unknown argument: $1"; usage 2 ;;
     esac
@@ -303,7 +310,11 @@ wait_for_libvirt() {
     die "libvirtd did not answer 'virsh -c $LIBVIRT_URI version' within ${WAIT_SECONDS}s"
 }
 
-install_packages
+if ((packages)); then
+    install_packages
+else
+    log "--no-packages: not installing packages"
+fi
 prepare_libvirt
 if ((start_daemons)); then
     start_daemons_now

@@ -3,6 +3,7 @@
 #include "test_util.h"
 
 #include "catalog.h"
+#include "image_tag.h"
 
 typedef struct fixture {
     char *root;   /* temp dir */
@@ -16,6 +17,8 @@ static const char catalog_yaml[] = "# test catalog\n"
                                    "images:\n"
                                    "  debian-12:current: { recipe: debian-12 }\n"
                                    "  debian-12:edge:    { recipe: debian-12 }\n"
+                                   "  debian-12:2024.01.1: { recipe: debian-12 }\n"
+                                   "  debian-12:202201-02: { recipe: debian-12 }\n"
                                    "  other:1.0:\n"
                                    "    recipe: other\n"
                                    "    sha256: abc123\n";
@@ -73,7 +76,8 @@ static void test_resolve_known(void **state)
     load_catalog(f, &cat);
     assert_string_equal(cat.default_ref, "debian-12:current");
     char *refs = mx_catalog_refs(&cat);
-    assert_string_equal(refs, "debian-12:current, debian-12:edge, other:1.0");
+    assert_string_equal(refs, "debian-12:current, debian-12:edge, debian-12:2024.01.1, "
+                              "debian-12:202201-02, other:1.0");
     free(refs);
 
     mx_image img;
@@ -101,6 +105,10 @@ static void test_resolve_known(void **state)
     free(want);
     assert_false(img.built);
     assert_null(img.cmdline);
+    assert_null(img.sha256);
+    assert_false(img.dated);
+    assert_false(img.frozen);
+    assert_null(img.tag_record);
     char *edge_hash = mx_xstrdup(img.recipe_hash);
     mx_image_free(&img);
 
@@ -133,7 +141,7 @@ static void test_unknown_ref(void **state)
     assert_int_equal(err.status, MX_USAGE);
     char *want = mx_xasprintf("machine image \"ubuntu-2204:current\" is not in the catalog "
                               "%s/catalog.yaml (available: debian-12:current, debian-12:edge, "
-                              "other:1.0)",
+                              "debian-12:2024.01.1, debian-12:202201-02, other:1.0)",
                               f->images);
     assert_string_equal(err.msg, want);
     free(want);
@@ -300,6 +308,183 @@ static void test_built_detection(void **state)
     mx_catalog_free(&cat);
 }
 
+static void test_tag_kinds(void **state)
+{
+    (void)state;
+    assert_int_equal(mx_tag_kind_of("current"), MX_TAG_CURRENT);
+    assert_int_equal(mx_tag_kind_of("edge"), MX_TAG_EDGE);
+    /* CircleCI's two dated formats */
+    const char *dated[] = {"2024.01.1", "2022.04.2", "2023.10.12", "202201-02", "202010-01"};
+    for (size_t i = 0; i < sizeof dated / sizeof *dated; i++)
+        if (mx_tag_kind_of(dated[i]) != MX_TAG_DATED) fail_msg("%s is dated", dated[i]);
+    const char *other[] = {"",          "1.0",         "2024.1.1",   "2024.13.1", "2024.00.1",
+                           "2024.01.0", "2024.01.123", "2024.01.",   "202213-01", "202201-2",
+                           "202201_02", "2022010-02",  "2024-01-01", "Current",   "202201-02x"};
+    for (size_t i = 0; i < sizeof other / sizeof *other; i++)
+        if (mx_tag_kind_of(other[i]) != MX_TAG_OTHER) fail_msg("\"%s\" is not dated", other[i]);
+    assert_string_equal(mx_ref_tag("ubuntu-2204:2024.01.1"), "2024.01.1");
+    assert_string_equal(mx_ref_tag("no-tag"), "");
+    assert_true(mx_ref_has_name("ubuntu-2204:edge", "ubuntu-2204", 11));
+    assert_false(mx_ref_has_name("ubuntu-2204:edge", "ubuntu-22", 9));
+    assert_false(mx_ref_has_name("ubuntu-2204", "ubuntu-2204", 11));
+}
+
+static void test_unknown_dated_tag(void **state)
+{
+    fixture *f = *state;
+    mx_catalog cat;
+    load_catalog(f, &cat);
+    mx_image img;
+    mx_err err = {0};
+    /* both formats: the image's dated tags are listed */
+    const char *refs[] = {"debian-12:2019.01.1", "debian-12:201901-01"};
+    for (size_t i = 0; i < 2; i++) {
+        assert_int_equal(mx_catalog_resolve(&cat, &f->hc, refs[i], &img, &err), -1);
+        assert_int_equal(err.status, MX_USAGE);
+        char *want = mx_xasprintf("machine image %s: %s is not a dated tag the catalog "
+                                  "%s/catalog.yaml knows for debian-12 (known: 2024.01.1, "
+                                  "202201-02; or current, edge)",
+                                  refs[i], mx_ref_tag(refs[i]), f->images);
+        assert_string_equal(err.msg, want);
+        free(want);
+        mx_image_free(&img);
+    }
+    /* an image without dated tags, and a tag that is not dated: the whole catalog */
+    assert_int_equal(mx_catalog_resolve(&cat, &f->hc, "other:2024.01.1", &img, &err), -1);
+    tu_assert_contains(err.msg, "is not in the catalog");
+    mx_image_free(&img);
+    assert_int_equal(mx_catalog_resolve(&cat, &f->hc, "debian-12:nightly", &img, &err), -1);
+    tu_assert_contains(err.msg, "(available: debian-12:current, ");
+    mx_image_free(&img);
+    mx_catalog_free(&cat);
+}
+
+/* A dated tag follows the recipe until it has a record; then it is the recorded build. */
+static void test_frozen_tag(void **state)
+{
+    fixture *f = *state;
+    mx_catalog cat;
+    load_catalog(f, &cat);
+    mx_image img;
+    mx_err err = {0};
+    char *hash = hash_of(f, "debian-12:current");
+    assert_int_equal(mx_catalog_resolve(&cat, &f->hc, "debian-12:2024.01.1", &img, &err), 0);
+    assert_true(img.dated);
+    assert_false(img.frozen);
+    assert_string_equal(img.recipe_hash, hash);
+    char *want = mx_xasprintf("%s/debian-12/tags/2024.01.1.json", f->store);
+    assert_string_equal(img.tag_record, want);
+    free(want);
+    mx_image_free(&img);
+
+    /* a record made by mx_tag_record_create from an old build's manifest */
+    const char *old = "1111111111111111111111111111111111111111111111111111111111111111";
+    char *olddir = mx_xasprintf("%s/debian-12/%s", f->store, old);
+    tu_write_free(olddir, "manifest.json",
+                  "{\"artifacts\": {\"base.qcow2\": {\"sha256\": \"abcd\", \"size\": 3}}}\n");
+    char *rec = mx_tag_record_path(f->store, "debian-12", "2024.01.1");
+    char *manifest = mx_path_join(olddir, "manifest.json");
+    int existing = -1;
+    assert_int_equal(mx_tag_record_create(rec, "debian-12:2024.01.1", "debian-12", old, manifest,
+                                          &existing, &err),
+                     0);
+    assert_int_equal(existing, 0);
+    /* a second create finds it and leaves it alone */
+    assert_int_equal(mx_tag_record_create(rec, "debian-12:2024.01.1", "debian-12", hash, manifest,
+                                          &existing, &err),
+                     0);
+    assert_int_equal(existing, 1);
+    char got[65];
+    assert_int_equal(mx_tag_record_read(rec, got, &err), 1);
+    assert_string_equal(got, old);
+
+    assert_int_equal(mx_catalog_resolve(&cat, &f->hc, "debian-12:2024.01.1", &img, &err), 0);
+    assert_true(img.frozen);
+    assert_string_equal(img.recipe_hash, old);
+    assert_string_equal(img.dir, olddir);
+    assert_false(img.built);
+    mx_image_free(&img);
+    /* gone from the store: an error that does not suggest rebuilding from today's recipe */
+    assert_int_equal(mx_catalog_resolve_built(&cat, &f->hc, "debian-12:2024.01.1", &img, &err), -1);
+    assert_int_equal(err.status, MX_INFRA);
+    tu_assert_contains(err.msg, "is frozen to the build ");
+    tu_assert_contains(err.msg, "remove ");
+    mx_image_free(&img);
+    /* built: sha256 comes from its manifest; the other dated tag still follows the recipe */
+    tu_write_free(olddir, "base.qcow2", "QFI");
+    tu_write_free(olddir, "vmlinux", "k");
+    tu_write_free(olddir, "initrd.img", "i");
+    tu_write_free(olddir, "cmdline", "console=ttyS0\n");
+    assert_int_equal(mx_catalog_resolve_built(&cat, &f->hc, "debian-12:2024.01.1", &img, &err), 0);
+    assert_string_equal(img.sha256, "abcd");
+    mx_image_free(&img);
+    assert_int_equal(mx_catalog_resolve(&cat, &f->hc, "debian-12:202201-02", &img, &err), 0);
+    assert_false(img.frozen);
+    assert_string_equal(img.recipe_hash, hash);
+    mx_image_free(&img);
+
+    /* a record that names no build is an error naming it */
+    tu_write_free(f->store, "debian-12/tags/2024.01.1.json", "{\"build\": \"../etc\"}\n");
+    assert_int_equal(mx_catalog_resolve(&cat, &f->hc, "debian-12:2024.01.1", &img, &err), -1);
+    tu_assert_contains(err.msg, "machine image debian-12:2024.01.1: frozen tag record ");
+    tu_assert_contains(err.msg, "has no \"build\"");
+    mx_image_free(&img);
+    tu_write_free(f->store, "debian-12/tags/2024.01.1.json", "{\"build\": ");
+    assert_int_equal(mx_catalog_resolve(&cat, &f->hc, "debian-12:2024.01.1", &img, &err), -1);
+    tu_assert_contains(err.msg, "2024.01.1.json:1:");
+    mx_image_free(&img);
+    /* a manifest without artifacts cannot make a record */
+    tu_write_free(olddir, "manifest.json", "{}\n");
+    unlink(rec);
+    assert_int_equal(mx_tag_record_create(rec, "debian-12:2024.01.1", "debian-12", old, manifest,
+                                          &existing, &err),
+                     -1);
+    tu_assert_contains(err.msg, "has no \"artifacts\"");
+    assert_false(mx_path_exists(rec));
+    free(rec);
+    free(manifest);
+    free(olddir);
+    free(hash);
+    mx_catalog_free(&cat);
+}
+
+/* An entry's sha256: pin must match what the build's manifest records. */
+static void test_pin(void **state)
+{
+    fixture *f = *state;
+    tu_write_free(
+        f->images, "catalog.yaml",
+        "images:\n  pinned:1: {recipe: other, sha256: feed}\n  free:1: {recipe: other}\n");
+    mx_catalog cat;
+    load_catalog(f, &cat);
+    mx_image img;
+    mx_err err = {0};
+    assert_int_equal(mx_catalog_resolve(&cat, &f->hc, "pinned:1", &img, &err), 0);
+    tu_write_free(img.dir, "base.qcow2", "QFI");
+    tu_write_free(img.dir, "vmlinux", "k");
+    tu_write_free(img.dir, "initrd.img", "i");
+    tu_write_free(img.dir, "cmdline", "console=ttyS0\n");
+    mx_image_free(&img);
+    /* no manifest: nothing recorded, so the pin cannot hold */
+    assert_int_equal(mx_catalog_resolve_built(&cat, &f->hc, "pinned:1", &img, &err), -1);
+    tu_assert_contains(err.msg, "the catalog pins base.qcow2 sha256 feed, the build in ");
+    tu_assert_contains(err.msg, " has none recorded");
+    tu_write_free(img.dir, "manifest.json",
+                  "{\"artifacts\": {\"base.qcow2\": {\"sha256\": \"beef\"}}}\n");
+    mx_image_free(&img);
+    assert_int_equal(mx_catalog_resolve_built(&cat, &f->hc, "pinned:1", &img, &err), -1);
+    tu_assert_contains(err.msg, " has beef");
+    tu_write_free(img.dir, "manifest.json",
+                  "{\"artifacts\": {\"base.qcow2\": {\"sha256\": \"feed\"}}}\n");
+    mx_image_free(&img);
+    assert_int_equal(mx_catalog_resolve_built(&cat, &f->hc, "pinned:1", &img, &err), 0);
+    mx_image_free(&img);
+    /* unpinned: any build will do */
+    assert_int_equal(mx_catalog_resolve_built(&cat, &f->hc, "free:1", &img, &err), 0);
+    mx_image_free(&img);
+    mx_catalog_free(&cat);
+}
+
 static void catalog_fails(fixture *f, const char *yaml, const char *want)
 {
     tu_write_free(f->images, "catalog.yaml", yaml);
@@ -356,6 +541,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_hash_dirs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_built_detection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_catalog_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tag_kinds, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_dated_tag, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_frozen_tag, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pin, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -38,11 +38,14 @@ check unknown-image-lists 2 'available: debian-12:current' "$(job medium ubuntu-
 check unknown-class 2 'unknown resource class "huge" (known: medium, large' "$(job huge)" --job build
 check arm-class 2 'needs an arm64 host; this host is x86_64' "$(job arm.medium)" --job build
 check too-large 2 'pass --fit-to-host' "$(job 2xlarge+)" --job build
-check fit-to-host 3 'resource class 2xlarge+ fitted to this host' "$(job 2xlarge+)" --job build --fit-to-host
-check not-built 3 'run: mexec image build debian-12:current' "$(job medium)" --job build
+# --no-build: an unbuilt image is an error, not a build (tests/provisioner/image_build_test.sh
+# runs the builds, with a recipe of its own)
+check fit-to-host 3 'resource class 2xlarge+ fitted to this host' "$(job 2xlarge+)" --job build --fit-to-host --no-build
+check not-built 3 'run: mexec image build debian-12:current' "$(job medium)" --job build --no-build
+check not-built-says-why 3 'not building it (--no-build)' "$(job medium)" --job build --no-build
 # docker jobs run in a VM of the host's image, sized by CircleCI's docker classes
 check docker-arm-class 2 'resource class "arm.medium" needs an arm64 host' $'version: 2.1\njobs:\n  build:\n    docker: [{image: cimg/base:stable}]\n    resource_class: arm.medium\n    steps: [{run: make}]\n' --job build
-check docker-vm-image 3 'run: mexec image build debian-12:current' $'version: 2.1\njobs:\n  build:\n    docker: [{image: cimg/base:stable}]\n    resource_class: small\n    steps: [{run: make}]\n' --job build
+check docker-vm-image 3 'run: mexec image build debian-12:current' $'version: 2.1\njobs:\n  build:\n    docker: [{image: cimg/base:stable}]\n    resource_class: small\n    steps: [{run: make}]\n' --job build --no-build
 check docker-unknown-class 2 'unknown resource class "medium++"' $'version: 2.1\njobs:\n  build:\n    docker: [{image: cimg/base:stable}]\n    resource_class: medium++\n    steps: [{run: make}]\n' --job build
 check macos-executor 2 'uses the macos executor: macOS jobs need Apple hardware' $'version: 2.1\njobs:\n  build:\n    macos: {xcode: 15.4.0}\n    steps: [checkout]\n' --job build
 check windows-image 2 'config.yml:4:14: job "build" runs on Windows' $'version: 2.1\njobs:\n  build:\n    machine: {image: windows-server-2022-gui:current}\n    steps: [checkout]\n' --job build
@@ -57,14 +60,14 @@ unset MX_CLI_TEST_UNSET
 check env-from-environment-unset 2 "-e MX_CLI_TEST_UNSET: MX_CLI_TEST_UNSET is not set in mexec's environment" \
     "$(job medium)" --job build -e MX_CLI_TEST_UNSET
 MX_CLI_TEST_SET=v check env-from-environment 3 'run: mexec image build debian-12:current' "$(job medium)" \
-    --job build -e MX_CLI_TEST_SET
+    --job build --no-build -e MX_CLI_TEST_SET
 # --env-file: only a file nobody else may read; a bad line is named by number, never quoted
 printf '# comment\n\nA=1\n  B=two words\nC=x=y\r\n' >"$T/env"
 chmod 644 "$T/env"
 check env-file-mode 2 "--env-file $T/env may be read or written by others (mode 0644)" "$(job medium)" \
     --job build --env-file "$T/env"
 chmod 600 "$T/env"
-check env-file 3 'run: mexec image build debian-12:current' "$(job medium)" --job build --env-file "$T/env"
+check env-file 3 'run: mexec image build debian-12:current' "$(job medium)" --job build --env-file "$T/env" --no-build
 printf 'A=1\nsecret-looking line\n' >"$T/env"
 check env-file-bad-line 2 "--env-file $T/env:2: not KEY=VALUE or KEY" "$(job medium)" --job build --env-file "$T/env"
 if grep -qF 'secret-looking' "$T/err"; then echo "FAIL env-file-bad-line quotes the line" >&2; failures=$((failures + 1)); fi
@@ -75,9 +78,9 @@ check env-file-missing 2 "--env-file $T/nope" "$(job medium)" --job build --env-
 checkout_job=$'version: 2.1\njobs:\n  build:\n    machine: true\n    steps: [checkout]\n'
 check checkout-outside-git 2 "checkout: $T is not in a git work tree" "$checkout_job" --job build
 check checkout-outside-git-hint 2 "pass --project-dir $T to pack all of it" "$checkout_job" --job build
-check checkout-project-dir 3 'run: mexec image build debian-12:current' "$checkout_job" --job build --project-dir "$T"
+check checkout-project-dir 3 'run: mexec image build debian-12:current' "$checkout_job" --job build --project-dir "$T" --no-build
 check project-dir-missing 2 "--project-dir $T/nope is not a directory" "$checkout_job" --job build --project-dir "$T/nope"
-check no-checkout-outside-git 3 'run: mexec image build debian-12:current' "$(job medium)" --job build
+check no-checkout-outside-git 3 'run: mexec image build debian-12:current' "$(job medium)" --job build --no-build
 
 rc=0
 "$MEXEC" run -c "$T/does-not-exist.yml" --job build >"$T/out" 2>"$T/err" || rc=$?

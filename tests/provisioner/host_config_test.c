@@ -154,6 +154,18 @@ static void test_registries_and_mirrors(void **state)
     assert_string_equal(hc.docker_vm_image, "debian-12:edge");
     mx_host_config_free(&hc);
 
+    /* archive mirrors for the image recipes, each reaching its recipe as one variable */
+    free(use_config(f, "image_mirrors:\n"
+                       "  ubuntu: http://apt-cache:3142/ubuntu\n"
+                       "  debian: http://apt-cache:3142/debian\n"));
+    if (mx_host_config_load(&hc, &err) < 0) fail_msg("%s", err.msg);
+    assert_string_equal(mx_image_mirror_keys[0][1], "MEXEC_UBUNTU_MIRROR");
+    assert_string_equal(hc.image_mirrors[0], "http://apt-cache:3142/ubuntu");
+    assert_null(hc.image_mirrors[1]); /* ubuntu-security: the recipe's default */
+    assert_string_equal(mx_image_mirror_keys[2][1], "MEXEC_DEBIAN_MIRROR");
+    assert_string_equal(hc.image_mirrors[2], "http://apt-cache:3142/debian");
+    mx_host_config_free(&hc);
+
     /* a CA that does not exist, and a registry name that would escape certs.d */
     free(use_config(f, "registries:\n  r.example:443: {ca: /nonexistent/ca.crt}\n"));
     assert_int_equal(mx_host_config_load(&hc, &err), -1);
@@ -246,10 +258,17 @@ static void test_errors(void **state)
     load_fails(f, "libvirt_uri: qemu:///system\nboot_timout: 30\n",
                ":2:1: unknown host setting \"boot_timout\" (known: libvirt_uri, accel, "
                "image_store, state_dir, images_dir, default_image, docker_vm_image, contexts_dir, "
-               "orb_api, boot_timeout, registries, "
-               "registry_mirrors, guest_services, credential_helpers, aws, resource_classes, "
-               "capacity, cache_dir, cache_max_bytes, artifacts_max_bytes, test_results_max_bytes, "
+               "orb_api, boot_timeout, registries, registry_mirrors, image_mirrors, "
+               "guest_services, credential_helpers, aws, resource_classes, capacity, "
+               "cache_dir, cache_max_bytes, artifacts_max_bytes, test_results_max_bytes, "
                "ssh_keys)");
+    load_fails(f, "image_mirrors: [http://m]\n", ":1:16: image_mirrors must be a map");
+    load_fails(f, "image_mirrors:\n  fedora: http://m\n",
+               ":2:3: unknown image mirror \"fedora\" (known: ubuntu, ubuntu-security, debian)");
+    load_fails(f, "image_mirrors: {ubuntu: [a]}\n", ":1:25: image mirror ubuntu must be a URL");
+    load_fails(f, "image_mirrors: {ubuntu: ''}\n", ":1:25: image mirror ubuntu must be a URL");
+    load_fails(f, "image_mirrors: {debian: \"a\\nb\"}\n",
+               ":1:25: image mirror debian must be a URL");
     load_fails(f, "guest_services: 5000\n", ":1:17: guest_services must be a list");
     load_fails(f, "guest_services: [5000, 0]\n",
                ":1:24: a guest service (a host loopback TCP port) must be a whole number from 1 "

@@ -86,3 +86,25 @@ make_project() {
     echo "project file" >"$T/proj/hello.txt"
     echo "$T/proj/.circleci/config.yml"
 }
+
+# require_image REF: fails the test unless REF is built in the store the tests use.  VM tests
+# run in a namespace without the network, where no image can be built: scripts/test.sh builds
+# the images before (outside it), and mexec runs with --no-build here.
+require_image() {
+    local err
+    if ! err=$("$MEXEC" image path "$1" 2>&1 >/dev/null); then
+        fail "machine image $1 is not built ($err); build it outside the network namespace first: $MEXEC image build $1 (scripts/test.sh does)"
+    fi
+}
+
+# use_tls_registry CONTEXT USER_VAR PASS_VAR: for tests run through with-registries.sh: the
+# htpasswd-over-HTTPS registry as the guest reaches it in $reg, its CA given to the guest's
+# dockerd (host.yaml registries:), and a context CONTEXT holding its user and password under
+# the names USER_VAR and PASS_VAR.
+use_tls_registry() {
+    reg=10.0.2.2:${MX_REG_TLS##*:}
+    printf 'registries:\n  %s: { ca: %s }\n' "$reg" "$MX_REG_TLS_CA" >>"$MEXEC_HOST_CONFIG"
+    export MEXEC_CONTEXTS_DIR=$T/contexts
+    mkdir -p "$MEXEC_CONTEXTS_DIR"
+    printf '%s: alice\n%s: secret\n' "$2" "$3" >"$MEXEC_CONTEXTS_DIR/$1.yaml"
+}
