@@ -10,7 +10,7 @@
 #   DATADIR/mexec/setup-host.sh       host preparation, the documented post-install step
 #   DOCDIR/                           README.md, docs/, examples/
 # mexec finds the catalog and the agent relative to its own executable
-# (provisioner/install_dirs.c), so the paths below are passed to it relative to BINDIR, and
+# (provisioner/host/install_dirs.c), so the paths below are passed to it relative to BINDIR, and
 # the build tree gets the same neighbours: BUILD/bin/mexec reads the checkout's images/
 # through BUILD/share/mexec/images, a link to it.
 
@@ -41,7 +41,7 @@ install(DIRECTORY docs examples DESTINATION ${CMAKE_INSTALL_DOCDIR})
 # scripts/setup-host.sh's PACKAGES): libvirtd with its QEMU driver (not libvirt-daemon-system,
 # whose default NAT network puts a bridge on the host; setup-host.sh writes the units),
 # virsh (setup-host.sh waits for libvirtd with it), QEMU and qemu-img, passt's pasta and ip
-# (each VM's network namespace, provisioner/vm_net.h), genisoimage (seed ISO),
+# (each VM's network namespace, provisioner/machine/vm_net.h), genisoimage (seed ISO),
 # ssh-keygen/ssh, and for image builds mmdebstrap, mkfs.ext4, xz/lz4/zstd and readelf (kernel
 # extraction), gpg and curl (Ubuntu's archive keys).  git only improves checkout steps.
 set(MEXEC_PACKAGE_MAINTAINER "mexec maintainers <root@localhost>"

@@ -123,7 +123,7 @@ secs() { printf '%d.%d' "$(($1 / 1000000))" "$((($1 % 1000000) / 100000))"; }
 # --- boot ---------------------------------------------------------------------------------
 ACCEL=tcg
 CPU=max
-# The same rule as mexec's (provisioner/accel.h): a /dev/kvm on a CPU without vmx/svm is a
+# The same rule as mexec's (provisioner/host/accel.h): a /dev/kvm on a CPU without vmx/svm is a
 # software KVM that cannot run a stock kernel.
 if [ -w /dev/kvm ] && grep -qwE 'vmx|svm' /proc/cpuinfo; then ACCEL=kvm; CPU=host; fi
 T0=${EPOCHREALTIME/./}

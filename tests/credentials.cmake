@@ -14,6 +14,6 @@ endforeach()
 add_test(NAME sigv4_botocore_check COMMAND /usr/bin/python3 ${MX_CRED_FIXTURES}/sigv4_botocore_check.py)
 set_tests_properties(sigv4_botocore_check PROPERTIES LABELS unit)
 # The provisioner's use of it: credentials for docker/check and docker/pull, ECR included.
-mx_cred_unit_test(job_docker_test provisioner/job_docker_test.c mx_host)
+mx_cred_unit_test(job_docker_test provisioner/job/job_docker_test.c mexec_job)
 # The docker executor's containers step: each image's credentials (auth, aws_auth, the chain).
-mx_cred_unit_test(job_containers_test provisioner/job_containers_test.c mx_host)
+mx_cred_unit_test(job_containers_test provisioner/job/job_containers_test.c mexec_job)

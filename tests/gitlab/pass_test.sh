@@ -28,10 +28,10 @@ done
 expect_out "Job succeeded"
 expect_no_leftovers
 
-spec=$(GL_IMAGE=no-such:image gl_spec 102 '["true"]' '[]')
+spec=$(GL_IMAGE=debian-12:no-such-tag gl_spec 102 '["true"]' '[]')
 gl_job "$spec"
 expect_rc 2
-expect_out "no-such:image"
+expect_out "debian-12:no-such-tag"
 expect_out "debian-12:current"
 expect_no_leftovers
 echo "PASS gitlab_pass"

@@ -1,5 +1,5 @@
 #!/bin/bash
-# mexec installed as hosts install software (cmake/install.cmake, provisioner/install_dirs.c):
+# mexec installed as hosts install software (cmake/install.cmake, provisioner/host/install_dirs.c):
 #   - `cmake --install BUILD --prefix P` gives a mexec that finds the catalog and recipes under
 #     P/share/mexec/images and the agent in P/libexec/mexec, not in the checkout it was built
 #     from, and still does after the whole prefix is moved; it lists the images (with the same

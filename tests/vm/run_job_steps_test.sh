@@ -6,7 +6,7 @@
 # the host's deploy key reaches ~/.ssh (0600) and never the output.  One VM per run.
 # shellcheck source=tests/vm/lib.sh
 source "$(dirname "$0")/lib.sh"
-python3 "$HERE/../provisioner/fake_orb_api.py" "$HERE/../fixtures/orbs" "$T/api-port" "$T/asked" &
+python3 "$HERE/../provisioner/config/fake_orb_api.py" "$HERE/../fixtures/orbs" "$T/api-port" "$T/asked" &
 api=$!
 cleanup_api() { kill "$api" 2>/dev/null || true; cleanup_t; }
 trap cleanup_api EXIT
