@@ -28,7 +28,7 @@ rounds() {
 # boot their VMs.
 bench_tmp() {
     T=$(mktemp -d /tmp/mexec-bench.XXXXXX)
-    # QEMU runs as libvirt-qemu and opens the job's disk below $T/jobs by path
+    # QEMU and the guest network run as libvirt-qemu and open the job's files below $T/jobs
     chmod 0711 "$T"
     trap 'rm -rf "$T"' EXIT
     printf 'state_dir: %s/jobs\nresource_classes:\n  bench: { vcpus: 2, memory_mib: 2048 }\n' "$T" >"$T/host.yaml"

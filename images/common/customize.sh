@@ -83,6 +83,7 @@ rl_customize() {
     # --- mexec seeding (shared with other recipes) ---
     install -D -m 0755 "$RL_LIB_DIR/mexec-seed" "$root/usr/local/sbin/mexec-seed"
     install -D -m 0644 "$RL_LIB_DIR/mexec-seed.service" "$root/etc/systemd/system/mexec-seed.service"
+    install -D -m 0644 "$RL_LIB_DIR/mexec-identity.service" "$root/etc/systemd/system/mexec-identity.service"
     install -D -m 0644 "$RL_LIB_DIR/50-mexec-sshd.conf" "$root/etc/ssh/sshd_config.d/50-mexec.conf"
     install -D -m 0644 "$RL_LIB_DIR/50-mexec-slirp.network" "$root/etc/systemd/network/50-mexec-slirp.network"
     install -D -m 0644 "$RL_LIB_DIR/50-mexec-journald.conf" "$root/etc/systemd/journald.conf.d/50-mexec.conf"
@@ -123,9 +124,10 @@ EOF
     rm -f "$root"/etc/ssh/ssh_host_*
 
     # --- entropy: virtio-rng (also in the initramfs; this is belt and braces) ---
-    # isofs: the seed filesystem; loaded by systemd-modules-load in parallel
-    # with early boot instead of on demand on mexec-seed's critical path.
-    printf 'virtio_rng\nisofs\n' >"$root/etc/modules-load.d/mexec.conf"
+    # isofs: the seed filesystem; virtio_console: the seed channel of
+    # instant starts; loaded by systemd-modules-load in parallel with early
+    # boot instead of on demand on mexec-seed's critical path.
+    printf 'virtio_rng\nisofs\nvirtio_console\n' >"$root/etc/modules-load.d/mexec.conf"
 
     # --- hardware a job never uses: not loaded at boot ---
     local m
@@ -135,7 +137,7 @@ EOF
     } >"$root/etc/modprobe.d/mexec-blacklist.conf"
 
     # --- units ---
-    "${in_root[@]}" systemctl enable systemd-networkd.service mexec-seed.service \
+    "${in_root[@]}" systemctl enable systemd-networkd.service mexec-seed.service mexec-identity.service \
         ssh.service docker.service containerd.service
     local u
     for u in "${RL_MASK_UNITS[@]}" "${EXTRA_MASK_UNITS[@]}"; do
@@ -145,6 +147,10 @@ EOF
     for u in "${RL_MASK_GENERATORS[@]}"; do
         ln -sfn /dev/null "$root/etc/systemd/system-generators/$u"
     done
+    # sshd's config is fixed (50-mexec.conf): no `sshd -t` process before every start (it is
+    # on the critical path of cold boots and instant starts alike).
+    mkdir -p "$root/etc/systemd/system/ssh.service.d"
+    printf '[Service]\nExecStartPre=\n' >"$root/etc/systemd/system/ssh.service.d/50-mexec.conf"
     # ssh must not wait for docker: make sure nothing orders it after docker.
     if grep -rqs 'docker' "$root/lib/systemd/system/ssh.service" "$root/etc/systemd/system/ssh.service.d"; then
         die "ssh.service is ordered after docker"

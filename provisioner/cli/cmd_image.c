@@ -8,7 +8,10 @@
 #include "mx_cleanup.h"
 #include "mx_fs.h"
 #include "mx_proc.h"
+#include "job_run.h"
+#include "resource_class.h"
 #include "signals.h"
+#include "snapshot.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -45,19 +48,23 @@ static const char *frozen_column(const mx_image *img)
 void mx_cmd_image_row(const mx_image *img, const char *note)
 {
     long long sz = img->built ? file_size(img->base) : -1;
-    char size[32] = "-";
+    char size[32] = "-", snaps[48] = "-";
     if (sz >= 0) snprintf(size, sizeof size, "%.0f MiB", (double)sz / 1048576.0);
-    printf("%-24s %-12s %-6s %-9s %-13.12s %-13.12s %s%s\n", img->ref, img->recipe,
+    int n = 0;
+    long long sb = img->built ? mx_snapshot_usage(img->dir, &n) : 0;
+    /* instant-start snapshots (snapshot.h): their disk is the cost of instant starts */
+    if (n > 0) snprintf(snaps, sizeof snaps, "%d, %.0f MiB", n, (double)sb / 1048576.0);
+    printf("%-24s %-12s %-6s %-9s %-13.12s %-13.12s %-9s %s%s\n", img->ref, img->recipe,
            img->built ? "yes" : "no", frozen_column(img), img->recipe_hash,
-           img->sha256 ? img->sha256 : "-", size, note);
+           img->sha256 ? img->sha256 : "-", size, snaps, note);
 }
 
 /* Every catalog entry: built or not, frozen or following the recipe, which build, its size;
  * then the imported images. */
 static int list(const mx_catalog *cat, const mx_host_config *hc, mx_err *err)
 {
-    printf("%-24s %-12s %-6s %-9s %-13s %-13s %s\n", "IMAGE", "RECIPE", "BUILT", "FROZEN",
-           "RECIPE-HASH", "SHA256", "SIZE");
+    printf("%-24s %-12s %-6s %-9s %-13s %-13s %-9s %s\n", "IMAGE", "RECIPE", "BUILT", "FROZEN",
+           "RECIPE-HASH", "SHA256", "SIZE", "SNAPSHOTS");
     for (size_t i = 0; i < cat->images->n; i++) {
         mx_image img;
         if (mx_catalog_resolve(cat, hc, cat->images->keys[i]->value, &img, err) < 0) {
@@ -69,6 +76,44 @@ static int list(const mx_catalog *cat, const mx_host_config *hc, mx_err *err)
         mx_image_free(&img);
     }
     return mx_cmd_image_list_imported(hc, err);
+}
+
+/* mexec image prepare NAME:TAG [CLASS]: the instant-start snapshot of an image for a class
+ * (default: the catalog's default class, medium), made now rather than by the first run. */
+static int prepare(const mx_catalog *cat, const mx_host_config *hc, const char *ref,
+                   const char *cls, mx_err *err)
+{
+    mx_image img;
+    mx_rclass rc = {0};
+    mx_snapshot snap = {0};
+    mx_autofree char *agent = NULL;
+    int r = mx_catalog_resolve(cat, hc, ref, &img, err);
+    if (r == 0) r = mx_image_ensure(hc, &img, 0, err);
+    mx_host_caps caps;
+    mx_host_caps_read(&caps);
+    int fitted = 0;
+    if (r == 0) r = mx_rclass_resolve(&hc->classes, cls, &caps, 0, &rc, &fitted, err);
+    if (r == 0 && !(agent = mx_agent_binary(err))) r = -1;
+    if (r == 0) {
+        r = mx_snapshot_get(hc, &img, &rc, agent, 0, &snap, err);
+        if (r == 0) {
+            fprintf(stderr, "mexec: preparing the instant-start snapshot of %s for %s...\n",
+                    img.ref, rc.name);
+            r = mx_snapshot_get(hc, &img, &rc, agent, 1, &snap, err);
+        } else if (r > 0) {
+            printf("%s for %s: the snapshot is ready: %s\n", img.ref, rc.name, snap.dir);
+            r = 0;
+        }
+        if (r > 0) {
+            int n = 0;
+            printf("%s for %s: snapshot made: %s (%.0f MiB for this image's snapshots)\n", img.ref,
+                   rc.name, snap.dir, (double)mx_snapshot_usage(img.dir, &n) / 1048576.0);
+            r = 0;
+        }
+    }
+    mx_snapshot_free(&snap);
+    mx_image_free(&img);
+    return r;
 }
 
 /* Prints the directory of a built image (for scripts such as bench/boot.sh). */
@@ -90,8 +135,10 @@ int mx_cmd_image(int argc, char **argv)
     if (strcmp(verb, "import") == 0) return mx_cmd_image_import(argc - 1, argv + 1);
     if (strcmp(verb, "rm") == 0) return mx_cmd_image_rm(argc - 1, argv + 1);
     int with_ref = strcmp(verb, "build") == 0 || strcmp(verb, "path") == 0;
-    if (!(with_ref && argc == 3) && !(strcmp(verb, "list") == 0 && argc == 2)) {
+    int is_prepare = strcmp(verb, "prepare") == 0 && (argc == 3 || argc == 4);
+    if (!(with_ref && argc == 3) && !(strcmp(verb, "list") == 0 && argc == 2) && !is_prepare) {
         fputs("usage: mexec image build NAME:TAG | mexec image path NAME:TAG | mexec image list\n"
+              "       mexec image prepare NAME:TAG [CLASS]   (instant-start snapshot)\n"
               "       mexec image import NAME:TAG FILE [--sha256 HEX] | mexec image rm NAME:TAG\n",
               stderr);
         return MX_USAGE;
@@ -107,6 +154,8 @@ int mx_cmd_image(int argc, char **argv)
             rc = build(&cat, &hc, argv[2], &err);
         else if (strcmp(verb, "path") == 0)
             rc = path(&cat, &hc, argv[2], &err);
+        else if (is_prepare)
+            rc = prepare(&cat, &hc, argv[2], argc == 4 ? argv[3] : "medium", &err);
         else
             rc = list(&cat, &hc, &err);
     }

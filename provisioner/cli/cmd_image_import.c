@@ -1,6 +1,7 @@
 /* mexec image import | rm, and the imported rows of mexec image list. */
 #include "catalog.h"
 #include "cli.h"
+#include "snapshot.h"
 #include "host_config.h"
 #include "image_import.h"
 #include "mx_cleanup.h"
@@ -77,7 +78,9 @@ int mx_cmd_image_import(int argc, char **argv)
 int mx_cmd_image_rm(int argc, char **argv)
 {
     if (argc != 2) {
-        fputs("usage: mexec image rm NAME:TAG   (imported images only)\n", stderr);
+        fputs("usage: mexec image rm NAME:TAG   (an imported image; a catalog image's "
+              "instant-start snapshots)\n",
+              stderr);
         return MX_USAGE;
     }
     mx_host_config hc;
@@ -86,10 +89,23 @@ int mx_cmd_image_rm(int argc, char **argv)
     memset(&cat, 0, sizeof cat);
     int rc = mx_host_config_load(&hc, &err);
     if (rc == 0) rc = mx_catalog_load(hc.images_dir, &cat, &err);
-    if (rc == 0 && cat.images && mx_node_get(cat.images, argv[1]))
-        rc = mx_fail(&err, MX_USAGE,
-                     "%s is built from a recipe of the catalog; rm removes imported images only",
-                     argv[1]);
+    if (rc == 0 && cat.images && mx_node_get(cat.images, argv[1])) {
+        /* a build is shared by its tags and rebuilt from the recipe: what rm frees is the
+         * snapshots made from it (snapshot.h) */
+        mx_image img;
+        rc = mx_catalog_resolve(&cat, &hc, argv[1], &img, &err);
+        int n = 0;
+        long long bytes = rc == 0 ? mx_snapshot_usage(img.dir, &n) : 0;
+        if (rc == 0) rc = mx_snapshot_rm_all(img.dir, &err);
+        if (rc == 0)
+            printf("%s: removed %d instant-start snapshot%s (%.0f MiB); the image build stays "
+                   "(it is rebuilt from its recipe when that changes)\n",
+                   argv[1], n, n == 1 ? "" : "s", (double)bytes / 1048576.0);
+        mx_image_free(&img);
+        mx_catalog_free(&cat);
+        mx_host_config_free(&hc);
+        return rc < 0 ? mx_cli_report(&err) : MX_OK;
+    }
     if (rc == 0) rc = mx_imported_remove(&hc, argv[1], &err);
     mx_catalog_free(&cat);
     mx_host_config_free(&hc);

@@ -8,6 +8,7 @@
 #include "mx_buf.h"
 #include "mx_cleanup.h"
 #include "vm.h"
+#include "snapshot.h"
 #include "vm_list.h"
 #include "vm_xml.h"
 
@@ -32,10 +33,12 @@ static int print_row(const mx_vm_entry *e, void *ud, mx_err *err)
     /* domains started before mexec recorded the port have none */
     mx_autofree char *port = mx_vm_metadata_field(e->meta, "ssh-port");
     mx_autofree char *ssh = port ? mx_xasprintf("127.0.0.1:%s", port) : NULL;
+    mx_autofree char *start = mx_vm_metadata_field(e->meta, "start");
     if (st->rows++ == 0)
-        printf("%-16s %5s %8s %8s %-15s %s\n", "JOB ID", "VCPUS", "MIB", "OWNER", "SSH", "JOB");
-    printf("%-16s %5d %8ld %8s %-15s %s\n", or_dash(id), e->vcpus, e->memory_mib, or_dash(pid),
-           or_dash(ssh), or_dash(name));
+        printf("%-16s %5s %8s %8s %-15s %-15s %s\n", "JOB ID", "VCPUS", "MIB", "OWNER", "SSH",
+               "START", "JOB");
+    printf("%-16s %5d %8ld %8s %-15s %-15s %s\n", or_dash(id), e->vcpus, e->memory_mib,
+           or_dash(pid), or_dash(ssh), or_dash(start), or_dash(name));
     /* a GitLab job whose cleanup failed: the runner only logged it; say it where people look */
     mx_autofree char *dir = mx_vm_metadata_field(e->meta, "dir");
     mx_autofree char *mark = dir ? mx_path_join(dir, MX_CLEANUP_FAILED) : NULL;
@@ -70,6 +73,11 @@ int mx_cmd_ps(int argc, char **argv)
         if (!st.rows) puts("no mexec VMs running");
         printf("capacity: %ld/%ld vCPUs, %ld/%ld MiB in use\n", st.used.vcpus, total.vcpus,
                st.used.memory_mib, total.memory_mib);
+        /* what instant starts cost while nothing runs: disk only (no warm VMs) */
+        int n = 0;
+        long long bytes = mx_snapshot_store_usage(hc.image_store, &n);
+        printf("instant-start snapshots: %d, %.0f MiB on disk (per image: mexec image list)\n", n,
+               (double)bytes / 1048576.0);
     }
     if (conn) virConnectClose(conn);
     mx_host_config_free(&hc);

@@ -25,7 +25,8 @@ static const char usage_line[] =
     "                 [-e KEY=VALUE | -e KEY]... [--env-file FILE]... [--context NAME]...\n"
     "                 [--param KEY=VALUE]... [--branch B | --tag T] [--project-dir DIR]\n"
     "                 [--fit-to-host] [--keep-on-failure] [--lock FILE] [--offline]\n"
-    "                 [--approve NAME]... [--approve-all] [--artifacts-dir DIR] [--no-build]\n";
+    "                 [--approve NAME]... [--approve-all] [--artifacts-dir DIR] [--no-build]\n"
+    "                 [--cold]\n";
 
 static int add_kv(mx_envlist *list, const char *flag, const char *kv)
 {
@@ -106,6 +107,7 @@ static int parse(int argc, char **argv, run_args *a)
         {"fit-to-host", no_argument, 0, 'F'},
         {"keep-on-failure", no_argument, 0, 'K'},
         {"no-build", no_argument, 0, 'N'},
+        {"cold", no_argument, 0, 'Z'},
         {"env-file", required_argument, 0, 'E'},
         {"project-dir", required_argument, 0, 'P'},
         {"lock", required_argument, 0, 'L'},
@@ -155,6 +157,9 @@ static int parse(int argc, char **argv, run_args *a)
             break;
         case 'N':
             a->o.no_build = 1;
+            break;
+        case 'Z':
+            a->o.cold = 1;
             break;
         case 'L':
             a->lock = optarg;

@@ -19,6 +19,7 @@
 #include "resource_class.h"
 #include "session.h"
 #include "signals.h"
+#include "snapshot.h"
 #include "ssh.h"
 #include "vm.h"
 #include "vm_net.h"
@@ -146,7 +147,8 @@ static mx_ssh_target target_of(const mx_vm *vm)
                            .user = "circleci",
                            .host_pub = vm->host_pub,
                            .client_key = vm->client_key,
-                           .client_pub = vm->client_pub};
+                           .client_pub = vm->client_pub,
+                           .retry_ms = vm->restored ? 100 : 0};
 }
 
 /* Destroys whatever a job key has (domain by its deterministic name, then files).  Returns 0,
@@ -345,10 +347,36 @@ static int gl_prepare(gl_ctx *g)
     }
     vm.outlive_owner = 1;
     booted = 1;
-    say(g, "booting %s (%s) as %s: %d vCPUs, %d MiB, %s", vm.domain_name, img.ref, cls, rc.vcpus,
-        rc.memory_mib, mx_accel_probe(g->hc.accel).why);
-    if (mx_vm_boot(&vm, &g->hc, &img, &rc, &err) < 0 || mx_vm_save(&vm, &err) < 0 ||
-        write_max_age(g, &err) < 0) {
+    /* instant start from the image's snapshot for the class (snapshot.h), unless the job sets
+     * MEXEC_COLD=1; cold when there can be none (an imported image) or it fails */
+    int restored = 0;
+    if (g->hc.instant_starts && !img.firmware && !nonempty("CUSTOM_ENV_MEXEC_COLD")) {
+        mx_snapshot snap;
+        mx_err e2;
+        int s = mx_snapshot_get(&g->hc, &img, &rc, agent_local, 0, &snap, &e2);
+        if (s == 0) {
+            say(g, "preparing the instant-start snapshot of %s for %s (once)", img.ref, cls);
+            s = mx_snapshot_get(&g->hc, &img, &rc, agent_local, 1, &snap, &e2);
+        }
+        if (s > 0) {
+            say(g, "restoring %s (%s) as %s: %d vCPUs, %d MiB, %s", vm.domain_name, img.ref, cls,
+                rc.vcpus, rc.memory_mib, mx_accel_probe(g->hc.accel).why);
+            restored = mx_vm_restore(&vm, &g->hc, &img, &rc, &snap, &e2) == 0;
+            if (!restored) mx_vm_unrestore(&vm);
+            mx_snapshot_free(&snap);
+        }
+        if (!restored && mx_stop) goto out;
+        if (!restored) say(g, "instant start: %s; booting cold", e2.msg);
+    }
+    if (!restored) {
+        say(g, "booting %s (%s) as %s: %d vCPUs, %d MiB, %s", vm.domain_name, img.ref, cls,
+            rc.vcpus, rc.memory_mib, mx_accel_probe(g->hc.accel).why);
+        if (mx_vm_boot(&vm, &g->hc, &img, &rc, &err) < 0) {
+            say(g, "boot VM: %s", err.msg);
+            goto out;
+        }
+    }
+    if (mx_vm_save(&vm, &err) < 0 || write_max_age(g, &err) < 0) {
         say(g, "boot VM: %s", err.msg);
         goto out;
     }
@@ -362,8 +390,9 @@ static int gl_prepare(gl_ctx *g)
         goto out;
     }
     say(g, "guest up after %.1f s", (double)(mx_now_ms() - t0) / 1000.0);
-    agent_remote = mx_xasprintf("/tmp/mexec-agent-%s", vm.job_id);
-    if (mx_ssh_upload(&ssh, agent_local, agent_remote, 0700, &err) < 0) {
+    /* a restored snapshot has it (snapshot.h) */
+    agent_remote = vm.agent ? mx_xstrdup(vm.agent) : mx_xasprintf("/tmp/mexec-agent-%s", vm.job_id);
+    if (!vm.agent && mx_ssh_upload(&ssh, agent_local, agent_remote, 0700, &err) < 0) {
         say(g, "upload agent: %s", err.msg);
         goto out;
     }
@@ -488,7 +517,7 @@ static int gl_run(gl_ctx *g, const char *script, const char *stage)
         }
         command = mx_xasprintf("/bin/bash '%s'\ns=$?\nrm -f '%s'\nexit $s\n", remote, remote);
     }
-    agent_remote = mx_xasprintf("/tmp/mexec-agent-%s", vm.job_id);
+    agent_remote = vm.agent ? mx_xstrdup(vm.agent) : mx_xasprintf("/tmp/mexec-agent-%s", vm.job_id);
     if (mx_session_start(&se, &ssh, agent_remote, &mx_stop, &err) < 0) {
         say(g, "start agent: %s", err.msg);
         goto out;

@@ -20,10 +20,12 @@ static const char usage[] =
     "\n"
     "  run [-c CONFIG] (--job NAME | --workflow NAME) [-e KEY=VALUE]... [--context NAME]...\n"
     "      [--param KEY=VALUE]... [--branch B | --tag T] [--fit-to-host] [--keep-on-failure]\n"
+    "      [--cold]            (--cold: boot from scratch, not from the image's snapshot)\n"
     "                          run a job, or a workflow's jobs, each in a fresh VM\n"
     "  image build NAME:TAG    build a machine image from its recipe\n"
     "  image list              list the catalog and what is built\n"
     "  image path NAME:TAG     print the directory of a built image\n"
+    "  image prepare NAME:TAG [CLASS]  make the instant-start snapshot (else the first run does)\n"
     "  image import NAME:TAG FILE [--sha256 HEX]  import a stock cloud image (qcow2/raw disk)\n"
     "  image rm NAME:TAG       remove an imported image\n"
     "  config validate|process [-c CONFIG] [--param K=V]  check or expand a config, offline\n"
@@ -63,6 +65,7 @@ int main(int argc, char **argv)
         return MX_INFRA;
     }
     int rc;
+    if (strcmp(argv[1], "__watch-vm") == 0) return mx_vm_watch_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "run") == 0)
         rc = mx_cmd_run(argc - 1, argv + 1);
     else if (strcmp(argv[1], "image") == 0)

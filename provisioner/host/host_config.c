@@ -245,6 +245,11 @@ static int apply(mx_host_config *hc, const mx_node *root, mx_err *err)
             if (parse_mirrors(hc, v, err) < 0) return -1;
             continue;
         }
+        if (strcmp(k, "instant_starts") == 0) {
+            if (mx_node_bool(v, &hc->instant_starts) < 0)
+                return mx_node_fail(err, v, "instant_starts must be true or false");
+            continue;
+        }
         if (strcmp(k, "boot_timeout") == 0) {
             if (parse_int(v, "boot_timeout", 5, 86400, &hc->boot_timeout_s, err) < 0) return -1;
             continue;
@@ -281,7 +286,8 @@ static int apply(mx_host_config *hc, const mx_node *root, mx_err *err)
                 err, root->keys[i],
                 "unknown host setting \"%s\" (known: libvirt_uri, accel, image_store, "
                 "state_dir, images_dir, default_image, docker_vm_image, contexts_dir, orb_api, "
-                "boot_timeout, registries, registry_mirrors, image_mirrors, guest_services, "
+                "boot_timeout, instant_starts, registries, registry_mirrors, image_mirrors, "
+                "guest_services, "
                 "credential_helpers, aws, "
                 "resource_classes, capacity, cache_dir, cache_max_bytes, artifacts_max_bytes, "
                 "test_results_max_bytes, ssh_keys)",
@@ -305,6 +311,7 @@ int mx_host_config_load(mx_host_config *hc, mx_err *err)
     hc->images_dir = getenv("MEXEC_IMAGES_DIR") ? mx_xstrdup(getenv("MEXEC_IMAGES_DIR"))
                                                 : mx_install_images_dir();
     hc->boot_timeout_s = DEFAULT_BOOT_TIMEOUT_S;
+    hc->instant_starts = 1;
     hc->forward_credentials = mx_xcalloc(1, sizeof *hc->forward_credentials);
     hc->orb_api = mx_xstrdup(MX_ORB_API_DEFAULT);
     mx_rclass_defaults(&hc->classes);

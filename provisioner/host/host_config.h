@@ -36,6 +36,8 @@ typedef struct mx_host_config {
     char *contexts_dir;    /* NULL: $HOME/.config/mexec/contexts */
     char *orb_api;         /* CircleCI's orb API (GraphQL endpoint); NULL: none, cache only */
     int boot_timeout_s;
+    /* instant starts from snapshots (snapshot.h); host.yaml instant_starts: false always boots */
+    int instant_starts;
     mx_accel_mode accel; /* accel: auto (default) | kvm | tcg */
     mx_registry_cfg *registries;
     size_t nregistries;

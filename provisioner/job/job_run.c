@@ -1,4 +1,6 @@
 #include "job_run.h"
+#include "snapshot.h"
+#include "trace.h"
 #include "catalog.h"
 #include "checkout.h"
 #include "contexts.h"
@@ -136,8 +138,9 @@ static char *step_workdir(const mx_job *job, const char *dir)
  * step, before the agent starts. */
 static int upload_inputs(job_ctx *c, mx_err *err)
 {
+    /* a restored snapshot has the agent installed already (snapshot.h) */
     mx_autofree char *agent_remote = mx_xasprintf("/tmp/mexec-agent-%s", c->vm.job_id);
-    if (mx_ssh_upload(&c->ssh, c->agent_local, agent_remote, 0700, err) < 0)
+    if (!c->vm.agent && mx_ssh_upload(&c->ssh, c->agent_local, agent_remote, 0700, err) < 0)
         return mx_wrap(err, "upload agent");
     c->archives = mx_xcalloc(c->job.nsteps, sizeof *c->archives);
     for (size_t i = 0; i < c->job.nsteps; i++) {
@@ -424,6 +427,43 @@ static int run_steps(job_ctx *c, mx_err *err)
     return failed ? MX_JOB_FAILED : MX_OK;
 }
 
+/* Restores the image's snapshot for the class (made first if there is none), or boots cold:
+ * with --cold, for imported images, and when the snapshot cannot be made or restored (said
+ * on stderr, then the job goes on cold). */
+static int start_vm(job_ctx *c, mx_err *err)
+{
+    if (!c->o->cold && c->hc->instant_starts && !c->img.firmware) {
+        mx_snapshot snap;
+        mx_err e2;
+        mx_trace("job resolved");
+        int r = mx_snapshot_get(c->hc, &c->img, &c->rc, c->agent_local, 0, &snap, &e2);
+        mx_trace("snapshot looked up");
+        if (r == 0) {
+            mx_sink_note(
+                "job %s: preparing the instant-start snapshot of %s for %s (once; later jobs "
+                "start from it)",
+                c->job.name, c->img.ref, c->job.resource_class);
+            r = mx_snapshot_get(c->hc, &c->img, &c->rc, c->agent_local, 1, &snap, &e2);
+        }
+        if (r > 0) {
+            mx_sink_note("job %s: restoring %s (%s) as %s: %d vCPUs, %d MiB, %s", c->job.name,
+                         c->vm.domain_name, c->img.ref, c->job.resource_class, c->rc.vcpus,
+                         c->rc.memory_mib, mx_accel_probe(c->hc->accel).why);
+            r = mx_vm_restore(&c->vm, c->hc, &c->img, &c->rc, &snap, &e2);
+            if (r < 0) mx_vm_unrestore(&c->vm);
+            mx_snapshot_free(&snap);
+            if (r == 0) return 0;
+        }
+        if (mx_stop) return mx_fail(err, MX_INFRA, "interrupted");
+        mx_sink_note("instant start: %s; booting cold", e2.msg);
+    }
+    mx_sink_note("job %s: booting %s (%s) as %s: %d vCPUs, %d MiB, %s", c->job.name,
+                 c->vm.domain_name, c->img.ref, c->job.resource_class, c->rc.vcpus,
+                 c->rc.memory_mib, mx_accel_probe(c->hc->accel).why);
+    if (mx_vm_boot(&c->vm, c->hc, &c->img, &c->rc, err) < 0) return mx_wrap(err, "boot VM");
+    return 0;
+}
+
 static int boot_and_run(job_ctx *c, mx_err *err)
 {
     if (mx_vm_prepare(&c->vm, c->hc, c->job.name, err) < 0) return mx_wrap(err, "prepare VM");
@@ -451,10 +491,7 @@ static int boot_and_run(job_ctx *c, mx_err *err)
         if (r != 0) return r < 0 ? -1 : MX_JOB_FAILED;
     }
 
-    mx_sink_note("job %s: booting %s (%s) as %s: %d vCPUs, %d MiB, %s", c->job.name,
-                 c->vm.domain_name, c->img.ref, c->job.resource_class, c->rc.vcpus,
-                 c->rc.memory_mib, mx_accel_probe(c->hc->accel).why);
-    if (mx_vm_boot(&c->vm, c->hc, &c->img, &c->rc, err) < 0) return mx_wrap(err, "boot VM");
+    if (start_vm(c, err) < 0) return -1;
     /* from the domain's start: a wait for capacity before it is not the guest's boot */
     long long deadline = mx_now_ms() + (long long)c->hc->boot_timeout_s * 1000;
     if (mx_stop) return mx_fail(err, MX_INFRA, "interrupted");
@@ -462,19 +499,23 @@ static int boot_and_run(job_ctx *c, mx_err *err)
                                 .user = "circleci",
                                 .host_pub = c->vm.host_pub,
                                 .client_key = c->vm.client_key,
-                                .client_pub = c->vm.client_pub};
+                                .client_pub = c->vm.client_pub,
+                                .retry_ms = c->vm.restored ? 100 : 0};
     if (mx_ssh_connect(&c->ssh, &c->target, deadline, &mx_stop, err) < 0) {
         mx_autofree char *tail = mx_vm_console_tail(&c->vm, 15);
         if (tail && !mx_stop) mx_sink_note("last lines of the guest console:\n%s", tail);
         return mx_wrap(err, "connect to %s", c->vm.domain_name);
     }
+    mx_trace("ssh connected");
     mx_sink_note("job %s: guest up after %.1f s", c->job.name,
                  (double)(mx_now_ms() - c->t0) / 1000.0);
     if (upload_inputs(c, err) < 0) return -1;
     if (job_steps_begin(c, info.branch, sha, err) < 0) return -1;
     mx_autofree char *agent_remote = mx_xasprintf("/tmp/mexec-agent-%s", c->vm.job_id);
-    if (mx_session_start(&c->se, &c->ssh, agent_remote, &mx_stop, err) < 0)
+    if (mx_session_start(&c->se, &c->ssh, c->vm.agent ? c->vm.agent : agent_remote, &mx_stop, err) <
+        0)
         return mx_wrap(err, "start agent");
+    mx_trace("agent started");
     int rc = run_steps(c, err);
     /* a failed job keeps the layers it persisted before failing, as on CircleCI */
     if (rc >= 0 && mx_job_ws_collect(&c->ws, &c->job, &c->se, &c->ssh, err) < 0) return -1;
@@ -506,6 +547,7 @@ int mx_job_run(const mx_host_config *hc, const mx_run_opts *o, mx_err *err)
     c.hc = hc;
     c.o = o;
     c.t0 = mx_now_ms();
+    mx_trace("mexec run: job %s", o->job_name ? o->job_name : "?");
     c.ssh.sock = -1;
     c.vm.lock_fd = -1;
     mx_secrets_init(&c.secrets);

@@ -20,8 +20,9 @@ typedef struct mx_run_opts {
     const char **contexts;   /* --context NAME, in order */
     size_t ncontexts;
     int fit_to_host;
-    int keep_on_failure;         /* a failed job's VM stays up for `mexec ssh` until interrupted */
-    int no_build;                /* an unbuilt image is an error instead of being built first */
+    int keep_on_failure; /* a failed job's VM stays up for `mexec ssh` until interrupted */
+    int no_build;        /* an unbuilt image is an error instead of being built first */
+    int cold; /* --cold: boot the VM from scratch instead of restoring the image's snapshot */
     const mx_ws_view *workspace; /* NULL: not in a workflow; workspace steps are skipped */
     /* store_artifacts/store_test_results keep files in ARTIFACTS_DIR/RUN_ID/JOB/NODE; either
      * NULL: they are not kept */

@@ -1,4 +1,5 @@
 #include "ssh.h"
+#include "trace.h"
 
 #include <limits.h>
 #include "mx_b64.h"
@@ -142,6 +143,7 @@ static int attempt(mx_ssh *c, const mx_ssh_target *t, long long deadline_ms, mx_
 {
     c->sock = tcp_connect(t->port, err);
     if (c->sock < 0) return -1;
+    mx_trace("ssh: connected to 127.0.0.1:%d", t->port);
     if (!banner_waiting(c->sock)) {
         mx_fail(err, MX_INFRA, "no SSH server answered at 127.0.0.1:%d yet", t->port);
         return -1;
@@ -158,6 +160,7 @@ static int attempt(mx_ssh *c, const mx_ssh_target *t, long long deadline_ms, mx_
         mx_fail(err, MX_INFRA, "SSH handshake with 127.0.0.1:%d: %s", t->port, mx_ssh_error(c->s));
         return -1;
     }
+    mx_trace("ssh: handshake done");
     int same = host_key_matches(c->s, t->host_pub, err);
     if (same < 0) return -2;
     if (!same) {
@@ -187,6 +190,7 @@ int mx_ssh_connect(mx_ssh *c, const mx_ssh_target *t, long long deadline_ms,
     while (!*stop) {
         int r = attempt(c, t, deadline_ms, &last);
         if (r == 0) return 0;
+        mx_trace("ssh: %s", last.msg);
         mx_ssh_close(c);
         if (r == -2) {
             *err = last;
@@ -196,7 +200,8 @@ int mx_ssh_connect(mx_ssh *c, const mx_ssh_target *t, long long deadline_ms,
             *err = last;
             return mx_wrap(err, "guest did not accept SSH before the boot timeout");
         }
-        struct timespec ts = {0, RETRY_PAUSE_MS * 1000000L};
+        int pause = t->retry_ms > 0 ? t->retry_ms : RETRY_PAUSE_MS;
+        struct timespec ts = {pause / 1000, (long)(pause % 1000) * 1000000L};
         nanosleep(&ts, NULL);
     }
     return mx_fail(err, MX_INFRA, "interrupted while waiting for the guest");

@@ -21,6 +21,9 @@ typedef struct mx_ssh_target {
     const char *host_pub;   /* OpenSSH .pub file of the expected host key */
     const char *client_key; /* private key file; client_key.pub beside it */
     const char *client_pub;
+    /* pause between attempts; 0: 500 ms (a booting guest).  A restored guest's sshd is
+     * moments away (its identity is installed), so it is tried more often. */
+    int retry_ms;
 } mx_ssh_target;
 
 /* Connects, retrying until deadline_ms (CLOCK_MONOTONIC) while the guest boots; stops early

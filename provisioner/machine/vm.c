@@ -4,7 +4,11 @@
 #include "mx_cleanup.h"
 #include "mx_fs.h"
 #include "mx_proc.h"
+#include "save_image.h"
+#include "seed_chan.h"
 #include "signals.h"
+#include "snapshot.h"
+#include "trace.h"
 #include "vm_net.h"
 #include "vm_seed.h"
 #include "vm_user.h"
@@ -24,6 +28,7 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static void ignore_virt_error(void *ud, virErrorPtr e)
@@ -106,6 +111,7 @@ static void set_paths(mx_vm *vm)
     vm->client_key = mx_path_join(vm->dir, "client_key");
     vm->client_pub = mx_path_join(vm->dir, "client_key.pub");
     vm->host_pub = mx_path_join(vm->dir, "host_key.pub");
+    vm->channel = mx_path_join(vm->dir, "seed.sock");
 }
 
 int mx_vm_prepare(mx_vm *vm, const mx_host_config *hc, const char *job_name, mx_err *err)
@@ -155,6 +161,9 @@ int mx_vm_save(const mx_vm *vm, mx_err *err)
         json_pack("{s:s, s:s, s:s, s:i}", "id", vm->job_id, "name", vm->job_name, "domain",
                   vm->domain_name, "ssh_port", vm->ssh_port);
     if (!doc) return mx_fail(err, MX_INFRA, "encode VM state");
+    /* restored from a snapshot: where its agent is */
+    if (vm->agent && json_object_set_new(doc, "agent", json_string(vm->agent)) < 0)
+        return mx_fail(err, MX_INFRA, "encode VM state");
     char *text = json_dumps(doc, JSON_COMPACT);
     if (!text) return mx_fail(err, MX_INFRA, "encode VM state");
     mx_autofree char *path = mx_path_join(vm->dir, "vm.json");
@@ -192,6 +201,12 @@ int mx_vm_load(mx_vm *vm, const char *dir, mx_err *err)
     vm->job_name = mx_xstrdup(name);
     vm->domain_name = mx_xstrdup(domain);
     vm->ssh_port = port;
+    const char *agent = json_string_value(json_object_get(doc, "agent"));
+    /* only the path mexec itself records: never a command line from a file */
+    if (agent && strcmp(agent, MX_SNAPSHOT_AGENT) == 0) {
+        vm->agent = mx_xstrdup(agent);
+        vm->restored = 1;
+    }
     set_paths(vm);
     return 0;
 }
@@ -271,11 +286,51 @@ static const char *create_hint(const char *msg)
                : "";
 }
 
-/* Starts the guest network and the domain, retrying on a fresh port: the SSH port is picked
- * free, then bound by pasta, and another process may take it in between. */
+static int random_uuid(char out[37], mx_err *err)
+{
+    unsigned char r[16];
+    if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
+        return mx_fail_errno(err, MX_INFRA, "getrandom");
+    r[6] = (unsigned char)((r[6] & 0x0f) | 0x40); /* version 4 */
+    r[8] = (unsigned char)((r[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+    int n = 0;
+    for (int i = 0; i < 16; i++)
+        n += snprintf(out + n, (size_t)(37 - n), "%s%02x",
+                      (i == 4 || i == 6 || i == 8 || i == 10) ? "-" : "", r[i]);
+    return 0;
+}
+
+/* Restores o->restore_from as this job's domain: a copy of the save image with the job's XML
+ * (save_image.h says why a copy), removed once libvirt has read it. */
+static int restore_domain(mx_vm *vm, mx_vm_spec *spec, const char *from, mx_err *err)
+{
+    char uuid[37], genid[37];
+    if (random_uuid(uuid, err) < 0 || random_uuid(genid, err) < 0) return -1;
+    spec->uuid = uuid;
+    spec->genid = genid;
+    mx_autofree char *xml = mx_vm_domain_xml(spec);
+    mx_autofree char *fifo = mx_path_join(vm->dir, "restore.save");
+    pid_t feeder;
+    int rc = mx_save_image_feed(from, fifo, xml, &feeder, err);
+    mx_trace("restore: save image feeder started");
+    if (rc == 0 && virDomainRestoreFlags(vm->conn, fifo, NULL, VIR_DOMAIN_SAVE_RUNNING) < 0) {
+        const char *msg = mx_virt_error();
+        rc = mx_fail(err, MX_INFRA, "restore VM %s: %s%s", vm->domain_name, msg, create_hint(msg));
+    }
+    /* restored: libvirt read what it needed, whatever the feeder says */
+    if (feeder > 0) mx_save_image_fed(feeder, rc == 0);
+    unlink(fifo);
+    if (rc == 0 && !(vm->dom = virDomainLookupByName(vm->conn, vm->domain_name)))
+        rc = mx_fail(err, MX_INFRA, "look up restored VM %s: %s", vm->domain_name, mx_virt_error());
+    return rc;
+}
+
+/* Starts the guest network and the domain (booted, or restored from o->restore_from), retrying
+ * on a fresh port: the SSH port is picked free, then bound by pasta, and another process may
+ * take it in between. */
 static int create_domain(mx_vm *vm, const mx_host_config *hc, const mx_image *img,
                          const mx_rclass *rc, const mx_qemu_user *qu, const net_policy *np,
-                         mx_err *err)
+                         const mx_vm_start *o, mx_err *err)
 {
     mx_qemu_user nu;
     if (mx_qemu_net_user(qu, &nu, err) < 0) return -1;
@@ -298,6 +353,7 @@ static int create_domain(mx_vm *vm, const mx_host_config *hc, const mx_image *im
             if (taken) continue;
             return -1;
         }
+        mx_trace("guest network up");
         mx_vm_spec spec = {
             .name = vm->domain_name,
             .domain_type = mx_accel_probe(hc->accel).domain_type,
@@ -307,8 +363,9 @@ static int create_domain(mx_vm *vm, const mx_host_config *hc, const mx_image *im
             .initrd = img->initrd,
             .cmdline = img->cmdline,
             .firmware = img->firmware, /* imported images boot from their disk */
-            .disk = vm->overlay,
-            .seed = vm->seed,
+            .disk = o->disk ? o->disk : vm->overlay,
+            .seed = o->seed ? vm->seed : NULL,
+            .channel = o->channel ? vm->channel : NULL,
             .console = vm->console,
             .ssh_port = vm->ssh_port,
             .emulator = wrapper,
@@ -322,6 +379,11 @@ static int create_domain(mx_vm *vm, const mx_host_config *hc, const mx_image *im
             .job_dir = vm->dir,
             .owner_pid = (long)getpid(),
         };
+        if (o->restore_from) {
+            if (restore_domain(vm, &spec, o->restore_from, err) == 0) return 0;
+            mx_net_stop(vm->dir);
+            return -1;
+        }
         mx_autofree char *xml = mx_vm_domain_xml(&spec);
         /* AUTODESTROY: libvirtd destroys the domain when our connection closes, so even a
          * SIGKILLed mexec leaves no running VM (gc then removes the files). */
@@ -338,28 +400,33 @@ static int create_domain(mx_vm *vm, const mx_host_config *hc, const mx_image *im
 
 /* Hands QEMU's user what it needs of the job and the image (vm_user.h). */
 static int hand_over(const mx_vm *vm, const mx_host_config *hc, const mx_image *img,
-                     const mx_qemu_user *qu, mx_err *err)
+                     const mx_qemu_user *qu, const mx_vm_start *o, mx_err *err)
 {
     if (mx_write_file(vm->console, "", 0, 0600, err) < 0) return -1;
     /* an imported image (firmware boot) has no kernel or initrd of ours */
     const char *shared[] = {img->base, img->kernel, img->initrd};
     for (size_t i = 0; i < 3; i++)
         if (shared[i] && mx_qemu_user_share(hc->image_store, shared[i], err) < 0) return -1;
+    if (o->share && mx_qemu_user_share(hc->image_store, o->share, err) < 0) return -1;
     if (mx_qemu_user_pass(hc->state_dir, err) < 0 || mx_qemu_user_pass(vm->dir, err) < 0 ||
-        mx_qemu_user_own(vm->overlay, qu, 0600, err) < 0 ||
-        mx_qemu_user_own(vm->seed, qu, 0600, err) < 0 ||
+        mx_qemu_user_own(o->disk ? o->disk : vm->overlay, qu, 0600, err) < 0 ||
+        (o->seed && mx_qemu_user_own(vm->seed, qu, 0600, err) < 0) ||
         mx_qemu_user_own(vm->console, qu, 0600, err) < 0)
         return -1;
+    if (o->channel) {
+        *o->chan_fd = mx_chan_listen(vm->channel, qu->uid, qu->gid, err);
+        if (*o->chan_fd < 0) return -1;
+    }
     return 0;
 }
 
-static int start_domain(mx_vm *vm, const mx_host_config *hc, const mx_image *img,
-                        const mx_rclass *rc, mx_err *err)
+int mx_vm_start_domain(mx_vm *vm, const mx_host_config *hc, const mx_image *img,
+                       const mx_rclass *rc, const mx_vm_start *o, mx_err *err)
 {
-    if (!(vm->conn = mx_virt_connect(hc->libvirt_uri, err))) return -1;
+    if (!vm->conn && !(vm->conn = mx_virt_connect(hc->libvirt_uri, err))) return -1;
     mx_qemu_user qu;
     if (mx_qemu_user_get(vm->conn, mx_accel_probe(hc->accel).domain_type, &qu, err) < 0 ||
-        hand_over(vm, hc, img, &qu, err) < 0)
+        hand_over(vm, hc, img, &qu, o, err) < 0)
         return -1;
     net_policy np = {.offline = !mx_net_host_online()};
     np.services = mx_net_services(hc, &np.nservices);
@@ -369,7 +436,7 @@ static int start_domain(mx_vm *vm, const mx_host_config *hc, const mx_image *img
     mx_cap_wait w = {.stop = &mx_stop};
     int r = mx_capacity_admit(vm->conn, hc, vm->job_name, rc->name,
                               (mx_cap){rc->vcpus, rc->memory_mib}, &w, &lock_fd, err);
-    if (r == 0) r = create_domain(vm, hc, img, rc, &qu, &np, err);
+    if (r == 0) r = create_domain(vm, hc, img, rc, &qu, &np, o, err);
     mx_capacity_release(&lock_fd);
     net_policy_free(&np);
     return r;
@@ -380,12 +447,20 @@ int mx_vm_boot(mx_vm *vm, const mx_host_config *hc, const mx_image *img, const m
 {
     if (make_overlay(vm, img, err) < 0) return -1;
     if (mx_vm_seed_create(vm, hc, err) < 0) return mx_wrap(err, "create seed");
-    return start_domain(vm, hc, img, rc, err);
+    mx_vm_start o = {.seed = 1};
+    return mx_vm_start_domain(vm, hc, img, rc, &o, err);
 }
 
 static void free_fields(mx_vm *vm)
 {
     if (vm->lock_fd >= 0) close(vm->lock_fd);
+    if (vm->watch_pid > 0) {
+        /* the domain is destroyed (teardown) or handed on (detach): the watchdog finds it gone
+         * or owned by another process, and ends */
+        close(vm->watch_fd);
+        while (waitpid(vm->watch_pid, NULL, 0) < 0 && errno == EINTR) {
+        }
+    }
     free(vm->job_id);
     free(vm->job_name);
     free(vm->dir);
@@ -395,6 +470,8 @@ static void free_fields(mx_vm *vm)
     free(vm->client_key);
     free(vm->client_pub);
     free(vm->host_pub);
+    free(vm->channel);
+    free(vm->agent);
     free(vm->domain_name);
     memset(vm, 0, sizeof *vm);
     vm->lock_fd = -1;

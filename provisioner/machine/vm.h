@@ -28,7 +28,29 @@ typedef struct mx_vm {
     /* Set before mx_vm_boot: start the domain without auto-destroy, so it outlives this process
      * (the GitLab driver boots in `prepare` and uses the VM from later processes). */
     int outlive_owner;
+    /* instant starts (snapshot.h): JOB_DIR/seed.sock, the host's end of the seed channel */
+    char *channel;
+    /* the agent's path in the guest when the guest has it already (a restored snapshot's), else
+     * NULL: the job uploads it */
+    char *agent;
+    int restored; /* started from a snapshot: no auto-destroy (see mx_vm_restore) */
+    /* a restored VM's watchdog (vm_watch.c): its pid (0: none) and the pipe's write end */
+    pid_t watch_pid;
+    int watch_fd;
 } mx_vm;
+
+/* How mx_vm_start_domain starts a domain (cold boot, snapshot source, restore). */
+typedef struct mx_vm_start {
+    const char *disk;         /* NULL: vm->overlay */
+    int seed;                 /* attach vm->seed (the NoCloud ISO) */
+    int channel;              /* add the seed channel; *chan_fd gets the listening socket */
+    const char *restore_from; /* a save image (a snapshot's): restore it instead of booting */
+    const char *share;        /* another image-store file QEMU must read (a snapshot's disk) */
+    int *chan_fd;
+} mx_vm_start;
+/* Admits against capacity, starts the guest network and the domain as o says. */
+int mx_vm_start_domain(mx_vm *vm, const mx_host_config *hc, const mx_image *img,
+                       const mx_rclass *rc, const mx_vm_start *o, mx_err *err);
 
 /* Creates the job directory and keys. */
 int mx_vm_prepare(mx_vm *vm, const mx_host_config *hc, const char *job_name, mx_err *err);
@@ -39,6 +61,18 @@ int mx_vm_prepare_id(mx_vm *vm, const mx_host_config *hc, const char *job_name, 
 /* Creates the overlay and seed, then starts the transient domain. */
 int mx_vm_boot(mx_vm *vm, const mx_host_config *hc, const mx_image *img, const mx_rclass *rc,
                mx_err *err);
+struct mx_snapshot;
+/* Instead of mx_vm_boot: restores the snapshot (snapshot.h) as this job's VM on a fresh overlay
+ * and hands the guest its identity over the seed channel; returns once the guest has applied
+ * it (its sshd starts then).  The domain has no auto-destroy. */
+int mx_vm_restore(mx_vm *vm, const mx_host_config *hc, const mx_image *img, const mx_rclass *rc,
+                  const struct mx_snapshot *snap, mx_err *err);
+/* Starts the watchdog that destroys a restored VM when this process is gone (vm_watch.c). */
+int mx_vm_watch_start(mx_vm *vm, const mx_host_config *hc, mx_err *err);
+/* `mexec __watch-vm URI DOMAIN OWNER_PID`, the watchdog itself (fd 3: the pipe). */
+int mx_vm_watch_main(int argc, char **argv);
+/* Undoes a failed mx_vm_restore (domain, network, overlay) so that mx_vm_boot can follow. */
+void mx_vm_unrestore(mx_vm *vm);
 /* Destroys the domain and removes the job directory.  Safe on a partly built vm, and twice. */
 void mx_vm_teardown(mx_vm *vm);
 /* Records what a later process needs to reattach (id, name, domain, SSH port) in DIR/vm.json,

@@ -1,4 +1,5 @@
 #include "vm_seed.h"
+#include "mx_sha256.h"
 #include "mx_b64.h"
 #include "mx_buf.h"
 #include "mx_cleanup.h"
@@ -191,6 +192,38 @@ static int docker_files(const seed_files *f, const char *seed_dir, const char *s
     }
     mx_rm_rf(stage, NULL);
     return rc < 0 ? mx_wrap(err, "guest docker settings") : 0;
+}
+
+int mx_vm_seed_files_tar(const mx_host_config *hc, const char *hostname, const char *work,
+                         mx_buf *tar, char sha256[65], mx_err *err)
+{
+    seed_files files = {0};
+    int rc = docker_settings(hc, hostname, &files, err);
+    /* the key of what the guest gets: path, length, contents of each file */
+    mx_buf h;
+    mx_buf_init(&h);
+    for (size_t i = 0; rc == 0 && i < files.n; i++) {
+        mx_buf_printf(&h, "%s\n%zu\n", files.v[i].path, files.v[i].len);
+        mx_buf_add(&h, files.v[i].data, files.v[i].len);
+    }
+    sha256[0] = '\0';
+    if (rc == 0 && files.n) {
+        char d[MX_SHA256_DIGEST_LEN];
+        rc = mx_sha256_digest(h.data, h.len, d, err);
+        if (rc == 0) memcpy(sha256, d + 7, 65);
+    }
+    mx_buf_free(&h);
+    if (rc == 0 && files.n) {
+        mx_autofree char *stage = mx_path_join(work, "seed-files");
+        mx_autofree char *sub = mx_path_join(work, "mexec");
+        mx_autofree char *path = mx_path_join(sub, "files.tar");
+        rc = mx_mkdir_p(sub, 0700, err);
+        if (rc == 0) rc = docker_files(&files, work, stage, err);
+        if (rc == 0) rc = mx_read_file(path, tar, err);
+        mx_rm_rf(sub, NULL);
+    }
+    free_files(&files);
+    return rc < 0 ? -1 : 0;
 }
 
 int mx_vm_seed_create(const mx_vm *vm, const mx_host_config *hc, mx_err *err)

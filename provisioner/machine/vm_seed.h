@@ -7,6 +7,7 @@
 #ifndef MX_VM_SEED_H
 #define MX_VM_SEED_H
 
+#include "mx_buf.h"
 #include "mx_err.h"
 
 #include <stddef.h>
@@ -17,6 +18,11 @@ struct mx_host_config;
 /* Writes the seed image; the guest's dockerd settings (registry CAs, insecure registries,
  * mirrors) from the host config travel as mexec/files.tar. */
 int mx_vm_seed_create(const struct mx_vm *vm, const struct mx_host_config *hc, mx_err *err);
+/* The guest's docker settings alone, as files.tar in *tar (left empty when host.yaml sets
+ * none) with the SHA-256 of the files they hold in sha256 ("" when none); work is a scratch
+ * directory.  Instant starts install them in the snapshot and key it by that hash. */
+int mx_vm_seed_files_tar(const struct mx_host_config *hc, const char *hostname, const char *work,
+                         mx_buf *tar, char sha256[65], mx_err *err);
 /* /etc/docker/daemon.json for the guest, or NULL when the host config sets nothing. */
 char *mx_vm_seed_daemon_json(const struct mx_host_config *hc);
 /* The guest's /etc/hosts when registries in the host config have an address: (the whole file,

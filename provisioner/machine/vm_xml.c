@@ -28,6 +28,9 @@ static void add_metadata(mx_buf *b, const mx_vm_spec *s, const char *indent)
     elem(b, i2.data, MX_METADATA_PREFIX ":owner-pid", pid);
     /* for `mexec ps`, and whoever wants to reach the guest without the job's files */
     elem(b, i2.data, MX_METADATA_PREFIX ":ssh-port", port);
+    /* how it started: booted, restored from a snapshot, or the VM a snapshot is made of */
+    elem(b, i2.data, MX_METADATA_PREFIX ":start",
+         s->uuid && s->channel ? "snapshot" : (s->channel ? "snapshot-source" : "boot"));
     mx_buf_free(&i2);
     mx_buf_printf(b, "%s</" MX_METADATA_PREFIX ":job>\n", indent);
 }
@@ -62,6 +65,11 @@ char *mx_vm_domain_xml(const mx_vm_spec *s)
                   "<domain type='%s' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>\n",
                   strcmp(s->domain_type, "kvm") == 0 ? "kvm" : "qemu");
     elem(&b, "  ", "name", s->name);
+    if (s->uuid) elem(&b, "  ", "uuid", s->uuid);
+    if (s->genid)
+        elem(&b, "  ", "genid", s->genid);
+    else if (s->channel)
+        mx_buf_adds(&b, "  <genid/>\n"); /* the snapshot has one, so each restore can change it */
     mx_buf_adds(&b, "  <metadata>\n");
     add_metadata(&b, s, "    ");
     mx_buf_adds(&b, "  </metadata>\n");
@@ -93,14 +101,23 @@ char *mx_vm_domain_xml(const mx_vm_spec *s)
                     "  <devices>\n");
     elem(&b, "    ", "emulator", s->emulator);
     disk(&b, "qcow2", s->disk, "vda", 0, s->firmware != NULL);
-    disk(&b, "raw", s->seed, "vdb", 1, 0);
+    if (s->seed) disk(&b, "raw", s->seed, "vdb", 1, 0);
     mx_buf_adds(&b, "    <serial type='file'>\n      <source path='");
     mx_buf_add_xml(&b, s->console);
-    mx_buf_adds(&b, "'/>\n      <target port='0'/>\n    </serial>\n"
-                    /* without entropy the guest's sshd waits ~1 s at start */
-                    "    <rng model='virtio'><backend model='random'>/dev/urandom</backend></rng>\n"
-                    "    <memballoon model='none'/>\n"
-                    "  </devices>\n");
+    mx_buf_adds(&b, "'/>\n      <target port='0'/>\n    </serial>\n");
+    if (s->channel) {
+        /* QEMU connects to mexec's socket: the host listens before the domain starts, so a
+         * restored QEMU finds it at once */
+        mx_buf_adds(&b, "    <channel type='unix'>\n      <source mode='connect' path='");
+        mx_buf_add_xml(&b, s->channel);
+        mx_buf_adds(&b, "'/>\n      <target type='virtio' name='org.mexec.seed'/>\n"
+                        "    </channel>\n");
+    }
+    mx_buf_adds(&b,
+                /* without entropy the guest's sshd waits ~1 s at start */
+                "    <rng model='virtio'><backend model='random'>/dev/urandom</backend></rng>\n"
+                "    <memballoon model='none'/>\n"
+                "  </devices>\n");
     /* QEMU runs as the QEMU user, and libvirt relabels nothing: mexec hands the job's files
      * to that user itself (vm_user.h says why) */
     mx_buf_printf(&b,

@@ -16,8 +16,15 @@ typedef struct mx_vm_spec {
      * firmware (SeaBIOS) as a stock cloud image expects, with its own bootloader and kernel; the
      * SMBIOS serial "ds=nocloud" points cloud-init at the NoCloud seed. */
     const char *firmware;
-    const char *disk;    /* per-job overlay (qcow2) */
-    const char *seed;    /* NoCloud seed image (raw ISO9660) */
+    const char *disk; /* per-job overlay (qcow2) */
+    const char *seed; /* NoCloud seed image (raw ISO9660), or NULL: none (snapshots) */
+    /* instant starts (snapshot.h): the host's unix socket QEMU connects the guest's
+     * org.mexec.seed virtio-serial port to, or NULL: no such port (cold boots) */
+    const char *channel;
+    /* NULL: libvirt picks.  A restored snapshot gets a fresh uuid (libvirt refuses a second
+     * domain with the same one) and a fresh VM generation id (vmgenid: Linux >= 5.18 reseeds
+     * its RNG when it changes) */
+    const char *uuid, *genid;
     const char *console; /* serial console log file */
     int ssh_port;        /* host 127.0.0.1 port forwarded to the guest's 22 (vm_net.h) */
     /* the guest network (vm_net.h): libvirt starts QEMU (qemu) through the wrapper

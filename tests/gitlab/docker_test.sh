@@ -10,6 +10,8 @@ fi
 source "$(dirname "$0")/lib.sh"
 tls=${MX_REG_TLS##*:} token=${MX_REG_TOKEN##*:}
 cat >>"$MEXEC_HOST_CONFIG" <<YAML
+# per-run registry settings would key a new instant-start snapshot every run: boot
+instant_starts: false
 # the registries are reachable from the guest because they are listed here; the token
 # server (the token registry's realm) is a service of its own
 guest_services: [${MX_REG_AUTH##*:}]

@@ -4,6 +4,8 @@
 # shellcheck source=tests/gitlab/lib.sh
 source "$(dirname "$0")/lib.sh"
 
+# this one boots (MEXEC_COLD); pass_test.sh restores the image's snapshot
+GL_VARS=', {"key": "MEXEC_COLD", "value": "1"}'
 spec=$(gl_spec 201 '["echo before-failure > state.txt", "exit 3", "echo not-reached"]' \
   '["echo after-script-ran", "cat state.txt"]')
 gl_job "$spec"
@@ -15,5 +17,6 @@ expect_out "after-script-ran"
 expect_out "[runner] run archive_cache_on_failure"
 expect_out "[runner] run upload_artifacts_on_failure"
 expect_out "ERROR: Job failed: exit code 3"
+expect_out "booting mexec-gitlab-r1-j201"
 expect_no_leftovers
 echo "PASS gitlab_fail"

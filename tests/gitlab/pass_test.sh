@@ -15,6 +15,8 @@ gl_job "$spec"
 expect_rc 0
 expect_out "Using Custom executor with driver mexec"
 expect_out "Running on mexec-gitlab-r1-j101 via mexec"
+# an instant start (snapshot.h); the agent is the snapshot's in every stage
+expect_out "restoring mexec-gitlab-r1-j101"
 expect_out "readme-from-the-repo"
 expect_out "greeting=hello"
 expect_out "key=[MASKED]"

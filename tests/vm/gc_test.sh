@@ -25,7 +25,9 @@ done
 expect_out "removed job files"
 expect_no_leftovers
 
-# A domain with mexec metadata whose owner is dead (its job directory's lock is free).
+# A domain with mexec metadata whose owner is dead (its job directory's lock is free).  Like
+# mexec's own domains it relabels nothing: the image's kernel may be in use by other VMs, and
+# libvirt refuses to give a file in use another owner.
 jobdir=$T/jobs/deadbeef00000000
 mkdir -p "$jobdir" && : >"$jobdir/lock"
 kernel=$(find "${MEXEC_TEST_IMAGE_STORE:-/var/lib/mexec/images}"/debian-12/ -name vmlinux -print -quit)
@@ -41,6 +43,7 @@ cat >"$T/orphan.xml" <<XML
   <memory unit='MiB'>128</memory><vcpu>1</vcpu>
   <os><type arch='x86_64' machine='q35'>hvm</type><kernel>$kernel</kernel><cmdline>panic=-1</cmdline></os>
   <devices><memballoon model='none'/></devices>
+  <seclabel type='static' model='dac' relabel='no'><label>+$(id -u libvirt-qemu):+$(id -g libvirt-qemu)</label></seclabel>
 </domain>
 XML
 virsh -q -c qemu:///system create "$T/orphan.xml" >/dev/null || fail "could not create the orphan domain"

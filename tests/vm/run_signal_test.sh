@@ -13,7 +13,8 @@ expect_rc 130
 expect_err "interrupted by signal 2"
 expect_no_leftovers
 
-"$MEXEC" run -c "$HERE/jobs/sleep.yml" --job build >"$T/out" 2>"$T/err" </dev/null &
+# (--cold: a boot to interrupt; instant_start_test.sh interrupts a restored job)
+"$MEXEC" run -c "$HERE/jobs/sleep.yml" --job build --cold >"$T/out" 2>"$T/err" </dev/null &
 pid=$!
 wait_for "$T/err" "booting" 60
 sleep 2

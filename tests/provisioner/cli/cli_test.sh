@@ -104,7 +104,7 @@ cat >"$T/node.xml" <<'XML'
       <mexec:job xmlns:mexec='https://mexec.dev/xmlns/job/1'>
         <mexec:id>0123456789abcdef</mexec:id><mexec:name>build &amp; test</mexec:name>
         <mexec:dir>JOBDIR</mexec:dir><mexec:owner-pid>4242</mexec:owner-pid>
-        <mexec:ssh-port>40222</mexec:ssh-port>
+        <mexec:ssh-port>40222</mexec:ssh-port><mexec:start>snapshot</mexec:start>
       </mexec:job>
     </metadata>
     <memory unit='MiB'>1536</memory><vcpu>2</vcpu><os><type>hvm</type></os>
@@ -116,12 +116,13 @@ cat >"$T/node.xml" <<'XML'
 </node>
 XML
 mkdir -p "$T/jobdir" && sed -i "s|JOBDIR|$T/jobdir|" "$T/node.xml"
-printf 'libvirt_uri: test://%s/node.xml\nstate_dir: %s/jobs\ncapacity: {vcpus: 3, memory_mib: 5000}\n' "$T" "$T" >"$T/ps.yaml"
+printf 'libvirt_uri: test://%s/node.xml\nstate_dir: %s/jobs\nimage_store: %s/store\ncapacity: {vcpus: 3, memory_mib: 5000}\n' "$T" "$T" "$T" >"$T/ps.yaml"
 rc=0
 MEXEC_HOST_CONFIG=$T/ps.yaml "$MEXEC" ps >"$T/out" 2>"$T/err" || rc=$?
-if [[ $rc -eq 0 ]] && [[ $(wc -l <"$T/out") -eq 3 ]] &&
-    grep -qE '^0123456789abcdef +2 +1536 +4242 +127\.0\.0\.1:40222 +build & test$' "$T/out" &&
-    grep -qxF "capacity: 2/3 vCPUs, 1536/5000 MiB in use" "$T/out"; then passed=$((passed + 1)); else
+if [[ $rc -eq 0 ]] && [[ $(wc -l <"$T/out") -eq 4 ]] &&
+    grep -qE '^0123456789abcdef +2 +1536 +4242 +127\.0\.0\.1:40222 +snapshot +build & test$' "$T/out" &&
+    grep -qxF "capacity: 2/3 vCPUs, 1536/5000 MiB in use" "$T/out" &&
+    grep -qxF "instant-start snapshots: 0, 0 MiB on disk (per image: mexec image list)" "$T/out"; then passed=$((passed + 1)); else
     echo "FAIL ps-test-driver: status $rc" >&2; sed 's/^/  /' "$T/out" "$T/err" >&2; failures=$((failures + 1)); fi
 
 

@@ -51,6 +51,7 @@ static void test_overrides(void **state)
                        "images_dir: /srv/mexec/recipes\n"
                        "default_image: debian-12:edge\n"
                        "boot_timeout: 900\n"
+                       "instant_starts: false\n"
                        "accel: tcg\n"
                        "capacity:\n"
                        "  vcpus: 3\n"
@@ -71,6 +72,7 @@ static void test_overrides(void **state)
     assert_int_equal(hc.accel, MX_ACCEL_TCG);
     assert_string_equal(hc.default_image, "debian-12:edge");
     assert_int_equal(hc.boot_timeout_s, 900);
+    assert_int_equal(hc.instant_starts, 0);
     assert_int_equal(hc.capacity_vcpus, 3);
     assert_int_equal(hc.capacity_memory_mib, 6000);
     const mx_rclass *m = find_class(&hc, "medium");
@@ -192,6 +194,7 @@ static void test_defaults_with_empty_map(void **state)
     assert_string_equal(hc.images_dir, "/opt/images");
     assert_null(hc.default_image);
     assert_int_equal(hc.boot_timeout_s, 300);
+    assert_int_equal(hc.instant_starts, 1);
     /* no helper may run and nobody's logins are forwarded unless the host says so */
     assert_null(hc.credential_helpers);
     assert_non_null(hc.forward_credentials);
@@ -258,17 +261,11 @@ static void test_errors(void **state)
     load_fails(f, "libvirt_uri: qemu:///system\nboot_timout: 30\n",
                ":2:1: unknown host setting \"boot_timout\" (known: libvirt_uri, accel, "
                "image_store, state_dir, images_dir, default_image, docker_vm_image, contexts_dir, "
-               "orb_api, boot_timeout, registries, registry_mirrors, image_mirrors, "
-               "guest_services, credential_helpers, aws, resource_classes, capacity, "
+               "orb_api, boot_timeout, instant_starts, registries, registry_mirrors, "
+               "image_mirrors, guest_services, credential_helpers, aws, resource_classes, "
+               "capacity, "
                "cache_dir, cache_max_bytes, artifacts_max_bytes, test_results_max_bytes, "
                "ssh_keys)");
-    load_fails(f, "image_mirrors: [http://m]\n", ":1:16: image_mirrors must be a map");
-    load_fails(f, "image_mirrors:\n  fedora: http://m\n",
-               ":2:3: unknown image mirror \"fedora\" (known: ubuntu, ubuntu-security, debian)");
-    load_fails(f, "image_mirrors: {ubuntu: [a]}\n", ":1:25: image mirror ubuntu must be a URL");
-    load_fails(f, "image_mirrors: {ubuntu: ''}\n", ":1:25: image mirror ubuntu must be a URL");
-    load_fails(f, "image_mirrors: {debian: \"a\\nb\"}\n",
-               ":1:25: image mirror debian must be a URL");
     load_fails(f, "guest_services: 5000\n", ":1:17: guest_services must be a list");
     load_fails(f, "guest_services: [5000, 0]\n",
                ":1:24: a guest service (a host loopback TCP port) must be a whole number from 1 "
@@ -277,7 +274,15 @@ static void test_errors(void **state)
                ":1:18: a guest service (a host loopback TCP port) must be a whole number");
     load_fails(f, "guest_services: [[1]]\n",
                ":1:18: a guest service (a host loopback TCP port) must be a number");
+    load_fails(f, "image_mirrors: [http://m]\n", ":1:16: image_mirrors must be a map");
+    load_fails(f, "image_mirrors:\n  fedora: http://m\n",
+               ":2:3: unknown image mirror \"fedora\" (known: ubuntu, ubuntu-security, debian)");
+    load_fails(f, "image_mirrors: {ubuntu: [a]}\n", ":1:25: image mirror ubuntu must be a URL");
+    load_fails(f, "image_mirrors: {ubuntu: ''}\n", ":1:25: image mirror ubuntu must be a URL");
+    load_fails(f, "image_mirrors: {debian: \"a\\nb\"}\n",
+               ":1:25: image mirror debian must be a URL");
     load_fails(f, "accel: hvf\n", ":1:8: accel must be auto, kvm or tcg");
+    load_fails(f, "instant_starts: sometimes\n", ":1:17: instant_starts must be true or false");
     load_fails(f, "registries:\n  ecr.example: {address: ecr.local}\n",
                ":2:26: address must be an IPv4 or IPv6 address");
     load_fails(f, "registries:\n  ghcr.io: {forward_credentials: sure}\n",

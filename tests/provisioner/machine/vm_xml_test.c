@@ -266,6 +266,55 @@ static void test_kernel_boot_has_no_firmware_bits(void **state)
     free_paths(&p);
 }
 
+/* Instant starts (snapshot.h): the snapshot's domain and each restore's have the seed channel
+ * and no seed disk; a restore's has its own uuid and VM generation id.  Both describe the same
+ * devices, so one save image restores under the other XML. */
+static void test_snapshot_domains(void **state)
+{
+    (void)state;
+    paths p;
+    make_paths(&p);
+    mx_vm_spec s = full_spec("qemu", &p);
+    s.seed = NULL;
+    s.channel = p.console; /* any path with characters to escape */
+    char *saved = mx_vm_domain_xml(&s);
+    tu_assert_not_contains(saved, "vdb");
+    tu_assert_not_contains(saved, "<uuid>");
+    tu_assert_contains(saved, "  <genid/>\n");
+    assert_has_escaped(saved, "<channel type='unix'>\n      <source mode='connect' path='",
+                       p.console,
+                       "'/>\n      <target type='virtio' name='org.mexec.seed'/>\n"
+                       "    </channel>");
+    s.uuid = "5d3c9a0e-7f6b-4c1d-9e2a-0b1c2d3e4f50";
+    s.genid = "0f1e2d3c-4b5a-4968-8776-655443322110";
+    char *restored = mx_vm_domain_xml(&s);
+    tu_assert_contains(restored, "<uuid>5d3c9a0e-7f6b-4c1d-9e2a-0b1c2d3e4f50</uuid>");
+    tu_assert_contains(restored, "<genid>0f1e2d3c-4b5a-4968-8776-655443322110</genid>");
+    tu_assert_not_contains(restored, "<genid/>");
+    /* mexec ps tells them apart */
+    assert_field(saved, "start", "snapshot-source");
+    assert_field(restored, "start", "snapshot");
+    /* the same devices: past the metadata the XML is the same */
+    char *a = strstr(saved, "</metadata>"), *b = strstr(restored, "</metadata>");
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_string_equal(a, b);
+    if (validate(p.dir, saved) < 0 || validate(p.dir, restored) < 0)
+        fprintf(stderr, "virt-xml-validate not installed: schema check skipped\n");
+    /* a cold boot has neither */
+    s.channel = NULL;
+    s.uuid = s.genid = NULL;
+    s.seed = p.seed;
+    char *cold = mx_vm_domain_xml(&s);
+    tu_assert_not_contains(cold, "<channel");
+    tu_assert_not_contains(cold, "genid");
+    assert_field(cold, "start", "boot");
+    free(cold);
+    free(saved);
+    free(restored);
+    free_paths(&p);
+}
+
 static void test_metadata_round_trip(void **state)
 {
     (void)state;
@@ -310,6 +359,7 @@ int main(void)
         cmocka_unit_test(test_metadata_round_trip),
         cmocka_unit_test(test_firmware_boot),
         cmocka_unit_test(test_kernel_boot_has_no_firmware_bits),
+        cmocka_unit_test(test_snapshot_domains),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

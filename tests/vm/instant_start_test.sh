@@ -1,0 +1,77 @@
+#!/bin/bash
+# Instant starts (provisioner/snapshot.h): two consecutive starts of the same image + class
+# from its snapshot each get their own SSH host key (pinned: the job's SSH login proves it),
+# client key, disk, randomness (kernel uuid and urandom output) and the right wall clock;
+# --cold still boots; SIGTERM during a restored job and SIGKILL + `mexec gc` leave nothing.
+# shellcheck source=tests/vm/lib.sh
+source "$(dirname "$0")/lib.sh"
+JOBS=$HERE/jobs/instant.yml
+
+# field NAME FILE: the value of the step's "NAME=..." line
+field() { sed -n "s/^$1=//p" "$2" | head -n 1; }
+
+# The first start makes the snapshot if this image + class has none, then restores it too.
+for n in 1 2; do
+    before=$(date +%s)
+    run_job "$JOBS" identity
+    after=$(date +%s)
+    expect_rc 0
+    expect_err "restoring"
+    expect_out "first-step-output"
+    cp "$T/out" "$T/out$n"
+    clock=$(field clock "$T/out$n")
+    # the snapshot was saved before job 1 ran: a clock not set from the host's lags behind
+    ((clock >= before - 2 && clock <= after + 2)) ||
+        fail "job $n: guest clock $clock outside the host's [$before, $after] (+-2 s)"
+    [[ $(field disk "$T/out$n") == fresh ]] || fail "job $n found a file of an earlier job"
+    expect_no_leftovers
+done
+for f in hostkey clientkey uuid urandom hostname; do
+    a=$(field "$f" "$T/out1") b=$(field "$f" "$T/out2")
+    [[ -n $a && -n $b ]] || fail "no $f in the output"
+    [[ $a != "$b" ]] || fail "two instant starts share their $f ($a)"
+done
+
+# --cold boots from scratch, as before
+run_job "$JOBS" identity --cold
+expect_rc 0
+expect_err "booting"
+grep -q "restoring" "$T/err" && fail "--cold restored a snapshot"
+[[ $(field disk "$T/out") == fresh ]] || fail "the cold job found a file of an earlier job"
+expect_no_leftovers
+
+# SIGTERM while a restored job's step runs
+"$MEXEC" run -c "$JOBS" --job sleep >"$T/out" 2>"$T/err" </dev/null &
+pid=$!
+wait_for "$T/out" sleeping 300
+grep -q "restoring" "$T/err" || fail "the sleep job was not restored"
+kill -TERM "$pid"
+rc=0
+wait "$pid" || rc=$?
+expect_rc 143
+expect_no_leftovers
+
+# SIGKILL: the owner's watchdog destroys the restored domain (no auto-destroy for restores);
+# `mexec gc` removes the files
+"$MEXEC" run -c "$JOBS" --job sleep >"$T/out" 2>"$T/err" </dev/null &
+pid=$!
+wait_for "$T/out" sleeping 300
+kill -KILL "$pid"
+wait "$pid" || true
+for ((i = 0; i < 100; i++)); do
+    virsh -q -c qemu:///system list --name | grep -q '^mexec-' || break
+    sleep 0.2
+done
+virsh -q -c qemu:///system list --name | grep -q '^mexec-' && fail "the killed run's VM runs on"
+"$MEXEC" gc >"$T/out" 2>"$T/err" || fail "gc failed"
+expect_out "removed job files"
+expect_no_leftovers
+# A snapshot whose maker died half-way (no one holds its lock): gc removes it
+snaps=$("$MEXEC" image path debian-12:current)/snapshots
+key=$(head -c 32 /dev/urandom | sha256sum | cut -c1-64)
+mkdir -p "$snaps/$key.tmp" && : >"$snaps/$key.tmp/disk.qcow2"
+"$MEXEC" gc >"$T/out" 2>"$T/err" || fail "gc failed"
+expect_out "removed unfinished instant-start snapshot $snaps/$key.tmp"
+[[ -e $snaps/$key.tmp ]] && fail "gc left the unfinished snapshot"
+rm -f "$snaps/$key.lock"
+echo "PASS instant_start"
