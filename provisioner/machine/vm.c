@@ -248,8 +248,6 @@ static const char *create_hint(const char *msg)
                : "";
 }
 
-/* Starts the guest network and the domain, retrying on a fresh port: the SSH port is picked
- * free, then bound by pasta, and another process may take it in between. */
 static int random_uuid(char out[37], mx_err *err)
 {
     unsigned char r[16];
@@ -289,6 +287,9 @@ static int restore_domain(mx_vm *vm, mx_vm_spec *spec, const char *from, mx_err 
     return rc;
 }
 
+/* Starts the guest network and the domain (booted, or restored from o->restore_from), retrying
+ * on a fresh port: the SSH port is picked free, then bound by pasta, and another process may
+ * take it in between. */
 static int create_domain(mx_vm *vm, const mx_host_config *hc, const mx_image *img,
                          const mx_rclass *rc, const mx_qemu_user *qu, const net_policy *np,
                          const mx_vm_start *o, mx_err *err)

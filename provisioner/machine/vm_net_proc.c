@@ -1,5 +1,6 @@
 /* Starting and ending a VM's network processes (vm_net.h has the design). */
 #include "vm_net.h"
+#include "install_dirs.h"
 #include "mx_num.h"
 #include "mx_buf.h"
 #include "mx_cleanup.h"
@@ -18,10 +19,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-#ifndef MX_LIBEXECDIR
-#define MX_LIBEXECDIR "/usr/local/libexec/mexec"
-#endif
 
 /* pasta creates and configures the namespace: well under a second, more on a loaded host; the
  * bound is for a host where it hangs. */
@@ -59,6 +56,11 @@ static char *find_program(const char *name)
     }
     free(copy);
     return found;
+}
+
+char *mx_net_pasta(void)
+{
+    return find_program("pasta");
 }
 
 /* 1 if pid runs (a zombie does not) and is this job's pasta: its command line names the job's
@@ -240,7 +242,7 @@ int mx_net_start(const char *job_dir, const mx_net_spec *s, uid_t uid, gid_t gid
     *holder = 0;
     if (uid == 0) return mx_fail(err, MX_INFRA, "the guest network never runs as root");
     mx_net_stop(job_dir); /* an earlier attempt's */
-    mx_autofree char *prog = find_program("pasta");
+    mx_autofree char *prog = mx_net_pasta();
     if (!prog)
         return mx_fail(err, MX_INFRA,
                        "pasta not found in %s: install Debian's passt (scripts/setup-host.sh)",
@@ -289,19 +291,6 @@ char *mx_net_wrapper(mx_err *err)
         mx_fail(err, MX_INFRA, "MEXEC_QEMU_WRAPPER=%s is not an executable file's full path", env);
         return NULL;
     }
-    char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n > 0) {
-        self[n] = '\0';
-        mx_autofree char *dir = mx_dirname(self);
-        char *p = mx_path_join(dir, "mexec-qemu");
-        if (access(p, X_OK) == 0) return p;
-        free(p);
-    }
-    char *p = mx_path_join(MX_LIBEXECDIR, "mexec-qemu");
-    if (access(p, X_OK) == 0) return p;
-    mx_fail(err, MX_INFRA, "cannot find mexec-qemu beside mexec or in %s (set MEXEC_QEMU_WRAPPER)",
-            MX_LIBEXECDIR);
-    free(p);
-    return NULL;
+    /* where the agent is: beside mexec in a build tree, libexec/mexec when installed */
+    return mx_install_libexec("mexec-qemu", "MEXEC_QEMU_WRAPPER", err);
 }
