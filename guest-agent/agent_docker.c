@@ -1,6 +1,7 @@
 /* The Engine API plumbing of docker steps: output, cancel while waiting or transferring, the
  * HTTP requests over the unix socket (agent_http.h), and waiting for dockerd to come up. */
 #include "agent_docker.h"
+#include "mx_num.h"
 #include "agent_http.h"
 #include "mx_b64.h"
 #include "mx_cleanup.h"
@@ -243,11 +244,8 @@ char *mxd_b64url(const char *s)
 static long wait_limit_ms(void)
 {
     const char *v = getenv("MEXEC_DOCKER_WAIT_S");
-    if (v && *v) {
-        char *end;
-        long s = strtol(v, &end, 10);
-        if (*end == '\0' && s >= 0 && s <= 3600) return s * 1000;
-    }
+    long long s;
+    if (mx_parse_int(v, 0, 3600, &s) == 0) return (long)s * 1000;
     return MX_DOCKER_DEFAULT_WAIT_S * 1000L;
 }
 

@@ -131,8 +131,3 @@ char *mx_secrets_mask(const mx_secrets *s, const char *text)
     mx_mask_stream_free(&m);
     return mx_buf_steal(&out);
 }
-
-void mx_emit_to_fd(void *ctx, const char *data, size_t len)
-{
-    (void)mx_write_all(*(int *)ctx, data, len);
-}

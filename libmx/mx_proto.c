@@ -66,7 +66,7 @@ static int lookup(const char *const *names, size_t n, const char *s)
  * a message we build can recover from: treat as fatal like other allocation failures. */
 static void set(json_t *o, const char *k, json_t *v)
 {
-    if (!v || json_object_set_new(o, k, v) != 0) abort();
+    if (!v || json_object_set_new(o, k, v) != 0) mx_oom();
 }
 
 static void set_str(json_t *o, const char *k, const char *v)
@@ -77,9 +77,9 @@ static void set_str(json_t *o, const char *k, const char *v)
 static json_t *json_strv(char *const *v, size_t n)
 {
     json_t *a = json_array();
-    if (!a) abort();
+    if (!a) mx_oom();
     for (size_t i = 0; i < n; i++)
-        if (json_array_append_new(a, json_string(v[i])) != 0) abort();
+        if (json_array_append_new(a, json_string(v[i])) != 0) mx_oom();
     return a;
 }
 
@@ -87,7 +87,7 @@ static json_t *encode_docker(const mx_msg *m)
 {
     const mx_docker_args *d = &m->docker;
     json_t *o = json_object();
-    if (!o) abort();
+    if (!o) mx_oom();
     if (m->kind == MX_STEP_DOCKER_CHECK) {
         set_str(o, "registry", d->registry);
         set_str(o, "username", d->username);
@@ -96,15 +96,15 @@ static json_t *encode_docker(const mx_msg *m)
     } else {
         set(o, "images", json_strv(d->images, d->nimages));
         json_t *auths = json_array();
-        if (!auths) abort();
+        if (!auths) mx_oom();
         for (size_t i = 0; i < d->nauths; i++) {
             json_t *a = json_object();
-            if (!a) abort();
+            if (!a) mx_oom();
             set_str(a, "registry", d->auths[i].registry);
             set_str(a, "username", d->auths[i].username);
             set_str(a, "password", d->auths[i].password);
             set_str(a, "identitytoken", d->auths[i].identitytoken);
-            if (json_array_append_new(auths, a) != 0) abort();
+            if (json_array_append_new(auths, a) != 0) mx_oom();
         }
         set(o, "auths", auths);
         set(o, "ignore_errors", json_boolean(d->ignore_errors));
@@ -117,7 +117,7 @@ static json_t *encode_docker(const mx_msg *m)
 char *mx_msg_encode(const mx_msg *m, size_t *len)
 {
     mx_autojson json_t *o = json_object();
-    if (!o) abort();
+    if (!o) mx_oom();
     set(o, "type", json_string(mx_msg_type_name(m->type)));
     switch (m->type) {
     case MX_MSG_HELLO:
@@ -136,7 +136,7 @@ char *mx_msg_encode(const mx_msg *m, size_t *len)
             set(o, "no_output_timeout", json_integer(m->no_output_timeout_s));
         if (m->background) set(o, "background", json_true());
         json_t *env = json_object();
-        if (!env) abort();
+        if (!env) mx_oom();
         for (size_t i = 0; i < m->nenv; i++)
             set(env, m->env[i].key, json_string(m->env[i].value));
         set(o, "env", env);
@@ -147,7 +147,7 @@ char *mx_msg_encode(const mx_msg *m, size_t *len)
         if (has_paths(m->kind)) set(o, "paths", json_strv(m->paths, m->npaths));
         if (m->kind == MX_STEP_SSH_KEYS) {
             json_t *keys = json_object();
-            if (!keys) abort();
+            if (!keys) mx_oom();
             for (size_t i = 0; i < m->nkeys; i++)
                 set(keys, m->keys[i].key, json_string(m->keys[i].value));
             set(o, "keys", keys);
@@ -179,7 +179,7 @@ char *mx_msg_encode(const mx_msg *m, size_t *len)
         break;
     }
     char *s = json_dumps(o, JSON_COMPACT);
-    if (!s) abort();
+    if (!s) mx_oom();
     size_t n = strlen(s);
     char *line = mx_xmalloc(n + 2);
     memcpy(line, s, n);
@@ -194,11 +194,16 @@ static int get_str(json_t *o, const char *k, char **out, int required, mx_err *e
 {
     json_t *v = json_object_get(o, k);
     if (!v) {
-        if (required) return mx_fail(err, MX_INFRA, "message lacks \"%s\"", k);
-        return 0;
+        if (!required) return 0;
+        mx_fail(err, MX_INFRA, "message lacks \"%s\"", k);
+        return -1; /* spelled out: callers use *out only after 0 */
     }
-    if (!json_is_string(v)) return mx_fail(err, MX_INFRA, "\"%s\" is not a string", k);
-    *out = mx_xstrdup(json_string_value(v));
+    const char *s = json_string_value(v);
+    if (!s) {
+        mx_fail(err, MX_INFRA, "\"%s\" is not a string", k);
+        return -1;
+    }
+    *out = mx_xstrdup(s);
     return 0;
 }
 

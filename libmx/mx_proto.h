@@ -13,6 +13,7 @@
 #ifndef MX_PROTO_H
 #define MX_PROTO_H
 
+#include "mx_cleanup.h"
 #include "mx_err.h"
 
 #include <stddef.h>
@@ -182,6 +183,7 @@ char *mx_msg_encode(const mx_msg *m, size_t *len);
 /* Decodes one line (without '\n').  On success *m owns its strings: mx_msg_clear() them. */
 int mx_msg_decode(const char *line, size_t len, mx_msg *m, mx_err *err);
 void mx_msg_clear(mx_msg *m);
+MX_DEFINE_AUTO(mx_msg, mx_msg_clear)
 
 /* Accumulates bytes from a stream and hands out complete lines. */
 typedef struct mx_lines {

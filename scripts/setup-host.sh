@@ -37,6 +37,7 @@ PACKAGES=(
     libarchive-dev # store_artifacts/store_test_results: guest tars read on the host (provisioner/job/tar_extract.c)
     libxml2-dev # store_test_results: JUnit XML parsed on the host (provisioner/job/junit.c)
     lz4 zstd gpg # Ubuntu image recipes: unpack lz4/zstd kernels, check the archive keys (images/common)
+    clang-tidy cppcheck # scripts/check-src.sh: clang-tidy (and run-clang-tidy), cppcheck
     file # cpack -G DEB (tests/scripts/install_test.sh): CPack picks the ELF files for dpkg-shlibdeps with it
 )
 

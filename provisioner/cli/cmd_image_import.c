@@ -1,5 +1,6 @@
 /* mexec image import | rm, and the imported rows of mexec image list. */
 #include "catalog.h"
+#include "mx_num.h"
 #include "cli.h"
 #include "snapshot.h"
 #include "host_config.h"
@@ -24,10 +25,9 @@ static const char import_usage[] =
 
 static int parse_gib(const char *s, unsigned long long *bytes)
 {
-    char *end;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (*s < '1' || *s > '9' || *end || v > 4096) return -1;
-    *bytes = v * 1024ULL * 1024 * 1024;
+    long long v;
+    if (*s < '1' || *s > '9' || mx_parse_int(s, 1, 4096, &v) < 0) return -1;
+    *bytes = (unsigned long long)v * 1024ULL * 1024 * 1024;
     return 0;
 }
 

@@ -1,10 +1,13 @@
 #include "job_proc.h"
+#include "mx_num.h"
+#include "mx_buf.h"
 #include "mx_fs.h"
 #include "mx_proc.h"
 #include "sink.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -96,7 +99,7 @@ int mx_job_proc_start(mx_job_proc *p, const char *prefix, mx_job_proc_fn fn, voi
     p->status_fd = sp[0];
     p->pid = pid;
     p->prefix = strdup(prefix);
-    if (!p->prefix) abort();
+    if (!p->prefix) mx_oom();
     mx_buf_init(&p->part[0]);
     mx_buf_init(&p->part[1]);
     return 0;
@@ -156,8 +159,9 @@ static int verdict(mx_job_proc *p, int wstatus, int *result, mx_err *err)
         return *result = -1;
     }
     *tab = '\0';
-    int code = atoi(buf);
-    if (code == MX_OK || code == MX_JOB_FAILED) return *result = code;
+    long long code = -1;
+    mx_parse_int(buf, INT_MIN, INT_MAX, &code); /* not a number: -1, an infrastructure error */
+    if (code == MX_OK || code == MX_JOB_FAILED) return *result = (int)code;
     mx_fail(err, code == MX_USAGE ? MX_USAGE : MX_INFRA, "%s", tab + 1);
     return *result = -1;
 }

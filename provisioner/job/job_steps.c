@@ -70,7 +70,7 @@ void mx_job_steps_say(const mx_job_steps *js, const char *fmt, ...)
     va_list ap;
     va_start(ap, fmt);
     char *text = NULL;
-    if (vasprintf(&text, fmt, ap) < 0) abort();
+    if (vasprintf(&text, fmt, ap) < 0) mx_oom();
     va_end(ap);
     char *shown = mx_job_steps_clean(js, text);
     mx_sink_log("%s", shown);

@@ -2,6 +2,7 @@
  * concurrent upstream jobs clash, and where this job's layers go.  Layers are plain tar files,
  * so tar itself lists what they hold. */
 #include "workspace.h"
+#include "mx_num.h"
 #include "mx_buf.h"
 #include "mx_fs.h"
 #include "mx_proc.h"
@@ -16,7 +17,8 @@ static long layer_number(const char *name)
 {
     size_t digits = strspn(name, "0123456789");
     if (digits == 0 || digits > 9 || strcmp(name + digits, ".tar") != 0) return -1;
-    return strtol(name, NULL, 10);
+    long long n;
+    return mx_parse_int_prefix(name, 0, 999999999, &n, NULL) == 0 ? (long)n : -1;
 }
 
 typedef struct numbered {

@@ -1,10 +1,12 @@
 /* Snapshot keys and the store's snapshot directories (snapshot.h); making one is
  * snapshot_make.c's. */
 #include "snapshot.h"
+#include "mx_num.h"
 #include "mx_cleanup.h"
 #include "mx_fs.h"
 #include "mx_sha256.h"
 
+#include <limits.h>
 #include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
@@ -137,9 +139,9 @@ static int maker_gone(const char *snaps, const char *name)
         return gone;
     }
     if (strncmp(name, ".work.", 6) == 0) {
-        char *end;
-        long pid = strtol(name + 6, &end, 10);
-        return *end == '\0' && pid > 0 && kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+        long long pid;
+        return mx_parse_int(name + 6, 1, INT_MAX, &pid) == 0 && kill((pid_t)pid, 0) < 0 &&
+               errno == ESRCH;
     }
     return 0;
 }

@@ -2,9 +2,11 @@
  * route to copy, its own addresses, which guests must not reach, and whether it allows the
  * unprivileged user namespaces pasta creates. */
 #include "vm_net.h"
+#include "mx_num.h"
 #include "mx_buf.h"
 #include "mx_fs.h"
 
+#include <limits.h>
 #include <ifaddrs.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,7 +50,11 @@ static long sysctl_value(const char *path)
     mx_buf b;
     mx_buf_init(&b);
     long v = -1;
-    if (mx_read_file(path, &b, NULL) == 0 && b.len) v = strtol(b.data, NULL, 10);
+    long long n;
+    if (mx_read_file(path, &b, NULL) == 0 && b.len) {
+        mx_buf_adds(&b, ""); /* terminated; the number leads ("1\n", "0\t2147483647\n") */
+        if (mx_parse_int_prefix(b.data, LONG_MIN, LONG_MAX, &n, NULL) == 0) v = (long)n;
+    }
     mx_buf_free(&b);
     return v;
 }

@@ -1,6 +1,7 @@
 /* Starting and ending a VM's network processes (vm_net.h has the design). */
 #include "vm_net.h"
 #include "install_dirs.h"
+#include "mx_num.h"
 #include "mx_buf.h"
 #include "mx_cleanup.h"
 #include "mx_fs.h"
@@ -9,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,7 +85,15 @@ static pid_t read_pid(const char *dir)
     mx_buf b;
     mx_buf_init(&b);
     long pid = 0;
-    if (mx_read_file(path, &b, NULL) == 0 && b.len) pid = strtol(b.data, NULL, 10);
+    const char *end;
+    long long v;
+    if (mx_read_file(path, &b, NULL) == 0 && b.len) {
+        mx_buf_adds(&b, ""); /* terminated */
+        /* a pid file ends in a newline; /proc's children list separates with spaces */
+        if (mx_parse_int_prefix(b.data, 0, INT_MAX, &v, &end) == 0 &&
+            (!*end || *end == '\n' || *end == ' '))
+            pid = (long)v;
+    }
     mx_buf_free(&b);
     return pid > 1 ? (pid_t)pid : 0;
 }
@@ -192,7 +202,15 @@ static pid_t holder_of(pid_t pasta)
     mx_buf b;
     mx_buf_init(&b);
     long pid = 0;
-    if (mx_read_file(path, &b, NULL) == 0 && b.len) pid = strtol(b.data, NULL, 10);
+    const char *end;
+    long long v;
+    if (mx_read_file(path, &b, NULL) == 0 && b.len) {
+        mx_buf_adds(&b, ""); /* terminated */
+        /* a pid file ends in a newline; /proc's children list separates with spaces */
+        if (mx_parse_int_prefix(b.data, 0, INT_MAX, &v, &end) == 0 &&
+            (!*end || *end == '\n' || *end == ' '))
+            pid = (long)v;
+    }
     mx_buf_free(&b);
     return pid > 1 ? (pid_t)pid : 0;
 }
