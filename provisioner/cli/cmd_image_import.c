@@ -63,9 +63,7 @@ int mx_cmd_image_import(int argc, char **argv)
     mx_host_config hc;
     mx_catalog cat;
     mx_err err;
-    memset(&cat, 0, sizeof cat);
-    int rc = mx_host_config_load(&hc, &err);
-    if (rc == 0) rc = mx_catalog_load(hc.images_dir, &cat, &err);
+    int rc = mx_cmd_image_load(&hc, &cat, &err);
     if (rc == 0) rc = mx_image_import(&hc, &cat, &o, &mx_stop, &err);
     mx_catalog_free(&cat);
     mx_host_config_free(&hc);
@@ -86,9 +84,7 @@ int mx_cmd_image_rm(int argc, char **argv)
     mx_host_config hc;
     mx_catalog cat;
     mx_err err;
-    memset(&cat, 0, sizeof cat);
-    int rc = mx_host_config_load(&hc, &err);
-    if (rc == 0) rc = mx_catalog_load(hc.images_dir, &cat, &err);
+    int rc = mx_cmd_image_load(&hc, &cat, &err);
     if (rc == 0 && cat.images && mx_node_get(cat.images, argv[1])) {
         /* a build is shared by its tags and rebuilt from the recipe: what rm frees is the
          * snapshots made from it (snapshot.h) */

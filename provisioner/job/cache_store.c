@@ -218,12 +218,10 @@ static int older(const void *a, const void *b)
     return strcmp(x->meta, y->meta);
 }
 
-/* Every entry of every project, with its size and last use. */
-static size_t list_entries(const char *root, entry **out, long long *total)
+/* Calls fn with every name (dot files too) in every project directory under root. */
+static void for_each_in_projects(const char *root,
+                                 void (*fn)(const char *pdir, const char *name, void *ud), void *ud)
 {
-    size_t n = 0, cap = 16;
-    entry *v = mx_xcalloc(cap, sizeof *v);
-    *total = 0;
     DIR *d = opendir(root);
     struct dirent *p;
     while (d && (p = readdir(d))) {
@@ -231,25 +229,44 @@ static size_t list_entries(const char *root, entry **out, long long *total)
         mx_autofree char *pdir = mx_path_join(root, p->d_name);
         DIR *pd = opendir(pdir);
         struct dirent *e;
-        while (pd && (e = readdir(pd))) {
-            if (e->d_name[0] == '.' || !ends_with(e->d_name, ".meta")) continue;
-            char *meta = mx_path_join(pdir, e->d_name);
-            char *tar = mx_xasprintf("%.*s.tar", (int)(strlen(meta) - 5), meta);
-            struct stat ms, ts;
-            if (stat(meta, &ms) < 0 || stat(tar, &ts) < 0) {
-                free(meta);
-                free(tar);
-                continue;
-            }
-            if (n == cap) v = mx_xrealloc(v, (cap *= 2) * sizeof *v);
-            v[n++] = (entry){meta, tar, (long long)ts.st_size, ms.st_mtim};
-            *total += (long long)ts.st_size;
-        }
+        while (pd && (e = readdir(pd)))
+            fn(pdir, e->d_name, ud);
         if (pd) closedir(pd);
     }
     if (d) closedir(d);
-    *out = v;
-    return n;
+}
+
+typedef struct entry_list {
+    entry *v;
+    size_t n, cap;
+    long long total;
+} entry_list;
+
+static void add_entry(const char *pdir, const char *name, void *ud)
+{
+    entry_list *l = ud;
+    if (name[0] == '.' || !ends_with(name, ".meta")) return;
+    char *meta = mx_path_join(pdir, name);
+    char *tar = mx_xasprintf("%.*s.tar", (int)(strlen(meta) - 5), meta);
+    struct stat ms, ts;
+    if (stat(meta, &ms) < 0 || stat(tar, &ts) < 0) {
+        free(meta);
+        free(tar);
+        return;
+    }
+    if (l->n == l->cap) l->v = mx_xrealloc(l->v, (l->cap *= 2) * sizeof *l->v);
+    l->v[l->n++] = (entry){meta, tar, (long long)ts.st_size, ms.st_mtim};
+    l->total += (long long)ts.st_size;
+}
+
+/* Every entry of every project, with its size and last use. */
+static size_t list_entries(const char *root, entry **out, long long *total)
+{
+    entry_list l = {.v = mx_xcalloc(16, sizeof *l.v), .n = 0, .cap = 16, .total = 0};
+    for_each_in_projects(root, add_entry, &l);
+    *total = l.total;
+    *out = l.v;
+    return l.n;
 }
 
 /* Evicts under a lock already held. */
@@ -333,27 +350,20 @@ static long temp_pid(const char *name)
     return (long)pid;
 }
 
+/* Removes name in pdir if it is the temporary of a process that is gone; counts it in *ud. */
+static void gc_temp(const char *pdir, const char *name, void *ud)
+{
+    long pid = temp_pid(name);
+    /* also the downloads' own temporaries: ".incoming-PID-N.XXXXXX" */
+    if (pid < 0 && name[0] == '.' && name[1] == '.') pid = temp_pid(name + 1);
+    if (pid < 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH) return;
+    mx_autofree char *path = mx_path_join(pdir, name);
+    *(int *)ud += unlink(path) == 0;
+}
+
 int mx_cache_gc(const char *root)
 {
     int n = 0;
-    DIR *d = opendir(root);
-    struct dirent *p;
-    while (d && (p = readdir(d))) {
-        if (p->d_name[0] == '.') continue;
-        mx_autofree char *pdir = mx_path_join(root, p->d_name);
-        DIR *pd = opendir(pdir);
-        struct dirent *e;
-        while (pd && (e = readdir(pd))) {
-            long pid = temp_pid(e->d_name);
-            /* also the downloads' own temporaries: ".incoming-PID-N.XXXXXX" */
-            if (pid < 0 && e->d_name[0] == '.' && e->d_name[1] == '.')
-                pid = temp_pid(e->d_name + 1);
-            if (pid < 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
-            mx_autofree char *path = mx_path_join(pdir, e->d_name);
-            n += unlink(path) == 0;
-        }
-        if (pd) closedir(pd);
-    }
-    if (d) closedir(d);
+    for_each_in_projects(root, gc_temp, &n);
     return n;
 }

@@ -79,9 +79,9 @@ static int is_ours(pid_t pid, const char *ready)
     return ours;
 }
 
-static pid_t read_pid(const char *dir)
+/* The first pid in the file at path (a pid file, or /proc's children list), 0 if none. */
+static pid_t first_pid_in(const char *path)
 {
-    mx_autofree char *path = pid_path(dir);
     mx_buf b;
     mx_buf_init(&b);
     long pid = 0;
@@ -96,6 +96,12 @@ static pid_t read_pid(const char *dir)
     }
     mx_buf_free(&b);
     return pid > 1 ? (pid_t)pid : 0;
+}
+
+static pid_t read_pid(const char *dir)
+{
+    mx_autofree char *path = pid_path(dir);
+    return first_pid_in(path);
 }
 
 /* Reaps pid if it is our child and has ended; 1 once it no longer runs as this job's pasta. */
@@ -199,20 +205,7 @@ static pid_t holder_of(pid_t pasta)
 {
     char path[64];
     snprintf(path, sizeof path, "/proc/%ld/task/%ld/children", (long)pasta, (long)pasta);
-    mx_buf b;
-    mx_buf_init(&b);
-    long pid = 0;
-    const char *end;
-    long long v;
-    if (mx_read_file(path, &b, NULL) == 0 && b.len) {
-        mx_buf_adds(&b, ""); /* terminated */
-        /* a pid file ends in a newline; /proc's children list separates with spaces */
-        if (mx_parse_int_prefix(b.data, 0, INT_MAX, &v, &end) == 0 &&
-            (!*end || *end == '\n' || *end == ' '))
-            pid = (long)v;
-    }
-    mx_buf_free(&b);
-    return pid > 1 ? (pid_t)pid : 0;
+    return first_pid_in(path);
 }
 
 static int wait_ready(const char *job_dir, pid_t pid, const char *ready, pid_t *holder,
