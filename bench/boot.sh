@@ -16,16 +16,7 @@ img=$("$mexec" image path debian-12:current)
 # shellcheck source=bench/lib.sh
 source bench/lib.sh
 bench_tmp
-mkdir -p "$T/proj/.circleci"
-cat >"$T/proj/.circleci/config.yml" <<'YAML'
-version: 2.1
-jobs:
-  build:
-    machine: { image: debian-12:current }
-    resource_class: bench
-    steps:
-      - run: echo first-output-line
-YAML
+bench_first_step_job
 
 reference() { images/boot-reference.sh --smp 2 --mem 2048 "$img" 2>/dev/null; }
 mexec_run() {

@@ -18,6 +18,8 @@ fi
 runs=${1:-3}
 mexec=$PWD/build/bin/mexec
 T=$(mktemp -d /tmp/mexec-bench.XXXXXX)
+# QEMU runs as libvirt-qemu and opens the job's disk below $T/jobs by path
+chmod 0711 "$T"
 reg=
 trap '[[ -n $reg ]] && kill "$reg"; rm -rf "$T"' EXIT
 ip link set lo up

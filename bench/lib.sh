@@ -33,3 +33,19 @@ bench_tmp() {
     trap 'rm -rf "$T"' EXIT
     printf 'state_dir: %s/jobs\nresource_classes:\n  bench: { vcpus: 2, memory_mib: 2048 }\n' "$T" >"$T/host.yaml"
 }
+
+# bench_first_step_job: $T/proj/.circleci/config.yml, a one-step job on debian-12:current in the
+# class `bench` that prints `first-output-line` (what bench/first-step.sh times), as
+# bench/boot.sh and bench/start.sh run it.
+bench_first_step_job() {
+    mkdir -p "$T/proj/.circleci"
+    cat >"$T/proj/.circleci/config.yml" <<'YAML'
+version: 2.1
+jobs:
+  build:
+    machine: { image: debian-12:current }
+    resource_class: bench
+    steps:
+      - run: echo first-output-line
+YAML
+}

@@ -12,6 +12,8 @@ cd "$(dirname "$0")/.."
 runs=${1:-3}
 mexec=$PWD/build/bin/mexec
 T=$(mktemp -d /tmp/mexec-bench.XXXXXX)
+# QEMU runs as libvirt-qemu and opens the job's disk below $T/jobs by path
+chmod 0711 "$T"
 trap 'rm -rf "$T"' EXIT
 
 for mode in serial concurrent; do

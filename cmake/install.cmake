@@ -4,6 +4,8 @@
 #   LIBEXECDIR/mexec/mexec-agent      uploaded into every job's VM, never run on the host:
 #                                     an internal binary, where FHS 3.0 (which Debian Policy
 #                                     follows, /usr/libexec included) puts those
+#   LIBEXECDIR/mexec/mexec-qemu       the emulator libvirt starts for mexec's domains
+#                                     (provisioner/CMakeLists.txt, vm_net.h)
 #   DATADIR/mexec/images/             catalog.yaml, the recipes, common/ and import/
 #   DATADIR/mexec/setup-host.sh       host preparation, the documented post-install step
 #   DOCDIR/                           README.md, docs/, examples/
@@ -38,7 +40,8 @@ install(DIRECTORY docs examples DESTINATION ${CMAKE_INSTALL_DOCDIR})
 # (dpkg-shlibdeps) + the programs the installed mexec and its recipes run (the run-time part of
 # scripts/setup-host.sh's PACKAGES): libvirtd with its QEMU driver (not libvirt-daemon-system,
 # whose default NAT network puts a bridge on the host; setup-host.sh writes the units),
-# virsh (setup-host.sh waits for libvirtd with it), QEMU and qemu-img, genisoimage (seed ISO),
+# virsh (setup-host.sh waits for libvirtd with it), QEMU and qemu-img, passt's pasta and ip
+# (each VM's network namespace, provisioner/machine/vm_net.h), genisoimage (seed ISO),
 # ssh-keygen/ssh, and for image builds mmdebstrap, mkfs.ext4, xz/lz4/zstd and readelf (kernel
 # extraction), gpg and curl (Ubuntu's archive keys).  git only improves checkout steps.
 set(MEXEC_PACKAGE_MAINTAINER "mexec maintainers <root@localhost>"
@@ -56,6 +59,6 @@ set(CPACK_DEBIAN_PACKAGE_SECTION admin)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS
     "libvirt-daemon, libvirt-daemon-driver-qemu, libvirt-clients, qemu-system-x86, qemu-utils, \
-genisoimage, openssh-client, mmdebstrap, e2fsprogs, xz-utils, lz4, zstd, binutils, gpg, curl")
+passt, iproute2, genisoimage, openssh-client, mmdebstrap, e2fsprogs, xz-utils, lz4, zstd, binutils, gpg, curl")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "git")
 include(CPack)

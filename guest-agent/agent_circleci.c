@@ -1,4 +1,5 @@
 #include "agent_circleci.h"
+#include "mx_num.h"
 #include "agent_split.h"
 #include "mx_buf.h"
 #include "mx_cleanup.h"
@@ -6,6 +7,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <limits.h>
@@ -153,10 +155,8 @@ typedef struct split_opts {
 static int env_int(const char *name, int dflt)
 {
     const char *v = getenv(name);
-    char *end;
-    long n = v && *v ? strtol(v, &end, 10) : dflt;
-    if (v && *v && (*end || n < 0 || n > 100000)) return dflt;
-    return (int)n;
+    long long n;
+    return mx_parse_int(v, 0, 100000, &n) == 0 ? (int)n : dflt;
 }
 
 static int parse_split(int argc, char **argv, split_opts *o, int want_command)
@@ -170,6 +170,7 @@ static int parse_split(int argc, char **argv, split_opts *o, int want_command)
     o->total = env_int("CIRCLE_NODE_TOTAL", 1);
     o->index = env_int("CIRCLE_NODE_INDEX", 0);
     int c;
+    long long num;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
@@ -202,10 +203,10 @@ static int parse_split(int argc, char **argv, split_opts *o, int want_command)
                        -1;
             break;
         case 'n':
-            o->total = atoi(optarg);
+            o->total = mx_parse_int(optarg, 1, 100000, &num) == 0 ? (int)num : -1;
             break;
         case 'i':
-            o->index = atoi(optarg);
+            o->index = mx_parse_int(optarg, 0, 100000, &num) == 0 ? (int)num : -1;
             break;
         case 'c':
             o->command = optarg;
@@ -343,6 +344,42 @@ static size_t share(const split_opts *o, char **names, size_t n, char ***mine)
     return k;
 }
 
+/* Runs the job's shell command (`sh -c COMMAND`, as CircleCI does) with lines on its stdin, one
+ * a line; its exit status (128+N for a signal), or 1 when it cannot be started. */
+static int run_fed(const char *command, char **lines, size_t n)
+{
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) < 0) {
+        fprintf(stderr, "circleci: pipe: %s\n", strerror(errno));
+        return 1;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "circleci: cannot run %s: %s\n", command, strerror(errno));
+        close(fds[0]);
+        close(fds[1]);
+        return 1;
+    }
+    if (pid == 0) {
+        if (dup2(fds[0], STDIN_FILENO) < 0) _exit(127);
+        execl("/bin/sh", "sh", "-c", command, (char *)NULL);
+        _exit(127);
+    }
+    close(fds[0]);
+    FILE *p = fdopen(fds[1], "w");
+    if (!p) {
+        close(fds[1]);
+    } else {
+        for (size_t i = 0; i < n && fprintf(p, "%s\n", lines[i]) >= 0; i++)
+            ;
+        fclose(p);
+    }
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR) return 1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
 static int tests_split(int argc, char **argv, int run)
 {
     split_opts o = {0};
@@ -360,16 +397,7 @@ static int tests_split(int argc, char **argv, int run)
     } else {
         /* the share on the command's stdin, as CircleCI's `tests run` hands it over */
         fflush(stdout);
-        FILE *p = popen(o.command, "w");
-        if (!p) {
-            fprintf(stderr, "circleci: cannot run %s: %s\n", o.command, strerror(errno));
-            rc = 1;
-        } else {
-            for (size_t i = 0; i < k; i++)
-                fprintf(p, "%s\n", mine[i]);
-            int st = pclose(p);
-            rc = st < 0 ? 1 : WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-        }
+        rc = run_fed(o.command, mine, k);
     }
     free(mine);
     for (size_t i = 0; i < n; i++)

@@ -1,6 +1,7 @@
 /* The Engine API calls of container steps: JSON posts, execs, their exit codes, the
  * multiplexed stream's frames. */
 #include "agent_ctr.h"
+#include "mx_buf.h"
 #include "agent_http.h"
 #include "mx_cleanup.h"
 
@@ -57,7 +58,7 @@ int mxc_post_json(mxd_ctx *c, const char *path, const char *json, mx_buf *out, m
 
 static json_t *must(json_t *j)
 {
-    if (!j) abort();
+    if (!j) mx_oom();
     return j;
 }
 
@@ -65,7 +66,7 @@ static json_t *strv(char *const *v, size_t n)
 {
     json_t *a = must(json_array());
     for (size_t i = 0; i < n; i++)
-        if (json_array_append_new(a, must(json_string(v[i]))) != 0) abort();
+        if (json_array_append_new(a, must(json_string(v[i]))) != 0) mx_oom();
     return a;
 }
 
@@ -78,9 +79,9 @@ char *mxc_exec_create(mxd_ctx *c, const char *name, const char *user, char *cons
     mx_autojson json_t *o = must(json_pack("{s:b, s:b, s:b, s:b, s:o, s:o}", "AttachStdin",
                                            stdin_too, "AttachStdout", 1, "AttachStderr", 1, "Tty",
                                            0, "Cmd", strv(argv, argc), "Env", strv(env, nenv)));
-    if (user && json_object_set_new(o, "User", must(json_string(user))) != 0) abort();
+    if (user && json_object_set_new(o, "User", must(json_string(user))) != 0) mx_oom();
     char *js = json_dumps(o, JSON_COMPACT);
-    if (!js) abort();
+    if (!js) mx_oom();
     /* the environment holds the job's secrets: no copy outlives the request */
     json_t *e = json_object_get(o, "Env");
     size_t i;

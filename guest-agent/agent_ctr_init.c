@@ -10,6 +10,7 @@
  *   --ctr-persist ROOT PATH...   a workspace layer of ROOT's matches on stdout (tar).
  * Messages go to stderr, which the host shows as the step's. */
 #include "agent_ctr.h"
+#include "mx_num.h"
 #include "agent_tar.h"
 #include "mx_cleanup.h"
 #include "mx_fs.h"
@@ -65,9 +66,8 @@ static int read_script(void)
         n++;
     }
     head[n] = '\0';
-    char *end = NULL;
-    unsigned long len = strtoul(head, &end, 10);
-    if (n == 0 || *end || len > MX_CTR_MAX_SCRIPT) {
+    long long given;
+    if (mx_parse_int(head, 0, MX_CTR_MAX_SCRIPT, &given) < 0) {
         dprintf(2, "mexec-agent: no step script on stdin\n");
         return -1;
     }
@@ -77,6 +77,7 @@ static int read_script(void)
         return -1;
     }
     char buf[65536];
+    size_t len = (size_t)given;
     while (len > 0) {
         ssize_t r = read(0, buf, len < sizeof buf ? len : sizeof buf);
         if (r < 0 && errno == EINTR) continue;
@@ -85,7 +86,7 @@ static int read_script(void)
             close(fd);
             return -1;
         }
-        len -= (unsigned long)r;
+        len -= (size_t)r;
     }
     explicit_bzero(buf, sizeof buf);
     lseek(fd, 0, SEEK_SET);

@@ -129,19 +129,7 @@ static int put(const mx_msg *step, mx_agent_in *in, long long t0)
     /* before step-end, as in the VM: a finished step leaves no upload behind */
     for (size_t i = 0; i < n; i++)
         unlink(archives[i]);
-    if (c.host_gone) return -1;
-    long long dur = mx_agent_now_ms() - t0;
-    if (c.cancelled)
-        mx_agent_send_end(step, 143, MX_END_CANCELLED, dur, NULL);
-    else if (rc < 0 && err.status == MX_INFRA)
-        mx_agent_send_end(step, 1, MX_END_FAILED, dur, err.msg);
-    else if (rc < 0) {
-        mx_agent_say(step->id, MX_STREAM_STDERR, "%s", err.msg);
-        mx_agent_send_end(step, 1, MX_END_EXITED, dur, NULL);
-    } else {
-        mx_agent_send_end(step, 0, MX_END_EXITED, dur, NULL);
-    }
-    return 0;
+    return mxd_end_step(&c, rc, &err, t0, 0);
 }
 
 static int containers(const mx_msg *step, mx_agent_in *in, long long t0)
@@ -152,19 +140,7 @@ static int containers(const mx_msg *step, mx_agent_in *in, long long t0)
     mx_err_clear(&err);
     int rc = mxd_wait_daemon(&c, &err);
     if (rc == 0) rc = mxc_containers_up(&c, &err);
-    if (c.host_gone) return -1;
-    long long dur = mx_agent_now_ms() - t0;
-    if (c.cancelled) {
-        mx_agent_send_end(step, 143, MX_END_CANCELLED, dur, NULL);
-    } else if (rc < 0 && err.status == MX_INFRA) {
-        mx_agent_send_end(step, 1, MX_END_FAILED, dur, err.msg);
-    } else if (rc < 0) {
-        mx_agent_say(step->id, MX_STREAM_STDERR, "%s", err.msg);
-        mx_agent_send_end(step, 1, MX_END_EXITED, dur, err.msg);
-    } else {
-        mx_agent_send_end(step, 0, MX_END_EXITED, dur, NULL);
-    }
-    return 0;
+    return mxd_end_step(&c, rc, &err, t0, 1);
 }
 
 int mx_agent_run_ctr_step(const mx_msg *step, mx_agent_in *in)

@@ -6,6 +6,7 @@
  * GitLab (a network named): a per-job bridge network; the services start first, each reachable
  * by its aliases, then the job container. */
 #include "agent_ctr.h"
+#include "mx_buf.h"
 #include "agent_http.h"
 #include "mx_cleanup.h"
 #include "mx_cred_ref.h"
@@ -20,20 +21,20 @@ int mxc_containers_up(mxd_ctx *c, mx_err *err);
 
 static json_t *must(json_t *j)
 {
-    if (!j) abort();
+    if (!j) mx_oom();
     return j;
 }
 
 static void put(json_t *o, const char *k, json_t *v)
 {
-    if (json_object_set_new(o, k, must(v)) != 0) abort();
+    if (json_object_set_new(o, k, must(v)) != 0) mx_oom();
 }
 
 static json_t *strv(char *const *v, size_t n)
 {
     json_t *a = must(json_array());
     for (size_t i = 0; i < n; i++)
-        if (json_array_append_new(a, must(json_string(v[i]))) != 0) abort();
+        if (json_array_append_new(a, must(json_string(v[i]))) != 0) mx_oom();
     return a;
 }
 
@@ -71,7 +72,7 @@ static json_t *create_body(const up_ctx *u, const mx_container_spec *s, const mx
     json_t *env = must(json_array());
     for (size_t i = 0; i < s->nenv; i++) {
         mx_autofree char *kv = mx_xasprintf("%s=%s", s->env[i].key, s->env[i].value);
-        if (json_array_append_new(env, must(json_string(kv))) != 0) abort();
+        if (json_array_append_new(env, must(json_string(kv))) != 0) mx_oom();
     }
     put(o, "Env", env);
     if (s->user) put(o, "User", json_string(s->user));
@@ -89,11 +90,11 @@ static json_t *create_body(const up_ctx *u, const mx_container_spec *s, const mx
     json_t *binds = must(json_array());
     if (s->steps) {
         mx_autofree char *b = mx_xasprintf("%s:%s:ro", u->self, MX_CTR_AGENT);
-        if (json_array_append_new(binds, must(json_string(b))) != 0) abort();
+        if (json_array_append_new(binds, must(json_string(b))) != 0) mx_oom();
         if (u->sock_gid >= 0) {
             mx_autofree char *sb = mx_xasprintf("%s:/var/run/docker.sock", u->c->sock);
             mx_autofree char *gid = mx_xasprintf("%ld", u->sock_gid);
-            if (json_array_append_new(binds, must(json_string(sb))) != 0) abort();
+            if (json_array_append_new(binds, must(json_string(sb))) != 0) mx_oom();
             put(hc, "GroupAdd", json_pack("[s]", gid));
         }
     }
@@ -105,7 +106,7 @@ static json_t *create_body(const up_ctx *u, const mx_container_spec *s, const mx
         mx_err e;
         if (mx_mkdir_p(abs, 0755, &e) == 0) {
             mx_autofree char *b = mx_xasprintf("%s%s", abs, colon);
-            if (json_array_append_new(binds, must(json_string(b))) != 0) abort();
+            if (json_array_append_new(binds, must(json_string(b))) != 0) mx_oom();
         }
     }
     put(hc, "Binds", binds);
@@ -125,7 +126,7 @@ static json_t *create_body(const up_ctx *u, const mx_container_spec *s, const mx
         for (size_t i = 1; i < m->ncontainers; i++)
             for (size_t k = 0; k < m->containers[i].naliases; k++) {
                 mx_autofree char *h = mx_xasprintf("%s:127.0.0.1", m->containers[i].aliases[k]);
-                if (json_array_append_new(hosts, must(json_string(h))) != 0) abort();
+                if (json_array_append_new(hosts, must(json_string(h))) != 0) mx_oom();
             }
         put(hc, "ExtraHosts", hosts);
     }
@@ -144,7 +145,7 @@ static int start_one(const up_ctx *u, const mx_container_spec *s, const mx_msg *
     json_t *o = create_body(u, s, m);
     char *js = json_dumps(o, JSON_COMPACT);
     json_decref(o);
-    if (!js) abort();
+    if (!js) mx_oom();
     mx_autofree char *en = mxh_escape(s->name);
     mx_autofree char *path = mx_xasprintf("/containers/create?name=%s", en);
     int rc = mxc_post_json(c, path, js, NULL, err);
@@ -173,7 +174,7 @@ int mxc_containers_up(mxd_ctx *c, mx_err *err)
         mx_autojson json_t *net =
             must(json_pack("{s:s, s:b}", "Name", m->network, "CheckDuplicate", 1));
         char *js = json_dumps(net, JSON_COMPACT);
-        if (!js) abort();
+        if (!js) mx_oom();
         rc = mxc_post_json(c, "/networks/create", js, NULL, err);
         free(js);
         if (rc < 0) mx_wrap(err, "network %s", m->network);

@@ -1,6 +1,7 @@
 /* The Engine API plumbing of docker steps: output, cancel while waiting or transferring, the
  * HTTP requests over the unix socket (agent_http.h), and waiting for dockerd to come up. */
 #include "agent_docker.h"
+#include "mx_num.h"
 #include "agent_http.h"
 #include "mx_b64.h"
 #include "mx_cleanup.h"
@@ -243,11 +244,8 @@ char *mxd_b64url(const char *s)
 static long wait_limit_ms(void)
 {
     const char *v = getenv("MEXEC_DOCKER_WAIT_S");
-    if (v && *v) {
-        char *end;
-        long s = strtol(v, &end, 10);
-        if (*end == '\0' && s >= 0 && s <= 3600) return s * 1000;
-    }
+    long long s;
+    if (mx_parse_int(v, 0, 3600, &s) == 0) return (long)s * 1000;
     return MX_DOCKER_DEFAULT_WAIT_S * 1000L;
 }
 
@@ -299,6 +297,25 @@ int mxd_wait_daemon(mxd_ctx *c, mx_err *err)
     }
 }
 
+int mxd_end_step(mxd_ctx *c, int rc, const mx_err *err, long long t0, int exited_msg)
+{
+    if (c->host_gone) return -1;
+    long long dur = mx_agent_now_ms() - t0;
+    if (c->cancelled) {
+        /* 128 + SIGTERM: what a cancelled run step reports */
+        mx_agent_send_end(c->step, 143, MX_END_CANCELLED, dur, NULL);
+    } else if (rc < 0 && err->status == MX_INFRA) {
+        mx_agent_send_end(c->step, 1, MX_END_FAILED, dur, err->msg);
+    } else if (rc < 0) {
+        /* the CLI prints its error on stderr; the log should read the same */
+        mxd_say(c, MX_STREAM_STDERR, "%s", err->msg);
+        mx_agent_send_end(c->step, 1, MX_END_EXITED, dur, exited_msg ? err->msg : NULL);
+    } else {
+        mx_agent_send_end(c->step, 0, MX_END_EXITED, dur, NULL);
+    }
+    return 0;
+}
+
 int mx_agent_run_docker_step(const mx_msg *step, mx_agent_in *in)
 {
     long long t0 = mx_agent_now_ms();
@@ -310,19 +327,5 @@ int mx_agent_run_docker_step(const mx_msg *step, mx_agent_in *in)
     int rc = mxd_wait_daemon(&c, &err);
     if (rc == 0) rc = step->kind == MX_STEP_DOCKER_CHECK ? mxd_check(&c, &err) : mxd_pull(&c, &err);
     free(c.sock);
-    if (c.host_gone) return -1;
-    long long dur = mx_agent_now_ms() - t0;
-    if (c.cancelled) {
-        /* 128 + SIGTERM: what a cancelled run step reports */
-        mx_agent_send_end(step, 143, MX_END_CANCELLED, dur, NULL);
-    } else if (rc < 0 && err.status == MX_INFRA) {
-        mx_agent_send_end(step, 1, MX_END_FAILED, dur, err.msg);
-    } else if (rc < 0) {
-        /* the CLI prints its error on stderr; the log should read the same */
-        mxd_say(&c, MX_STREAM_STDERR, "%s", err.msg);
-        mx_agent_send_end(step, 1, MX_END_EXITED, dur, err.msg);
-    } else {
-        mx_agent_send_end(step, 0, MX_END_EXITED, dur, NULL);
-    }
-    return 0;
+    return mxd_end_step(&c, rc, &err, t0, 1);
 }

@@ -43,6 +43,12 @@ int mxd_sleep(mxd_ctx *c, long ms);
 /* Waits (bounded by MEXEC_DOCKER_WAIT_S, default MX_DOCKER_DEFAULT_WAIT_S) for GET /_ping. */
 int mxd_wait_daemon(mxd_ctx *c, mx_err *err);
 
+/* Ends a step that ran through the daemon (rc and err its outcome, t0 its start): -1 if the host
+ * went away (nobody to tell), else sends the step-end (cancelled, infrastructure failure, failed
+ * with err on stderr, or passed) and returns 0.  exited_msg: a failure's step-end carries
+ * err->msg too. */
+int mxd_end_step(mxd_ctx *c, int rc, const mx_err *err, long long t0, int exited_msg);
+
 /* Called with each complete line of a 2xx streamed response body. */
 typedef void (*mxd_line_fn)(void *ctx, const char *line, size_t len);
 

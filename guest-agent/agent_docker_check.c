@@ -1,6 +1,7 @@
 /* docker-check: `docker login` as the orb runs it — POST /auth (the daemon asks the registry),
  * retried, then ~/.docker/config.json written as the docker CLI writes it. */
 #include "agent_docker.h"
+#include "mx_buf.h"
 #include "mx_cleanup.h"
 #include "mx_dockercfg.h"
 #include "mx_fs.h"
@@ -25,9 +26,9 @@ static char *auth_body(const char *user, const char *pass, const char *server)
     if (!o || json_object_set_new(o, "username", json_string(user)) != 0 ||
         json_object_set_new(o, "password", json_string(pass)) != 0 ||
         json_object_set_new(o, "serveraddress", json_string(server)) != 0)
-        abort();
+        mx_oom();
     char *s = json_dumps(o, JSON_COMPACT);
-    if (!s) abort();
+    if (!s) mx_oom();
     /* the password's copy inside the JSON tree */
     json_t *p = json_object_get(o, "password");
     OPENSSL_cleanse((char *)json_string_value(p), strlen(json_string_value(p)));
@@ -50,9 +51,9 @@ static int helper_store(const char *helper, const char *server, const char *user
     if (!o || json_object_set_new(o, "ServerURL", json_string(server)) != 0 ||
         json_object_set_new(o, "Username", json_string(user)) != 0 ||
         json_object_set_new(o, "Secret", json_string(secret)) != 0)
-        abort();
+        mx_oom();
     char *payload = json_dumps(o, JSON_COMPACT);
-    if (!payload) abort();
+    if (!payload) mx_oom();
     int in[2], out[2];
     if (pipe2(in, O_CLOEXEC) < 0) {
         wipe_free(payload);

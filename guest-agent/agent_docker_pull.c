@@ -2,6 +2,7 @@
  * X-Registry-Auth, the daemon's JSON progress stream condensed into the lines the docker CLI
  * prints when its output is not a terminal. */
 #include "agent_docker.h"
+#include "mx_buf.h"
 #include "agent_http.h"
 #include "mx_cleanup.h"
 #include "mx_cred.h"
@@ -83,19 +84,19 @@ static int pick_creds(mxd_ctx *c, const char *image, creds *out, mx_err *err)
 static char *auth_header(const creds *k)
 {
     mx_autojson json_t *o = json_object();
-    if (!o) abort();
+    if (!o) mx_oom();
     if (k->username && *k->username && strcmp(k->username, "<token>") != 0 &&
         json_object_set_new(o, "username", json_string(k->username)) != 0)
-        abort();
+        mx_oom();
     if (k->password && *k->password &&
         json_object_set_new(o, "password", json_string(k->password)) != 0)
-        abort();
+        mx_oom();
     if (k->identitytoken && *k->identitytoken &&
         json_object_set_new(o, "identitytoken", json_string(k->identitytoken)) != 0)
-        abort();
-    if (json_object_set_new(o, "serveraddress", json_string(k->server)) != 0) abort();
+        mx_oom();
+    if (json_object_set_new(o, "serveraddress", json_string(k->server)) != 0) mx_oom();
     char *js = json_dumps(o, JSON_COMPACT);
-    if (!js) abort();
+    if (!js) mx_oom();
     const char *keys[] = {"password", "identitytoken"};
     for (size_t i = 0; i < 2; i++) {
         const char *v = json_string_value(json_object_get(o, keys[i]));

@@ -234,7 +234,6 @@ int mxh_read_head(mxh_conn *c, mxh_response *r, mx_err *err)
         size_t have = c->len - c->off;
         const char *nl = fresh ? memrchr(c->buf + c->len - fresh, '\n', fresh) : NULL;
         tail = nl ? (size_t)(c->buf + c->len - nl - 1) : tail + fresh;
-        fresh = 0;
         if (nl || tail > MXH_MAX_LINE || have > MXH_MAX_HEAD) {
             size_t used;
             int rc = mxh_parse_head(c->buf + c->off, have, c->head_request, r, &used, err);

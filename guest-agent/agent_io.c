@@ -31,7 +31,7 @@ void mx_agent_vsay(int id, enum mx_stream s, const char *fmt, va_list ap)
 {
     char *text = NULL;
     int n = vasprintf(&text, fmt, ap);
-    if (n < 0) abort();
+    if (n < 0) mx_oom();
     mx_buf b;
     mx_buf_init(&b);
     mx_buf_add(&b, text, (size_t)n);

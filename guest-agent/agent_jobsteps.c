@@ -107,9 +107,9 @@ static char *arch(void)
         char *v = colon + 1 + strspn(colon + 1, " \t");
         v[strcspn(v, "\n")] = '\0';
         if (strncmp(line, "cpu family", 10) == 0 && got == 0 && strlen(v) < sizeof family)
-            strcpy(family, v), got++;
+            snprintf(family, sizeof family, "%s", v), got++;
         else if (strncmp(line, "model\t", 6) == 0 && strlen(v) < sizeof model)
-            strcpy(model, v), got++;
+            snprintf(model, sizeof model, "%s", v), got++;
     }
     if (f) fclose(f);
     return mx_xasprintf("linux-%s-%s_%s", m, family, model);

@@ -68,8 +68,9 @@ static void start_kill(run_state *rs, enum mx_end_reason why)
     rs->kill_deadline = mx_agent_now_ms() + MX_AGENT_KILL_GRACE_MS;
 }
 
-/* Handles messages from the host that arrive while a step runs: cancel acts now, anything
- * else waits its turn.  Returns -1 if the host left (end of input is a cancel too). */
+/* Goes through the lines from the host read so far while a step runs: a cancel starts the kill
+ * now; any other line (undecodable ones too) is kept in in->deferred for after the step.  The
+ * host leaving is handle_input's to see. */
 static void scan_input(run_state *rs, mx_agent_in *in)
 {
     char *line;
@@ -91,6 +92,7 @@ static void scan_input(run_state *rs, mx_agent_in *in)
     }
 }
 
+/* Reads what the host sent; -1 (and the step killed as cancelled) when the host left. */
 static int handle_input(run_state *rs, mx_agent_in *in)
 {
     if (mx_agent_in_fill(in) < 0 || in->eof) {
@@ -117,7 +119,8 @@ static int spawn(run_state *rs, const child_spec *cs, mx_err *err)
     if (pid == 0) {
         setpgid(0, 0);
         if (cs->fn) _exit(cs->fn(cs->ctx));
-        if (chdir(cs->workdir) < 0) {
+        if (!cs->argv || !cs->argv[0]) _exit(127);
+        if (cs->workdir && chdir(cs->workdir) < 0) {
             dprintf(2, "mexec-agent: cannot enter %s: %s\n", cs->workdir, strerror(errno));
             _exit(127);
         }
@@ -207,7 +210,7 @@ int mx_agent_wait_input(int fd)
         p[0] = (struct pollfd){fd, POLLIN, 0};
         int n = bg_pollfds(p + 1, slots);
         /* a tick, so finished background runs are reaped even when silent */
-        int r = poll(p, (nfds_t)(n + 1), nbg ? 1000 : -1);
+        int r = poll(p, (nfds_t)n + 1, nbg ? 1000 : -1);
         if (r < 0 && errno != EINTR) return -1;
         if (r > 0)
             bg_handle(p + 1, slots, n);

@@ -1,7 +1,9 @@
 /* Tar header fields and the owner patcher (agent_tar.h). */
 #include "agent_tar.h"
+#include "mx_num.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,11 +123,13 @@ static int patch_pax(mxt_patch *p, char *data, size_t len, int global, mx_err *e
 {
     size_t off = 0;
     while (off < len && data[off] != '\0') {
-        char *end = NULL;
-        unsigned long n = strtoul(data + off, &end, 10);
-        if (!end || *end != ' ' || n == 0 || n > len - off || data[off + n - 1] != '\n')
+        const char *end = NULL;
+        long long rec;
+        if (mx_parse_int_prefix(data + off, 1, (long long)(len - off), &rec, &end) < 0 ||
+            *end != ' ' || data[off + rec - 1] != '\n')
             return mx_fail(err, MX_JOB_FAILED, "not a tar archive: bad pax record");
-        char *key = end + 1, *rec_end = data + off + n - 1;
+        size_t n = (size_t)rec;
+        char *key = data + off + (size_t)(end - (data + off)) + 1, *rec_end = data + off + n - 1;
         char *eq = memchr(key, '=', (size_t)(rec_end - key));
         if (!eq) return mx_fail(err, MX_JOB_FAILED, "not a tar archive: bad pax record");
         size_t klen = (size_t)(eq - key);
@@ -133,9 +137,10 @@ static int patch_pax(mxt_patch *p, char *data, size_t len, int global, mx_err *e
             (klen == 5 && (!memcmp(key, "uname", 5) || !memcmp(key, "gname", 5))))
             key[0] = 'X';
         if (!global && klen == 4 && !memcmp(key, "size", 4)) {
-            char *vend = NULL;
-            unsigned long long v = strtoull(eq + 1, &vend, 10);
-            if (vend != rec_end) return mx_fail(err, MX_JOB_FAILED, "bad pax size record");
+            const char *vend = NULL;
+            long long v;
+            if (mx_parse_int_prefix(eq + 1, 0, LLONG_MAX, &v, &vend) < 0 || vend != rec_end)
+                return mx_fail(err, MX_JOB_FAILED, "bad pax size record");
             p->next_size = v;
         }
         off += n;

@@ -83,10 +83,11 @@ static void fill_header(unsigned char *h, const char *name, char type, const mem
     h[156] = (unsigned char)type;
     if (m->link) {
         size_t l = strlen(m->link);
-        memcpy(h + 157, m->link, l < 100 ? l : 99);
+        /* a fixed-width field of the zeroed header: at most 99 bytes keep a NUL after it */
+        memcpy(h + 157, m->link, l < 100 ? l : 99); // NOLINT(bugprone-not-null-terminated-result)
     }
     memcpy(h + 257, "ustar", 6);
-    memcpy(h + 263, "00", 2);
+    memcpy(h + 263, "00", 2); // NOLINT(bugprone-not-null-terminated-result): ustar's version field
     mxt_set_checksum(h);
 }
 

@@ -13,11 +13,10 @@ char *mx_b64_encode(const void *data, size_t len)
     /* EVP_EncodeBlock takes an int length: encode in slices that fit. */
     size_t done = 0, o = 0;
     const size_t slice = 3u * 1024 * 1024;
-    while (done < len || (len == 0 && done == 0)) {
+    while (done < len) {
         size_t n = len - done < slice ? len - done : slice;
         o += (size_t)EVP_EncodeBlock(out + o, (const unsigned char *)data + done, (int)n);
         done += n;
-        if (len == 0) break;
     }
     out[o] = '\0';
     return (char *)out;

@@ -5,44 +5,44 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void oom(void)
+void mx_oom(void)
 {
     fputs("mexec: out of memory\n", stderr);
-    abort();
+    abort(); /* the one abort: see mx_buf.h */
 }
 
 void *mx_xmalloc(size_t n)
 {
     void *p = malloc(n ? n : 1);
-    if (!p) oom();
+    if (!p) mx_oom();
     return p;
 }
 
 void *mx_xcalloc(size_t n, size_t size)
 {
     void *p = calloc(n ? n : 1, size ? size : 1);
-    if (!p) oom();
+    if (!p) mx_oom();
     return p;
 }
 
 void *mx_xrealloc(void *p, size_t n)
 {
     void *q = realloc(p, n ? n : 1);
-    if (!q) oom();
+    if (!q) mx_oom();
     return q;
 }
 
 char *mx_xstrdup(const char *s)
 {
     char *p = strdup(s);
-    if (!p) oom();
+    if (!p) mx_oom();
     return p;
 }
 
 char *mx_xstrndup(const char *s, size_t n)
 {
     char *p = strndup(s, n);
-    if (!p) oom();
+    if (!p) mx_oom();
     return p;
 }
 
@@ -53,7 +53,7 @@ char *mx_xasprintf(const char *fmt, ...)
     va_start(ap, fmt);
     int n = vasprintf(&s, fmt, ap);
     va_end(ap);
-    if (n < 0) oom();
+    if (n < 0) mx_oom();
     return s;
 }
 

@@ -47,23 +47,6 @@ struct mx_cred_resolver {
     int built;
 };
 
-static void secret_free(char *s)
-{
-    if (s) OPENSSL_cleanse(s, strlen(s));
-    free(s);
-}
-
-void mx_cred_clear(mx_cred *c)
-{
-    if (!c) return;
-    secret_free(c->username);
-    secret_free(c->password);
-    secret_free(c->identity_token);
-    free(c->server);
-    free(c->source);
-    memset(c, 0, sizeof *c);
-}
-
 static void cred_copy(mx_cred *dst, const mx_cred *src)
 {
     dst->username = src->username ? mx_xstrdup(src->username) : NULL;
@@ -204,6 +187,7 @@ int mx_cred_add_static(mx_cred_resolver *r, const char *registry, const char *us
     return 0;
 }
 
+// cppcheck-suppress unusedFunction ; no caller in mexec yet (only mx_cred_test)
 int mx_cred_add_env(mx_cred_resolver *r, const char *registry, const char *user_var,
                     const char *pass_var, mx_cred_env_fn env, void *env_ctx, mx_err *err)
 {

@@ -23,20 +23,8 @@
 #ifndef MX_CRED_H
 #define MX_CRED_H
 
+#include "mx_cred_value.h"
 #include "mx_err.h"
-
-typedef struct mx_cred {
-    char *username;       /* NULL with an identity token from a helper ("<token>") */
-    char *password;       /* may be NULL */
-    char *identity_token; /* OAuth refresh token; NULL if none */
-    char *server;         /* the registry key as its source wrote it */
-    char *source;         /* "$DOCKER_AUTH_CONFIG", a file path, "env DOCKER_LOGIN", ... */
-    /* Set when resolution found nothing usable but the user's config.json has credentials for
-     * the registry that the host does not forward: server and source then name them. */
-    int withheld;
-} mx_cred;
-
-void mx_cred_clear(mx_cred *c);
 
 /* Returns the variable's value or NULL (unset).  Lets callers resolve against a job's env. */
 typedef const char *(*mx_cred_env_fn)(void *ctx, const char *name);

@@ -10,7 +10,7 @@
 #ifndef MX_CRED_HELPER_H
 #define MX_CRED_HELPER_H
 
-#include "mx_cred.h"
+#include "mx_cred_value.h"
 #include "mx_err.h"
 
 #include <jansson.h>

@@ -16,7 +16,7 @@ void mx_dockercfg_init(mx_dockercfg *cfg)
 {
     cfg->root = json_object();
     json_t *auths = json_object();
-    if (!cfg->root || !auths || json_object_set_new(cfg->root, "auths", auths) < 0) abort();
+    if (!cfg->root || !auths || json_object_set_new(cfg->root, "auths", auths) < 0) mx_oom();
 }
 
 void mx_dockercfg_free(mx_dockercfg *cfg)
@@ -161,7 +161,7 @@ int mx_dockercfg_parse(mx_dockercfg *cfg, const char *text, size_t len, const ch
     }
     if (!json_is_object(json_object_get(root, "auths"))) {
         json_t *auths = json_object();
-        if (!auths || json_object_set_new(root, "auths", auths) < 0) abort();
+        if (!auths || json_object_set_new(root, "auths", auths) < 0) mx_oom();
     }
     cfg->root = root;
     return 0;
@@ -260,27 +260,27 @@ int mx_dockercfg_remove_auth(mx_dockercfg *cfg, const char *server)
 
 static void set_entry(mx_dockercfg *cfg, const char *server, json_t *entry)
 {
-    if (!entry) abort();
+    if (!entry) mx_oom();
     mx_dockercfg_remove_auth(cfg, server);
-    if (json_object_set_new(json_object_get(cfg->root, "auths"), server, entry) < 0) abort();
+    if (json_object_set_new(json_object_get(cfg->root, "auths"), server, entry) < 0) mx_oom();
 }
 
 void mx_dockercfg_set_auth(mx_dockercfg *cfg, const char *server, const char *username,
                            const char *password, const char *identity_token)
 {
     json_t *entry = json_object();
-    if (!entry) abort();
+    if (!entry) mx_oom();
     if ((username && *username) || (password && *password)) {
         char *plain = mx_xasprintf("%s:%s", username ? username : "", password ? password : "");
         char *b64 = mx_b64_encode(plain, strlen(plain));
         OPENSSL_cleanse(plain, strlen(plain));
         free(plain);
-        if (json_object_set_new(entry, "auth", json_string(b64)) < 0) abort();
+        if (json_object_set_new(entry, "auth", json_string(b64)) < 0) mx_oom();
         free(b64);
     }
     if (identity_token && *identity_token &&
         json_object_set_new(entry, "identitytoken", json_string(identity_token)) < 0)
-        abort();
+        mx_oom();
     set_entry(cfg, server, entry);
 }
 
@@ -295,5 +295,5 @@ void mx_dockercfg_set_creds_store(mx_dockercfg *cfg, const char *helper)
         json_object_del(cfg->root, "credsStore");
         return;
     }
-    if (json_object_set_new(cfg->root, "credsStore", json_string(helper)) < 0) abort();
+    if (json_object_set_new(cfg->root, "credsStore", json_string(helper)) < 0) mx_oom();
 }

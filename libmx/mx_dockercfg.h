@@ -7,7 +7,7 @@
 #ifndef MX_DOCKERCFG_H
 #define MX_DOCKERCFG_H
 
-#include "mx_cred.h"
+#include "mx_cred_value.h"
 #include "mx_err.h"
 
 #include <jansson.h>

@@ -13,6 +13,7 @@
  * Unlike the docker CLI, top-level keys it does not know are kept, after the known ones in
  * sorted order, so that mexec never loses a user's settings. */
 #include "mx_b64.h"
+#include "mx_num.h"
 #include "mx_buf.h"
 #include "mx_dockercfg.h"
 
@@ -91,7 +92,8 @@ static void go_real(mx_buf *b, double v)
     if (!isfinite(v)) v = 0; /* Go refuses these; jansson cannot parse them anyway */
     for (int p = 1; p <= 17; p++) {
         snprintf(out, sizeof out, "%.*g", p, v);
-        if (strtod(out, NULL) == v) break;
+        double back;
+        if (mx_parse_double(out, &back) == 0 && back == v) break;
     }
     char *e = strchr(out, 'e');
     if (e && (e[1] == '-' || e[1] == '+') && e[2] == '0' && e[3])
@@ -153,6 +155,10 @@ static void any_object(mx_buf *b, json_t *o, int depth)
 
 static void any_value(mx_buf *b, json_t *v, int depth)
 {
+    if (!v) {
+        mx_buf_adds(b, "null");
+        return;
+    }
     switch (json_typeof(v)) {
     case JSON_OBJECT:
         any_object(b, v, depth);

@@ -154,11 +154,6 @@ char *mx_secrets_mask(const mx_secrets *s, const char *text)
     return mx_buf_steal(&out);
 }
 
-void mx_emit_to_fd(void *ctx, const char *data, size_t len)
-{
-    (void)mx_write_all(*(int *)ctx, data, len);
-}
-
 int mx_secrets_protect_process(mx_err *err)
 {
     /* the soft limit only: the steps the agent runs inherit it and may raise it again

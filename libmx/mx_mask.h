@@ -35,9 +35,6 @@ void mx_secrets_add(mx_secrets *s, const char *value);
 char *mx_secrets_mask(const mx_secrets *s, const char *text);
 
 typedef void (*mx_emit_fn)(void *ctx, const char *data, size_t len);
-/* An mx_emit_fn writing to the file descriptor *(int *)ctx; a closed reader is ignored (there is
- * nobody left to tell). */
-void mx_emit_to_fd(void *ctx, const char *data, size_t len);
 
 typedef struct mx_mask_stream {
     const mx_secrets *secrets;

@@ -67,24 +67,18 @@ static int lookup(const char *const *names, size_t n, const char *s)
 
 /* jansson fails to build a value only when memory runs out (every string reaching it here
  * is valid UTF-8, see text()): the same verdict as mx_xmalloc's. */
-static void oom(void)
-{
-    fputs("out of memory\n", stderr);
-    abort();
-}
-
 static json_t *must(json_t *v)
 {
-    if (!v) oom();
+    if (!v) mx_oom();
     return v;
 }
 
 /* Keys are repaired like text() values: jansson refuses keys that are not UTF-8. */
 static void set(json_t *o, const char *k, json_t *v)
 {
-    if (!v) oom();
+    if (!v) mx_oom();
     mx_autofree char *fixed = mx_utf8_valid(k, strlen(k)) ? NULL : mx_utf8_lossy(k);
-    if (json_object_set_new(o, fixed ? fixed : k, v) != 0) oom();
+    if (json_object_set_new(o, fixed ? fixed : k, v) != 0) mx_oom();
 }
 
 void mx_proto_set(json_t *o, const char *k, json_t *v)
@@ -117,7 +111,7 @@ static json_t *json_strv(char *const *v, size_t n)
 {
     json_t *a = must(json_array());
     for (size_t i = 0; i < n; i++)
-        if (json_array_append_new(a, text(v[i])) != 0) oom();
+        if (json_array_append_new(a, text(v[i])) != 0) mx_oom();
     return a;
 }
 
@@ -139,7 +133,7 @@ static json_t *encode_docker(const mx_msg *m)
             set_str(a, "username", d->auths[i].username);
             set_str(a, "password", d->auths[i].password);
             set_str(a, "identitytoken", d->auths[i].identitytoken);
-            if (json_array_append_new(auths, a) != 0) oom();
+            if (json_array_append_new(auths, a) != 0) mx_oom();
         }
         set(o, "auths", auths);
         set(o, "ignore_errors", json_boolean(d->ignore_errors));
@@ -231,7 +225,8 @@ static char *encode_output(const mx_msg *m, size_t *len)
     char *line = mx_xmalloc((size_t)h + n + 4);
     memcpy(line, head, (size_t)h);
     memcpy(line + h, b64, n);
-    memcpy(line + h + n, "\"}\n", 4);
+    memcpy(line + h + n, "\"}\n", 3);
+    line[(size_t)h + n + 3] = '\0';
     if (len) *len = (size_t)h + n + 3;
     return line;
 }
@@ -301,7 +296,7 @@ char *mx_msg_encode_generic(const mx_msg *m, size_t *len)
         break;
     }
     char *s = json_dumps(o, JSON_COMPACT);
-    if (!s) oom();
+    if (!s) mx_oom();
     size_t n = strlen(s);
     char *line = mx_xmalloc(n + 2);
     memcpy(line, s, n);
@@ -316,11 +311,16 @@ static int get_str(json_t *o, const char *k, char **out, int required, mx_err *e
 {
     json_t *v = json_object_get(o, k);
     if (!v) {
-        if (required) return mx_fail(err, MX_INFRA, "message lacks \"%s\"", k);
-        return 0;
+        if (!required) return 0;
+        mx_fail(err, MX_INFRA, "message lacks \"%s\"", k);
+        return -1; /* spelled out: callers use *out only after 0 */
     }
-    if (!json_is_string(v)) return mx_fail(err, MX_INFRA, "\"%s\" is not a string", k);
-    *out = mx_xstrdup(json_string_value(v));
+    const char *s = json_string_value(v);
+    if (!s) {
+        mx_fail(err, MX_INFRA, "\"%s\" is not a string", k);
+        return -1;
+    }
+    *out = mx_xstrdup(s);
     return 0;
 }
 

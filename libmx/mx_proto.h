@@ -13,6 +13,7 @@
 #ifndef MX_PROTO_H
 #define MX_PROTO_H
 
+#include "mx_cleanup.h"
 #include "mx_err.h"
 
 #include <stddef.h>
@@ -194,6 +195,7 @@ int mx_msg_decode(const char *line, size_t len, mx_msg *m, mx_err *err);
 char *mx_msg_encode_generic(const mx_msg *m, size_t *len);
 int mx_msg_decode_generic(const char *line, size_t len, mx_msg *m, mx_err *err);
 void mx_msg_clear(mx_msg *m);
+MX_DEFINE_AUTO(mx_msg, mx_msg_clear)
 
 /* Accumulates bytes from a stream and hands out complete lines.  Lines are handed out from an
  * offset and the buffer compacted once per feed, so a read holding many lines costs one pass

@@ -23,16 +23,16 @@ static void set(json_t *o, const char *k, json_t *v)
 static json_t *strv(char *const *v, size_t n)
 {
     json_t *a = json_array();
-    if (!a) abort();
+    if (!a) mx_oom();
     for (size_t i = 0; i < n; i++)
-        if (json_array_append_new(a, mx_proto_text(v[i])) != 0) abort();
+        if (json_array_append_new(a, mx_proto_text(v[i])) != 0) mx_oom();
     return a;
 }
 
 static json_t *env_object(const mx_kv *env, size_t n)
 {
     json_t *o = json_object();
-    if (!o) abort();
+    if (!o) mx_oom();
     for (size_t i = 0; i < n; i++)
         set(o, env[i].key, mx_proto_text(env[i].value));
     return o;
@@ -72,7 +72,7 @@ const char *mx_proto_check_ctr(const mx_msg *m)
 static json_t *encode_one(const mx_container_spec *c)
 {
     json_t *o = json_object();
-    if (!o) abort();
+    if (!o) mx_oom();
     set(o, "name", mx_proto_text(c->name));
     set(o, "image", mx_proto_text(c->image));
     if (c->naliases) set(o, "aliases", strv(c->aliases, c->naliases));
@@ -91,9 +91,9 @@ void mx_proto_encode_ctr(json_t *o, const mx_msg *m)
     if (m->user) set(o, "user", mx_proto_text(m->user));
     if (m->kind != MX_STEP_CONTAINERS) return;
     json_t *a = json_array();
-    if (!a) abort();
+    if (!a) mx_oom();
     for (size_t i = 0; i < m->ncontainers; i++)
-        if (json_array_append_new(a, encode_one(&m->containers[i])) != 0) abort();
+        if (json_array_append_new(a, encode_one(&m->containers[i])) != 0) mx_oom();
     set(o, "containers", a);
     if (m->network) set(o, "network", mx_proto_text(m->network));
     if (m->docker_socket) set(o, "docker_socket", json_true());

@@ -196,6 +196,7 @@ fail:
     return -1;
 }
 
+// cppcheck-suppress unusedFunction ; mx_reg_ref_test checks normalization with it
 char *mx_reg_ref_string(const mx_reg_ref *r)
 {
     mx_buf b;

@@ -6,6 +6,7 @@
 
 int mx_sha256_init(mx_sha256 *h, mx_err *err)
 {
+    h->ctx = NULL; /* a failed init leaves an h that update ignores and final refuses */
     EVP_MD_CTX *c = EVP_MD_CTX_new();
     if (!c) return mx_fail(err, MX_INFRA, "sha256: EVP_MD_CTX_new failed");
     if (EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1) {
@@ -34,7 +35,7 @@ int mx_sha256_final(mx_sha256 *h, char out[MX_SHA256_DIGEST_LEN], mx_err *err)
     int ok = EVP_DigestFinal_ex(h->ctx, md, &n) == 1 && n == 32;
     mx_sha256_free(h);
     if (!ok) return mx_fail(err, MX_INFRA, "sha256: EVP_DigestFinal_ex failed");
-    memcpy(out, "sha256:", 7);
+    memcpy(out, "sha256:", sizeof "sha256:"); /* its NUL is overwritten below */
     for (unsigned i = 0; i < 32; i++)
         snprintf(out + 7 + 2 * i, 3, "%02x", md[i]);
     return 0;

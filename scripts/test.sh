@@ -1,6 +1,6 @@
 #!/bin/bash
 # README command 2 (and what .ci/run runs): the whole test suite on a fresh Debian 12 machine.
-# Installs packages, builds with gcc, clang and clang+ASan/UBSan, runs the unit and registry
+# Installs packages, builds with gcc, clang and clang+ASan/UBSan, runs the unit
 # tests in the gcc and sanitizer builds, builds the debian-12 and Ubuntu machine images (cached), then runs the VM tests
 # inside a loopback-only network namespace with a private libvirtd.
 set -euo pipefail
@@ -21,6 +21,9 @@ scripts/check-print.sh
 
 step "build: gcc"
 scripts/build.sh build
+step "source checks: include cycles, bans, headers on their own, cppcheck, clang-tidy"
+scripts/check-src.sh build
+
 step "build: clang"
 CC=clang scripts/build.sh build-clang
 step "build: clang + AddressSanitizer + UBSan"
@@ -31,11 +34,7 @@ step "unit tests (gcc)"
 step "unit tests (ASan+UBSan)"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest -L unit --output-on-failure)
 
-step "registry client against real registries on loopback (gcc, then ASan+UBSan)"
-(cd build && ctest -L registry --output-on-failure)
-(cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest -L registry --output-on-failure)
-
-step "fuzz: config loader + 2.1 expander, agent protocol reader, WWW-Authenticate parser, agent HTTP response parser, terminal filter"
+step "fuzz: config loader + 2.1 expander, agent protocol reader, agent HTTP response parser, terminal filter"
 CC=clang scripts/build.sh build-fuzz -DMEXEC_FUZZ=ON -DMEXEC_SANITIZE=ON
 # fuzz TARGET SECONDS: a fresh working corpus seeded from tests/fuzz/corpus/TARGET; the pipeline
 # fails when the fuzzer does (pipefail), i.e. on any crash, leak, hang or abort
@@ -49,7 +48,6 @@ fuzz() {
 }
 fuzz cfg "${MEXEC_FUZZ_SECONDS:-60}"
 fuzz proto "${MEXEC_FUZZ_SECONDS:-30}"
-fuzz www_auth "${MEXEC_FUZZ_SECONDS:-30}"
 fuzz agent_http "${MEXEC_FUZZ_SECONDS:-30}"
 fuzz term "${MEXEC_FUZZ_SECONDS:-30}"
 

@@ -47,7 +47,7 @@ int mx_cmd_config(int argc, char **argv)
     const char *lock = NULL;
     int offline = 0;
     const char *path = ".circleci/config.yml";
-    mx_envlist params = {0};
+    MX_AUTO(mx_envlist) params = {0};
     mx_cfg_opts o = {.params = &params};
     int rc = MX_OK, c;
     optind = 1;
@@ -57,22 +57,22 @@ int mx_cmd_config(int argc, char **argv)
         case 'c':
             path = optarg;
             break;
-        case 'p':
+        case 'p': {
             eq = strchr(optarg, '=');
             if (!eq || eq == optarg) {
                 fprintf(stderr, "mexec: --param takes KEY=VALUE, not \"%s\"\n", optarg);
                 rc = MX_USAGE;
                 break;
             }
-            char *k = mx_xstrndup(optarg, (size_t)(eq - optarg));
+            mx_autofree char *k = mx_xstrndup(optarg, (size_t)(eq - optarg));
             mx_err uerr;
             if (mx_utf8_require(optarg, "--param", &uerr) < 0) {
                 fprintf(stderr, "mexec: %s\n", uerr.msg);
                 rc = MX_USAGE;
             }
             mx_envlist_set(&params, k, eq + 1);
-            free(k);
             break;
+        }
         case 'b':
             o.branch = optarg;
             break;
@@ -87,7 +87,6 @@ int mx_cmd_config(int argc, char **argv)
             break;
         case 'h':
             fputs(config_usage, stdout);
-            mx_envlist_free(&params);
             return MX_OK;
         default:
             rc = MX_USAGE;
@@ -103,33 +102,26 @@ int mx_cmd_config(int argc, char **argv)
         fprintf(stderr, "mexec: unexpected argument \"%s\"\n", argv[optind + 1]);
         rc = MX_USAGE;
     }
-    if (rc != MX_OK) {
-        mx_envlist_free(&params);
-        return rc;
-    }
+    if (rc != MX_OK) return rc;
     /* the pipeline values come from the project's git repository, as the circleci CLI's do;
      * the build is of the checked-out branch unless --branch or --tag says otherwise */
     mx_pipeline_info info;
-    char *project = mx_checkout_project_dir(path);
+    mx_autofree char *project = mx_checkout_project_dir(path);
     mx_pipeline_info_read(project, path, &info);
-    free(project);
     if (!o.branch && !o.tag) o.branch = info.branch;
     o.info = &info;
     mx_err err = {0};
-    mx_node *root = NULL, *doc = NULL;
-    mx_buf out;
-    mx_buf_init(&out);
+    MX_AUTOPTR(mx_node) root = NULL;
+    MX_AUTOPTR(mx_node) doc = NULL;
+    MX_AUTO(mx_buf) out = {0};
     /* registry orbs: the host's orb API, the user's cache, the lock file beside the config */
     mx_host_config hc;
     mx_orb_resolver orbs;
     memset(&orbs, 0, sizeof orbs);
     o.orbs = &orbs;
     if (mx_host_config_load(&hc, &err) < 0 ||
-        mx_orb_resolver_for_config(&orbs, hc.orb_api, offline, path, lock, &err) < 0)
-        rc = -1;
-    else if (mx_yaml_load_file(path, &root, &err) < 0)
-        rc = -1;
-    else if (mx_cfg_validate(root, &o, &err) < 0)
+        mx_orb_resolver_for_config(&orbs, hc.orb_api, offline, path, lock, &err) < 0 ||
+        mx_yaml_load_file(path, &root, &err) < 0 || mx_cfg_validate(root, &o, &err) < 0)
         rc = -1;
     else if (process)
         rc = mx_cfg_process(root, &o, &doc, &err) < 0 || mx_cfg_emit(doc, &out, &err) < 0 ? -1 : 0;
@@ -145,10 +137,6 @@ int mx_cmd_config(int argc, char **argv)
     mx_err lerr = {0};
     if (rc == 0 && mx_orb_resolver_save(&orbs, &lerr) < 0)
         fprintf(stderr, "mexec: warning: the orb lock file was not written: %s\n", lerr.msg);
-    mx_buf_free(&out);
-    mx_node_free(doc);
-    mx_node_free(root);
-    mx_envlist_free(&params);
     mx_pipeline_info_free(&info);
     mx_orb_resolver_free(&orbs);
     mx_host_config_free(&hc);

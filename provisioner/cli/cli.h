@@ -12,6 +12,10 @@ int mx_cmd_image_rm(int argc, char **argv);
 struct mx_host_config;
 struct mx_err;
 int mx_cmd_image_list_imported(const struct mx_host_config *hc, struct mx_err *err);
+/* The host config and the image catalog every `mexec image` verb starts from (cmd_image.c);
+ * the caller frees both (mx_catalog_free, mx_host_config_free) whatever it returns. */
+struct mx_catalog;
+int mx_cmd_image_load(struct mx_host_config *hc, struct mx_catalog *cat, struct mx_err *err);
 /* One row of `mexec image list` (cmd_image.c); note follows the size, e.g. " (default)". */
 struct mx_image;
 void mx_cmd_image_row(const struct mx_image *img, const char *note);

@@ -9,6 +9,8 @@
 #include "mx_cleanup.h"
 #include "mx_fs.h"
 #include "vm.h"
+#include "vm_net.h"
+#include "vm_user.h"
 #include "vm_xml.h"
 
 #include <stdarg.h>
@@ -74,6 +76,43 @@ static void check_tools(verdicts *v)
     }
 }
 
+/* Each VM's network (vm_net.h): pasta, unprivileged user namespaces, the QEMU wrapper. */
+static void check_guest_net(verdicts *v)
+{
+    mx_autofree char *pasta = mx_net_pasta();
+    if (pasta)
+        say(v, "ok", "guest network: %s", pasta);
+    else
+        say(v, "FAIL",
+            "pasta is not installed: each VM's network needs it (scripts/setup-host.sh "
+            "installs Debian's passt)");
+    const char *userns = mx_net_userns_problem();
+    if (userns) say(v, "FAIL", "%s: the guest network needs unprivileged user namespaces", userns);
+    mx_err err;
+    mx_autofree char *wrapper = mx_net_wrapper(&err);
+    if (wrapper)
+        say(v, "ok", "QEMU wrapper: %s", wrapper);
+    else
+        say(v, "FAIL", "%s", err.msg);
+}
+
+/* The user libvirt runs QEMU as (vm_user.h): never root where setup-host.sh ran. */
+static void check_qemu_user(verdicts *v, const char *caps, const char *type)
+{
+    mx_qemu_user u;
+    if (mx_qemu_user_parse(caps, type, &u) < 0)
+        say(v, "FAIL",
+            "libvirt reports no DAC label for %s domains: is this libvirtd "
+            "privileged (qemu:///system)?",
+            type);
+    else if (u.uid == 0)
+        say(v, "warn",
+            "QEMU runs as root (qemu.conf user): scripts/setup-host.sh makes it "
+            "libvirt-qemu (docs/security.md)");
+    else
+        say(v, "ok", "QEMU runs as uid %ld, gid %ld", (long)u.uid, (long)u.gid);
+}
+
 static void check_libvirt(verdicts *v, const mx_host_config *hc)
 {
     mx_err err;
@@ -103,6 +142,7 @@ static void check_libvirt(verdicts *v, const mx_host_config *hc)
     else
         say(v, "warn", "domain type qemu: guests are emulated and boot several times slower: %s",
             accel.why);
+    if (caps && strstr(caps, want)) check_qemu_user(v, caps, type);
     free(caps);
     mx_cap used;
     if (mx_capacity_usage(conn, &used, &err) < 0) {
@@ -180,6 +220,7 @@ int mx_cmd_doctor(int argc, char **argv)
     check_dirs(&v, &hc);
     check_images(&v, &hc);
     check_tools(&v);
+    check_guest_net(&v);
     mx_autofree char *agent = mx_agent_binary(&err);
     if (agent)
         say(&v, "ok", "guest agent: %s", agent);

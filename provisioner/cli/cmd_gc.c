@@ -11,6 +11,7 @@
  * the lock on WORKSPACE/lock.
  */
 #include "cache_store.h"
+#include "mx_num.h"
 #include "cli.h"
 #include "snapshot.h"
 #include "gitlab.h"
@@ -28,6 +29,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,7 +53,12 @@ static long long max_age(const char *dir)
     mx_buf_init(&b);
     mx_err err;
     long long v = 0;
-    if (mx_read_file(path, &b, &err) == 0 && b.data) v = strtoll(b.data, NULL, 10);
+    if (mx_read_file(path, &b, &err) == 0 && b.data) {
+        mx_buf_adds(&b, ""); /* terminated */
+        const char *end;
+        if (mx_parse_int_prefix(b.data, 1, LLONG_MAX, &v, &end) < 0 || (*end && *end != '\n'))
+            v = 0;
+    }
     mx_buf_free(&b);
     return v > 0 ? v : PERSISTENT_MAX_AGE_S;
 }

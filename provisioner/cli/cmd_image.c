@@ -45,6 +45,14 @@ static const char *frozen_column(const mx_image *img)
     return img->dated ? "at-build" : "no";
 }
 
+int mx_cmd_image_load(mx_host_config *hc, mx_catalog *cat, mx_err *err)
+{
+    memset(cat, 0, sizeof *cat);
+    int rc = mx_host_config_load(hc, err);
+    if (rc == 0) rc = mx_catalog_load(hc->images_dir, cat, err);
+    return rc;
+}
+
 void mx_cmd_image_row(const mx_image *img, const char *note)
 {
     long long sz = img->built ? file_size(img->base) : -1;
@@ -146,9 +154,7 @@ int mx_cmd_image(int argc, char **argv)
     mx_host_config hc;
     mx_catalog cat;
     mx_err err;
-    memset(&cat, 0, sizeof cat);
-    int rc = mx_host_config_load(&hc, &err);
-    if (rc == 0) rc = mx_catalog_load(hc.images_dir, &cat, &err);
+    int rc = mx_cmd_image_load(&hc, &cat, &err);
     if (rc == 0) {
         if (strcmp(verb, "build") == 0)
             rc = build(&cat, &hc, argv[2], &err);

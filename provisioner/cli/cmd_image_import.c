@@ -1,5 +1,6 @@
 /* mexec image import | rm, and the imported rows of mexec image list. */
 #include "catalog.h"
+#include "mx_num.h"
 #include "cli.h"
 #include "snapshot.h"
 #include "host_config.h"
@@ -24,10 +25,9 @@ static const char import_usage[] =
 
 static int parse_gib(const char *s, unsigned long long *bytes)
 {
-    char *end;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (*s < '1' || *s > '9' || *end || v > 4096) return -1;
-    *bytes = v * 1024ULL * 1024 * 1024;
+    long long v;
+    if (*s < '1' || *s > '9' || mx_parse_int(s, 1, 4096, &v) < 0) return -1;
+    *bytes = (unsigned long long)v * 1024ULL * 1024 * 1024;
     return 0;
 }
 
@@ -63,9 +63,7 @@ int mx_cmd_image_import(int argc, char **argv)
     mx_host_config hc;
     mx_catalog cat;
     mx_err err;
-    memset(&cat, 0, sizeof cat);
-    int rc = mx_host_config_load(&hc, &err);
-    if (rc == 0) rc = mx_catalog_load(hc.images_dir, &cat, &err);
+    int rc = mx_cmd_image_load(&hc, &cat, &err);
     if (rc == 0) rc = mx_image_import(&hc, &cat, &o, &mx_stop, &err);
     mx_catalog_free(&cat);
     mx_host_config_free(&hc);
@@ -86,9 +84,7 @@ int mx_cmd_image_rm(int argc, char **argv)
     mx_host_config hc;
     mx_catalog cat;
     mx_err err;
-    memset(&cat, 0, sizeof cat);
-    int rc = mx_host_config_load(&hc, &err);
-    if (rc == 0) rc = mx_catalog_load(hc.images_dir, &cat, &err);
+    int rc = mx_cmd_image_load(&hc, &cat, &err);
     if (rc == 0 && cat.images && mx_node_get(cat.images, argv[1])) {
         /* a build is shared by its tags and rebuilt from the recipe: what rm frees is the
          * snapshots made from it (snapshot.h) */

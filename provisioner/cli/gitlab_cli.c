@@ -7,6 +7,7 @@
  *   cleanup  destroys the VM and removes its directory, whatever happened; never fails.
  * Lives in mx_host (like cfg_cli.c) so tests can link it. */
 #include "catalog.h"
+#include "mx_num.h"
 #include "cli.h"
 #include "gitlab.h"
 #include "host_config.h"
@@ -23,6 +24,7 @@
 #include "snapshot.h"
 #include "ssh.h"
 #include "vm.h"
+#include "vm_guest.h"
 #include "vm_net.h"
 #include "vm_xml.h"
 
@@ -143,16 +145,6 @@ static int run_agent_step(gl_ctx *g, mx_session *se, const mx_msg *m, int *statu
     return rc;
 }
 
-static mx_ssh_target target_of(const mx_vm *vm)
-{
-    return (mx_ssh_target){.port = vm->ssh_port,
-                           .user = "circleci",
-                           .host_pub = vm->host_pub,
-                           .client_key = vm->client_key,
-                           .client_pub = vm->client_pub,
-                           .retry_ms = vm->restored ? 100 : 0};
-}
-
 /* Destroys whatever a job key has (domain by its deterministic name, then files).  Returns 0,
  * or -1 when something could not be removed (logged, and said in *why when given). */
 static int destroy_job(gl_ctx *g, mx_buf *why)
@@ -233,9 +225,8 @@ static int docker_logins(gl_ctx *g, mx_session *se, const mx_gitlab_creds *creds
 static int write_max_age(gl_ctx *g, mx_err *err)
 {
     const char *t = nonempty("CUSTOM_ENV_CI_JOB_TIMEOUT");
-    char *end = NULL;
-    long long s = t ? strtoll(t, &end, 10) : 0;
-    if (!t || *end || s <= 0 || s > 366LL * 24 * 3600) return 0;
+    long long s;
+    if (!t || mx_parse_int(t, 1, 366LL * 24 * 3600, &s) < 0) return 0;
     char text[32];
     int n = snprintf(text, sizeof text, "%lld\n", s + GC_MARGIN_S);
     mx_autofree char *path = mx_path_join(g->dir, MX_GC_MAX_AGE);
@@ -270,21 +261,16 @@ static int gl_prepare(gl_ctx *g)
     const char *cls = nonempty("CUSTOM_ENV_MEXEC_RESOURCE_CLASS");
     if (!cls) cls = "medium";
     const char *job_name = nonempty("CUSTOM_ENV_CI_JOB_NAME");
-    mx_image img;
-    memset(&img, 0, sizeof img);
-    mx_rclass rc;
-    memset(&rc, 0, sizeof rc);
-    mx_gitlab_creds creds = {0};
-    mx_vm vm;
-    memset(&vm, 0, sizeof vm);
-    vm.lock_fd = -1;
-    mx_ssh ssh = {.sock = -1};
-    mx_session se;
-    memset(&se, 0, sizeof se);
-    int status = g->sys_fail, booted = 0;
-    mx_msg ctr_msg;
-    memset(&ctr_msg, 0, sizeof ctr_msg);
+    MX_AUTO(mx_image) img = {0};
+    mx_rclass rc = {0};
+    MX_AUTO(mx_gitlab_creds) creds = {0};
+    MX_AUTO(mx_msg) ctr_msg = {0};
     mx_autofree char *agent_local = NULL, *skipped = NULL, *agent_remote = NULL;
+    /* released by hand at out: in this order, and the VM kept or torn down by the outcome */
+    mx_vm vm = {.lock_fd = -1};
+    mx_ssh ssh = {.sock = -1};
+    mx_session se = {0};
+    int status = g->sys_fail, booted = 0;
 
     /* a container image runs in the host's VM for containers, as GitLab's docker executor;
      * an unbuilt machine image is built first, its progress in the job's log (stderr) */
@@ -384,7 +370,7 @@ static int gl_prepare(gl_ctx *g)
     }
     /* from the domain's start: a wait for capacity before it is not the guest's boot */
     long long deadline = mx_now_ms() + (long long)g->hc.boot_timeout_s * 1000;
-    mx_ssh_target t = target_of(&vm);
+    mx_ssh_target t = mx_vm_ssh_target(&vm);
     if (mx_ssh_connect(&ssh, &t, deadline, &mx_stop, &err) < 0) {
         mx_autofree char *tail = mx_stop ? NULL : mx_vm_console_tail(&vm, 15);
         mx_autofree char *safe = tail ? mx_term_safe(&g->secrets, tail) : NULL; /* the guest's */
@@ -394,7 +380,7 @@ static int gl_prepare(gl_ctx *g)
     }
     say(g, "guest up after %.1f s", (double)(mx_now_ms() - t0) / 1000.0);
     /* a restored snapshot has it (snapshot.h) */
-    agent_remote = vm.agent ? mx_xstrdup(vm.agent) : mx_xasprintf("/tmp/mexec-agent-%s", vm.job_id);
+    agent_remote = mx_vm_agent_path(&vm);
     if (!vm.agent && mx_ssh_upload(&ssh, agent_local, agent_remote, 0700, &err) < 0) {
         say(g, "upload agent: %s", err.msg);
         goto out;
@@ -427,19 +413,12 @@ static int gl_prepare(gl_ctx *g)
     }
     status = 0;
 out:
-    mx_msg_clear(&ctr_msg);
     mx_session_end(&se);
     mx_ssh_close(&ssh);
-    if (status == 0) {
-        mx_vm_detach(&vm); /* run and cleanup take it from here */
-    } else if (booted) {
-        /* the runner calls cleanup anyway; leaving nothing is still our job */
-        mx_vm_teardown(&vm);
-    } else {
-        mx_vm_detach(&vm);
-    }
-    mx_gitlab_creds_free(&creds);
-    mx_image_free(&img);
+    if (status != 0 && booted)
+        mx_vm_teardown(&vm); /* the runner calls cleanup anyway; leaving nothing is our job */
+    else
+        mx_vm_detach(&vm); /* success (run and cleanup take it on), or nothing booted */
     if (mx_stop && status != 0) say(g, "interrupted by signal %d", (int)mx_stop);
     return status;
 }
@@ -485,7 +464,7 @@ static int gl_run(gl_ctx *g, const char *script, const char *stage)
         mx_vm_detach(&vm);
         return g->sys_fail;
     }
-    mx_ssh_target t = target_of(&vm);
+    mx_ssh_target t = mx_vm_ssh_target(&vm);
     if (mx_ssh_connect(&ssh, &t, mx_now_ms() + RUN_CONNECT_TIMEOUT_S * 1000LL, &mx_stop, &err) <
         0) {
         say(g, "connect to %s: %s", vm.domain_name, err.msg);
@@ -520,7 +499,7 @@ static int gl_run(gl_ctx *g, const char *script, const char *stage)
         }
         command = mx_xasprintf("/bin/bash '%s'\ns=$?\nrm -f '%s'\nexit $s\n", remote, remote);
     }
-    agent_remote = vm.agent ? mx_xstrdup(vm.agent) : mx_xasprintf("/tmp/mexec-agent-%s", vm.job_id);
+    agent_remote = mx_vm_agent_path(&vm);
     if (mx_session_start(&se, &ssh, agent_remote, &g->secrets, &mx_stop, &err) < 0) {
         say(g, "start agent: %s", err.msg);
         goto out;

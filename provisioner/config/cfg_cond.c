@@ -1,8 +1,9 @@
 #include "cfg_cond.h"
 #include "cfg_params.h"
 #include "cfg_suggest.h"
+#include "mx_cleanup.h"
+#include "mx_regex.h"
 
-#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,18 +59,14 @@ static int eval_matches(const mx_node *v, int *out, mx_err *err)
         return mx_node_fail(err, v, "matches takes a map with pattern: and value:");
     static const char *const keys[] = {"pattern", "value", NULL};
     if (mx_cfg_check_keys(v, "matches", keys, err) < 0) return -1;
-    /* CircleCI anchors the pattern to the whole value */
-    char *re = mx_xasprintf("^(%s)$", pat->value);
-    regex_t rx;
-    int rc = regcomp(&rx, re, REG_EXTENDED | REG_NOSUB);
-    free(re);
-    if (rc != 0) {
-        char msg[256];
-        regerror(rc, &rx, msg, sizeof msg);
-        return mx_node_fail(err, pat, "bad regular expression \"%s\": %s", pat->value, msg);
-    }
-    *out = regexec(&rx, canon(val), 0, NULL, 0) == 0;
-    regfree(&rx);
+    /* CircleCI anchors the pattern to the whole value (so does mx_regex) */
+    mx_autofree char *shown = mx_xasprintf("\"%s\"", pat->value);
+    mx_regex rx;
+    mx_err why;
+    if (mx_regex_compile(&rx, pat->value, shown, &why) < 0)
+        return mx_node_fail(err, pat, "%s", why.msg);
+    *out = mx_regex_match(&rx, canon(val));
+    mx_regex_free(&rx);
     return 0;
 }
 

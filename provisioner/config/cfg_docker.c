@@ -2,7 +2,7 @@
  * environment, auth and aws_auth (CircleCI's configuration reference).  Keys the reference does
  * not list are let through, as CircleCI takes them (ports: appears in configs it runs); the ones
  * it lists must have the right shape. */
-#include "cfg_internal.h"
+#include "cfg_process_int.h"
 #include "cfg_job.h"
 #include "cfg_suggest.h"
 

@@ -1,7 +1,7 @@
 /* Expansion of one job: parameters bound and substituted, the executor merged in, commands
  * and when/unless steps replaced by the steps they stand for, pre- and post-steps added. */
 #include "cfg_cond.h"
-#include "cfg_internal.h"
+#include "cfg_process_int.h"
 #include "cfg_params.h"
 #include "cfg_suggest.h"
 
@@ -342,6 +342,7 @@ static int apply_executor(mx_cfg *c, const mx_cfg_orb *scope, mx_node *job, mx_e
 {
     mx_node *body = NULL;
     if (executor_body(c, scope, mx_node_get(job, "executor"), &body, err) < 0) return -1;
+    if (!body) return 0; /* an empty executor: nothing to merge */
     for (size_t i = 0; i < body->n; i++) {
         const char *k = body->keys[i]->value;
         if (strcmp(k, "description") == 0) continue;
@@ -471,6 +472,7 @@ int mx_cfg_expand_job(mx_cfg *c, const char *ref, const mx_node *inv, const mx_n
         mx_node_free(job);
         return -1;
     }
+    if (!job) return mx_node_fail(err, at, "job \"%s\" expands to nothing", ref);
     *out = canonical_order(job);
     return 0;
 }

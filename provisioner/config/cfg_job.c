@@ -1,9 +1,11 @@
 #include "cfg_job.h"
-#include "cfg_internal.h"
+#include "mx_num.h"
+#include "cfg_job_int.h"
 #include "cfg_suggest.h"
 #include "mx_buf.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,9 +50,9 @@ long mx_parse_duration(const char *s)
     int any_unit = 0;
     while (*p) {
         if (!isdigit((unsigned char)*p)) return -1;
-        char *end;
-        long v = strtol(p, &end, 10);
-        if (v < 0 || v > 10L * 365 * 24 * 3600) return -1;
+        const char *end;
+        long long v;
+        if (mx_parse_int_prefix(p, 0, 10LL * 365 * 24 * 3600, &v, &end) < 0) return -1;
         p = end;
         /* a fraction ("1.25h", as CircleCI allows): up to 6 digits, in millionths */
         long frac = 0, scale = 1;
@@ -393,9 +395,9 @@ static int parse_step(const mx_node *item, mx_step *st, mx_err *err)
                   (strcmp(method->value, "blobless") == 0 || strcmp(method->value, "full") == 0)))
                 return mx_node_fail(err, method, "checkout method must be blobless or full");
             const mx_node *depth = mx_node_get(v, "depth");
-            char *end = NULL;
-            if (depth && (depth->kind != MX_NODE_SCALAR || strtol(depth->value, &end, 10) < 0 ||
-                          !*depth->value || *end))
+            long long d;
+            if (depth &&
+                (depth->kind != MX_NODE_SCALAR || mx_parse_int(depth->value, 0, INT_MAX, &d) < 0))
                 return mx_node_fail(err, depth, "checkout depth must be a whole number");
             if (mx_cfg_get_string(v, "path", &st->path, err) < 0 ||
                 mx_cfg_get_string(v, "name", &st->name, err) < 0)
@@ -423,18 +425,7 @@ static int parse_step(const mx_node *item, mx_step *st, mx_err *err)
                         kind);
 }
 
-char *mx_cfg_job_names(const mx_node *root)
-{
-    const mx_node *jobs = mx_node_get(root, "jobs");
-    mx_buf b;
-    mx_buf_init(&b);
-    for (size_t i = 0; jobs && jobs->kind == MX_NODE_MAP && i < jobs->n; i++)
-        mx_buf_printf(&b, "%s%s", i ? ", " : "", jobs->keys[i]->value);
-    return mx_buf_steal(&b);
-}
-
-/* The job model from an expanded job (the 2.0 form: no parameters, executors or commands). */
-static int parse_job(const mx_node *j, const char *name, mx_job *job, mx_err *err)
+int mx_cfg_job_parse(const mx_node *j, const char *name, mx_job *job, mx_err *err)
 {
     if (j->kind != MX_NODE_MAP) return mx_node_fail(err, j, "job \"%s\" must be a map", name);
     job->file = mx_xstrdup(j->file);
@@ -489,41 +480,6 @@ static int parse_job(const mx_node *j, const char *name, mx_job *job, mx_err *er
         }
     }
     return 0;
-}
-
-int mx_cfg_job_load_opts(const mx_node *root, const char *name, const mx_cfg_opts *o, mx_job *job,
-                         mx_err *err)
-{
-    memset(job, 0, sizeof *job);
-    job->name = mx_xstrdup(name);
-    mx_node *j = NULL;
-    if (mx_cfg_job_node(root, name, o, &j, err) < 0) return -1;
-    int rc = parse_job(j, name, job, err);
-    mx_node_free(j);
-    if (rc == 0) rc = mx_job_check_runnable(job, err);
-    return rc;
-}
-
-int mx_cfg_job_load(const mx_node *root, const char *name, mx_job *job, mx_err *err)
-{
-    return mx_cfg_job_load_opts(root, name, NULL, job, err);
-}
-
-int mx_cfg_validate(const mx_node *root, const mx_cfg_opts *o, mx_err *err)
-{
-    mx_node *doc = NULL;
-    if (mx_cfg_process(root, o, &doc, err) < 0) return -1;
-    const mx_node *jobs = mx_node_get(doc, "jobs");
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i < jobs->n; i++) {
-        mx_job job;
-        memset(&job, 0, sizeof job);
-        job.name = mx_xstrdup(jobs->keys[i]->value);
-        rc = parse_job(jobs->vals[i], job.name, &job, err);
-        mx_job_free(&job);
-    }
-    mx_node_free(doc);
-    return rc;
 }
 
 void mx_job_free(mx_job *job)

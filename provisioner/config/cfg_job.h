@@ -3,6 +3,7 @@
 #define MX_CFG_JOB_H
 
 #include "cfg_yaml.h"
+#include "mx_cleanup.h"
 #include "mx_err.h"
 #include "mx_proto.h"
 
@@ -132,9 +133,6 @@ typedef struct mx_job {
     int line, col;
 } mx_job;
 
-/* Reads job `name` from a loaded config, for running it here: a job this host cannot run
- * (mx_job_check_runnable) is an error.  Errors name file:line:col. */
-int mx_cfg_job_load(const mx_node *root, const char *name, mx_job *job, mx_err *err);
 /* 0 if this host can run the job, else -1 with a message saying why not (MX_USAGE): docker and
  * macOS executors, Windows machine images, jobs that are not build jobs. */
 int mx_job_check_runnable(const mx_job *job, mx_err *err);
@@ -147,12 +145,10 @@ void mx_container_free(mx_container *c);
  * anything: blanks separate words, quotes and backslashes group.  -1 on an unclosed quote. */
 int mx_cfg_split_words(const char *s, char ***out, size_t *n);
 
-/* Lists job names (for "unknown job" messages); returns a malloc'ed "a, b, c". */
-char *mx_cfg_job_names(const mx_node *root);
-
 void mx_envlist_set(mx_envlist *e, const char *key, const char *value);
 const char *mx_envlist_get(const mx_envlist *e, const char *key);
 void mx_envlist_free(mx_envlist *e);
+MX_DEFINE_AUTO(mx_envlist, mx_envlist_free)
 /* Parses an `environment:` node (map, or list of "K=V" / single-key maps). */
 int mx_cfg_env_parse(const mx_node *n, mx_envlist *out, mx_err *err);
 

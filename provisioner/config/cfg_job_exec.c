@@ -1,6 +1,7 @@
 /* The job model's executor, type and parallelism: every executor is valid config; what this
  * host can run is decided by mx_job_check_runnable, for `run` alone. */
-#include "cfg_internal.h"
+#include "cfg_process_int.h"
+#include "mx_num.h"
 #include "cfg_job.h"
 #include "cfg_suggest.h"
 #include "mx_buf.h"
@@ -153,9 +154,8 @@ int mx_cfg_job_parallelism(const mx_node *j, mx_job *job, mx_err *err)
     job->parallelism = 1;
     const mx_node *p = mx_node_get(j, "parallelism");
     if (!p) return 0;
-    char *end = NULL;
-    long n = p->kind == MX_NODE_SCALAR ? strtol(p->value, &end, 10) : 0;
-    if (p->kind != MX_NODE_SCALAR || !*p->value || *end || n < 1 || n > 1000)
+    long long n;
+    if (p->kind != MX_NODE_SCALAR || mx_parse_int(p->value, 1, 1000, &n) < 0)
         return mx_node_fail(err, p, "parallelism must be a whole number from 1 to 1000");
     job->parallelism = (int)n;
     return 0;

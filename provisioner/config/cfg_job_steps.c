@@ -1,7 +1,7 @@
 /* The job model of the steps that keep things on the host: save_cache, restore_cache,
  * store_artifacts, store_test_results, add_ssh_keys, with the keys CircleCI documents for each
  * and errors at file:line:col. */
-#include "cfg_internal.h"
+#include "cfg_process_int.h"
 #include "cfg_job.h"
 #include "cfg_suggest.h"
 #include "mx_buf.h"
@@ -78,7 +78,7 @@ static int restore_cache(const mx_node *v, mx_step *st, mx_err *err)
             return -1;
         }
         st->keys = mx_xrealloc(st->keys, (st->nkeys + n) * sizeof *st->keys);
-        memcpy(st->keys + st->nkeys, more, n * sizeof *more);
+        if (n) memcpy(st->keys + st->nkeys, more, n * sizeof *more);
         st->nkeys += n;
         free(more);
     }

@@ -9,7 +9,7 @@
  *
  * The orb renamed its parameters and commands from hyphens (v2: docker-username,
  * install-docker-credential-helper) to snake_case (v3: docker_username); both are accepted. */
-#include "cfg_internal.h"
+#include "cfg_process_int.h"
 #include "cfg_params.h"
 #include "cfg_suggest.h"
 

@@ -2,7 +2,7 @@
  * from CircleCI's registry (through the cache and the lock file, orb_registry.h), or the
  * built-in docker orb when the real one cannot be had.  Every orb that cannot be had is named
  * in one error, each with its file:line:col. */
-#include "cfg_internal.h"
+#include "cfg_process_int.h"
 #include "cfg_suggest.h"
 #include "mx_cleanup.h"
 #include "mx_fs.h"
@@ -189,7 +189,7 @@ static int report_missing(loader *l, mx_err *err)
     for (size_t i = 0; i < l->nmiss; i++) {
         const char *next = i + 1 < l->nmiss ? l->miss[i + 1].why : NULL;
         /* a reason shared with the next orb is said once, after the last of them */
-        if (next && strcmp(next, l->miss[i].why) == 0)
+        if (next && l->miss[i].why && strcmp(next, l->miss[i].why) == 0)
             mx_buf_printf(&m, "%s, ", l->miss[i].where);
         else
             mx_buf_printf(&m, "%s: %s%s", l->miss[i].where, l->miss[i].why, next ? "; " : "");

@@ -1,8 +1,9 @@
 /* The expansion context: orbs (built in, inline, from the host's orb directory) and pipeline
  * values, and the lookup of definitions through them. */
-#include "cfg_internal.h"
+#include "cfg_process_int.h"
 #include "cfg_params.h"
 #include "cfg_suggest.h"
+#include "mx_cleanup.h"
 #include "mx_fs.h"
 
 #include <stdarg.h>
@@ -152,14 +153,14 @@ const mx_node *mx_cfg_find(mx_cfg *c, const mx_cfg_orb *scope, const char *secti
     const char *slash = strchr(name, '/');
     const mx_node *table;
     const char *key = name;
-    char *prefix = mx_xstrdup("");
+    mx_autofree char *prefix = mx_xstrdup("");
     /* the singular for messages: "command", "job", "executor" */
-    char *what = mx_xstrndup(section, strlen(section) - 1);
+    mx_autofree char *what = mx_xstrndup(section, strlen(section) - 1);
     const mx_node *found = NULL;
     /* processed output names orb jobs "orb/job" among the config's own */
-    if (slash && !scope && (found = mx_node_get(mx_node_get(c->root, section), name))) goto out;
+    if (slash && !scope && (found = mx_node_get(mx_node_get(c->root, section), name))) return found;
     if (slash) {
-        char *alias = mx_xstrndup(name, (size_t)(slash - name));
+        mx_autofree char *alias = mx_xstrndup(name, (size_t)(slash - name));
         /* an orb's definitions name the orbs it imports; anything else the config's */
         const mx_cfg_orb *orb = NULL;
         for (size_t i = 0; scope && i < scope->nimports && !orb; i++)
@@ -167,41 +168,34 @@ const mx_node *mx_cfg_find(mx_cfg *c, const mx_cfg_orb *scope, const char *secti
         for (size_t i = 0; i < c->norbs && !orb; i++)
             if (strcmp(c->orbs[i].alias, alias) == 0) orb = &c->orbs[i];
         if (!orb) {
-            mx_buf m;
-            mx_buf_init(&m);
+            MX_AUTO(mx_buf) m = {0};
             mx_buf_printf(&m, "%s \"%s\" names orb \"%s\", which is not declared under orbs:", what,
                           name, alias);
             const mx_node *orbs = mx_node_get(c->root, "orbs");
             mx_cfg_suggest_keys(&m, alias, orbs);
             mx_node_fail(err, at, "%s", m.data);
-            mx_buf_free(&m);
-            free(alias);
-            goto out;
+            return NULL;
         }
-        free(alias);
         *orb_out = orb;
         key = slash + 1;
         if (orb->docker && strcmp(section, "commands") == 0 && mx_cfg_docker_is_native(key)) {
             *docker = 1;
-            found = at; /* a marker: the caller builds the step */
-            goto out;
+            return at; /* a marker: the caller builds the step */
         }
         table = mx_node_get(orb->def, section);
         free(prefix);
         prefix = mx_xasprintf("%s/", orb->alias);
         if (orb->docker) { /* v2's hyphenated names are v3's snake_case ones */
-            char *v3 = mx_cfg_docker_name(key);
+            mx_autofree char *v3 = mx_cfg_docker_name(key);
             found = mx_node_get(table, v3);
-            free(v3);
-            if (found) goto out;
+            if (found) return found;
         }
     } else {
         table = mx_node_get(scope ? scope->def : c->root, section);
     }
     found = mx_node_get(table, key);
     if (!found) {
-        mx_buf m;
-        mx_buf_init(&m);
+        MX_AUTO(mx_buf) m = {0};
         mx_buf_printf(&m, "%s \"%s\" is not defined", what, name);
         if (*orb_out && (*orb_out)->docker)
             mx_buf_adds(&m, " in the built-in docker orb, which stands in for circleci/docker "
@@ -214,10 +208,6 @@ const mx_node *mx_cfg_find(mx_cfg *c, const mx_cfg_orb *scope, const char *secti
         else
             list_names(&m, table, prefix);
         mx_node_fail(err, at, "%s", m.data);
-        mx_buf_free(&m);
     }
-out:
-    free(prefix);
-    free(what);
     return found;
 }

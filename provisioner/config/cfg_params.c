@@ -1,8 +1,11 @@
 #include "cfg_params.h"
+#include "mx_cleanup.h"
+#include "mx_num.h"
 #include "cfg_suggest.h"
 #include "mx_buf.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +37,9 @@ int mx_cfg_truthy(const mx_node *n)
     if (mx_node_is_null(n) || !*n->value) return 0;
     int b;
     if (mx_node_bool(n, &b) == 0) return b;
-    if (!n->quoted && is_integer(n->value)) return strtol(n->value, NULL, 10) != 0;
+    long long v;
+    if (!n->quoted && is_integer(n->value))
+        return mx_parse_int(n->value, LLONG_MIN, LLONG_MAX, &v) < 0 || v != 0;
     return 1;
 }
 
@@ -109,51 +114,40 @@ static int typed_value(const mx_node *name, const mx_node *d, const mx_node *v, 
         return mx_node_fail(err, v, "%s: parameter \"%s\" is of type %s, not %s", what, pn, t,
                             mx_node_kind_name(v));
     const char *s = mx_node_is_null(v) ? "" : v->value;
-    mx_node *r = mx_node_new_scalar(s, v);
+    MX_AUTOPTR(mx_node) r = mx_node_new_scalar(s, v);
     if (strcmp(t, "boolean") == 0) {
         int b;
-        if (mx_node_bool(v, &b) < 0) {
-            mx_node_free(r);
+        if (mx_node_bool(v, &b) < 0)
             return mx_node_fail(err, v, "%s: parameter \"%s\" is a boolean; \"%s\" is not", what,
                                 pn, s);
-        }
         free(r->value);
         r->value = mx_xstrdup(b ? "true" : "false");
     } else if (strcmp(t, "integer") == 0) {
-        if (v->quoted || !is_integer(s)) {
-            mx_node_free(r);
+        if (v->quoted || !is_integer(s))
             return mx_node_fail(err, v, "%s: parameter \"%s\" is an integer; \"%s\" is not", what,
                                 pn, s);
-        }
     } else {
         r->quoted = 1;
-        if (strcmp(t, "env_var_name") == 0 && !env_name_ok(s)) {
-            mx_node_free(r);
+        if (strcmp(t, "env_var_name") == 0 && !env_name_ok(s))
             return mx_node_fail(err, v,
                                 "%s: parameter \"%s\" is an env_var_name; \"%s\" is not a valid "
                                 "environment variable name",
                                 what, pn, s);
-        }
         if (strcmp(t, "enum") == 0) {
             const mx_node *e = mx_node_get(d, "enum");
             int ok = 0;
-            mx_buf vals;
-            mx_buf_init(&vals);
+            MX_AUTO(mx_buf) vals = {0};
             for (size_t i = 0; i < e->n; i++) {
                 ok |= strcmp(e->items[i]->value, s) == 0;
                 mx_buf_printf(&vals, "%s%s", i ? ", " : "", e->items[i]->value);
             }
-            if (!ok) {
-                mx_node_fail(err, v, "%s: parameter \"%s\" is an enum; \"%s\" is not one of: %s",
-                             what, pn, s, vals.data);
-                mx_buf_free(&vals);
-                mx_node_free(r);
-                return -1;
-            }
-            mx_buf_free(&vals);
+            if (!ok)
+                return mx_node_fail(err, v,
+                                    "%s: parameter \"%s\" is an enum; \"%s\" is not one of: %s",
+                                    what, pn, s, vals.data);
         }
     }
-    *out = r;
+    *out = mx_steal(&r);
     return 0;
 }
 
@@ -548,7 +542,7 @@ static int subst(const mx_node *in, const mx_cfg_scope *s, mx_node **out, int *s
             mx_node_free(v);
             goto fail;
         }
-        if (k->kind != MX_NODE_SCALAR) {
+        if (!k || k->kind != MX_NODE_SCALAR) {
             mx_node_fail(err, in->keys[i], "a map key must become a string");
             mx_node_free(k);
             mx_node_free(v);

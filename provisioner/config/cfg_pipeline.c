@@ -3,7 +3,7 @@
  * push event where the question is "what triggered this" (a local run stands for a push of the
  * checked-out branch), and empty where only CircleCI could know (schedules, pull requests,
  * deploys, CircleCI's own ids).  docs/config.md has the table. */
-#include "cfg_internal.h"
+#include "cfg_process_int.h"
 #include "cfg_git.h"
 
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* The whole config processed into its normalized 2.0 form, and job lookup by the name a
  * workflow gives a job. */
-#include "cfg_internal.h"
+#include "cfg_process_int.h"
 #include "cfg_suggest.h"
 
 #include <stdlib.h>

@@ -25,8 +25,9 @@ int mx_cfg_process(const mx_node *root, const mx_cfg_opts *o, mx_node **out, mx_
 /* Processes and loads every job into the job model, so everything `run` would refuse is
  * reported now. */
 int mx_cfg_validate(const mx_node *root, const mx_cfg_opts *o, mx_err *err);
-/* mx_cfg_job_load with options; `name` is a workflow job's name (matrix and `name:` included)
- * or a defined job's. */
+/* Reads job `name` from a loaded config (cfg_job_load.c), for running it here: a job this host
+ * cannot run (mx_job_check_runnable) is an error; errors name file:line:col.  `name` is a
+ * workflow job's name (matrix and `name:` included) or a defined job's; o may be NULL. */
 int mx_cfg_job_load_opts(const mx_node *root, const char *name, const mx_cfg_opts *o, mx_job *job,
                          mx_err *err);
 
@@ -64,9 +65,8 @@ typedef struct mx_plan {
     size_t njobs;
 } mx_plan;
 
-/* The plan of one workflow (NULL: the only one) for a branch or a tag build. */
-int mx_cfg_plan(const mx_node *root, const char *workflow, const char *branch, const char *tag,
-                mx_plan *plan, mx_err *err);
+/* The plan of one workflow (NULL: the only one) for a branch or a tag build (o's branch and
+ * tag). */
 int mx_cfg_plan_opts(const mx_node *root, const char *workflow, const mx_cfg_opts *o, mx_plan *plan,
                      mx_err *err);
 void mx_plan_free(mx_plan *plan);

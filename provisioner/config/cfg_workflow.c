@@ -1,12 +1,12 @@
 /* Workflows: job invocations (matrix expanded, named), then a plan for one branch or tag build:
  * requires resolved (aliases, name: status forms), filters applied, jobs in dependency order. */
 #include "cfg_cond.h"
-#include "cfg_internal.h"
+#include "cfg_process_int.h"
 #include "cfg_params.h"
 #include "cfg_suggest.h"
+#include "mx_cleanup.h"
+#include "mx_regex.h"
 
-#include <ctype.h>
-#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -515,48 +515,6 @@ static int parse_contexts(mx_plan_job *j, const mx_node *c, mx_err *err)
     return 0;
 }
 
-/* glibc's regex engine takes exponential time on stacked quantifiers ("a++++") and huge bounds
- * ("a{1000}{1000}"): a config could hang mexec.  Filters never need either, so they are refused
- * with a clear message.  Returns NULL if re is acceptable, else why not. */
-static const char *risky_regex(const char *re)
-{
-    if (strlen(re) > 1024) return "longer than 1024 characters";
-    int prev_quant = 0, in_bracket = 0;
-    for (const char *c = re; *c; c++) {
-        if (*c == '\\' && c[1]) {
-            c++;
-            prev_quant = 0;
-            continue;
-        }
-        if (in_bracket) {
-            if (*c == ']') in_bracket = 0;
-            continue;
-        }
-        if (*c == '[') {
-            in_bracket = 1;
-            if (c[1] == ']') c++; /* "[]...]": the first ] is literal */
-            prev_quant = 0;
-            continue;
-        }
-        int quant = *c == '*' || *c == '+' || *c == '?' || *c == '{';
-        if (quant && prev_quant) return "has a quantifier applied to a quantifier (e.g. \"a++\")";
-        if (*c == '{') {
-            char *end;
-            long lo = strtol(c + 1, &end, 10);
-            long hi = lo;
-            if (*end == ',')
-                hi = isdigit((unsigned char)end[1]) ? strtol(end + 1, &end, 10) : 0;
-            else if (*end != '}')
-                hi = 0;
-            if (lo > 100 || hi > 100) return "has a repetition bound over 100";
-            const char *close = strchr(c, '}');
-            if (close) c = close;
-        }
-        prev_quant = quant;
-    }
-    return NULL;
-}
-
 /* Does name match a filter (a string or list; "/re/" is a POSIX ERE for the whole name)?
  * Every pattern is compiled, so a bad one is reported whatever is being built. */
 static int filter_match(const mx_node *spec, const char *name, int *out, mx_err *err)
@@ -572,22 +530,13 @@ static int filter_match(const mx_node *spec, const char *name, int *out, mx_err 
             return mx_node_fail(err, p, "a filter is a name, a /regex/ or a list of them");
         size_t len = strlen(p->value);
         if (len >= 2 && p->value[0] == '/' && p->value[len - 1] == '/') {
-            char *re = mx_xasprintf("^(%.*s)$", (int)(len - 2), p->value + 1);
-            const char *why = risky_regex(re);
-            if (why) {
-                free(re);
-                return mx_node_fail(err, p, "regular expression %s %s", p->value, why);
-            }
-            regex_t rx;
-            int rc = regcomp(&rx, re, REG_EXTENDED | REG_NOSUB);
-            free(re);
-            if (rc != 0) {
-                char msg[256];
-                regerror(rc, &rx, msg, sizeof msg);
-                return mx_node_fail(err, p, "bad regular expression %s: %s", p->value, msg);
-            }
-            if (name && regexec(&rx, name, 0, NULL, 0) == 0) *out = 1;
-            regfree(&rx);
+            mx_autofree char *re = mx_xasprintf("%.*s", (int)(len - 2), p->value + 1);
+            mx_regex rx;
+            mx_err why;
+            if (mx_regex_compile(&rx, re, p->value, &why) < 0)
+                return mx_node_fail(err, p, "%s", why.msg);
+            if (name && mx_regex_match(&rx, name)) *out = 1;
+            mx_regex_free(&rx);
         } else if (name && strcmp(p->value, name) == 0) {
             *out = 1;
         }
@@ -814,16 +763,10 @@ int mx_cfg_plan_opts(const mx_node *root, const char *workflow, const mx_cfg_opt
         }
         mx_buf_free(&names);
     }
-    if (rc == 0) rc = mx_cfg_wf_plan(c, pick, o ? o->branch : NULL, o ? o->tag : NULL, plan, err);
+    if (rc == 0 && pick)
+        rc = mx_cfg_wf_plan(c, pick, o ? o->branch : NULL, o ? o->tag : NULL, plan, err);
     if (rc < 0) mx_plan_free(plan);
     mx_cfg_workflows_free(w, nw);
     mx_cfg_close(c);
     return rc;
-}
-
-int mx_cfg_plan(const mx_node *root, const char *workflow, const char *branch, const char *tag,
-                mx_plan *plan, mx_err *err)
-{
-    mx_cfg_opts o = {.branch = branch, .tag = tag};
-    return mx_cfg_plan_opts(root, workflow, &o, plan, err);
 }

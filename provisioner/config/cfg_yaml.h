@@ -6,6 +6,7 @@
 #ifndef MX_CFG_YAML_H
 #define MX_CFG_YAML_H
 
+#include "mx_cleanup.h"
 #include "mx_err.h"
 
 #include <stddef.h>
@@ -42,6 +43,7 @@ int mx_yaml_load_file(const char *path, mx_node **root, mx_err *err);
 int mx_yaml_load_string(const char *name, const char *text, size_t len, mx_node **root,
                         mx_err *err);
 void mx_node_free(mx_node *n);
+MX_DEFINE_AUTOPTR(mx_node, mx_node_free)
 mx_node *mx_node_copy(const mx_node *n);
 /* The number of nodes in the tree n (keys included), counting no further than `stop` (a
  * limit the caller checks against: the walk of a huge tree ends early). */

@@ -1,8 +1,10 @@
 /* Orb references and versions: NS/NAME@VERSION, where VERSION is exact (1.2.3, dev:label),
  * partial (1, 1.2) or volatile (the newest). */
 #include "orb_registry.h"
+#include "mx_num.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,9 +38,10 @@ static int numbers(const char *s, long out[3])
     int n = 0;
     while (*s) {
         if (n == 3 || !isdigit((unsigned char)*s)) return -1;
-        char *end;
-        out[n++] = strtol(s, &end, 10);
-        if (end - s > 9) return -1;
+        const char *end;
+        long long v;
+        if (mx_parse_int_prefix(s, 0, LLONG_MAX, &v, &end) < 0 || end - s > 9) return -1;
+        out[n++] = (long)v;
         s = end;
         if (*s == '.') {
             s++;

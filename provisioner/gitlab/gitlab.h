@@ -10,6 +10,7 @@
 
 #include "host_config.h"
 #include "job_docker.h"
+#include "mx_cleanup.h"
 #include "mx_err.h"
 #include "mx_mask.h"
 #include "mx_proto.h"
@@ -54,6 +55,7 @@ typedef struct mx_gitlab_creds {
 } mx_gitlab_creds;
 
 void mx_gitlab_creds_free(mx_gitlab_creds *c);
+MX_DEFINE_AUTO(mx_gitlab_creds, mx_gitlab_creds_free)
 
 /* Adds to *s everything GitLab would mask for this job: masked variables and credentials of
  * the job payload (JOB_RESPONSE_FILE; NULL: none), and the passwords/auth of

@@ -1,6 +1,7 @@
 /* What every GitLab stage derives from the runner's environment: the job's key, the config
  * document, the exit codes, the secrets to mask and the guest's docker logins. */
 #include "gitlab.h"
+#include "mx_num.h"
 #include "mx_b64.h"
 #include "mx_buf.h"
 #include "mx_cleanup.h"
@@ -39,7 +40,7 @@ char *mx_gitlab_job_key(mx_gitlab_getenv_fn env, mx_err *err)
 
 static json_t *must(json_t *j)
 {
-    if (!j) abort();
+    if (!j) mx_oom();
     return j;
 }
 
@@ -54,7 +55,7 @@ char *mx_gitlab_config_json(mx_gitlab_getenv_fn env, const char *version)
         "cache_dir", MX_GITLAB_CACHE_DIR, "builds_dir_is_shared", 0, "hostname", host, "driver",
         "name", "mexec", "version", version, "job_env", "MEXEC_DRIVER", "mexec", "shell", "bash"));
     char *text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    if (!text) abort();
+    if (!text) mx_oom();
     return text;
 }
 
@@ -62,9 +63,8 @@ static int exit_code(mx_gitlab_getenv_fn env, const char *name, int dflt)
 {
     const char *v = env(name);
     if (!v || !*v) return dflt;
-    char *end;
-    long n = strtol(v, &end, 10);
-    return *end || n < 1 || n > 255 ? dflt : (int)n;
+    long long n;
+    return mx_parse_int(v, 1, 255, &n) < 0 ? dflt : (int)n;
 }
 
 int mx_gitlab_build_failure(mx_gitlab_getenv_fn env)

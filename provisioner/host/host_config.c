@@ -1,4 +1,5 @@
 #include "host_config.h"
+#include "mx_num.h"
 #include "cfg_yaml.h"
 #include "install_dirs.h"
 #include "orb_registry.h"
@@ -26,10 +27,9 @@ static void set_str(char **dst, const mx_node *v)
 
 static int parse_int(const mx_node *v, const char *what, int min, int max, int *out, mx_err *err)
 {
-    char *end;
     if (v->kind != MX_NODE_SCALAR) return mx_node_fail(err, v, "%s must be a number", what);
-    long n = strtol(v->value, &end, 10);
-    if (!*v->value || *end || n < min || n > max)
+    long long n;
+    if (mx_parse_int(v->value, min, max, &n) < 0)
         return mx_node_fail(err, v, "%s must be a whole number from %d to %d", what, min, max);
     *out = (int)n;
     return 0;

@@ -1,7 +1,9 @@
 #include "host_steps.h"
+#include "mx_num.h"
 #include "mx_buf.h"
 #include "mx_fs.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,10 +20,9 @@ void mx_host_steps_defaults(mx_host_steps *s)
 
 long long mx_parse_bytes(const char *s)
 {
-    char *end;
-    if (!s || !*s || *s == '-') return -1;
-    long long n = strtoll(s, &end, 10);
-    if (end == s || n < 0) return -1;
+    const char *end;
+    long long n;
+    if (mx_parse_int_prefix(s, 0, LLONG_MAX, &n, &end) < 0) return -1;
     int shift = 0;
     switch (*end) {
     case 'K':

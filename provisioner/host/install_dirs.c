@@ -51,14 +51,19 @@ char *mx_install_images_dir(void)
     return dir ? dir : mx_xstrdup(MX_IMAGES_DIR);
 }
 
-char *mx_install_agent(mx_err *err)
+char *mx_install_libexec(const char *name, const char *override, mx_err *err)
 {
     mx_autofree char *bin = exe_dir();
-    mx_autofree char *dir = found(bin, NULL, "mexec-agent", X_OK);
-    if (!dir) dir = found(bin, MX_REL_AGENT_DIR, "mexec-agent", X_OK);
-    if (!dir) dir = found(MX_LIBEXECDIR, NULL, "mexec-agent", X_OK);
-    if (dir) return mx_path_join(dir, "mexec-agent");
-    mx_fail(err, MX_INFRA, "cannot find mexec-agent beside %s, in %s/%s or in %s (set MEXEC_AGENT)",
-            bin ? bin : "mexec", bin ? bin : ".", MX_REL_AGENT_DIR, MX_LIBEXECDIR);
+    mx_autofree char *dir = found(bin, NULL, name, X_OK);
+    if (!dir) dir = found(bin, MX_REL_AGENT_DIR, name, X_OK);
+    if (!dir) dir = found(MX_LIBEXECDIR, NULL, name, X_OK);
+    if (dir) return mx_path_join(dir, name);
+    mx_fail(err, MX_INFRA, "cannot find %s beside %s, in %s/%s or in %s (set %s)", name,
+            bin ? bin : "mexec", bin ? bin : ".", MX_REL_AGENT_DIR, MX_LIBEXECDIR, override);
     return NULL;
+}
+
+char *mx_install_agent(mx_err *err)
+{
+    return mx_install_libexec("mexec-agent", "MEXEC_AGENT", err);
 }

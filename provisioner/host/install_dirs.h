@@ -19,5 +19,8 @@ char *mx_install_images_dir(void);
  * libexec/mexec relative to it, else in the configured prefix's.  NULL with err naming the
  * places looked in when none is executable; caller frees. */
 char *mx_install_agent(mx_err *err);
+/* The same for any program mexec ships in libexec/mexec (mexec-qemu); override names what
+ * overrides it, for the error message. */
+char *mx_install_libexec(const char *name, const char *override, mx_err *err);
 
 #endif

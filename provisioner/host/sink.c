@@ -32,11 +32,6 @@ void mx_sink_output_end(void)
     if (sink && sink->output_end) sink->output_end(sink->ud);
 }
 
-void mx_sink_emit(void *ctx, const char *bytes, size_t len)
-{
-    mx_sink_output(*(const int *)ctx, bytes, len);
-}
-
 /* vasprintf, or NULL when out of memory (the text is dropped, never half-shown). */
 static char *format(const char *fmt, va_list ap)
 {

@@ -75,7 +75,5 @@ void mx_sink_job_ended(const char *job, const char *status, double seconds);
 void mx_sink_workflow_ended(const mx_sink_wf_row *rows, size_t n);
 /* 1 approved, 0 not (also when the sink cannot ask). */
 int mx_sink_approve(const char *job);
-/* An mx_emit_fn (mx_mask.h) sending masked bytes to the sink; ctx points to the stream (int). */
-void mx_sink_emit(void *ctx, const char *bytes, size_t len);
 
 #endif

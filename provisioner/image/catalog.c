@@ -96,7 +96,7 @@ int mx_hash_dirs(const char *const dirs[], size_t ndirs, char out[65], mx_err *e
     for (size_t d = 0; d < ndirs && rc == 0; d++) {
         pathlist pl = {0};
         rc = collect(dirs[d], "", &pl, err);
-        if (rc == 0) qsort(pl.v, pl.n, sizeof *pl.v, cmp_str);
+        if (rc == 0 && pl.n) qsort(pl.v, pl.n, sizeof *pl.v, cmp_str);
         for (size_t i = 0; i < pl.n; i++) {
             if (rc == 0) {
                 mx_buf content;
@@ -268,23 +268,4 @@ int mx_image_require_built(const mx_image *img, mx_err *err)
                        "has %s",
                        img->ref, img->pin, img->dir, img->sha256 ? img->sha256 : "none recorded");
     return 0;
-}
-
-void mx_image_free(mx_image *img)
-{
-    free(img->ref);
-    free(img->recipe);
-    free(img->pin);
-    free(img->recipe_dir);
-    free(img->recipe_hash);
-    free(img->dir);
-    free(img->base);
-    free(img->kernel);
-    free(img->initrd);
-    free(img->manifest);
-    free(img->cmdline);
-    free(img->sha256);
-    free(img->tag_record);
-    free(img->firmware);
-    memset(img, 0, sizeof *img);
 }

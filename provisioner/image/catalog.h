@@ -11,26 +11,8 @@
 
 #include "cfg_yaml.h"
 #include "host_config.h"
+#include "image.h"
 #include "mx_err.h"
-
-typedef struct mx_image {
-    char *ref;    /* NAME:TAG as asked */
-    char *recipe; /* directory under images_dir */
-    char *pin;    /* optional sha256 of base.qcow2 the catalog insists on */
-    char *recipe_dir;
-    char *recipe_hash; /* names the build: today's recipe's, or a frozen tag's recorded one */
-    char *dir;         /* the build's directory in the store: IMAGE_STORE/RECIPE/recipe_hash */
-    char *base, *kernel, *initrd, *manifest;
-    char *cmdline; /* kernel command line (read from the build), NULL until built */
-    char *sha256;  /* base.qcow2's sha256 as the build's manifest.json records it, or NULL */
-    /* NULL: direct kernel boot (recipe builds); "bios": an imported disk that boots through
-     * the firmware (image_import.h), with no kernel, initrd or cmdline of ours */
-    char *firmware;
-    int built;
-    int dated;        /* the tag is dated (YYYY.MM.N, YYYYMM-NN): frozen at its first build */
-    int frozen;       /* a dated tag with a record: dir is the build it was frozen to */
-    char *tag_record; /* dated tags: IMAGE_STORE/RECIPE/tags/TAG.json, else NULL */
-} mx_image;
 
 typedef struct mx_catalog {
     char *path;
@@ -59,7 +41,6 @@ int mx_image_require_built(const mx_image *img, mx_err *err);
 /* Looks at the store again (another process may have built it meanwhile): built, cmdline,
  * sha256. */
 void mx_image_refresh(mx_image *img);
-void mx_image_free(mx_image *img);
 
 /* SHA-256 (hex) over every file below each directory: relative name and contents, sorted. */
 int mx_hash_dirs(const char *const dirs[], size_t ndirs, char out[65], mx_err *err);

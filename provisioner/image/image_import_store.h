@@ -4,8 +4,8 @@
 #ifndef MX_IMAGE_IMPORT_STORE_H
 #define MX_IMAGE_IMPORT_STORE_H
 
-#include "catalog.h"
 #include "host_config.h"
+#include "image.h" /* not catalog.h: catalog.c includes this header */
 #include "mx_err.h"
 
 #define MX_IMPORTED_DIR "imported"

@@ -19,18 +19,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *text = NULL;
-    int n = vasprintf(&text, fmt, ap);
-    va_end(ap);
-    if (n >= 0) mx_sink_note("import: %s", text);
-    free(text);
-}
-
 static int sha256_file(const char *path, char out[65], mx_err *err)
 {
     mx_autoclose int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -56,7 +44,7 @@ static json_t *facts_json(const mx_buf *facts, json_t **found)
 {
     json_t *os = json_object();
     *found = json_array();
-    if (!os || !*found) abort();
+    if (!os || !*found) mx_oom();
     static const char *const keys[] = {"id", "version_id", "codename", "pretty_name", "arch"};
     for (const char *l = facts->data; l && *l;) {
         const char *nl = strchr(l, '\n');
@@ -170,12 +158,17 @@ static int run_steps(const mx_host_config *hc, const mx_import_opts *o, const ch
     mx_autofree char *converted = mx_path_join(work, "converted.qcow2");
     mx_autofree char *base = mx_path_join(work, "base.qcow2");
     mx_import_file f;
-    say("copying %s%s", o->file, o->sha256 ? " and checking its sha256" : "");
+    mx_sink_note("import: "
+                 "copying %s%s",
+                 o->file, o->sha256 ? " and checking its sha256" : "");
     if (mx_import_copy_verified(o->file, source, o->sha256, lim, stop, &f, err) < 0) return -1;
-    say("sha256 %s%s", f.sha256, o->sha256 ? " (as given)" : " (not checked: no --sha256)");
+    mx_sink_note("import: "
+                 "sha256 %s%s",
+                 f.sha256, o->sha256 ? " (as given)" : " (not checked: no --sha256)");
     if (mx_import_probe(source, lim, &f, err) < 0) return mx_wrap(err, "%s", o->file);
-    say("%s image, %.1f GiB disk; converting it into a standalone qcow2", f.format,
-        (double)f.vsize / (1024.0 * 1024 * 1024));
+    mx_sink_note("import: "
+                 "%s image, %.1f GiB disk; converting it into a standalone qcow2",
+                 f.format, (double)f.vsize / (1024.0 * 1024 * 1024));
     if (mx_import_convert(source, &f, converted, o->disk_bytes, lim, stop, err) < 0) return -1;
     unlink(source);
     if (mx_import_check_bootable(converted, work, err) < 0) return mx_wrap(err, "%s", o->file);
@@ -184,9 +177,13 @@ static int run_steps(const mx_host_config *hc, const mx_import_opts *o, const ch
     int rc = mx_import_guest(hc, o->ref, converted, work, base, o->fetch_only, &rep, stop, err);
     if (rc == 0 && o->fetch_only) {
         mx_autofree char *cache = mx_import_deb_cache(hc);
-        say("--fetch-only: the packages this image needs are in %s; nothing imported", cache);
+        mx_sink_note("import: "
+                     "--fetch-only: the packages this image needs are in %s; nothing imported",
+                     cache);
     } else if (rc == 0) {
-        say("%zu packages installed; writing the manifest", rep.ninstalled);
+        mx_sink_note("import: "
+                     "%zu packages installed; writing the manifest",
+                     rep.ninstalled);
         rc = write_manifest(work, o, &f, &rep, err);
         if (rc == 0) rc = publish(hc, work, name, tag, o->ref, err);
     }
@@ -220,6 +217,9 @@ int mx_image_import(const mx_host_config *hc, const mx_catalog *cat, const mx_im
     /* published (renamed away) on success; a failure or --fetch-only leaves nothing */
     if (rc < 0 || o->fetch_only) mx_rm_rf(work, NULL);
     close(lock_fd);
-    if (rc == 0 && !o->fetch_only) say("%s imported in %lld s", o->ref, (long long)time(NULL) - t0);
+    if (rc == 0 && !o->fetch_only)
+        mx_sink_note("import: "
+                     "%s imported in %lld s",
+                     o->ref, (long long)time(NULL) - t0);
     return rc;
 }

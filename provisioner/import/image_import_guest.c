@@ -15,6 +15,7 @@
 #include "ssh.h"
 #include "ssh_run.h"
 #include "vm.h"
+#include "vm_guest.h"
 #include "sink.h"
 
 #include <libvirt/virterror.h>
@@ -26,7 +27,7 @@
 #include <unistd.h>
 
 #define GUEST_DIR "/tmp/mexec-import"
-#define JOB_USER "circleci"
+#define JOB_USER MX_GUEST_USER
 #define MIB (1024 * 1024)
 /* what import reads from the guest: no more than this each */
 #define FACTS_CAP (64 * 1024)
@@ -37,18 +38,6 @@
 #define SHORT_S 120
 #define INSTALL_S 1800
 #define POWEROFF_S 300
-
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *text = NULL;
-    int n = vasprintf(&text, fmt, ap);
-    va_end(ap);
-    if (n >= 0) mx_sink_note("import: %s", text);
-    free(text);
-}
 
 char *mx_import_deb_cache(const mx_host_config *hc)
 {
@@ -108,14 +97,12 @@ static int boot(guest *g, const char *ref, const char *base, double *boot_s, mx_
     if (mx_vm_prepare(&g->vm, g->hc, "import", err) < 0) return mx_wrap(err, "prepare VM");
     mx_image img = {.ref = (char *)ref, .base = (char *)base, .firmware = "bios", .built = 1};
     mx_rclass rc = {.name = "import", .vcpus = 2, .memory_mib = 2048};
-    say("booting %s once (firmware boot, cloud-init from the seed) as %s", ref, g->vm.domain_name);
+    mx_sink_note("import: "
+                 "booting %s once (firmware boot, cloud-init from the seed) as %s",
+                 ref, g->vm.domain_name);
     if (mx_vm_boot(&g->vm, g->hc, &img, &rc, err) < 0) return mx_wrap(err, "boot VM");
     long long deadline = mx_now_ms() + (long long)g->hc->boot_timeout_s * 1000;
-    mx_ssh_target t = {.port = g->vm.ssh_port,
-                       .user = JOB_USER,
-                       .host_pub = g->vm.host_pub,
-                       .client_key = g->vm.client_key,
-                       .client_pub = g->vm.client_pub};
+    mx_ssh_target t = mx_vm_ssh_target(&g->vm);
     if (mx_ssh_connect(&g->ssh, &t, deadline, g->stop, err) < 0) {
         mx_autofree char *tail = mx_vm_console_tail(&g->vm, 15);
         if (tail && !*g->stop) mx_sink_note("last lines of the guest console:\n%s", tail);
@@ -125,7 +112,9 @@ static int boot(guest *g, const char *ref, const char *base, double *boot_s, mx_
                        JOB_USER);
     }
     *boot_s = (double)(mx_now_ms() - t0) / 1000.0;
-    say("guest up after %.1f s; waiting for cloud-init to finish", *boot_s);
+    mx_sink_note("import: "
+                 "guest up after %.1f s; waiting for cloud-init to finish",
+                 *boot_s);
     /* `cloud-init status --wait` exits 1 on errors, 2 on recoverable ones (22.x+): reported,
      * not fatal, since the seed's part (user, keys) evidently worked */
     mx_ssh_run_opts o = {.out_cap = FACTS_CAP, .timeout_s = CLOUD_INIT_WAIT_S, .stop = g->stop};
@@ -135,7 +124,10 @@ static int boot(guest *g, const char *ref, const char *base, double *boot_s, mx_
     int r = mx_ssh_run(&g->ssh, "cloud-init status --wait", &o, &out, NULL, &status, err);
     mx_buf_free(&out);
     if (r < 0) return mx_wrap(err, "wait for cloud-init");
-    if (status != 0) say("cloud-init reports errors (status %d); going on", status);
+    if (status != 0)
+        mx_sink_note("import: "
+                     "cloud-init reports errors (status %d); going on",
+                     status);
     return 0;
 }
 
@@ -273,8 +265,9 @@ static int install(guest *g, const char *list, mx_import_report *rep, mx_err *er
     int rc = mx_ssh_upload(&g->ssh, tarfile, GUEST_DIR "/debs.tar", 0644, err);
     unlink(tarfile);
     if (rc < 0) return mx_wrap(err, "upload the packages");
-    say("uploaded %zu packages in %.1f s; installing them in the image (no network)",
-        rep->ninstalled, (double)(mx_now_ms() - t0) / 1000.0);
+    mx_sink_note("import: "
+                 "uploaded %zu packages in %.1f s; installing them in the image (no network)",
+                 rep->ninstalled, (double)(mx_now_ms() - t0) / 1000.0);
     t0 = mx_now_ms();
     /* apt's account of the install stays with the image (import.log beside its manifest) */
     mx_buf out;
@@ -285,7 +278,9 @@ static int install(guest *g, const char *list, mx_import_report *rep, mx_err *er
     if (rc == 0) rc = mx_write_file(log, out.data ? out.data : "", out.len, 0644, err);
     mx_buf_free(&out);
     if (rc < 0) return -1;
-    say("installed in %.1f s", (double)(mx_now_ms() - t0) / 1000.0);
+    mx_sink_note("import: "
+                 "installed in %.1f s",
+                 (double)(mx_now_ms() - t0) / 1000.0);
     return 0;
 }
 
@@ -335,7 +330,8 @@ static int complete(guest *g, const char *out_qcow2, int fetch_only, mx_import_r
         return -1;
     mx_ssh_close(&g->ssh);
     if (wait_poweroff(g, err) < 0) return -1;
-    say("powered off; flattening the disk into the new base");
+    mx_sink_note("import: "
+                 "powered off; flattening the disk into the new base");
     return flatten(g, out_qcow2, err);
 }
 

@@ -88,7 +88,7 @@ static int unknown(const char *tmpl, const action *a, mx_err *err)
 int mx_cache_key_needs(const char *tmpl, char ***files, size_t *nfiles, int *arch, mx_err *err)
 {
     const char *p = tmpl;
-    action a;
+    action a = {0};
     int r;
     while ((r = next_action(&p, NULL, &a, err)) > 0) {
         int bad;
@@ -171,7 +171,7 @@ int mx_cache_key_render(const char *tmpl, const mx_key_facts *f, char **out, mx_
     mx_buf_init(&b);
     mx_buf_adds(&b, "");
     const char *p = tmpl;
-    action a;
+    action a = {0};
     int r;
     while ((r = next_action(&p, &b, &a, err)) > 0)
         if (render_action(&b, &a, f, tmpl, err) < 0) {

@@ -1,4 +1,5 @@
 #include "cache_store.h"
+#include "mx_num.h"
 #include "mx_buf.h"
 #include "mx_cleanup.h"
 #include "mx_fs.h"
@@ -7,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +24,8 @@ static char *hex_sha256(const char *s)
 {
     char d[MX_SHA256_DIGEST_LEN];
     mx_err err;
-    if (mx_sha256_digest(s, strlen(s), d, &err) < 0) abort(); /* OpenSSL without SHA-256 */
+    /* SHA-256 is built into OpenSSL: only allocating its context can fail */
+    if (mx_sha256_digest(s, strlen(s), d, &err) < 0) mx_oom();
     return mx_xstrdup(d + strlen("sha256:"));
 }
 
@@ -100,9 +103,10 @@ static int read_meta(const char *path, char **key, long long *created)
     mx_buf_adds(&b, "");
     int rc = -1;
     if (strncmp(b.data, META_MAGIC, strlen(META_MAGIC)) == 0) {
-        char *p = b.data + strlen(META_MAGIC), *end;
-        *created = strtoll(p, &end, 10);
-        if (*end == '\n') {
+        const char *p = b.data + strlen(META_MAGIC), *end;
+        long long t;
+        if (mx_parse_int_prefix(p, LLONG_MIN, LLONG_MAX, &t, &end) == 0 && *end == '\n') {
+            *created = t;
             *key = mx_xstrdup(end + 1);
             rc = 0;
         }
@@ -214,12 +218,10 @@ static int older(const void *a, const void *b)
     return strcmp(x->meta, y->meta);
 }
 
-/* Every entry of every project, with its size and last use. */
-static size_t list_entries(const char *root, entry **out, long long *total)
+/* Calls fn with every name (dot files too) in every project directory under root. */
+static void for_each_in_projects(const char *root,
+                                 void (*fn)(const char *pdir, const char *name, void *ud), void *ud)
 {
-    size_t n = 0, cap = 16;
-    entry *v = mx_xcalloc(cap, sizeof *v);
-    *total = 0;
     DIR *d = opendir(root);
     struct dirent *p;
     while (d && (p = readdir(d))) {
@@ -227,25 +229,44 @@ static size_t list_entries(const char *root, entry **out, long long *total)
         mx_autofree char *pdir = mx_path_join(root, p->d_name);
         DIR *pd = opendir(pdir);
         struct dirent *e;
-        while (pd && (e = readdir(pd))) {
-            if (e->d_name[0] == '.' || !ends_with(e->d_name, ".meta")) continue;
-            char *meta = mx_path_join(pdir, e->d_name);
-            char *tar = mx_xasprintf("%.*s.tar", (int)(strlen(meta) - 5), meta);
-            struct stat ms, ts;
-            if (stat(meta, &ms) < 0 || stat(tar, &ts) < 0) {
-                free(meta);
-                free(tar);
-                continue;
-            }
-            if (n == cap) v = mx_xrealloc(v, (cap *= 2) * sizeof *v);
-            v[n++] = (entry){meta, tar, (long long)ts.st_size, ms.st_mtim};
-            *total += (long long)ts.st_size;
-        }
+        while (pd && (e = readdir(pd)))
+            fn(pdir, e->d_name, ud);
         if (pd) closedir(pd);
     }
     if (d) closedir(d);
-    *out = v;
-    return n;
+}
+
+typedef struct entry_list {
+    entry *v;
+    size_t n, cap;
+    long long total;
+} entry_list;
+
+static void add_entry(const char *pdir, const char *name, void *ud)
+{
+    entry_list *l = ud;
+    if (name[0] == '.' || !ends_with(name, ".meta")) return;
+    char *meta = mx_path_join(pdir, name);
+    char *tar = mx_xasprintf("%.*s.tar", (int)(strlen(meta) - 5), meta);
+    struct stat ms, ts;
+    if (stat(meta, &ms) < 0 || stat(tar, &ts) < 0) {
+        free(meta);
+        free(tar);
+        return;
+    }
+    if (l->n == l->cap) l->v = mx_xrealloc(l->v, (l->cap *= 2) * sizeof *l->v);
+    l->v[l->n++] = (entry){meta, tar, (long long)ts.st_size, ms.st_mtim};
+    l->total += (long long)ts.st_size;
+}
+
+/* Every entry of every project, with its size and last use. */
+static size_t list_entries(const char *root, entry **out, long long *total)
+{
+    entry_list l = {.v = mx_xcalloc(16, sizeof *l.v), .n = 0, .cap = 16, .total = 0};
+    for_each_in_projects(root, add_entry, &l);
+    *total = l.total;
+    *out = l.v;
+    return l.n;
 }
 
 /* Evicts under a lock already held. */
@@ -272,6 +293,7 @@ static int evict_locked(const char *root, long long max_bytes, int *removed)
     return 0;
 }
 
+// cppcheck-suppress unusedFunction ; no caller in mexec yet (only cache_store_test)
 int mx_cache_evict(const char *root, long long max_bytes, int *removed, mx_err *err)
 {
     int fd = lock_root(root, err);
@@ -322,32 +344,26 @@ static long temp_pid(const char *name)
     if (strncmp(name, ".incoming-", 10) == 0) p = name + 10;
     if (strncmp(name, ".restore-", 9) == 0) p = name + 9;
     if (!p) return -1;
-    char *end;
-    long pid = strtol(p, &end, 10);
-    return *end == '-' && pid > 0 ? pid : -1;
+    const char *end;
+    long long pid;
+    if (mx_parse_int_prefix(p, 1, INT_MAX, &pid, &end) < 0 || *end != '-') return -1;
+    return (long)pid;
+}
+
+/* Removes name in pdir if it is the temporary of a process that is gone; counts it in *ud. */
+static void gc_temp(const char *pdir, const char *name, void *ud)
+{
+    long pid = temp_pid(name);
+    /* also the downloads' own temporaries: ".incoming-PID-N.XXXXXX" */
+    if (pid < 0 && name[0] == '.' && name[1] == '.') pid = temp_pid(name + 1);
+    if (pid < 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH) return;
+    mx_autofree char *path = mx_path_join(pdir, name);
+    *(int *)ud += unlink(path) == 0;
 }
 
 int mx_cache_gc(const char *root)
 {
     int n = 0;
-    DIR *d = opendir(root);
-    struct dirent *p;
-    while (d && (p = readdir(d))) {
-        if (p->d_name[0] == '.') continue;
-        mx_autofree char *pdir = mx_path_join(root, p->d_name);
-        DIR *pd = opendir(pdir);
-        struct dirent *e;
-        while (pd && (e = readdir(pd))) {
-            long pid = temp_pid(e->d_name);
-            /* also the downloads' own temporaries: ".incoming-PID-N.XXXXXX" */
-            if (pid < 0 && e->d_name[0] == '.' && e->d_name[1] == '.')
-                pid = temp_pid(e->d_name + 1);
-            if (pid < 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
-            mx_autofree char *path = mx_path_join(pdir, e->d_name);
-            n += unlink(path) == 0;
-        }
-        if (pd) closedir(pd);
-    }
-    if (d) closedir(d);
+    for_each_in_projects(root, gc_temp, &n);
     return n;
 }

@@ -33,8 +33,8 @@ char *mx_expand_vars(const char *s, const mx_envlist *env, char **missing)
             if (end && end > p + 2 && name_start(p[2])) {
                 start = p + 2;
                 len = (size_t)(end - start);
-                for (size_t i = 0; i < len; i++)
-                    if (!name_char(start[i])) start = NULL;
+                for (size_t i = 0; i < len && start; i++)
+                    if (!name_char(start[i])) start = NULL; /* not a ${NAME}: kept as written */
                 skip = len + 3;
             }
         } else if (p[0] == '$' && name_start(p[1])) {

@@ -16,6 +16,7 @@
 typedef struct node {
     mx_run_opts o;
     const mx_host_config *hc;
+    mx_node_run_fn run;
     mx_job_proc proc;
     int result;
     mx_err err;
@@ -25,10 +26,11 @@ typedef struct node {
 static int run_node(void *arg, mx_err *err)
 {
     node *nd = arg;
-    return mx_job_run(nd->hc, &nd->o, err);
+    return nd->run(nd->hc, &nd->o, err);
 }
 
-int mx_job_run_nodes(const mx_host_config *hc, const mx_run_opts *o, int n, mx_err *err)
+int mx_job_run_nodes(const mx_host_config *hc, const mx_run_opts *o, int n, mx_node_run_fn run,
+                     mx_err *err)
 {
     node *nodes = mx_xcalloc((size_t)n, sizeof *nodes);
     mx_job_proc **procs = mx_xcalloc((size_t)n, sizeof *procs);
@@ -39,6 +41,7 @@ int mx_job_run_nodes(const mx_host_config *hc, const mx_run_opts *o, int n, mx_e
         nodes[i].o.node_index = i;
         nodes[i].o.node_total = n;
         nodes[i].hc = hc;
+        nodes[i].run = run;
         procs[i] = &nodes[i].proc;
         mx_autofree char *prefix = mx_xasprintf("%s/%d | ", o->job_name, i);
         fflush(NULL);

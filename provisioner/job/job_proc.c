@@ -1,10 +1,13 @@
 #include "job_proc.h"
+#include "mx_num.h"
+#include "mx_buf.h"
 #include "mx_fs.h"
 #include "mx_proc.h"
 #include "sink.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -169,8 +172,9 @@ static int verdict(mx_job_proc *p, int wstatus, int *result, mx_err *err)
         return *result = -1;
     }
     *tab = '\0';
-    int code = atoi(buf);
-    if (code == MX_OK || code == MX_JOB_FAILED) return *result = code;
+    long long code = -1;
+    mx_parse_int(buf, INT_MIN, INT_MAX, &code); /* not a number: -1, an infrastructure error */
+    if (code == MX_OK || code == MX_JOB_FAILED) return *result = (int)code;
     mx_fail(err, code == MX_USAGE ? MX_USAGE : MX_INFRA, "%s", tab + 1);
     return *result = -1;
 }

@@ -22,6 +22,7 @@
 #include "signals.h"
 #include "ssh.h"
 #include "vm.h"
+#include "vm_guest.h"
 #include "vm_xml.h"
 #include "sink.h"
 
@@ -140,7 +141,7 @@ static char *step_workdir(const mx_job *job, const char *dir)
 static int upload_inputs(job_ctx *c, mx_err *err)
 {
     /* a restored snapshot has the agent installed already (snapshot.h) */
-    mx_autofree char *agent_remote = mx_xasprintf("/tmp/mexec-agent-%s", c->vm.job_id);
+    mx_autofree char *agent_remote = mx_vm_agent_path(&c->vm);
     if (!c->vm.agent && mx_ssh_upload(&c->ssh, c->agent_local, agent_remote, 0700, err) < 0)
         return mx_wrap(err, "upload agent");
     c->archives = mx_xcalloc(c->job.nsteps, sizeof *c->archives);
@@ -159,7 +160,7 @@ static int upload_inputs(job_ctx *c, mx_err *err)
     return rc;
 }
 
-/* Runs one step; returns its exit status (0 = success), or -1 on a session failure. */
+/* The protocol's step kind for a job step the agent runs (anything not listed is a `run`). */
 static enum mx_step_kind proto_kind(enum mx_job_step_kind k)
 {
     switch (k) {
@@ -499,12 +500,7 @@ static int boot_and_run(job_ctx *c, mx_err *err)
     /* from the domain's start: a wait for capacity before it is not the guest's boot */
     long long deadline = mx_now_ms() + (long long)c->hc->boot_timeout_s * 1000;
     if (mx_stop) return mx_fail(err, MX_INFRA, "interrupted");
-    c->target = (mx_ssh_target){.port = c->vm.ssh_port,
-                                .user = "circleci",
-                                .host_pub = c->vm.host_pub,
-                                .client_key = c->vm.client_key,
-                                .client_pub = c->vm.client_pub,
-                                .retry_ms = c->vm.restored ? 100 : 0};
+    c->target = mx_vm_ssh_target(&c->vm);
     if (mx_ssh_connect(&c->ssh, &c->target, deadline, &mx_stop, err) < 0) {
         mx_autofree char *tail = mx_vm_console_tail(&c->vm, 15);
         /* the guest wrote it: masked like its output */
@@ -517,9 +513,8 @@ static int boot_and_run(job_ctx *c, mx_err *err)
                  (double)(mx_now_ms() - c->t0) / 1000.0);
     if (upload_inputs(c, err) < 0) return -1;
     if (job_steps_begin(c, info.branch, sha, err) < 0) return -1;
-    mx_autofree char *agent_remote = mx_xasprintf("/tmp/mexec-agent-%s", c->vm.job_id);
-    if (mx_session_start(&c->se, &c->ssh, c->vm.agent ? c->vm.agent : agent_remote, &c->secrets,
-                         &mx_stop, err) < 0)
+    mx_autofree char *agent_remote = mx_vm_agent_path(&c->vm);
+    if (mx_session_start(&c->se, &c->ssh, agent_remote, &c->secrets, &mx_stop, err) < 0)
         return mx_wrap(err, "start agent");
     mx_trace("agent started");
     int rc = run_steps(c, err);
@@ -573,7 +568,7 @@ int mx_job_run(const mx_host_config *hc, const mx_run_opts *o, mx_err *err)
         mx_envlist_free(&c.context_env);
         mx_image_free(&c.img);
         mx_job_free(&c.job);
-        return mx_job_run_nodes(hc, o, n, err);
+        return mx_job_run_nodes(hc, o, n, mx_job_run, err);
     }
     if (rc == 0) {
         c.agent_local = mx_agent_binary(err);

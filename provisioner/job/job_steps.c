@@ -72,7 +72,7 @@ void mx_job_steps_say(const mx_job_steps *js, const char *fmt, ...)
     va_list ap;
     va_start(ap, fmt);
     char *text = NULL;
-    if (vasprintf(&text, fmt, ap) < 0) abort();
+    if (vasprintf(&text, fmt, ap) < 0) mx_oom();
     va_end(ap);
     char *shown = mx_job_steps_clean(js, text);
     mx_sink_log("%s", shown);
@@ -125,6 +125,31 @@ void mx_job_steps_rm_guest(mx_job_steps *js, const char *path)
 char *mx_job_steps_guest_tar(const mx_job_steps *js, size_t i)
 {
     return mx_xasprintf("/tmp/mexec-step-%s-%zu.tar", js->c.job_id, i);
+}
+
+int mx_job_steps_pack(mx_job_steps *js, size_t i, enum mx_step_kind kind, char *remote,
+                      char **paths, size_t npaths, const mx_envlist *env, int *empty, int *is_file,
+                      mx_err *err)
+{
+    const mx_step *st = &js->c.job->steps[i];
+    mx_msg m = {.type = MX_MSG_STEP,
+                .id = (int)i + 1,
+                .kind = kind,
+                .name = st->name,
+                .workdir = js->c.job->workdir,
+                .archive = remote,
+                .paths = paths,
+                .npaths = npaths,
+                .no_output_timeout_s = st->no_output_timeout_s,
+                .env = env->v,
+                .nenv = env->n};
+    mx_msg end;
+    if (mx_job_steps_exchange(js, &m, &end, err) < 0) return -1;
+    int status = mx_job_steps_status(js, &end);
+    *empty = end.nvalues == 1 && strcmp(end.values[0], "empty") == 0;
+    if (is_file) *is_file = end.nvalues == 1 && strcmp(end.values[0], "file") == 0;
+    mx_msg_clear(&end);
+    return status;
 }
 
 int mx_job_steps_run(mx_job_steps *js, size_t i, const mx_envlist *env, mx_err *err)

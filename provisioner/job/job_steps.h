@@ -82,6 +82,13 @@ mx_ssh *mx_job_steps_xfer(mx_job_steps *js, mx_err *err);
 void mx_job_steps_rm_guest(mx_job_steps *js, const char *path);
 /* "/tmp/mexec-step-JOBID-I.tar"; caller frees. */
 char *mx_job_steps_guest_tar(const mx_job_steps *js, size_t i);
+/* Has the agent pack paths (relative to the job's workdir) into the guest archive remote for
+ * step i, kind MX_STEP_PACK or MX_STEP_COLLECT: the step's exit status (-1 with *err when the
+ * session failed); *empty when none of the paths existed, *is_file (unless NULL) when the one
+ * path is a file. */
+int mx_job_steps_pack(mx_job_steps *js, size_t i, enum mx_step_kind kind, char *remote,
+                      char **paths, size_t npaths, const mx_envlist *env, int *empty, int *is_file,
+                      mx_err *err);
 
 int mx_job_steps_restore_cache(mx_job_steps *js, size_t i, const mx_envlist *env, mx_err *err);
 int mx_job_steps_save_cache(mx_job_steps *js, size_t i, const mx_envlist *env, mx_err *err);

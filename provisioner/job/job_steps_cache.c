@@ -215,22 +215,9 @@ int mx_job_steps_save_cache(mx_job_steps *js, size_t i, const mx_envlist *env, m
     }
     mx_job_steps_say(js, "Creating cache archive for key %s:", key);
     mx_autofree char *remote = mx_job_steps_guest_tar(js, i);
-    mx_msg m = {.type = MX_MSG_STEP,
-                .id = (int)i + 1,
-                .kind = MX_STEP_PACK,
-                .name = st->name,
-                .workdir = js->c.job->workdir,
-                .archive = remote,
-                .paths = st->paths,
-                .npaths = st->npaths,
-                .no_output_timeout_s = st->no_output_timeout_s,
-                .env = env->v,
-                .nenv = env->n};
-    mx_msg end;
-    if (mx_job_steps_exchange(js, &m, &end, err) < 0) return -1;
-    int status = mx_job_steps_status(js, &end);
-    int empty = end.nvalues == 1 && strcmp(end.values[0], "empty") == 0;
-    mx_msg_clear(&end);
+    int empty;
+    int status = mx_job_steps_pack(js, i, MX_STEP_PACK, remote, st->paths, st->npaths, env, &empty,
+                                   NULL, err);
     if (status != 0) return status;
     if (empty) {
         mx_job_steps_say(js, "Warning: none of the paths exist; no cache was saved");

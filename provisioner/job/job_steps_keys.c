@@ -98,7 +98,7 @@ static int select_keys(const mx_host_steps *hs, const mx_step *st, const mx_host
         if (!k) {
             mx_buf known;
             mx_buf_init(&known);
-            for (size_t j = 0; j < hs->nssh_keys; j++)
+            for (size_t j = 0; hs->ssh_keys && j < hs->nssh_keys; j++)
                 mx_buf_printf(&known, "%s%s", j ? ", " : "", hs->ssh_keys[j].name);
             mx_sink_log(
                 "add_ssh_keys: no key \"%s\" in this host's settings (ssh_keys in host.yaml; "

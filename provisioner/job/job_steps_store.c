@@ -36,23 +36,9 @@ static int fetch(mx_job_steps *js, size_t i, const mx_envlist *env, long long ma
     const mx_step *st = &js->c.job->steps[i];
     mx_autofree char *remote = mx_job_steps_guest_tar(js, i);
     char *paths[] = {st->path};
-    mx_msg m = {.type = MX_MSG_STEP,
-                .id = (int)i + 1,
-                .kind = MX_STEP_COLLECT,
-                .name = st->name,
-                .workdir = js->c.job->workdir,
-                .archive = remote,
-                .paths = paths,
-                .npaths = 1,
-                .no_output_timeout_s = st->no_output_timeout_s,
-                .env = env->v,
-                .nenv = env->n};
-    mx_msg end;
-    if (mx_job_steps_exchange(js, &m, &end, err) < 0) return -1;
-    int status = mx_job_steps_status(js, &end);
-    int empty = end.nvalues == 1 && strcmp(end.values[0], "empty") == 0;
-    *is_file = end.nvalues == 1 && strcmp(end.values[0], "file") == 0;
-    mx_msg_clear(&end);
+    int empty;
+    int status =
+        mx_job_steps_pack(js, i, MX_STEP_COLLECT, remote, paths, 1, env, &empty, is_file, err);
     if (status) return status;
     if (empty) return 2;
     mx_ssh *x = mx_job_steps_xfer(js, err);

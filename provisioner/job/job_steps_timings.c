@@ -3,6 +3,7 @@
  * the next run of the job finds all of it in the guest for `circleci tests split
  * --split-by=timings` (MEXEC_TEST_TIMINGS names the file). */
 #include "job_steps.h"
+#include "mx_num.h"
 #include "mx_buf.h"
 #include "mx_cleanup.h"
 #include "mx_fs.h"
@@ -11,6 +12,7 @@
 
 #include <dirent.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +48,7 @@ static json_t *load_all(const char *dir)
     DIR *d = opendir(dir);
     if (!d) return NULL;
     json_t *all = json_array();
-    if (!all) abort();
+    if (!all) mx_oom();
     struct dirent *e;
     while ((e = readdir(d))) {
         if (e->d_name[0] == '.') continue;
@@ -76,7 +78,7 @@ int mx_job_steps_prepare(mx_job_steps *js, mx_ssh *ssh, mx_envlist *env, mx_err 
     mx_autofree char *remote = mx_xasprintf("/tmp/mexec-timings-%s.json", js->c.job_id);
     char *text = json_dumps(all, JSON_COMPACT);
     json_decref(all);
-    if (!text) abort();
+    if (!text) mx_oom();
     int rc = mx_write_file(local, text, strlen(text), 0600, err);
     free(text);
     if (rc == 0) rc = mx_ssh_upload(ssh, local, remote, 0644, err);
@@ -106,9 +108,10 @@ static void keep_timings(mx_job_steps *js)
     DIR *d = opendir(dir);
     struct dirent *e;
     while (d && (e = readdir(d))) {
-        char *end;
-        long n = strtol(e->d_name, &end, 10);
-        if (end != e->d_name && strcmp(end, ".json") == 0 && n >= total) {
+        const char *end;
+        long long n;
+        if (mx_parse_int_prefix(e->d_name, 0, LLONG_MAX, &n, &end) == 0 &&
+            strcmp(end, ".json") == 0 && n >= total) {
             mx_autofree char *p = mx_path_join(dir, e->d_name);
             unlink(p);
         }

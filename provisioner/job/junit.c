@@ -1,4 +1,6 @@
 #include "junit.h"
+#include "mx_num.h"
+#include "mx_buf.h"
 
 #include <jansson.h>
 #include <libxml/parser.h>
@@ -49,15 +51,14 @@ static char *attr(const xmlNode *n, const char *name)
 static double seconds(const char *s)
 {
     if (!s) return 0;
-    char *end;
     /* "1,234.5" as some reporters write it */
     mx_buf b;
     mx_buf_init(&b);
     for (const char *c = s; *c; c++)
         if (*c != ',') mx_buf_add(&b, c, 1);
     mx_buf_adds(&b, "");
-    double t = strtod(b.data, &end);
-    int ok = end != b.data && *end == '\0' && t >= 0 && t < 1e9;
+    double t = 0;
+    int ok = mx_parse_double(b.data, &t) == 0 && t >= 0 && t < 1e9;
     mx_buf_free(&b);
     return ok ? t : 0;
 }
@@ -186,25 +187,25 @@ void mx_junit_summary(const mx_junit *j, size_t slowest, mx_buf *out)
 
 static void set_opt_str(json_t *o, const char *k, const char *v)
 {
-    if (v && json_object_set_new(o, k, json_string(v)) != 0) abort();
+    if (v && json_object_set_new(o, k, json_string(v)) != 0) mx_oom();
 }
 
 char *mx_junit_timings_json(const mx_junit *j)
 {
     json_t *a = json_array();
-    if (!a) abort();
+    if (!a) mx_oom();
     for (size_t i = 0; i < j->n; i++) {
         json_t *o = json_object();
-        if (!o) abort();
+        if (!o) mx_oom();
         set_opt_str(o, "file", j->v[i].file);
         set_opt_str(o, "classname", j->v[i].classname);
         set_opt_str(o, "name", j->v[i].name);
         if (json_object_set_new(o, "time", json_real(j->v[i].time)) != 0 ||
             json_array_append_new(a, o) != 0)
-            abort();
+            mx_oom();
     }
     char *s = json_dumps(a, JSON_COMPACT);
     json_decref(a);
-    if (!s) abort();
+    if (!s) mx_oom();
     return s;
 }

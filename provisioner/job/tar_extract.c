@@ -163,7 +163,7 @@ int mx_tar_extract(const char *tar, const char *dest, const char *prefix, const 
     int dirfd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dirfd < 0) return mx_fail_errno(err, MX_INFRA, "open %s", dest);
     struct archive *a = archive_read_new();
-    if (!a) abort();
+    if (!a) mx_oom();
     /* tar only (GNU, pax, ustar): what the agent writes; nothing compressed */
     archive_read_support_format_tar(a);
     int rc;

@@ -3,6 +3,7 @@
  * two concurrent jobs), and where this job's layers go.  Layers are listed with libarchive
  * (workspace_tar.c): plain tar, headers only. */
 #include "workspace.h"
+#include "mx_num.h"
 #include "mx_buf.h"
 #include "mx_fs.h"
 
@@ -20,7 +21,8 @@ static long layer_number(const char *name)
 {
     size_t digits = strspn(name, "0123456789");
     if (digits == 0 || digits > 9 || strcmp(name + digits, ".tar") != 0) return -1;
-    return strtol(name, NULL, 10);
+    long long n;
+    return mx_parse_int_prefix(name, 0, 999999999, &n, NULL) == 0 ? (long)n : -1;
 }
 
 typedef struct numbered {
@@ -257,7 +259,7 @@ static int on_member(void *ctx, const mx_ws_member *m, mx_err *err)
         l->path = mx_xstrdup(m->path);
         l->layer = s->k;
         void *slot = tsearch(l, &s->links, by_path);
-        if (!slot) abort();                         /* out of memory, as mx_xmalloc would say */
+        if (!slot) mx_oom();                        /* tsearch fails only when memory runs out */
         if (*(link_made **)slot != l) link_free(l); /* made again: the first one counts */
     }
     names *f = s->files ? &s->files[s->l->v[s->k].upstream] : NULL;

@@ -1,5 +1,5 @@
 #!/bin/sh
-# mexec-qemu: the emulator libvirt starts for mexec's domains (provisioner/vm_net.h).
+# mexec-qemu: the emulator libvirt starts for mexec's domains (provisioner/machine/vm_net.h).
 #
 # libvirt runs it as the QEMU user (libvirt-qemu), with what the domain's <qemu:env> sets:
 #   MEXEC_QEMU        the QEMU binary (from libvirt's capabilities)

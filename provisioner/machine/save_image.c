@@ -66,6 +66,7 @@ static int read_head(int fd, const char *path, header *h, char **data, mx_err *e
     return 0;
 }
 
+// cppcheck-suppress unusedFunction ; snapshot_test reads saved images back with it
 char *mx_save_image_xml(const char *path, mx_err *err)
 {
     mx_autoclose int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -84,16 +85,16 @@ static void put32(unsigned char *p, uint32_t v)
 /* The new head: libvirt's header, xml, and the cookie of src; in is left at QEMU's stream. */
 static char *new_head(int in, const char *src, const char *xml, size_t *len, mx_err *err)
 {
-    header h;
+    header h = {0};
     mx_autofree char *data = NULL;
-    if (read_head(in, src, &h, &data, err) < 0) return NULL;
+    if (read_head(in, src, &h, &data, err) < 0 || !data) return NULL;
     /* the cookie: NUL-terminated text at cookie_off (0: none) */
     const char *cookie = h.cookie_off ? data + h.cookie_off : "";
     size_t xml_len = strlen(xml) + 1, cookie_len = h.cookie_off ? strlen(cookie) + 1 : 0;
     if (xml_len + cookie_len > MX_SAVE_MAX_DATA)
         return mx_fail(err, MX_INFRA, "domain XML too large for a save image"), NULL;
     unsigned char head[MX_SAVE_HEADER_LEN] = {0};
-    memcpy(head, MAGIC, MAGIC_LEN);
+    memcpy(head, MAGIC, MAGIC_LEN); // NOLINT(bugprone-not-null-terminated-result): fixed-width
     put32(head + 16, 2);
     put32(head + 20, (uint32_t)(xml_len + cookie_len));
     put32(head + 24, 1); /* was running: resume it */

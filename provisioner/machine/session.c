@@ -158,11 +158,6 @@ static int recv_until(mx_session *se, mx_msg *m, long long deadline_ms, mx_err *
     }
 }
 
-int mx_session_recv(mx_session *se, mx_msg *m, mx_err *err)
-{
-    return recv_until(se, m, 0, err) == 1 ? 0 : -1;
-}
-
 int mx_session_hello(mx_session *se, mx_err *err)
 {
     mx_msg hello = {.type = MX_MSG_HELLO, .version = MX_PROTO_VERSION};

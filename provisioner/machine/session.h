@@ -1,4 +1,4 @@
-/* The host's side of the agent protocol over one SSH channel (or, for tests and benches, over
+/* The host's side of the agent protocol over one SSH channel (or, for tests, over
  * pipes to an agent process).
  *
  * The channel is driven non-blocking so that a SIGINT/SIGTERM (which only sets *stop) is
@@ -83,8 +83,6 @@ int mx_session_start_fds(mx_session *se, int to_fd, int from_fd, int err_fd, pid
 /* Sends m: refused (MX_USAGE) when a field that must arrive exactly is not UTF-8
  * (mx_msg_check); fails when the agent takes nothing for times.send_stall_ms. */
 int mx_session_send(mx_session *se, const mx_msg *m, mx_err *err);
-/* Waits for the next message. */
-int mx_session_recv(mx_session *se, mx_msg *m, mx_err *err);
 
 /* One stream of a step's output on its way to the sink (sink.h): masked, then handed over in
  * one piece per message. */

@@ -141,6 +141,7 @@ static void fd_close(mx_session *se)
 
 static const mx_session_io fd_io = {fd_read, fd_write, fd_wait, fd_exit_status, fd_close};
 
+// cppcheck-suppress unusedFunction ; session_test drives the session over pipes with it
 int mx_session_start_fds(mx_session *se, int to_fd, int from_fd, int err_fd, pid_t pid,
                          const mx_session_times *times, const mx_secrets *secrets,
                          volatile sig_atomic_t *stop, mx_err *err)

@@ -1,10 +1,12 @@
 /* Snapshot keys and the store's snapshot directories (snapshot.h); making one is
  * snapshot_make.c's. */
 #include "snapshot.h"
+#include "mx_num.h"
 #include "mx_cleanup.h"
 #include "mx_fs.h"
 #include "mx_sha256.h"
 
+#include <limits.h>
 #include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
@@ -137,18 +139,19 @@ static int maker_gone(const char *snaps, const char *name)
         return gone;
     }
     if (strncmp(name, ".work.", 6) == 0) {
-        char *end;
-        long pid = strtol(name + 6, &end, 10);
-        return *end == '\0' && pid > 0 && kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+        long long pid;
+        return mx_parse_int(name + 6, 1, INT_MAX, &pid) == 0 && kill((pid_t)pid, 0) < 0 &&
+               errno == ESRCH;
     }
     return 0;
 }
 
-int mx_snapshot_gc(const char *image_store, void (*removed)(const char *path, void *ud), void *ud)
+/* Calls fn with the directory of every build in the image store (store/RECIPE/BUILD). */
+static void for_each_build(const char *image_store, void (*fn)(const char *build, void *ud),
+                           void *ud)
 {
-    int count = 0;
     DIR *store = opendir(image_store);
-    if (!store) return 0;
+    if (!store) return;
     struct dirent *r;
     while ((r = readdir(store))) {
         if (r->d_name[0] == '.') continue;
@@ -159,49 +162,62 @@ int mx_snapshot_gc(const char *image_store, void (*removed)(const char *path, vo
         while ((b = readdir(builds))) {
             if (b->d_name[0] == '.') continue;
             mx_autofree char *build = mx_path_join(recipe, b->d_name);
-            mx_autofree char *snaps = mx_path_join(build, "snapshots");
-            DIR *d = opendir(snaps);
-            if (!d) continue;
-            struct dirent *e;
-            while ((e = readdir(d))) {
-                if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-                if (!maker_gone(snaps, e->d_name)) continue;
-                mx_autofree char *path = mx_path_join(snaps, e->d_name);
-                if (mx_rm_rf(path, NULL) == 0) {
-                    count++;
-                    if (removed) removed(path, ud);
-                }
-            }
-            closedir(d);
+            fn(build, ud);
         }
         closedir(builds);
     }
     closedir(store);
-    return count;
+}
+
+struct gc_walk {
+    int count;
+    void (*removed)(const char *path, void *ud);
+    void *ud;
+};
+
+static void gc_build(const char *build, void *ud)
+{
+    struct gc_walk *w = ud;
+    mx_autofree char *snaps = mx_path_join(build, "snapshots");
+    DIR *d = opendir(snaps);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+        if (!maker_gone(snaps, e->d_name)) continue;
+        mx_autofree char *path = mx_path_join(snaps, e->d_name);
+        if (mx_rm_rf(path, NULL) == 0) {
+            w->count++;
+            if (w->removed) w->removed(path, w->ud);
+        }
+    }
+    closedir(d);
+}
+
+int mx_snapshot_gc(const char *image_store, void (*removed)(const char *path, void *ud), void *ud)
+{
+    struct gc_walk w = {.count = 0, .removed = removed, .ud = ud};
+    for_each_build(image_store, gc_build, &w);
+    return w.count;
+}
+
+struct usage_walk {
+    long long sum;
+    int count;
+};
+
+static void usage_build(const char *build, void *ud)
+{
+    struct usage_walk *w = ud;
+    int n = 0;
+    w->sum += mx_snapshot_usage(build, &n);
+    w->count += n;
 }
 
 long long mx_snapshot_store_usage(const char *image_store, int *count)
 {
-    *count = 0;
-    long long sum = 0;
-    DIR *store = opendir(image_store);
-    if (!store) return 0;
-    struct dirent *r;
-    while ((r = readdir(store))) {
-        if (r->d_name[0] == '.') continue;
-        mx_autofree char *recipe = mx_path_join(image_store, r->d_name);
-        DIR *builds = opendir(recipe);
-        if (!builds) continue;
-        struct dirent *b;
-        while ((b = readdir(builds))) {
-            if (b->d_name[0] == '.') continue;
-            mx_autofree char *build = mx_path_join(recipe, b->d_name);
-            int n = 0;
-            sum += mx_snapshot_usage(build, &n);
-            *count += n;
-        }
-        closedir(builds);
-    }
-    closedir(store);
-    return sum;
+    struct usage_walk w = {.sum = 0, .count = 0};
+    for_each_build(image_store, usage_build, &w);
+    *count = w.count;
+    return w.sum;
 }

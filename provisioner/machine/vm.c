@@ -31,33 +31,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static void ignore_virt_error(void *ud, virErrorPtr e)
-{
-    (void)ud, (void)e;
-}
-
-void mx_virt_quiet(void)
-{
-    virSetErrorFunc(NULL, ignore_virt_error);
-}
-
-const char *mx_virt_error(void)
-{
-    const char *m = virGetLastErrorMessage();
-    return m && *m ? m : "unknown libvirt error";
-}
-
-virConnectPtr mx_virt_connect(const char *uri, mx_err *err)
-{
-    virConnectPtr conn = virConnectOpen(uri);
-    if (!conn)
-        mx_fail(err, MX_INFRA,
-                "connect to libvirt at %s: %s (is libvirtd running? scripts/setup-host.sh "
-                "starts it)",
-                uri, mx_virt_error());
-    return conn;
-}
-
 static int random_id(char out[17], mx_err *err)
 {
     unsigned char r[8];
@@ -211,17 +184,6 @@ int mx_vm_load(mx_vm *vm, const char *dir, mx_err *err)
     return 0;
 }
 
-int mx_vm_attach(mx_vm *vm, const mx_host_config *hc, mx_err *err)
-{
-    if (!vm->conn && !(vm->conn = mx_virt_connect(hc->libvirt_uri, err))) return -1;
-    if (vm->dom) return 1;
-    vm->dom = virDomainLookupByName(vm->conn, vm->domain_name);
-    if (vm->dom) return 1;
-    virErrorPtr e = virGetLastError();
-    if (e && e->code == VIR_ERR_NO_DOMAIN) return 0;
-    return mx_fail(err, MX_INFRA, "look up VM %s: %s", vm->domain_name, mx_virt_error());
-}
-
 int mx_vm_destroy_by_name(const mx_host_config *hc, const char *name, mx_err *err)
 {
     virConnectPtr conn = mx_virt_connect(hc->libvirt_uri, err);
@@ -286,8 +248,6 @@ static const char *create_hint(const char *msg)
                : "";
 }
 
-/* Starts the guest network and the domain, retrying on a fresh port: the SSH port is picked
- * free, then bound by pasta, and another process may take it in between. */
 static int random_uuid(char out[37], mx_err *err)
 {
     unsigned char r[16];
@@ -327,6 +287,9 @@ static int restore_domain(mx_vm *vm, mx_vm_spec *spec, const char *from, mx_err 
     return rc;
 }
 
+/* Starts the guest network and the domain (booted, or restored from o->restore_from), retrying
+ * on a fresh port: the SSH port is picked free, then bound by pasta, and another process may
+ * take it in between. */
 static int create_domain(mx_vm *vm, const mx_host_config *hc, const mx_image *img,
                          const mx_rclass *rc, const mx_qemu_user *qu, const net_policy *np,
                          const mx_vm_start *o, mx_err *err)
@@ -445,7 +408,8 @@ int mx_vm_boot(mx_vm *vm, const mx_host_config *hc, const mx_image *img, const m
                mx_err *err)
 {
     if (make_overlay(vm, img, err) < 0) return -1;
-    if (mx_vm_seed_create(vm, hc, err) < 0) return mx_wrap(err, "create seed");
+    mx_seed_paths seed = {vm->dir, vm->domain_name, vm->client_pub, vm->host_pub, vm->seed};
+    if (mx_vm_seed_create(&seed, hc, err) < 0) return mx_wrap(err, "create seed");
     mx_vm_start o = {.seed = 1};
     return mx_vm_start_domain(vm, hc, img, rc, &o, err);
 }

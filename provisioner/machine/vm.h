@@ -11,6 +11,7 @@
 #include "host_config.h"
 #include "mx_err.h"
 #include "resource_class.h"
+#include "virt_error.h" /* mx_virt_error, mx_virt_connect: used with every mx_vm */
 
 #include <libvirt/libvirt.h>
 
@@ -79,10 +80,8 @@ void mx_vm_teardown(mx_vm *vm);
  * mode 0600.  Paths are not recorded: they follow from the directory. */
 int mx_vm_save(const mx_vm *vm, mx_err *err);
 /* Fills *vm from dir/vm.json and takes the job lock (waiting while another process holds it).
- * Does not connect to libvirt: mx_vm_attach does. */
+ * Does not connect to libvirt. */
 int mx_vm_load(mx_vm *vm, const char *dir, mx_err *err);
-/* Connects to libvirt and looks up the job's domain.  Returns 1 found, 0 no such domain. */
-int mx_vm_attach(mx_vm *vm, const mx_host_config *hc, mx_err *err);
 /* Releases memory, connection and lock but leaves the domain and files (another process goes
  * on with them). */
 void mx_vm_detach(mx_vm *vm);
@@ -91,12 +90,5 @@ int mx_vm_destroy_by_name(const mx_host_config *hc, const char *name, mx_err *er
 
 /* The last lines of the guest's serial console (to explain a boot that failed); caller frees. */
 char *mx_vm_console_tail(const mx_vm *vm, int lines);
-
-/* libvirt prints its errors on stderr by default; mexec reports them itself. */
-void mx_virt_quiet(void);
-/* libvirt's last error message, or "unknown libvirt error". */
-const char *mx_virt_error(void);
-/* virConnectOpen with an error that says what to check. */
-virConnectPtr mx_virt_connect(const char *uri, mx_err *err);
 
 #endif

@@ -1,5 +1,5 @@
 #include "vm_list.h"
-#include "vm.h"
+#include "virt_error.h"
 #include "vm_xml.h"
 
 #include <libvirt/virterror.h>

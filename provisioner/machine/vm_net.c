@@ -1,8 +1,10 @@
 /* The guest network's command line and settings (vm_net.h); vm_net_proc.c runs it. */
 #include "vm_net.h"
+#include "mx_num.h"
 #include "mx_buf.h"
 #include "mx_fs.h"
 
+#include <limits.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdint.h>
@@ -27,7 +29,7 @@ static void add(strv *a, const char *s)
     if (a->n + 2 > a->cap) {
         a->cap = a->cap ? a->cap * 2 : 32;
         a->v = realloc(a->v, a->cap * sizeof *a->v);
-        if (!a->v) abort();
+        if (!a->v) mx_oom();
     }
     a->v[a->n++] = mx_xstrdup(s);
     a->v[a->n] = NULL;
@@ -135,9 +137,9 @@ static int gw_port(const char *hostport, int default_port)
     const char *p = hostport + gl;
     if (*p == '\0' || *p == '/') return default_port;
     if (*p != ':') return 0;
-    char *end;
-    long port = strtol(p + 1, &end, 10);
-    if (end == p + 1 || (*end && *end != '/') || port < 1 || port > 65535) return 0;
+    const char *end;
+    long long port;
+    if (mx_parse_int_prefix(p + 1, 1, 65535, &port, &end) < 0 || (*end && *end != '/')) return 0;
     return (int)port;
 }
 
@@ -147,9 +149,8 @@ static int named_port(const char *hostport)
 {
     const char *colon = strrchr(hostport, ':');
     if (!colon) return 443;
-    char *end;
-    long port = strtol(colon + 1, &end, 10);
-    if (end == colon + 1 || *end || port < 1 || port > 65535) return 0;
+    long long port;
+    if (mx_parse_int(colon + 1, 1, 65535, &port) < 0) return 0;
     return (int)port;
 }
 
@@ -165,7 +166,7 @@ int *mx_net_services(const mx_host_config *hc, size_t *n)
 {
     size_t cap = hc->nguest_services + hc->nregistries + hc->nmirrors + 1;
     int *p = calloc(cap, sizeof *p);
-    if (!p) abort();
+    if (!p) mx_oom();
     size_t k = 0;
     for (size_t i = 0; i < hc->nguest_services; i++)
         p[k++] = hc->guest_services[i];
@@ -247,7 +248,8 @@ static int default6(char **f, int n)
     static const char zero[] = "00000000000000000000000000000000";
     if (n < 10 || strcmp(f[9], "lo") == 0 || strcmp(f[0], zero) != 0 || strcmp(f[1], "00") != 0)
         return 0;
-    unsigned long flags = strtoul(f[8], NULL, 16);
+    unsigned long long flags = 0;
+    if (mx_parse_hex(f[8], &flags) < 0) return 0;
     return !(flags & 0x0200); /* RTF_REJECT: an unreachable default is no way out */
 }
 

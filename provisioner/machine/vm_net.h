@@ -93,8 +93,14 @@ void mx_net_stop(const char *job_dir);
 char *mx_net_ready_path(const char *job_dir);
 char *mx_net_resolv_path(const char *job_dir);
 
-/* The emulator libvirt runs for mexec's domains: $MEXEC_QEMU_WRAPPER, else mexec-qemu beside
- * mexec, else in MX_LIBEXECDIR; NULL with *err set when there is none. */
+/* pasta's full path (caller frees), or NULL when it is not installed. */
+char *mx_net_pasta(void);
+/* NULL when this host lets an unprivileged user create user namespaces (pasta, run as the
+ * QEMU user, needs one per VM), else what forbids it. */
+const char *mx_net_userns_problem(void);
+
+/* The emulator libvirt runs for mexec's domains: $MEXEC_QEMU_WRAPPER, else mexec-qemu where
+ * mexec finds its agent (install_dirs.h); NULL with *err set when there is none. */
 char *mx_net_wrapper(mx_err *err);
 
 #endif

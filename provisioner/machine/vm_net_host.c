@@ -1,9 +1,12 @@
 /* What the guest network needs to know about this host (vm_net.h): whether it has a default
- * route to copy, and its own addresses, which guests must not reach. */
+ * route to copy, its own addresses, which guests must not reach, and whether it allows the
+ * unprivileged user namespaces pasta creates. */
 #include "vm_net.h"
+#include "mx_num.h"
 #include "mx_buf.h"
 #include "mx_fs.h"
 
+#include <limits.h>
 #include <ifaddrs.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,4 +42,29 @@ char **mx_net_host_blocked(size_t *n)
     }
     freeifaddrs(all);
     return v;
+}
+
+/* A sysctl's value as a number; -1 when it cannot be read (absent on this kernel). */
+static long sysctl_value(const char *path)
+{
+    mx_buf b;
+    mx_buf_init(&b);
+    long v = -1;
+    long long n;
+    if (mx_read_file(path, &b, NULL) == 0 && b.len) {
+        mx_buf_adds(&b, ""); /* terminated; the number leads ("1\n", "0\t2147483647\n") */
+        if (mx_parse_int_prefix(b.data, LONG_MIN, LONG_MAX, &n, NULL) == 0) v = (long)n;
+    }
+    mx_buf_free(&b);
+    return v;
+}
+
+const char *mx_net_userns_problem(void)
+{
+    /* Debian's own switch (absent upstream), then the per-user-namespace limit */
+    if (sysctl_value("/proc/sys/kernel/unprivileged_userns_clone") == 0)
+        return "sysctl kernel.unprivileged_userns_clone is 0";
+    if (sysctl_value("/proc/sys/user/max_user_namespaces") == 0)
+        return "sysctl user.max_user_namespaces is 0";
+    return NULL;
 }

@@ -1,5 +1,7 @@
 /* Starting and ending a VM's network processes (vm_net.h has the design). */
 #include "vm_net.h"
+#include "install_dirs.h"
+#include "mx_num.h"
 #include "mx_buf.h"
 #include "mx_cleanup.h"
 #include "mx_fs.h"
@@ -17,10 +19,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-#ifndef MX_LIBEXECDIR
-#define MX_LIBEXECDIR "/usr/local/libexec/mexec"
-#endif
 
 /* pasta creates and configures the namespace: well under a second, more on a loaded host; the
  * bound is for a host where it hangs. */
@@ -60,6 +58,11 @@ static char *find_program(const char *name)
     return found;
 }
 
+char *mx_net_pasta(void)
+{
+    return find_program("pasta");
+}
+
 /* 1 if pid runs (a zombie does not) and is this job's pasta: its command line names the job's
  * ready file, so a pid reused by another process is never signalled. */
 static int is_ours(pid_t pid, const char *ready)
@@ -76,15 +79,29 @@ static int is_ours(pid_t pid, const char *ready)
     return ours;
 }
 
-static pid_t read_pid(const char *dir)
+/* The first pid in the file at path (a pid file, or /proc's children list), 0 if none. */
+static pid_t first_pid_in(const char *path)
 {
-    mx_autofree char *path = pid_path(dir);
     mx_buf b;
     mx_buf_init(&b);
     long pid = 0;
-    if (mx_read_file(path, &b, NULL) == 0 && b.len) pid = strtol(b.data, NULL, 10);
+    const char *end;
+    long long v;
+    if (mx_read_file(path, &b, NULL) == 0 && b.len) {
+        mx_buf_adds(&b, ""); /* terminated */
+        /* a pid file ends in a newline; /proc's children list separates with spaces */
+        if (mx_parse_int_prefix(b.data, 0, INT_MAX, &v, &end) == 0 &&
+            (!*end || *end == '\n' || *end == ' '))
+            pid = (long)v;
+    }
     mx_buf_free(&b);
     return pid > 1 ? (pid_t)pid : 0;
+}
+
+static pid_t read_pid(const char *dir)
+{
+    mx_autofree char *path = pid_path(dir);
+    return first_pid_in(path);
 }
 
 /* Reaps pid if it is our child and has ended; 1 once it no longer runs as this job's pasta. */
@@ -188,12 +205,7 @@ static pid_t holder_of(pid_t pasta)
 {
     char path[64];
     snprintf(path, sizeof path, "/proc/%ld/task/%ld/children", (long)pasta, (long)pasta);
-    mx_buf b;
-    mx_buf_init(&b);
-    long pid = 0;
-    if (mx_read_file(path, &b, NULL) == 0 && b.len) pid = strtol(b.data, NULL, 10);
-    mx_buf_free(&b);
-    return pid > 1 ? (pid_t)pid : 0;
+    return first_pid_in(path);
 }
 
 static int wait_ready(const char *job_dir, pid_t pid, const char *ready, pid_t *holder,
@@ -223,7 +235,7 @@ int mx_net_start(const char *job_dir, const mx_net_spec *s, uid_t uid, gid_t gid
     *holder = 0;
     if (uid == 0) return mx_fail(err, MX_INFRA, "the guest network never runs as root");
     mx_net_stop(job_dir); /* an earlier attempt's */
-    mx_autofree char *prog = find_program("pasta");
+    mx_autofree char *prog = mx_net_pasta();
     if (!prog)
         return mx_fail(err, MX_INFRA,
                        "pasta not found in %s: install Debian's passt (scripts/setup-host.sh)",
@@ -272,19 +284,6 @@ char *mx_net_wrapper(mx_err *err)
         mx_fail(err, MX_INFRA, "MEXEC_QEMU_WRAPPER=%s is not an executable file's full path", env);
         return NULL;
     }
-    char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n > 0) {
-        self[n] = '\0';
-        mx_autofree char *dir = mx_dirname(self);
-        char *p = mx_path_join(dir, "mexec-qemu");
-        if (access(p, X_OK) == 0) return p;
-        free(p);
-    }
-    char *p = mx_path_join(MX_LIBEXECDIR, "mexec-qemu");
-    if (access(p, X_OK) == 0) return p;
-    mx_fail(err, MX_INFRA, "cannot find mexec-qemu beside mexec or in %s (set MEXEC_QEMU_WRAPPER)",
-            MX_LIBEXECDIR);
-    free(p);
-    return NULL;
+    /* where the agent is: beside mexec in a build tree, libexec/mexec when installed */
+    return mx_install_libexec("mexec-qemu", "MEXEC_QEMU_WRAPPER", err);
 }

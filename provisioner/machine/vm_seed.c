@@ -6,7 +6,6 @@
 #include "mx_fs.h"
 #include "mx_proc.h"
 #include "host_config.h"
-#include "vm.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -15,7 +14,7 @@
 
 static json_t *must(json_t *j)
 {
-    if (!j) abort();
+    if (!j) mx_oom();
     return j;
 }
 
@@ -36,25 +35,20 @@ char *mx_vm_seed_cloud_config(const char *authorized_key, const char *host_key,
     if (!doc) return NULL;
     if (nfiles) {
         json_t *wf = must(json_array());
-        if (json_object_set_new(doc, "write_files", wf) != 0) abort();
+        if (json_object_set_new(doc, "write_files", wf) != 0) mx_oom();
         for (size_t i = 0; i < nfiles; i++) {
             mx_autofree char *b64 = mx_b64_encode(files[i].data, files[i].len);
             json_t *f = json_pack("{s:s, s:s, s:s, s:s}", "path", files[i].path, "encoding", "b64",
                                   "content", b64, "permissions", "0644");
             if (!f) return NULL; /* a path that is not UTF-8 */
-            if (json_array_append_new(wf, f) != 0) abort();
+            if (json_array_append_new(wf, f) != 0) mx_oom();
         }
     }
     char *json = json_dumps(doc, JSON_INDENT(2));
-    if (!json) abort();
+    if (!json) mx_oom();
     char *out = mx_xasprintf("#cloud-config\n%s\n", json);
     free(json);
     return out;
-}
-
-char *mx_vm_seed_user_data(const char *authorized_key, const char *host_key, const char *host_pub)
-{
-    return mx_vm_seed_cloud_config(authorized_key, host_key, host_pub, NULL, 0);
 }
 
 static char *read_text(const char *path, mx_err *err)
@@ -79,15 +73,16 @@ char *mx_vm_seed_daemon_json(const mx_host_config *hc)
     for (size_t i = 0; i < hc->nregistries; i++)
         if (hc->registries[i].insecure &&
             json_array_append_new(insecure, must(json_string(hc->registries[i].host))) != 0)
-            abort();
+            mx_oom();
     for (size_t i = 0; i < hc->nmirrors; i++)
-        if (json_array_append_new(mirrors, must(json_string(hc->mirrors[i]))) != 0) abort();
+        if (json_array_append_new(mirrors, must(json_string(hc->mirrors[i]))) != 0) mx_oom();
     if (json_array_size(insecure) == 0 && json_array_size(mirrors) == 0) return NULL;
     if (json_array_size(insecure) && json_object_set(doc, "insecure-registries", insecure) != 0)
-        abort();
-    if (json_array_size(mirrors) && json_object_set(doc, "registry-mirrors", mirrors) != 0) abort();
+        mx_oom();
+    if (json_array_size(mirrors) && json_object_set(doc, "registry-mirrors", mirrors) != 0)
+        mx_oom();
     char *text = json_dumps(doc, JSON_INDENT(2));
-    if (!text) abort();
+    if (!text) mx_oom();
     return text;
 }
 
@@ -228,20 +223,20 @@ int mx_vm_seed_files_tar(const mx_host_config *hc, const char *hostname, const c
     return rc < 0 ? -1 : 0;
 }
 
-int mx_vm_seed_create(const mx_vm *vm, const mx_host_config *hc, mx_err *err)
+int mx_vm_seed_create(const mx_seed_paths *p, const mx_host_config *hc, mx_err *err)
 {
-    mx_autofree char *dir = mx_path_join(vm->dir, "seed");
+    mx_autofree char *dir = mx_path_join(p->dir, "seed");
     mx_autofree char *sub = mx_path_join(dir, "mexec");
-    mx_autofree char *host_key_path = mx_path_join(vm->dir, "host_key");
-    mx_autofree char *client_pub = read_text(vm->client_pub, err);
+    mx_autofree char *host_key_path = mx_path_join(p->dir, "host_key");
+    mx_autofree char *client_pub = read_text(p->client_pub, err);
     mx_autofree char *host_key = client_pub ? read_text(host_key_path, err) : NULL;
-    mx_autofree char *host_pub = host_key ? read_text(vm->host_pub, err) : NULL;
+    mx_autofree char *host_pub = host_key ? read_text(p->host_pub, err) : NULL;
     if (!host_pub) return -1;
     if (mx_mkdir_p(sub, 0700, err) < 0) return -1;
     mx_autofree char *meta =
-        mx_xasprintf("instance-id: %s\nlocal-hostname: %s\n", vm->domain_name, vm->domain_name);
+        mx_xasprintf("instance-id: %s\nlocal-hostname: %s\n", p->name, p->name);
     seed_files files = {0};
-    if (docker_settings(hc, vm->domain_name, &files, err) < 0) {
+    if (docker_settings(hc, p->name, &files, err) < 0) {
         free_files(&files);
         return -1;
     }
@@ -253,7 +248,7 @@ int mx_vm_seed_create(const mx_vm *vm, const mx_host_config *hc, mx_err *err)
                        "the job's SSH keys or the guest's settings files are not text "
                        "(UTF-8)");
     }
-    mx_autofree char *hostname = mx_xasprintf("%s\n", vm->domain_name);
+    mx_autofree char *hostname = mx_xasprintf("%s\n", p->name);
     int rc = 0;
     if (put(dir, "meta-data", meta, 0600, err) < 0 || put(dir, "user-data", user, 0600, err) < 0 ||
         put(sub, "ssh_host_ed25519_key", host_key, 0600, err) < 0 ||
@@ -262,15 +257,15 @@ int mx_vm_seed_create(const mx_vm *vm, const mx_host_config *hc, mx_err *err)
         put(sub, "hostname", hostname, 0644, err) < 0) {
         rc = -1;
     } else {
-        mx_autofree char *stage = mx_path_join(vm->dir, "seed-files");
+        mx_autofree char *stage = mx_path_join(p->dir, "seed-files");
         rc = docker_files(&files, dir, stage, err);
     }
     free_files(&files);
     if (rc == 0) {
-        const char *argv[] = {"genisoimage", "-quiet",  "-output", vm->seed, "-volid",
-                              "cidata",      "-joliet", "-rock",   dir,      NULL};
+        const char *argv[] = {"genisoimage", "-quiet",  "-output", p->seed, "-volid",
+                              "cidata",      "-joliet", "-rock",   dir,     NULL};
         rc = mx_proc_check(argv, NULL, NULL, err);
-        if (rc == 0 && chmod(vm->seed, 0600) < 0) rc = mx_fail_errno(err, MX_INFRA, "chmod seed");
+        if (rc == 0 && chmod(p->seed, 0600) < 0) rc = mx_fail_errno(err, MX_INFRA, "chmod seed");
     }
     /* the staging copy holds the private host key: it goes as soon as the image exists */
     mx_rm_rf(dir, NULL);

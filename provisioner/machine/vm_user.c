@@ -1,8 +1,10 @@
 #include "vm_user.h"
+#include "mx_num.h"
 #include "mx_buf.h"
 #include "mx_cleanup.h"
 #include "mx_fs.h"
 
+#include <limits.h>
 #include <errno.h>
 #include <pwd.h>
 #include <stdlib.h>
@@ -18,14 +20,13 @@ static int parse_ids(const char *s, const char *end, mx_qemu_user *u)
     if (len == 0 || len >= sizeof text) return -1;
     memcpy(text, s, len);
     text[len] = '\0';
-    char *p = text, *e;
+    const char *p = text, *e;
     if (*p == '+') p++;
-    long uid = strtol(p, &e, 10);
-    if (e == p || *e != ':' || uid < 0) return -1;
+    long long uid, gid;
+    if (mx_parse_int_prefix(p, 0, UINT_MAX - 1, &uid, &e) < 0 || *e != ':') return -1;
     p = e + 1;
     if (*p == '+') p++;
-    long gid = strtol(p, &e, 10);
-    if (e == p || *e || gid < 0) return -1;
+    if (mx_parse_int(p, 0, UINT_MAX - 1, &gid) < 0) return -1;
     u->uid = (uid_t)uid;
     u->gid = (gid_t)gid;
     return 0;

@@ -29,14 +29,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const mx_node *jobs = mx_node_get(doc, "jobs");
         for (size_t i = 0; jobs && i < jobs->n; i++) {
             mx_job job;
-            mx_cfg_job_load(root, jobs->keys[i]->value, &job, &err);
+            mx_cfg_job_load_opts(root, jobs->keys[i]->value, NULL, &job, &err);
             mx_job_free(&job);
         }
     }
     mx_node_free(doc);
     mx_cfg_validate(root, NULL, &err);
     mx_plan plan;
-    if (mx_cfg_plan(root, NULL, "main", NULL, &plan, &err) == 0) mx_plan_free(&plan);
+    mx_cfg_opts main_branch = {.branch = "main"};
+    if (mx_cfg_plan_opts(root, NULL, &main_branch, &plan, &err) == 0) mx_plan_free(&plan);
     o.params = &params;
     o.tag = "v1";
     if (mx_cfg_plan_opts(root, NULL, &o, &plan, &err) == 0) mx_plan_free(&plan);

@@ -115,7 +115,7 @@ static void expect_refused(const char *data, size_t len, const char *want)
     mx_buf_free(&body);
 }
 
-#define REFUSED(lit, want) expect_refused(lit, sizeof lit - 1, want)
+#define REFUSED(lit, want) expect_refused(lit, sizeof(lit) - 1, want)
 
 /* Expects data to be accepted with status and body. */
 static void expect_body(const char *data, size_t len, int close_at_end, int status,
@@ -133,7 +133,7 @@ static void expect_body(const char *data, size_t len, int close_at_end, int stat
     mx_buf_free(&body);
 }
 
-#define BODY(lit, close, status, want) expect_body(lit, sizeof lit - 1, close, status, want)
+#define BODY(lit, close, status, want) expect_body(lit, sizeof(lit) - 1, close, status, want)
 
 /* What docker pull streams: chunks with an extension, an object split across chunks, trailers. */
 static const char chunked[] = "HTTP/1.1 200 OK\r\n"
@@ -318,7 +318,7 @@ static void test_oversize_heads(void **state)
     /* a line that never ends is refused as soon as it is too long, not at the end */
     size_t n = 3 * MXH_MAX_LINE;
     char *endless = mx_xmalloc(n);
-    memcpy(endless, "HTTP/1.1 200 OK\r\nX: ", 20);
+    memcpy(endless, "HTTP/1.1 200 OK\r\nX: ", 20); // NOLINT(bugprone-not-null-terminated-result)
     memset(endless + 20, 'x', n - 20);
     feeder f = {.data = endless, .len = n};
     mxh_response r;

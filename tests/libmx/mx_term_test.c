@@ -97,10 +97,10 @@ static void test_broken_input(void **state)
     check("a\x1b[12\nb\n", "a\nb\n");
     /* an SGR with absurdly many parameters is dropped */
     char big[200];
-    strcpy(big, "\x1b[");
+    int at = snprintf(big, sizeof big, "\x1b[");
     for (int i = 0; i < 60; i++)
-        strcat(big, "1;");
-    strcat(big, "31mx");
+        at += snprintf(big + at, sizeof big - (size_t)at, "1;");
+    snprintf(big + at, sizeof big - (size_t)at, "31mx");
     check(big, "x");
     /* invalid UTF-8: one U+FFFD per stray byte, cut-short sequences too */
     check("a\xff"

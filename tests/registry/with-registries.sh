@@ -2,9 +2,9 @@
 # with-registries.sh CMD [ARGS...] — run CMD with three real registries and a token server on
 # loopback, then stop them all.
 #
-# Why: the registry client is tested against Debian's docker-registry (distribution 2.8.2),
-# not a mock: (a) htpasswd (bcrypt) over HTTPS with a CA made here, (b) token auth with
-# token_server.py, (c) no auth; plus flaky_server.py for the retry paths.  Test images are
+# Why: the VM tests' pulls (docker executor, docker/pull, image import) run against Debian's
+# docker-registry (distribution 2.8.2), not a mock: (a) htpasswd (bcrypt) over HTTPS with a CA
+# made here, (b) token auth with token_server.py, (c) no auth.  Test images are
 # written by make_image.py and pushed with skopeo (there is no Docker engine).
 #
 # Everything runs in a fresh network namespace with only `lo` up (when we may create one), so
@@ -15,12 +15,10 @@
 #                                   alice / secret may pull private/app, bob / builder may not
 #   MX_REG_AUTH                    (b)'s token server (its realm): host:port
 #   MX_REG_OPEN / MX_REG_OPEN_ROOT (c) host:port and its storage directory
-#   MX_REG_FLAKY                   flaky_server.py;  MX_REG_DEAD: a port nobody listens on
-#   MX_REG_FLAKY_REALM_LOG         what flaky_server.py's realm on 127.0.0.2 was sent
 #   MX_REG_CORRUPT_DIGEST          a layer of corrupt/img:v1 on (c) with one byte flipped
 #   MX_REG_MULTI_AMD64_CONFIG      config digest of the linux/amd64 child of multi/app:v1 (an
 #                                  OCI index) and of multi/docker:v1 (a Docker manifest list)
-# MX_REG_SKIP_IMAGES=1 pushes nothing (bench/pull.sh pushes its own image).
+# MX_REG_SKIP_IMAGES=1 pushes nothing.
 # MX_REG_EXTRA_IMAGE=OCI_DIR:TAG also pushes that image as private/app:TAG to (a) and (b), before
 # the token realm moves (the docker executor's VM tests: tests/registry/test-images.sh).
 # shellcheck disable=SC2317 # cleanup runs from a trap
@@ -82,7 +80,6 @@ wait_http() {
 # ports: fixed, since the namespace is ours; overridable when sharing the host's
 P_TLS=${MX_REG_PORT_BASE:-5000}
 P_TLS=$((P_TLS + 1)) P_TOKEN=$((P_TLS + 1)) P_OPEN=$((P_TLS + 2)) P_AUTH=$((P_TLS + 3))
-P_FLAKY=$((P_TLS + 4)) P_DEAD=$((P_TLS + 5))
 
 # ---------------------------------------------------------------- keys and certificates
 cd "$work"
@@ -140,19 +137,15 @@ start open docker-registry serve "$work/open.yml"
 start auth "$PY" "$here/token_server.py" --port "$P_AUTH" --key token.key --cert token.crt \
     --issuer mexec-test-issuer --service mexec-test-registry --users users.json \
     --log "$work/token-requests.jsonl"
-start flaky "$PY" "$here/flaky_server.py" "$P_FLAKY" "$work/flaky-realm.log"
 wait_http "https://127.0.0.1:$P_TLS/v2/" tls
 wait_http "http://127.0.0.1:$P_TOKEN/v2/" token
 wait_http "http://127.0.0.1:$P_OPEN/v2/" open
 wait_http "http://127.0.0.1:$P_AUTH/" auth
-wait_http "http://127.0.0.1:$P_FLAKY/v2/x/" flaky
 
 export MX_REG_TLS=127.0.0.1:$P_TLS MX_REG_TLS_CA=$work/ca.crt
 export MX_REG_TOKEN=127.0.0.1:$P_TOKEN MX_REG_TOKEN_LOG=$work/token-requests.jsonl
 export MX_REG_AUTH=127.0.0.1:$P_AUTH
 export MX_REG_OPEN=127.0.0.1:$P_OPEN MX_REG_OPEN_ROOT=$work/open-storage
-export MX_REG_FLAKY=127.0.0.1:$P_FLAKY MX_REG_DEAD=127.0.0.1:$P_DEAD
-export MX_REG_FLAKY_REALM_LOG=$work/flaky-realm.log
 export MX_REG_WORK=$work
 
 # ---------------------------------------------------------------- test images

@@ -4,7 +4,8 @@
 #     P/share/mexec/images and the agent in P/libexec/mexec, not in the checkout it was built
 #     from, and still does after the whole prefix is moved; it lists the images (with the same
 #     recipe hashes as the build tree's mexec, so both share the image store's builds),
-#     validates the installed example, and `mexec doctor` reports the installed agent;
+#     validates the installed example, and `mexec doctor` reports the installed agent and QEMU
+#     wrapper (mexec-qemu);
 #   - `cpack -G DEB` makes mexec_VERSION_ARCH.deb holding the binaries, the catalog and every
 #     recipe, whose Depends has libvirt and QEMU (and the shared libraries, from
 #     dpkg-shlibdeps), each run-time package also one scripts/setup-host.sh installs; the
@@ -46,6 +47,7 @@ check_tree() {
     # nothing is built in the empty store, so doctor says jobs cannot run (3)
     [[ $rc -eq 3 ]] || fail "$what: mexec doctor exited $rc (want 3)"
     has "$T/doctor" "ok    guest agent: $(realpath "$p")/libexec/mexec/mexec-agent" "$what: doctor"
+    has "$T/doctor" "ok    QEMU wrapper: $(realpath "$p")/libexec/mexec/mexec-qemu" "$what: doctor"
     has "$T/doctor" "warn  image debian-12:current: not built" "$what: doctor"
 }
 
@@ -73,7 +75,8 @@ version=$("$BUILD_DIR/bin/mexec" --version | awk '{print $2}')
 [[ $(basename "$deb") == "mexec_${version}_$(dpkg --print-architecture).deb" ]] ||
     fail "package name $(basename "$deb") (want mexec_${version}_ARCH.deb)"
 dpkg-deb -c "$deb" | awk '{print $6}' >"$T/contents"
-for f in ./usr/bin/mexec ./usr/libexec/mexec/mexec-agent ./usr/share/mexec/images/catalog.yaml \
+for f in ./usr/bin/mexec ./usr/libexec/mexec/mexec-agent ./usr/libexec/mexec/mexec-qemu \
+    ./usr/share/mexec/images/catalog.yaml \
     ./usr/share/mexec/images/common/recipe-lib.sh ./usr/share/mexec/images/import/fetch-debs.sh \
     ./usr/share/mexec/setup-host.sh ./usr/share/doc/mexec/README.md; do
     grep -qxF "$f" "$T/contents" || fail ".deb lacks $f"
@@ -86,7 +89,7 @@ done <"$T/recipes"
 [[ -s $T/recipes ]] || fail "no recipe found in $SRC/images/catalog.yaml"
 
 dpkg-deb -f "$deb" Depends | tr ',' '\n' | sed 's/^ *//; s/ .*//' >"$T/depends"
-for p in libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils mmdebstrap libvirt0 \
+for p in libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils passt mmdebstrap libvirt0 \
     libssh2-1 libcurl4 libjansson4; do
     grep -qxF "$p" "$T/depends" || fail ".deb Depends lacks $p: $(dpkg-deb -f "$deb" Depends)"
 done

@@ -1,5 +1,5 @@
 #!/bin/bash
-# The guest network (provisioner/vm_net.h): from inside a job, a host loopback service that
+# The guest network (provisioner/machine/vm_net.h): from inside a job, a host loopback service that
 # host.yaml lists answers at 10.0.2.2; one that is not listed does not, though it listens;
 # 169.254.169.254 does not, though a server listens there on this namespace's loopback (so
 # only mexec's rules stand between the guest and it); another running job's SSH port does

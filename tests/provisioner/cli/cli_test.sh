@@ -228,8 +228,16 @@ if [[ $rc -eq 3 ]] && grep -qE '^ok +libvirt at test:///default: libvirt [0-9]+\
     grep -qE '^warn +image debian-12:current: not built \(mexec image build debian-12:current\)' "$T/out" &&
     grep -qE '^FAIL +no machine image is built' "$T/out" &&
     grep -qE '^ok +capacity: 0/[0-9]+ vCPUs' "$T/out" &&
+    grep -qE '^ok +guest network: /.*/pasta$' "$T/out" &&
+    grep -qE '^ok +QEMU wrapper: /.*/mexec-qemu$' "$T/out" &&
     grep -qE '^jobs cannot run: 2 problems' "$T/out"; then passed=$((passed + 1)); else
     echo "FAIL doctor: status $rc" >&2; sed 's/^/  /' "$T/out" "$T/err" >&2; failures=$((failures + 1)); fi
+# the QEMU wrapper the guest network needs is missing: one more problem
+rc=0
+MEXEC_QEMU_WRAPPER=$T/no-such-wrapper MEXEC_HOST_CONFIG=$T/doctor.yaml "$MEXEC" doctor >"$T/out" 2>"$T/err" || rc=$?
+if [[ $rc -eq 3 ]] && grep -qE '^FAIL +MEXEC_QEMU_WRAPPER=.*no-such-wrapper is not an executable' "$T/out" &&
+    grep -qE '^jobs cannot run: 3 problems' "$T/out"; then passed=$((passed + 1)); else
+    echo "FAIL doctor-no-wrapper: status $rc" >&2; sed 's/^/  /' "$T/out" "$T/err" >&2; failures=$((failures + 1)); fi
 printf 'libvirt_uri: qemu+unix:///system?socket=%s/no-such-socket\nstate_dir: %s/jobs\n' "$T" "$T" >"$T/doctor.yaml"
 rc=0
 MEXEC_HOST_CONFIG=$T/doctor.yaml "$MEXEC" doctor >"$T/out" 2>"$T/err" || rc=$?

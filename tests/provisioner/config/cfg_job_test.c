@@ -9,6 +9,7 @@
 #include "cfg_fixture.h"
 
 #include "cfg_job.h"
+#include "cfg_process.h"
 #include "cfg_yaml.h"
 
 #ifndef MX_FIXTURES_DIR
@@ -220,7 +221,7 @@ static void run_fixture(void **state)
     mx_job job;
     memset(&job, 0, sizeof job);
     int rc = mx_yaml_load_file(f->yml, &root, &err);
-    if (rc == 0) rc = mx_cfg_job_load(root, job_name, &job, &err);
+    if (rc == 0) rc = mx_cfg_job_load_opts(root, job_name, NULL, &job, &err);
     /* the output compared is the canonical dump of the job model */
     char *got = rc == 0 ? dump_job(&job) : NULL;
     cfg_fixture_check(f, rc, &err, got);
@@ -324,24 +325,6 @@ static void test_env_parse_errors(void **state)
     env_fails("environment:\n  - {A: 1, B: 2}\n", "environment entries are NAME: value");
 }
 
-static void test_job_names(void **state)
-{
-    (void)state;
-    const char *yaml = "jobs:\n  zeta: {}\n  alpha: {}\n  mid: {}\n";
-    mx_node *root = NULL;
-    mx_err err;
-    assert_int_equal(mx_yaml_load_string("j.yml", yaml, strlen(yaml), &root, &err), 0);
-    char *names = mx_cfg_job_names(root);
-    assert_string_equal(names, "zeta, alpha, mid"); /* as written */
-    free(names);
-    mx_node_free(root);
-    assert_int_equal(mx_yaml_load_string("j.yml", "a: 1", 4, &root, &err), 0);
-    names = mx_cfg_job_names(root);
-    assert_string_equal(names, "");
-    free(names);
-    mx_node_free(root);
-}
-
 static void test_root_not_a_map(void **state)
 {
     (void)state;
@@ -349,7 +332,7 @@ static void test_root_not_a_map(void **state)
     mx_err err;
     assert_int_equal(mx_yaml_load_string("r.yml", "- a\n- b\n", 8, &root, &err), 0);
     mx_job job;
-    assert_int_equal(mx_cfg_job_load(root, "build", &job, &err), -1);
+    assert_int_equal(mx_cfg_job_load_opts(root, "build", NULL, &job, &err), -1);
     assert_string_equal(err.msg, "r.yml:1:1: the config must be a map");
     mx_job_free(&job);
     mx_node_free(root);
@@ -390,9 +373,9 @@ static void test_split_words(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_split_words), cmocka_unit_test(test_parse_duration),
-        cmocka_unit_test(test_envlist),     cmocka_unit_test(test_env_parse_errors),
-        cmocka_unit_test(test_job_names),   cmocka_unit_test(test_root_not_a_map),
+        cmocka_unit_test(test_split_words),    cmocka_unit_test(test_parse_duration),
+        cmocka_unit_test(test_envlist),        cmocka_unit_test(test_env_parse_errors),
+        cmocka_unit_test(test_root_not_a_map),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     failed += cfg_fixture_run_dir("config fixtures", MX_FIXTURES_DIR, 0, 20, run_fixture);

@@ -29,6 +29,7 @@ static char restore(const mx_cache *c, const char *const *keys, size_t n, char *
 {
     mx_cache_hit hit;
     mx_err err;
+    if (key) *key = NULL;
     int r = mx_cache_lookup(c, keys, n, &hit, &err);
     assert_true(r >= 0);
     if (r == 0) return 0;

@@ -55,6 +55,7 @@ static void test_expand_vars(void **state)
         {"$$", "$$"},
         {"${USER_1", "${USER_1"},
         {"${1X}", "${1X}"},
+        {"${A-B}x", "${A-B}x"}, /* not a name: kept (once a NULL dereference) */
         {"${EMPTY}$EMPTY.", "."},
         {"$USER_1$USER_1", "robotrobot"},
     };

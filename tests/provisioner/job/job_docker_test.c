@@ -85,6 +85,7 @@ static char *docker_args(call *c, const mx_step *st, const mx_job_docker_opts *o
 {
     mx_job_docker_args_clear(&c->a); /* what an earlier call in the same test made */
     free(c->notice);
+    c->notice = NULL; /* a call that has no notice leaves it unset */
     char *failure = NULL;
     mx_err err;
     assert_int_equal(mx_job_docker_args(st, &c->env, o, &c->sec, &c->a, &failure, &c->notice, &err),

@@ -271,8 +271,12 @@ static void test_garbage_line(void **state)
     run r = {0};
     mx_err err = {0};
     assert_int_equal(start_fake(&r, "garbage", &err), 0);
-    mx_msg m;
-    assert_int_equal(mx_session_recv(&r.se, &m, &err), -1);
+    mx_msg m = step(1, 0, "x"), end;
+    assert_int_equal(mx_session_send(&r.se, &m, &err), 0);
+    mx_step_output so;
+    mx_step_output_init(&so, &r.secrets);
+    assert_int_equal(mx_session_follow_step(&r.se, &so, &end, &err), -1);
+    mx_step_output_end(&so);
     tu_assert_contains(err.msg, "from the agent: unknown message type \"********\"");
     finish(&r);
 }

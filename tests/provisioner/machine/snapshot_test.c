@@ -69,7 +69,7 @@ static char *fake_save(const char *dir, const char *xml, const char *cookie, siz
 {
     size_t xl = strlen(xml) + 1, cl = cookie ? strlen(cookie) + 1 : 0;
     unsigned char head[MX_SAVE_HEADER_LEN] = {0};
-    memcpy(head, "LibvirtQemudSave", 16);
+    memcpy(head, "LibvirtQemudSave", 16); // NOLINT(bugprone-not-null-terminated-result)
     put32(head + 16, 2);
     put32(head + 20, (uint32_t)(xl + cl + pad));
     put32(head + 24, 0);

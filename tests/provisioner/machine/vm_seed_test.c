@@ -28,7 +28,7 @@ static json_t *parse_user_data(const char *ud)
 static void test_user_data(void **state)
 {
     (void)state;
-    char *ud = mx_vm_seed_user_data(auth_key, host_key, host_pub);
+    char *ud = mx_vm_seed_cloud_config(auth_key, host_key, host_pub, NULL, 0);
     json_t *doc = parse_user_data(ud);
 
     json_t *users = json_object_get(doc, "users");
@@ -72,7 +72,7 @@ static void test_unicode_survives(void **state)
 {
     (void)state;
     const char *key = "ssh-ed25519 AAAA j\xc3\xb6rg@h\xc3\xb6st";
-    char *ud = mx_vm_seed_user_data(key, "k", "p");
+    char *ud = mx_vm_seed_cloud_config(key, "k", "p", NULL, 0);
     json_t *doc = parse_user_data(ud);
     json_t *u = json_array_get(json_object_get(doc, "users"), 0);
     assert_string_equal(
@@ -85,7 +85,7 @@ static void test_unicode_survives(void **state)
 static void test_not_utf8_refused(void **state)
 {
     (void)state;
-    assert_null(mx_vm_seed_user_data("ssh-ed25519 AAAA j\xf6rg", "k", "p"));
+    assert_null(mx_vm_seed_cloud_config("ssh-ed25519 AAAA j\xf6rg", "k", "p", NULL, 0));
     /* nor a write_files path */
     mx_seed_file f = {.path = "/etc/j\xf6rg", .data = "x", .len = 1};
     assert_null(mx_vm_seed_cloud_config("ssh-ed25519 AAAA k", "k", "p", &f, 1));

@@ -41,7 +41,8 @@ static void test_views(void **state)
     assert_int_equal(mx_yaml_load_string("config.yml", config, strlen(config), &root, &err), 0);
     mx_plan plan;
     memset(&plan, 0, sizeof plan);
-    assert_int_equal(mx_cfg_plan(root, "ci", "main", NULL, &plan, &err), 0);
+    mx_cfg_opts main_branch = {.branch = "main"};
+    assert_int_equal(mx_cfg_plan_opts(root, "ci", &main_branch, &plan, &err), 0);
     mx_wf_ws ws;
     assert_int_equal(mx_wf_ws_create(&ws, &hc, &plan, &err), 0);
     char *root_dir = mx_wf_ws_root(&hc);

@@ -1,7 +1,9 @@
-/* Shared by the cfg_*.c files that expand a config; not for other modules. */
-#ifndef MX_CFG_INTERNAL_H
-#define MX_CFG_INTERNAL_H
+/* Shared by the cfg_*.c files that expand a config (config processing's internal header, the
+ * public one being cfg_process.h); not for other modules. */
+#ifndef MX_CFG_PROCESS_INT_H
+#define MX_CFG_PROCESS_INT_H
 
+#include "cfg_job_int.h"
 #include "cfg_params.h"
 #include "cfg_process.h"
 #include "cfg_yaml.h"
@@ -87,19 +89,6 @@ char *mx_cfg_docker_name(const char *name);
 /* A copy of args with v2 parameter names respelled as the v3 names decls has; both spellings
  * at once is an error. */
 int mx_cfg_docker_args(const mx_node *args, const mx_node *decls, mx_node **out, mx_err *err);
-
-/* ---- the job model (cfg_job.c, cfg_job_exec.c) ---- */
-/* map[key] as a string into *out (unchanged when absent or null); an error if not a scalar. */
-int mx_cfg_get_string(const mx_node *map, const char *key, char **out, mx_err *err);
-/* A job's type:, its one executor (machine:, docker:, macos:; machine's resource_class and shell
- * are the job's defaults) and parallelism:, from the expanded job j. */
-int mx_cfg_job_type(const mx_node *j, mx_job *job, mx_err *err);
-int mx_cfg_job_executor(const mx_node *j, mx_job *job, mx_err *err);
-int mx_cfg_job_parallelism(const mx_node *j, mx_job *job, mx_err *err);
-/* save_cache, restore_cache, store_artifacts, store_test_results, add_ssh_keys (cfg_job_steps.c):
- * 1 when kind is one of them and *st is filled, 0 when it is not, -1 with *err. */
-int mx_cfg_parse_job_step(const char *kind, const mx_node *item, const mx_node *v, mx_step *st,
-                          mx_err *err);
 
 /* ---- workflows ---- */
 typedef struct mx_cfg_inv {
