@@ -5,7 +5,7 @@
 #   (a) cold:    `mexec run --cold` of a one-step job, from start to the step's first output line
 #                (boots the image: kernel, systemd, seed disk, sshd, agent upload);
 #   (b) instant: `mexec run` of the same job, which restores the image's snapshot for the class
-#                (provisioner/snapshot.h), to the same line;
+#                (provisioner/machine/snapshot.h), to the same line;
 #   (c) qemu-system boot of the same image to the first SSH command, no libvirt, no mexec
 #       (images/boot-reference.sh): what a cold boot costs at the least.
 # All the same size (2 vCPUs, 2048 MiB).  One warm-up instant run first (not counted): it makes

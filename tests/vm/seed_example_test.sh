@@ -14,7 +14,7 @@ use_tls_registry docker DOCKER_USER DOCKER_PASS
 sed -e "s/@REG@/$reg/g" "$HERE/jobs/seed_example.yml" >"$T/seed.yml"
 cfg=$(make_project "$T/seed.yml")
 
-run_job "$cfg" build --context docker --fit-to-host --no-build
+run_job "$cfg" build --context docker --fit-to-host --no-build --project-dir "$T/proj"
 expect_rc 0
 expect_err "resource class large fitted to this host"
 expect_out "Login Succeeded"

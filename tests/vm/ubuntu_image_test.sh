@@ -22,7 +22,7 @@ use_tls_registry registry REG_USER REG_PASS
 sed -e "s/@IMAGE@/$image/g" -e "s/@REG@/$reg/g" "$HERE/jobs/ubuntu.yml" >"$T/ubuntu.yml"
 cfg=$(make_project "$T/ubuntu.yml")
 
-run_job "$cfg" build --context registry --no-build
+run_job "$cfg" build --context registry --no-build --project-dir "$T/proj"
 expect_rc 0
 expect_out "hello from a machine job"
 expect_out "version=$version"
