@@ -3,6 +3,7 @@
 #include "agent_ctr.h"
 #include "agent_circleci.h"
 #include "mx_fs.h"
+#include "mx_mask.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -56,6 +57,10 @@ int main(int argc, char **argv)
         puts("mexec-agent " MX_VERSION);
         return 0;
     }
+    /* registry passwords and scripts pass through us (in a container too): no core file, no
+     * ptrace by the steps we run */
+    mx_err perr;
+    if (mx_secrets_protect_process(&perr) < 0) fprintf(stderr, "mexec-agent: %s\n", perr.msg);
     /* inside a job's container, where it is mounted (agent_ctr.h) */
     int ctr = mx_agent_ctr_main(argc, argv);
     if (ctr >= 0) return ctr;

@@ -22,24 +22,32 @@ char *mx_b64_encode(const void *data, size_t len)
     return (char *)out;
 }
 
-/* EVP_DecodeBlock skips surrounding whitespace and takes '=' anywhere: check the form first. */
+/* EVP_DecodeBlock skips surrounding whitespace and takes '=' anywhere: check the form first.
+ * A table, not a chain of comparisons: every byte of step output passes here. */
 static int well_formed(const char *s, size_t len)
 {
+    static unsigned char alphabet[256];
+    if (!alphabet['A']) {
+        const char *a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        for (const char *c = a; *c; c++)
+            alphabet[(unsigned char)*c] = 1;
+    }
     size_t pad = 0;
     if (len >= 1 && s[len - 1] == '=') pad++;
     if (len >= 2 && s[len - 2] == '=') pad++;
-    for (size_t i = 0; i < len - pad; i++) {
-        char c = s[i];
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '+' || c == '/'))
-            return 0;
-    }
-    return 1;
+    unsigned char ok = 1;
+    for (size_t i = 0; i < len - pad; i++)
+        ok &= alphabet[(unsigned char)s[i]];
+    return ok;
 }
 
 unsigned char *mx_b64_decode(const char *s, size_t *out_len)
 {
-    size_t len = strlen(s);
+    return mx_b64_decode_n(s, strlen(s), out_len);
+}
+
+unsigned char *mx_b64_decode_n(const char *s, size_t len, size_t *out_len)
+{
     if (len % 4 != 0 || !well_formed(s, len)) return NULL;
     unsigned char *out = mx_xmalloc(len / 4 * 3 + 1);
     size_t o = 0;

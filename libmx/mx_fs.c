@@ -1,6 +1,7 @@
 #include "mx_fs.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdlib.h>
@@ -48,6 +49,11 @@ int mx_rm_rf(const char *path, mx_err *err)
 
 int mx_read_file(const char *path, mx_buf *out, mx_err *err)
 {
+    return mx_read_file_max(path, SIZE_MAX, out, err);
+}
+
+int mx_read_file_max(const char *path, size_t max, mx_buf *out, mx_err *err)
+{
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return mx_fail_errno(err, MX_USAGE, "cannot read %s", path);
     char chunk[65536];
@@ -60,6 +66,13 @@ int mx_read_file(const char *path, mx_buf *out, mx_err *err)
             return -1;
         }
         if (n == 0) break;
+        if ((size_t)n > max - out->len) {
+            /* checked before growing: a huge file (or /dev/zero) is never held in memory */
+            mx_fail(err, MX_USAGE, "%s is larger than %zu bytes, the limit for this file", path,
+                    max);
+            close(fd);
+            return -1;
+        }
         mx_buf_add(out, chunk, (size_t)n);
     }
     close(fd);

@@ -11,6 +11,8 @@ int mx_mkdir_p(const char *path, mode_t mode, mx_err *err);
 /* Removes path and everything below it; a missing path is not an error. */
 int mx_rm_rf(const char *path, mx_err *err);
 int mx_read_file(const char *path, mx_buf *out, mx_err *err);
+/* Like mx_read_file, failing (MX_USAGE) once the file turns out larger than max bytes. */
+int mx_read_file_max(const char *path, size_t max, mx_buf *out, mx_err *err);
 /* Creates or truncates path with exactly `mode` (umask does not widen or narrow it). */
 int mx_write_file(const char *path, const void *data, size_t len, mode_t mode, mx_err *err);
 int mx_path_exists(const char *path);

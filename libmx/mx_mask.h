@@ -7,6 +7,7 @@
 #define MX_MASK_H
 
 #include "mx_buf.h"
+#include "mx_err.h"
 
 #include <stddef.h>
 
@@ -16,7 +17,11 @@
 
 typedef struct mx_secrets {
     char **v; /* sorted longest first, so the longest secret wins at one position */
+    size_t *len;
     size_t n;
+    /* first[c]: some secret starts with byte c.  Output is scanned for these bytes only, so
+     * masking costs little more than a copy whatever the number of secrets. */
+    unsigned char first[256];
     /* What a secret is replaced with; NULL: MX_MASK_TEXT (CircleCI's).  GitLab's is
      * "[MASKED]".  Not owned. */
     const char *replacement;
@@ -41,5 +46,12 @@ void mx_mask_stream_free(mx_mask_stream *m);
 void mx_mask_feed(mx_mask_stream *m, const void *data, size_t len, mx_emit_fn emit, void *ctx);
 /* End of stream: releases what was held back. */
 void mx_mask_flush(mx_mask_stream *m, mx_emit_fn emit, void *ctx);
+
+/* Core dumps off for this process (its children inherit a soft limit of 0 they may raise),
+ * and not dumpable: secrets (context
+ * values, registry passwords, the job's keys) live in our memory, and a crash must not write
+ * them into a core file for whoever can read it, nor may another process of the same user read
+ * them through ptrace or /proc/PID/mem.  Both binaries call it first thing in main. */
+int mx_secrets_protect_process(mx_err *err);
 
 #endif

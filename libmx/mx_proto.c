@@ -4,8 +4,11 @@
 #include "mx_buf.h"
 #include "mx_cleanup.h"
 
+#include "mx_utf8.h"
+
 #include <jansson.h>
 #include <openssl/crypto.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,32 +65,60 @@ static int lookup(const char *const *names, size_t n, const char *s)
     return -1;
 }
 
-/* json_object_set_new() fails only on out-of-memory or invalid UTF-8 keys, neither of which
- * a message we build can recover from: treat as fatal like other allocation failures. */
+/* jansson fails to build a value only when memory runs out (every string reaching it here
+ * is valid UTF-8, see text()): the same verdict as mx_xmalloc's. */
+static json_t *must(json_t *v)
+{
+    if (!v) mx_oom();
+    return v;
+}
+
+/* Keys are repaired like text() values: jansson refuses keys that are not UTF-8. */
 static void set(json_t *o, const char *k, json_t *v)
 {
-    if (!v || json_object_set_new(o, k, v) != 0) mx_oom();
+    if (!v) mx_oom();
+    mx_autofree char *fixed = mx_utf8_valid(k, strlen(k)) ? NULL : mx_utf8_lossy(k);
+    if (json_object_set_new(o, fixed ? fixed : k, v) != 0) mx_oom();
+}
+
+void mx_proto_set(json_t *o, const char *k, json_t *v)
+{
+    set(o, k, v);
+}
+
+/* A JSON string of s: as it is when it is valid UTF-8, else with each stray byte replaced by
+ * U+FFFD.  Never fails on input: a message built from a guest's file name or a user's branch
+ * must not abort either binary.  Fields that must arrive exactly are checked beforehand
+ * (mx_msg_check) or carried another way (env_b64). */
+static json_t *text(const char *s)
+{
+    if (mx_utf8_valid(s, strlen(s))) return must(json_string(s));
+    mx_autofree char *fixed = mx_utf8_lossy(s);
+    return must(json_string(fixed));
+}
+
+json_t *mx_proto_text(const char *s)
+{
+    return text(s);
 }
 
 static void set_str(json_t *o, const char *k, const char *v)
 {
-    if (v) set(o, k, json_string(v));
+    if (v) set(o, k, text(v));
 }
 
 static json_t *json_strv(char *const *v, size_t n)
 {
-    json_t *a = json_array();
-    if (!a) mx_oom();
+    json_t *a = must(json_array());
     for (size_t i = 0; i < n; i++)
-        if (json_array_append_new(a, json_string(v[i])) != 0) mx_oom();
+        if (json_array_append_new(a, text(v[i])) != 0) mx_oom();
     return a;
 }
 
 static json_t *encode_docker(const mx_msg *m)
 {
     const mx_docker_args *d = &m->docker;
-    json_t *o = json_object();
-    if (!o) mx_oom();
+    json_t *o = must(json_object());
     if (m->kind == MX_STEP_DOCKER_CHECK) {
         set_str(o, "registry", d->registry);
         set_str(o, "username", d->username);
@@ -95,11 +126,9 @@ static json_t *encode_docker(const mx_msg *m)
         set(o, "credentials_store", json_boolean(d->credentials_store));
     } else {
         set(o, "images", json_strv(d->images, d->nimages));
-        json_t *auths = json_array();
-        if (!auths) mx_oom();
+        json_t *auths = must(json_array());
         for (size_t i = 0; i < d->nauths; i++) {
-            json_t *a = json_object();
-            if (!a) mx_oom();
+            json_t *a = must(json_object());
             set_str(a, "registry", d->auths[i].registry);
             set_str(a, "username", d->auths[i].username);
             set_str(a, "password", d->auths[i].password);
@@ -114,10 +143,103 @@ static json_t *encode_docker(const mx_msg *m)
     return o;
 }
 
+/* Environment values are bytes (a -e value, a branch or directory name in CIRCLE_*): valid
+ * UTF-8 ones travel in "env", others base64-encoded in "env_b64", so every value arrives
+ * exactly.  Names are checked by mx_msg_check (and repaired here, never aborting). */
+static void encode_env(json_t *o, const mx_msg *m)
+{
+    json_t *env = must(json_object()), *raw = NULL;
+    for (size_t i = 0; i < m->nenv; i++) {
+        const char *k = m->env[i].key, *v = m->env[i].value;
+        mx_autofree char *key = mx_utf8_valid(k, strlen(k)) ? NULL : mx_utf8_lossy(k);
+        if (mx_utf8_valid(v, strlen(v))) {
+            set(env, key ? key : k, must(json_string(v)));
+            continue;
+        }
+        if (!raw) raw = must(json_object());
+        mx_autofree char *b64 = mx_b64_encode(v, strlen(v));
+        set(raw, key ? key : k, must(json_string(b64)));
+    }
+    set(o, "env", env);
+    if (raw) set(o, "env_b64", raw);
+}
+
+static int fail_utf8(const char *what, const char *step, mx_err *err)
+{
+    return mx_fail(err, MX_USAGE,
+                   "step \"%s\": %s is not valid UTF-8, which the agent protocol cannot carry "
+                   "exactly",
+                   step, what);
+}
+
+/* Fails naming what (field) when s is set and not valid UTF-8. */
+static int exact(const char *s, const char *what, const char *step, mx_err *err)
+{
+    if (!s || mx_utf8_valid(s, strlen(s))) return 0;
+    return fail_utf8(what, step, err);
+}
+
+int mx_msg_check(const mx_msg *m, mx_err *err)
+{
+    if (m->type != MX_MSG_STEP) return 0;
+    mx_autofree char *step = mx_utf8_lossy(m->name ? m->name : "?");
+    int bad = exact(m->command, "the command", step, err) ||
+              exact(m->shell, "the shell", step, err) ||
+              exact(m->workdir, "the directory", step, err) ||
+              exact(m->archive, "the archive path", step, err);
+    for (size_t i = 0; !bad && i < m->npaths; i++)
+        bad = exact(m->paths[i], "a path", step, err);
+    for (size_t i = 0; !bad && i < m->narchives; i++)
+        bad = exact(m->archives[i], "an archive path", step, err);
+    for (size_t i = 0; !bad && i < m->nenv; i++)
+        bad = exact(m->env[i].key, "the name of an environment variable", step, err);
+    for (size_t i = 0; !bad && i < m->nkeys; i++)
+        bad = exact(m->keys[i].key, "an SSH key's name", step, err) ||
+              exact(m->keys[i].value, "an SSH key", step, err);
+    const char *what = bad ? NULL : mx_proto_check_ctr(m);
+    if (what) bad = fail_utf8(what, step, err);
+    const mx_docker_args *d = &m->docker;
+    bad = bad || exact(d->registry, "the registry", step, err) ||
+          exact(d->username, "the registry username", step, err) ||
+          exact(d->password, "the registry password", step, err);
+    for (size_t i = 0; !bad && i < d->nimages; i++)
+        bad = exact(d->images[i], "an image name", step, err);
+    for (size_t i = 0; !bad && i < d->nauths; i++)
+        bad = exact(d->auths[i].registry, "a registry", step, err) ||
+              exact(d->auths[i].username, "a registry username", step, err) ||
+              exact(d->auths[i].password, "a registry password", step, err) ||
+              exact(d->auths[i].identitytoken, "a registry token", step, err);
+    return bad ? -1 : 0;
+}
+
+/* Output is nearly all the traffic and its line has one shape: written directly, byte for
+ * byte what jansson writes (base64 needs no escaping), without building a JSON tree. */
+static char *encode_output(const mx_msg *m, size_t *len)
+{
+    mx_autofree char *b64 = mx_b64_encode(m->data, m->len);
+    size_t n = strlen(b64);
+    char head[96];
+    int h =
+        snprintf(head, sizeof head, "{\"type\":\"output\",\"id\":%d,\"stream\":\"%s\",\"data\":\"",
+                 m->id, m->stream == MX_STREAM_STDERR ? "stderr" : "stdout");
+    char *line = mx_xmalloc((size_t)h + n + 4);
+    memcpy(line, head, (size_t)h);
+    memcpy(line + h, b64, n);
+    memcpy(line + h + n, "\"}\n", 3);
+    line[(size_t)h + n + 3] = '\0';
+    if (len) *len = (size_t)h + n + 3;
+    return line;
+}
+
 char *mx_msg_encode(const mx_msg *m, size_t *len)
 {
-    mx_autojson json_t *o = json_object();
-    if (!o) mx_oom();
+    if (m->type == MX_MSG_OUTPUT) return encode_output(m, len);
+    return mx_msg_encode_generic(m, len);
+}
+
+char *mx_msg_encode_generic(const mx_msg *m, size_t *len)
+{
+    mx_autojson json_t *o = must(json_object());
     set(o, "type", json_string(mx_msg_type_name(m->type)));
     switch (m->type) {
     case MX_MSG_HELLO:
@@ -135,21 +257,16 @@ char *mx_msg_encode(const mx_msg *m, size_t *len)
         if (m->no_output_timeout_s > 0)
             set(o, "no_output_timeout", json_integer(m->no_output_timeout_s));
         if (m->background) set(o, "background", json_true());
-        json_t *env = json_object();
-        if (!env) mx_oom();
-        for (size_t i = 0; i < m->nenv; i++)
-            set(env, m->env[i].key, json_string(m->env[i].value));
-        set(o, "env", env);
+        encode_env(o, m);
         if (m->kind == MX_STEP_DOCKER_CHECK || m->kind == MX_STEP_DOCKER_PULL ||
             m->kind == MX_STEP_CONTAINERS)
             set(o, "docker", encode_docker(m));
         mx_proto_encode_ctr(o, m);
         if (has_paths(m->kind)) set(o, "paths", json_strv(m->paths, m->npaths));
         if (m->kind == MX_STEP_SSH_KEYS) {
-            json_t *keys = json_object();
-            if (!keys) mx_oom();
+            json_t *keys = must(json_object());
             for (size_t i = 0; i < m->nkeys; i++)
-                set(keys, m->keys[i].key, json_string(m->keys[i].value));
+                set_str(keys, m->keys[i].key, m->keys[i].value);
             set(o, "keys", keys);
         }
         if (m->kind == MX_STEP_ATTACH) set(o, "archives", json_strv(m->archives, m->narchives));
@@ -315,12 +432,15 @@ static int decode_kv(json_t *o, const char *k, mx_kv **v, size_t *n, mx_err *err
     return 0;
 }
 
+/* "env" (values as JSON strings) and "env_b64" (values that are not UTF-8, base64): one list. */
 static int decode_env(json_t *o, mx_msg *m, mx_err *err)
 {
-    json_t *env = json_object_get(o, "env");
-    if (!env) return 0;
-    if (!json_is_object(env)) return mx_fail(err, MX_INFRA, "\"env\" is not an object");
-    m->env = mx_xcalloc(json_object_size(env), sizeof *m->env);
+    json_t *env = json_object_get(o, "env"), *raw = json_object_get(o, "env_b64");
+    if (env && !json_is_object(env)) return mx_fail(err, MX_INFRA, "\"env\" is not an object");
+    if (raw && !json_is_object(raw)) return mx_fail(err, MX_INFRA, "\"env_b64\" is not an object");
+    size_t n = json_object_size(env) + json_object_size(raw);
+    if (n == 0) return 0;
+    m->env = mx_xcalloc(n, sizeof *m->env);
     const char *k;
     json_t *v;
     json_object_foreach(env, k, v)
@@ -328,6 +448,23 @@ static int decode_env(json_t *o, mx_msg *m, mx_err *err)
         if (!json_is_string(v)) return mx_fail(err, MX_INFRA, "env \"%s\" is not a string", k);
         m->env[m->nenv].key = mx_xstrdup(k);
         m->env[m->nenv].value = mx_xstrdup(json_string_value(v));
+        m->nenv++;
+    }
+    json_object_foreach(raw, k, v)
+    {
+        if (!json_is_string(v)) return mx_fail(err, MX_INFRA, "env_b64 \"%s\" is not a string", k);
+        if (json_object_get(env, k))
+            return mx_fail(err, MX_INFRA, "\"%s\" is in both env and env_b64", k);
+        size_t len = 0;
+        unsigned char *bytes = mx_b64_decode(json_string_value(v), &len);
+        if (!bytes) return mx_fail(err, MX_INFRA, "env_b64 \"%s\" is not base64", k);
+        /* a C string ends at the first NUL: such a value would arrive cut short */
+        if (memchr(bytes, '\0', len)) {
+            free(bytes);
+            return mx_fail(err, MX_INFRA, "env_b64 \"%s\" holds a NUL byte", k);
+        }
+        m->env[m->nenv].key = mx_xstrdup(k);
+        m->env[m->nenv].value = (char *)bytes;
         m->nenv++;
     }
     return 0;
@@ -413,7 +550,56 @@ static int decode_body(json_t *o, mx_msg *m, mx_err *err)
     return 0;
 }
 
+/* Reads the literal lit at *p; 1 if it is there (and moves past it). */
+static int take(const char **p, const char *end, const char *lit)
+{
+    size_t n = strlen(lit);
+    if ((size_t)(end - *p) < n || memcmp(*p, lit, n) != 0) return 0;
+    *p += n;
+    return 1;
+}
+
+/* An output line exactly as encode_output writes it, decoded without jansson: 1 done, 0 not
+ * that shape (the general decoder decides, to the same result). */
+static int decode_output(const char *line, size_t len, mx_msg *m)
+{
+    const char *p = line, *end = line + len;
+    if (!take(&p, end, "{\"type\":\"output\",\"id\":")) return 0;
+    /* a JSON integer: no leading zeros, no sign but '-'; longer ones go the general way */
+    int neg = take(&p, end, "-");
+    const char *digits = p;
+    long long id = 0;
+    while (p < end && *p >= '0' && *p <= '9' && p - digits < 18)
+        id = id * 10 + (*p++ - '0');
+    if (p == digits || (*digits == '0' && p - digits > 1) || (p < end && *p >= '0' && *p <= '9'))
+        return 0;
+    enum mx_stream stream;
+    if (take(&p, end, ",\"stream\":\"stdout\",\"data\":\""))
+        stream = MX_STREAM_STDOUT;
+    else if (take(&p, end, ",\"stream\":\"stderr\",\"data\":\""))
+        stream = MX_STREAM_STDERR;
+    else
+        return 0;
+    const char *data = p;
+    const char *q = memchr(p, '"', (size_t)(end - p));
+    if (!q || end - q != 2 || q[1] != '}') return 0;
+    /* not plain base64 (an escape, say): the general way decides */
+    m->data = mx_b64_decode_n(data, (size_t)(q - data), &m->len);
+    if (!m->data) return 0;
+    m->type = MX_MSG_OUTPUT;
+    m->id = (int)(neg ? -id : id);
+    m->stream = stream;
+    return 1;
+}
+
 int mx_msg_decode(const char *line, size_t len, mx_msg *m, mx_err *err)
+{
+    memset(m, 0, sizeof *m);
+    if (decode_output(line, len, m)) return 0;
+    return mx_msg_decode_generic(line, len, m, err);
+}
+
+int mx_msg_decode_generic(const char *line, size_t len, mx_msg *m, mx_err *err)
 {
     memset(m, 0, sizeof *m);
     json_error_t jerr;
@@ -505,10 +691,12 @@ void mx_lines_free(mx_lines *l)
 int mx_lines_feed(mx_lines *l, const void *data, size_t len, mx_err *err)
 {
     if (len == 0) return 0;
-    if (l->len + len > MX_PROTO_MAX_LINE) {
+    if (l->len - l->off + len > MX_PROTO_MAX_LINE) {
         /* the unfinished line held so far, then each line in data, must fit */
-        const char *nl = l->len ? memrchr(l->data, '\n', l->len) : NULL;
-        size_t cur = nl ? l->len - (size_t)(nl + 1 - l->data) : l->len;
+        size_t nheld = l->len - l->off;
+        const char *held = nheld ? l->data + l->off : NULL; /* data may be NULL yet */
+        const char *nl = nheld ? memrchr(held, '\n', nheld) : NULL;
+        size_t cur = nl ? nheld - (size_t)(nl + 1 - held) : nheld;
         const char *p = data, *end = p + len;
         while (p < end) {
             const char *q = memchr(p, '\n', (size_t)(end - p));
@@ -519,6 +707,13 @@ int mx_lines_feed(mx_lines *l, const void *data, size_t len, mx_err *err)
             cur = 0;
             p = q + 1;
         }
+    }
+    if (l->off > 0) {
+        /* once per feed, not once per line */
+        memmove(l->data, l->data + l->off, l->len - l->off);
+        l->len -= l->off;
+        l->scan -= l->off;
+        l->off = 0;
     }
     if (l->len + len > l->cap) {
         size_t cap = l->cap ? l->cap : 4096;
@@ -532,16 +727,27 @@ int mx_lines_feed(mx_lines *l, const void *data, size_t len, mx_err *err)
     return 0;
 }
 
+int mx_lines_view(mx_lines *l, const char **line, size_t *len)
+{
+    if (l->scan < l->off) l->scan = l->off;
+    char *nl = l->len > l->scan ? memchr(l->data + l->scan, '\n', l->len - l->scan) : NULL;
+    if (!nl) {
+        l->scan = l->len;
+        return 0;
+    }
+    *nl = '\0';
+    *line = l->data + l->off;
+    *len = (size_t)(nl - *line);
+    l->off = l->scan = (size_t)(nl - l->data) + 1;
+    if (l->off == l->len) l->off = l->len = l->scan = 0; /* all handed out: nothing to move */
+    return 1;
+}
+
 int mx_lines_next(mx_lines *l, char **line, size_t *len)
 {
-    char *nl = l->len ? memchr(l->data, '\n', l->len) : NULL;
-    if (!nl) return 0;
-    size_t n = (size_t)(nl - l->data);
-    *line = mx_xmalloc(n + 1);
-    memcpy(*line, l->data, n);
-    (*line)[n] = '\0';
-    *len = n;
-    memmove(l->data, nl + 1, l->len - n - 1);
-    l->len -= n + 1;
+    const char *v;
+    if (!mx_lines_view(l, &v, len)) return 0;
+    *line = mx_xmalloc(*len + 1);
+    memcpy(*line, v, *len + 1);
     return 1;
 }

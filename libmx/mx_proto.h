@@ -178,17 +178,33 @@ typedef struct mx_msg {
 const char *mx_msg_type_name(enum mx_msg_type t);
 const char *mx_end_reason_name(enum mx_end_reason r);
 
-/* Encodes m as one JSON line including the trailing '\n'; caller frees. */
+/* Encodes m as one JSON line including the trailing '\n'; caller frees.  Never fails on what
+ * the strings hold: environment values that are not UTF-8 travel base64-encoded ("env_b64")
+ * and arrive exactly; any other string that is not UTF-8 has its stray bytes replaced by
+ * U+FFFD (right for human text: names, messages; see mx_msg_check for the rest). */
 char *mx_msg_encode(const mx_msg *m, size_t *len);
+/* Refuses (MX_USAGE, naming the step and the field) a step whose command, shell, paths,
+ * environment names or registry credentials are not valid UTF-8: those must arrive exactly or
+ * not at all.  0 for every other message. */
+int mx_msg_check(const mx_msg *m, mx_err *err);
 /* Decodes one line (without '\n').  On success *m owns its strings: mx_msg_clear() them. */
 int mx_msg_decode(const char *line, size_t len, mx_msg *m, mx_err *err);
+/* Output messages, nearly all the traffic, are written and read by fast paths that skip
+ * jansson; these are the general forms (jansson for every message), which must agree with the
+ * fast ones on everything (the proto fuzzer compares them). */
+char *mx_msg_encode_generic(const mx_msg *m, size_t *len);
+int mx_msg_decode_generic(const char *line, size_t len, mx_msg *m, mx_err *err);
 void mx_msg_clear(mx_msg *m);
 MX_DEFINE_AUTO(mx_msg, mx_msg_clear)
 
-/* Accumulates bytes from a stream and hands out complete lines. */
+/* Accumulates bytes from a stream and hands out complete lines.  Lines are handed out from an
+ * offset and the buffer compacted once per feed, so a read holding many lines costs one pass
+ * over its bytes (moving the rest down after every line made it quadratic). */
 typedef struct mx_lines {
     char *data;
     size_t len, cap;
+    size_t off;  /* the first byte not handed out yet */
+    size_t scan; /* data[off..scan) holds no '\n': not searched twice */
 } mx_lines;
 
 void mx_lines_init(mx_lines *l);
@@ -196,5 +212,8 @@ void mx_lines_free(mx_lines *l);
 int mx_lines_feed(mx_lines *l, const void *data, size_t len, mx_err *err);
 /* Returns 1 and a line (no '\n', NUL-terminated, caller frees) if one is complete, else 0. */
 int mx_lines_next(mx_lines *l, char **line, size_t *len);
+/* Like mx_lines_next without a copy: *line points into l (its '\n' replaced by a NUL) and stays
+ * valid until the next call of any mx_lines function on l. */
+int mx_lines_view(mx_lines *l, const char **line, size_t *len);
 
 #endif

@@ -3,6 +3,7 @@
  * runs in.  Names reach the Engine API in URL paths, so the decoder checks them. */
 #include "mx_proto_int.h"
 #include "mx_buf.h"
+#include "mx_utf8.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -12,9 +13,11 @@
 #define MX_PROTO_MAX_CONTAINERS 64
 #define MX_PROTO_MAX_NAME 128
 
+/* Strings go through mx_proto_text (repaired if not UTF-8, never NULL): a config's or a
+ * user's bytes must not abort the host; mx_msg_check refuses such fields beforehand. */
 static void set(json_t *o, const char *k, json_t *v)
 {
-    if (!v || json_object_set_new(o, k, v) != 0) mx_oom();
+    mx_proto_set(o, k, v);
 }
 
 static json_t *strv(char *const *v, size_t n)
@@ -22,7 +25,7 @@ static json_t *strv(char *const *v, size_t n)
     json_t *a = json_array();
     if (!a) mx_oom();
     for (size_t i = 0; i < n; i++)
-        if (json_array_append_new(a, json_string(v[i])) != 0) mx_oom();
+        if (json_array_append_new(a, mx_proto_text(v[i])) != 0) mx_oom();
     return a;
 }
 
@@ -31,20 +34,51 @@ static json_t *env_object(const mx_kv *env, size_t n)
     json_t *o = json_object();
     if (!o) mx_oom();
     for (size_t i = 0; i < n; i++)
-        set(o, env[i].key, json_string(env[i].value));
+        set(o, env[i].key, mx_proto_text(env[i].value));
     return o;
+}
+
+static int bad_utf8(const char *s)
+{
+    return s && !mx_utf8_valid(s, strlen(s));
+}
+
+static int bad_utf8v(char *const *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (bad_utf8(v[i])) return 1;
+    return 0;
+}
+
+const char *mx_proto_check_ctr(const mx_msg *m)
+{
+    if (bad_utf8(m->container)) return "the container";
+    if (bad_utf8(m->user)) return "the user";
+    if (bad_utf8(m->network)) return "the network";
+    for (size_t i = 0; i < m->ncontainers; i++) {
+        const mx_container_spec *c = &m->containers[i];
+        if (bad_utf8(c->name) || bad_utf8(c->image) || bad_utf8(c->user))
+            return "a container's name, image or user";
+        if (bad_utf8v(c->aliases, c->naliases) || bad_utf8v(c->entrypoint, c->nentrypoint) ||
+            bad_utf8v(c->command, c->ncommand) || bad_utf8v(c->binds, c->nbinds))
+            return "a container's aliases, entrypoint, command or mounts";
+        for (size_t k = 0; k < c->nenv; k++)
+            if (bad_utf8(c->env[k].key) || bad_utf8(c->env[k].value))
+                return "a container's environment";
+    }
+    return NULL;
 }
 
 static json_t *encode_one(const mx_container_spec *c)
 {
     json_t *o = json_object();
     if (!o) mx_oom();
-    set(o, "name", json_string(c->name));
-    set(o, "image", json_string(c->image));
+    set(o, "name", mx_proto_text(c->name));
+    set(o, "image", mx_proto_text(c->image));
     if (c->naliases) set(o, "aliases", strv(c->aliases, c->naliases));
     if (c->has_entrypoint) set(o, "entrypoint", strv(c->entrypoint, c->nentrypoint));
     if (c->has_command) set(o, "command", strv(c->command, c->ncommand));
-    if (c->user) set(o, "user", json_string(c->user));
+    if (c->user) set(o, "user", mx_proto_text(c->user));
     if (c->nenv) set(o, "env", env_object(c->env, c->nenv));
     if (c->nbinds) set(o, "binds", strv(c->binds, c->nbinds));
     if (c->steps) set(o, "steps", json_true());
@@ -53,15 +87,15 @@ static json_t *encode_one(const mx_container_spec *c)
 
 void mx_proto_encode_ctr(json_t *o, const mx_msg *m)
 {
-    if (m->container) set(o, "container", json_string(m->container));
-    if (m->user) set(o, "user", json_string(m->user));
+    if (m->container) set(o, "container", mx_proto_text(m->container));
+    if (m->user) set(o, "user", mx_proto_text(m->user));
     if (m->kind != MX_STEP_CONTAINERS) return;
     json_t *a = json_array();
     if (!a) mx_oom();
     for (size_t i = 0; i < m->ncontainers; i++)
         if (json_array_append_new(a, encode_one(&m->containers[i])) != 0) mx_oom();
     set(o, "containers", a);
-    if (m->network) set(o, "network", json_string(m->network));
+    if (m->network) set(o, "network", mx_proto_text(m->network));
     if (m->docker_socket) set(o, "docker_socket", json_true());
 }
 

@@ -34,7 +34,7 @@ PACKAGES=(
     linux-image-amd64 # guest kernel + initrd in /boot (direct kernel boot)
     passt # its pasta connects each VM's own network namespace (provisioner/machine/vm_net.h)
     fdisk # sfdisk: the partition table of the cloud-style test image (tests/vm/make_cloud_image.sh)
-    libarchive-dev # store_artifacts/store_test_results: guest tars read on the host (provisioner/job/tar_extract.c)
+    libarchive-dev # store_artifacts/store_test_results: guest tars read on the host (provisioner/job/tar_extract.c); workspace layers listed as plain tar (provisioner/job/workspace_tar.c)
     libxml2-dev # store_test_results: JUnit XML parsed on the host (provisioner/job/junit.c)
     lz4 zstd gpg # Ubuntu image recipes: unpack lz4/zstd kernels, check the archive keys (images/common)
     clang-tidy cppcheck # scripts/check-src.sh: clang-tidy (and run-clang-tidy), cppcheck

@@ -34,7 +34,7 @@ step "unit tests (gcc)"
 step "unit tests (ASan+UBSan)"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest -L unit --output-on-failure)
 
-step "fuzz: config loader + 2.1 expander, agent protocol reader, agent HTTP response parser"
+step "fuzz: config loader + 2.1 expander, agent protocol reader, agent HTTP response parser, terminal filter"
 CC=clang scripts/build.sh build-fuzz -DMEXEC_FUZZ=ON -DMEXEC_SANITIZE=ON
 # fuzz TARGET SECONDS: a fresh working corpus seeded from tests/fuzz/corpus/TARGET; the pipeline
 # fails when the fuzzer does (pipefail), i.e. on any crash, leak, hang or abort
@@ -49,6 +49,7 @@ fuzz() {
 fuzz cfg "${MEXEC_FUZZ_SECONDS:-60}"
 fuzz proto "${MEXEC_FUZZ_SECONDS:-30}"
 fuzz agent_http "${MEXEC_FUZZ_SECONDS:-30}"
+fuzz term "${MEXEC_FUZZ_SECONDS:-30}"
 
 step "machine image debian-12:current"
 build/bin/mexec image build debian-12:current

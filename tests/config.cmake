@@ -27,8 +27,9 @@ set_tests_properties(workflow_approval_test PROPERTIES LABELS unit TIMEOUT 300
 #   cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DMEXEC_FUZZ=ON && cmake --build build-fuzz
 #   build-fuzz/tests/bin/cfg_fuzz -max_total_time=60 tests/fuzz/corpus/cfg
 if(MEXEC_FUZZ AND CMAKE_C_COMPILER_ID MATCHES "Clang")
-  # also the agent protocol reader: what the other side sends
-  foreach(target cfg_fuzz proto_fuzz)
+  # also the agent protocol reader: what the other side sends; and the terminal filter: what a
+  # job prints
+  foreach(target cfg_fuzz proto_fuzz term_fuzz)
     add_executable(${target} fuzz/${target}.c)
     target_link_libraries(${target} PRIVATE mx_host)
     target_compile_options(${target} PRIVATE -fsanitize=fuzzer)

@@ -5,6 +5,9 @@
 #include "checkout.h"
 #include "cli.h"
 #include "host_config.h"
+#include "mx_cleanup.h"
+#include "mx_term.h"
+#include "mx_utf8.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -18,7 +21,9 @@ static const char config_usage[] =
 
 static int report(const mx_err *err)
 {
-    fprintf(stderr, "mexec: %s\n", err->msg);
+    /* a config's strings may hold escape sequences: nothing may act on the terminal */
+    mx_autofree char *safe = mx_term_text(err->msg);
+    fprintf(stderr, "mexec: %s\n", safe);
     return err->status ? err->status : MX_INFRA;
 }
 
@@ -60,6 +65,11 @@ int mx_cmd_config(int argc, char **argv)
                 break;
             }
             mx_autofree char *k = mx_xstrndup(optarg, (size_t)(eq - optarg));
+            mx_err uerr;
+            if (mx_utf8_require(optarg, "--param", &uerr) < 0) {
+                fprintf(stderr, "mexec: %s\n", uerr.msg);
+                rc = MX_USAGE;
+            }
             mx_envlist_set(&params, k, eq + 1);
             break;
         }
@@ -81,6 +91,12 @@ int mx_cmd_config(int argc, char **argv)
         default:
             rc = MX_USAGE;
         }
+    }
+    mx_err uerr;
+    if (rc == MX_OK && (mx_utf8_require(o.branch, "--branch", &uerr) < 0 ||
+                        mx_utf8_require(o.tag, "--tag", &uerr) < 0)) {
+        fprintf(stderr, "mexec: %s\n", uerr.msg);
+        rc = MX_USAGE;
     }
     if (rc == MX_OK && optind < argc - 1) {
         fprintf(stderr, "mexec: unexpected argument \"%s\"\n", argv[optind + 1]);

@@ -2,6 +2,7 @@
 #include "cli_env.h"
 #include "mx_buf.h"
 #include "mx_cleanup.h"
+#include "mx_utf8.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -63,6 +64,8 @@ int mx_cli_env_arg(const char *arg, mx_envlist *env, mx_cli_secret_keys *secret,
     }
     if (eq == arg) return mx_fail(err, MX_USAGE, "-e takes KEY=VALUE, not \"%s\"", arg);
     mx_autofree char *k = mx_xstrndup(arg, (size_t)(eq - arg));
+    /* values are bytes and reach the job exactly (the protocol's env_b64); names cannot */
+    if (mx_utf8_require(k, "-e name", err) < 0) return -1;
     mx_envlist_set(env, k, eq + 1);
     return 0;
 }

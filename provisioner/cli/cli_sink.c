@@ -1,8 +1,15 @@
 /* The human view: how the CLI shows what library code reports through the sink (sink.h).
  * These formats are what mexec has always printed (the VM tests and users' scripts read
- * them): a job's log on stdout, in CircleCI's shape; mexec's own notes on stderr. */
+ * them): a job's log on stdout, in CircleCI's shape; mexec's own notes on stderr.
+ *
+ * Everything shown passes the terminal filter (mx_term.h): the guest's output as a stream per
+ * step, and every text (names, log lines, notes, the agent's lines and messages), since they
+ * quote the config or the guest.  Always, also when stdout is not a terminal: CI logs are read
+ * in terminals and browsers (docs/security.md). */
 #include "cli.h"
+#include "mx_cleanup.h"
 #include "mx_fs.h"
+#include "mx_term.h"
 #include "signals.h"
 #include "sink.h"
 
@@ -12,9 +19,20 @@
 #include <string.h>
 #include <unistd.h>
 
-static void step_started(void *ud, size_t index, size_t total, const char *name)
+/* The filter's state for the job's stdout and stderr, and the bytes on their way out. */
+static mx_term term[2];
+static mx_buf out_buf;
+
+/* A text made safe for the terminal (caller frees). */
+static char *safe(const char *text)
+{
+    return mx_term_text(text ? text : "");
+}
+
+static void step_started(void *ud, size_t index, size_t total, const char *raw)
 {
     (void)ud;
+    mx_autofree char *name = safe(raw);
     if (total == 0)
         printf("\n==> %s\n", name);
     else
@@ -35,9 +53,11 @@ static void step_ended(void *ud, const mx_sink_step_end *end)
         else
             printf("Too long with no output\n");
         break;
-    case MX_SINK_END_FAILED:
-        printf("mexec-agent could not run the step: %s\n", end->message ? end->message : "?");
+    case MX_SINK_END_FAILED: {
+        mx_autofree char *why = safe(end->message ? end->message : "?");
+        printf("mexec-agent could not run the step: %s\n", why);
         break;
+    }
     case MX_SINK_END_EXIT:
         break;
     }
@@ -45,44 +65,67 @@ static void step_ended(void *ud, const mx_sink_step_end *end)
     fflush(stdout);
 }
 
+/* One write per call, straight to the descriptor; our own stdout gone: nothing better to do
+ * than go on. */
+static void write_out(int stream)
+{
+    if (out_buf.len)
+        (void)mx_write_all(stream == 0 ? STDOUT_FILENO : STDERR_FILENO, out_buf.data, out_buf.len);
+    out_buf.len = 0;
+}
+
 static void output(void *ud, int stream, const char *bytes, size_t len)
 {
     (void)ud;
-    /* straight to the descriptor, as it arrives; our own stdout gone: nothing better to do
-     * than go on */
-    (void)mx_write_all(stream == 0 ? STDOUT_FILENO : STDERR_FILENO, bytes, len);
+    stream = stream == 0 ? 0 : 1;
+    mx_term_feed(&term[stream], bytes, len, &out_buf);
+    write_out(stream);
 }
 
-static void log_line(void *ud, const char *text)
+static void output_end(void *ud)
 {
     (void)ud;
+    for (int s = 0; s < 2; s++) {
+        mx_term_end(&term[s], &out_buf);
+        write_out(s);
+    }
+}
+
+static void log_line(void *ud, const char *raw)
+{
+    (void)ud;
+    mx_autofree char *text = safe(raw);
     printf("%s\n", text);
     fflush(stdout);
 }
 
-static void note(void *ud, const char *text)
+static void note(void *ud, const char *raw)
 {
     (void)ud;
+    mx_autofree char *text = safe(raw);
     fprintf(stderr, "mexec: %s\n", text);
 }
 
 static void agent(void *ud, const char *bytes, size_t len)
 {
     (void)ud;
-    fputs("mexec-agent: ", stderr);
-    fwrite(bytes, 1, len, stderr);
+    mx_autofree char *line = mx_xstrndup(bytes, len);
+    mx_autofree char *text = safe(line);
+    fprintf(stderr, "mexec-agent: %s\n", text);
 }
 
-static void job_started(void *ud, const char *job)
+static void job_started(void *ud, const char *raw)
 {
     (void)ud;
+    mx_autofree char *job = safe(raw);
     printf("-------- %s: started\n", job);
     fflush(stdout);
 }
 
-static void job_ended(void *ud, const char *job, const char *status, double seconds)
+static void job_ended(void *ud, const char *raw, const char *status, double seconds)
 {
     (void)ud;
+    mx_autofree char *job = safe(raw);
     if (seconds < 0)
         printf("-------- %s: %s\n", job, status);
     else
@@ -97,16 +140,17 @@ static void workflow_ended(void *ud, const mx_sink_wf_row *rows, size_t n)
     for (size_t i = 0; i < n; i++) {
         char dur[32] = "-";
         if (rows[i].seconds > 0) snprintf(dur, sizeof dur, "%.1f s", rows[i].seconds);
-        printf("%-32s %-9s %9s  %s\n", rows[i].job, rows[i].status, dur,
-               rows[i].note ? rows[i].note : "");
+        mx_autofree char *job = safe(rows[i].job), *note = safe(rows[i].note);
+        printf("%-32s %-9s %9s  %s\n", job, rows[i].status, dur, note);
     }
     fflush(stdout);
 }
 
 /* "approve NAME? [y/N]" on the terminal: 1 yes, 0 no (or no answer before a signal). */
-static int approve(void *ud, const char *job)
+static int approve(void *ud, const char *raw)
 {
     (void)ud;
+    mx_autofree char *job = safe(raw);
     printf("approve %s? [y/N] ", job);
     fflush(stdout);
     char line[64];
@@ -130,6 +174,7 @@ static int approve(void *ud, const char *job)
 static const mx_sink human = {.step_started = step_started,
                               .step_ended = step_ended,
                               .output = output,
+                              .output_end = output_end,
                               .log = log_line,
                               .note = note,
                               .agent = agent,
@@ -140,5 +185,8 @@ static const mx_sink human = {.step_started = step_started,
 
 void mx_cli_sink_install(void)
 {
+    mx_term_init(&term[0]);
+    mx_term_init(&term[1]);
+    mx_buf_init(&out_buf);
     mx_sink_set(&human);
 }

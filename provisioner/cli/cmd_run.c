@@ -8,6 +8,8 @@
 #include "mx_buf.h"
 #include "mx_cleanup.h"
 #include "mx_fs.h"
+#include "mx_term.h"
+#include "mx_utf8.h"
 #include "run_outputs.h"
 #include "signals.h"
 #include "workflow_run.h"
@@ -32,10 +34,21 @@ static int add_kv(mx_envlist *list, const char *flag, const char *kv)
 {
     const char *eq = strchr(kv, '=');
     if (!eq || eq == kv) {
-        fprintf(stderr, "mexec: %s takes KEY=VALUE, not \"%s\"\n", flag, kv);
+        mx_autofree char *safe = mx_term_text(kv);
+        fprintf(stderr, "mexec: %s takes KEY=VALUE, not \"%s\"\n", flag, safe);
         return -1;
     }
     char *k = mx_xstrndup(kv, (size_t)(eq - kv));
+    /* -e values are bytes and reach the job exactly; names, and --param values (pasted into
+     * the config's text), must be UTF-8 */
+    mx_err err;
+    int param = strcmp(flag, "--param") == 0;
+    if (mx_utf8_require(k, param ? "--param name" : "-e name", &err) < 0 ||
+        (param && mx_utf8_require(eq + 1, "--param value", &err) < 0)) {
+        fprintf(stderr, "mexec: %s\n", err.msg);
+        free(k);
+        return -1;
+    }
     mx_envlist_set(list, k, eq + 1);
     free(k);
     return 0;
@@ -211,6 +224,12 @@ static int parse(int argc, char **argv, run_args *a)
         why = "give --branch or --tag, not both";
     else if (a->o.job_name && (a->approvals.n || a->approvals.all))
         why = "--approve and --approve-all are for --workflow (approval jobs are in workflows)";
+    mx_err err;
+    if (!why && (mx_utf8_require(a->cfg.branch, "--branch", &err) < 0 ||
+                 mx_utf8_require(a->cfg.tag, "--tag", &err) < 0)) {
+        fprintf(stderr, "mexec: %s\n", err.msg);
+        return -1;
+    }
     if (why) {
         fprintf(stderr, "mexec: %s%s%s\n%s", why, optind < argc ? " " : "",
                 optind < argc ? argv[optind] : "", usage_line);
@@ -235,6 +254,12 @@ int mx_cmd_run(int argc, char **argv)
         a.project_dir ? mx_xstrdup(a.project_dir) : mx_checkout_project_dir(a.o.config_path);
     mx_checkout_git_info(project, &sha, &branch);
     if (!a.cfg.branch && !a.cfg.tag && branch && strcmp(branch, "HEAD") != 0) a.cfg.branch = branch;
+    mx_err berr;
+    if (a.cfg.branch == branch &&
+        mx_utf8_require(branch, "the checked-out git branch (give --branch NAME)", &berr) < 0) {
+        free_args(&a);
+        return mx_cli_report(&berr);
+    }
     a.cfg.revision = sha;
     /* pipeline values and CIRCLE_* variables: from git, with this run's own ids */
     mx_pipeline_info info;

@@ -17,6 +17,7 @@
 #include "mx_cleanup.h"
 #include "mx_fs.h"
 #include "mx_mask.h"
+#include "mx_term.h"
 #include "resource_class.h"
 #include "session.h"
 #include "signals.h"
@@ -81,9 +82,10 @@ static void say(const gl_ctx *g, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    /* messages may quote the runner's input (registry names, libvirt errors): masked too */
-    mx_autofree char *masked = mx_secrets_mask(&g->secrets, msg);
-    fprintf(stderr, "mexec: %s\n", masked);
+    /* messages may quote the runner's input (registry names, libvirt errors) or the guest's
+     * (the agent's reasons): masked and safe for a terminal, like output */
+    mx_autofree char *safe = mx_term_safe(&g->secrets, msg);
+    fprintf(stderr, "mexec: %s\n", safe);
 }
 
 static volatile sig_atomic_t alarm_fired;
@@ -371,7 +373,8 @@ static int gl_prepare(gl_ctx *g)
     mx_ssh_target t = mx_vm_ssh_target(&vm);
     if (mx_ssh_connect(&ssh, &t, deadline, &mx_stop, &err) < 0) {
         mx_autofree char *tail = mx_stop ? NULL : mx_vm_console_tail(&vm, 15);
-        if (tail) fprintf(stderr, "mexec: last lines of the guest console:\n%s\n", tail);
+        mx_autofree char *safe = tail ? mx_term_safe(&g->secrets, tail) : NULL; /* the guest's */
+        if (safe) fprintf(stderr, "mexec: last lines of the guest console:\n%s\n", safe);
         say(g, "connect to %s: %s", vm.domain_name, err.msg);
         goto out;
     }
@@ -383,7 +386,7 @@ static int gl_prepare(gl_ctx *g)
         goto out;
     }
     if (creds.n || ctr) {
-        if (mx_session_start(&se, &ssh, agent_remote, &mx_stop, &err) < 0) {
+        if (mx_session_start(&se, &ssh, agent_remote, &g->secrets, &mx_stop, &err) < 0) {
             say(g, "start agent: %s", err.msg);
             goto out;
         }
@@ -497,7 +500,7 @@ static int gl_run(gl_ctx *g, const char *script, const char *stage)
         command = mx_xasprintf("/bin/bash '%s'\ns=$?\nrm -f '%s'\nexit $s\n", remote, remote);
     }
     agent_remote = mx_vm_agent_path(&vm);
-    if (mx_session_start(&se, &ssh, agent_remote, &mx_stop, &err) < 0) {
+    if (mx_session_start(&se, &ssh, agent_remote, &g->secrets, &mx_stop, &err) < 0) {
         say(g, "start agent: %s", err.msg);
         goto out;
     }

@@ -1,6 +1,7 @@
 /* mexec: runs CircleCI machine-executor jobs in libvirt VMs. */
 #include "cli.h"
 #include "mx_err.h"
+#include "mx_mask.h"
 #include "signals.h"
 #include "vm.h"
 
@@ -43,6 +44,11 @@ int main(int argc, char **argv)
 {
     /* job directories hold keys and disks: nothing we create is for other users */
     umask(077);
+    mx_err perr;
+    if (mx_secrets_protect_process(&perr) < 0) {
+        fprintf(stderr, "mexec: %s\n", perr.msg);
+        return MX_INFRA;
+    }
     if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
         strcmp(argv[1], "help") == 0) {
         fputs(usage, argc < 2 ? stderr : stdout);

@@ -38,6 +38,21 @@ static int resolve_executor_params(mx_cfg *c, const mx_node *decls, const mx_nod
                                    const mx_cfg_orb *caller, const mx_cfg_orb *defscope,
                                    mx_node *bound, mx_err *err);
 
+static int too_many_steps(const mx_node *at, mx_err *err)
+{
+    return mx_node_fail(err, at, "the job has more than %d steps once its commands are expanded",
+                        MX_CFG_MAX_STEPS);
+}
+
+/* A built-in step, as written, onto the job's steps. */
+static int add_step(mx_cfg *c, const mx_node *item, mx_node *out, mx_err *err)
+{
+    if (out->n >= MX_CFG_MAX_STEPS) return too_many_steps(item, err);
+    if (mx_cfg_charge_tree(&c->budget, item, item, err) < 0) return -1;
+    mx_node_seq_add(out, mx_node_copy(item));
+    return 0;
+}
+
 static int invoke_command(mx_cfg *c, const mx_cfg_orb *scope, const char *name, const mx_node *args,
                           const mx_node *at, mx_node *out, mx_err *err)
 {
@@ -66,6 +81,7 @@ static int invoke_command(mx_cfg *c, const mx_cfg_orb *scope, const char *name, 
                             MX_CFG_MAX_NESTING, name);
     if (def->kind != MX_NODE_MAP)
         return mx_node_fail(err, def, "command \"%s\" must be a map", name);
+    if (mx_cfg_charge(&c->budget, MX_CFG_INVOCATION_COST, 0, at, err) < 0) return -1;
     static const char *const keys[] = {"description", "parameters", "steps", NULL};
     if (mx_cfg_check_keys(def, "a command", keys, err) < 0) return -1;
     const mx_node *steps = mx_node_get(def, "steps");
@@ -80,8 +96,10 @@ static int invoke_command(mx_cfg *c, const mx_cfg_orb *scope, const char *name, 
         rc = mx_cfg_params_bind(decls, respelled ? respelled : args, NULL, at, what, &bound, err);
     if (rc == 0) rc = mx_cfg_subst_pipeline(&bound, c->pipeline, err);
     if (rc == 0) rc = resolve_executor_params(c, decls, args, scope, dscope, bound, err);
+    if (rc == 0) rc = mx_cfg_charge_tree(&c->budget, bound, at, err);
     if (rc == 0) {
-        mx_cfg_scope s = {.params = bound, .owner = what, .pipeline = c->pipeline};
+        mx_cfg_scope s = {
+            .params = bound, .owner = what, .pipeline = c->pipeline, .budget = &c->budget};
         rc = mx_cfg_subst(steps, &s, &body, err);
     }
     if (rc == 0) {
@@ -174,10 +192,8 @@ static int expand_step(mx_cfg *c, const mx_cfg_orb *scope, const mx_node *item, 
     }
     if (item->kind == MX_NODE_SCALAR) {
         if (is_builtin_step(item->value) && strcmp(item->value, "run") != 0 &&
-            strcmp(item->value, "when") != 0 && strcmp(item->value, "unless") != 0) {
-            mx_node_seq_add(out, mx_node_copy(item));
-            return 0;
-        }
+            strcmp(item->value, "when") != 0 && strcmp(item->value, "unless") != 0)
+            return add_step(c, item, out, err);
         return invoke_command(c, scope, item->value, NULL, item, out, err);
     }
     if (item->n != 1)
@@ -195,7 +211,7 @@ static int expand_step(mx_cfg *c, const mx_cfg_orb *scope, const mx_node *item, 
                  : mx_node_fail(err, v, "steps: as a step takes a list of steps, not %s",
                                 mx_node_kind_name(v));
     else if (is_builtin_step(k) || (!c->v21 && mx_cfg_docker_is_step(k)))
-        rc = (mx_node_seq_add(out, mx_node_copy(item)), 0);
+        rc = add_step(c, item, out, err);
     else
         rc = invoke_command(c, scope, k, v, item->keys[0], out, err);
     if (rc < 0) mx_cfg_here(c, err);
@@ -211,6 +227,7 @@ static int expand_steps(mx_cfg *c, const mx_cfg_orb *scope, const mx_node *steps
     for (size_t i = 0; i < steps->n; i++) {
         size_t mark = mx_cfg_push(c, "[%zu]", i);
         int rc = expand_step(c, scope, steps->items[i], out, err);
+        if (rc == 0 && out->n > MX_CFG_MAX_STEPS) rc = too_many_steps(steps->items[i], err);
         if (rc < 0) mx_cfg_here(c, err);
         mx_cfg_pop(c, mark);
         if (rc < 0) return -1;
@@ -277,8 +294,10 @@ static int executor_body(mx_cfg *c, const mx_cfg_orb *scope, const mx_node *e, m
         rc = mx_cfg_params_bind(decls, respelled ? respelled : args, reserved, name, what, &bound,
                                 err);
     if (rc == 0) rc = mx_cfg_subst_pipeline(&bound, c->pipeline, err);
+    if (rc == 0) rc = mx_cfg_charge_tree(&c->budget, bound, name, err);
     if (rc == 0) {
-        mx_cfg_scope s = {.params = bound, .owner = what, .pipeline = c->pipeline};
+        mx_cfg_scope s = {
+            .params = bound, .owner = what, .pipeline = c->pipeline, .budget = &c->budget};
         rc = mx_cfg_subst(def, &s, &body, err);
     }
     if (rc == 0) mx_node_map_del(body, "parameters");
@@ -405,6 +424,7 @@ int mx_cfg_expand_job(mx_cfg *c, const char *ref, const mx_node *inv, const mx_n
     mx_node *bound = NULL, *shape = mx_node_new(MX_NODE_MAP, def), *job = NULL;
     int rc = mx_cfg_params_bind(mx_node_get(def, "parameters"), inv, inv_reserved, at, what, &bound,
                                 err);
+    if (rc == 0) rc = mx_cfg_charge_tree(&c->budget, def, at, err);
     if (rc == 0) rc = mx_cfg_subst_pipeline(&bound, c->pipeline, err);
     if (rc == 0)
         rc = resolve_executor_params(c, mx_node_get(def, "parameters"), inv, NULL, dscope, bound,
@@ -414,8 +434,10 @@ int mx_cfg_expand_job(mx_cfg *c, const char *ref, const mx_node *inv, const mx_n
         if (strcmp(def->keys[i]->value, "parameters") != 0 &&
             strcmp(def->keys[i]->value, "description") != 0)
             mx_node_map_add(shape, mx_node_copy(def->keys[i]), mx_node_copy(def->vals[i]));
+    if (rc == 0) rc = mx_cfg_charge_tree(&c->budget, bound, at, err);
     if (rc == 0) {
-        mx_cfg_scope s = {.params = bound, .owner = what, .pipeline = c->pipeline};
+        mx_cfg_scope s = {
+            .params = bound, .owner = what, .pipeline = c->pipeline, .budget = &c->budget};
         rc = mx_cfg_subst(shape, &s, &job, err);
     }
     if (rc == 0 && mx_node_get(job, "executor")) {

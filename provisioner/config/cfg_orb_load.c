@@ -144,6 +144,10 @@ static int resolve_ref(loader *l, mx_cfg_orb *orb, const mx_node *ref, mx_err *e
         l->unknown |= unknown;
         return 0;
     }
+    /* each file is bounded by the loader; together (64 of them) they are by the config's
+     * expansion budget, which they share with what expansion makes */
+    if (mx_cfg_charge_tree(&l->c->budget, orb->owned, ref, err) < 0)
+        return mx_wrap(err, "orb %s", ref->value);
     l->chain[l->depth++] = id;
     int rc = load_def(l, orb, orb->owned, err);
     l->depth--;

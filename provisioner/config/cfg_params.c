@@ -6,6 +6,7 @@
 
 #include <ctype.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -207,6 +208,51 @@ fail:
     return -1;
 }
 
+/* ---- limits ---- */
+
+int mx_cfg_charge(mx_cfg_budget *b, size_t nodes, size_t bytes, const mx_node *at, mx_err *err)
+{
+    if (!b) return 0;
+    if (nodes > MX_CFG_MAX_NODES - b->nodes || nodes + b->nodes > MX_CFG_MAX_NODES)
+        return mx_node_fail(err, at,
+                            "expanding the config here makes it larger than %d nodes (commands "
+                            "that invoke commands, or parameters pasted into themselves, grow "
+                            "exponentially)",
+                            MX_CFG_MAX_NODES);
+    if (bytes > MX_CFG_MAX_BYTES - b->bytes)
+        return mx_node_fail(err, at,
+                            "expanding the config here makes its text larger than %u MiB "
+                            "(parameters pasted into themselves grow exponentially)",
+                            MX_CFG_MAX_BYTES >> 20);
+    b->nodes += nodes;
+    b->bytes += bytes;
+    return 0;
+}
+
+/* Nodes and scalar bytes of n, stopping once either passes its limit. */
+static void tree_cost(const mx_node *n, size_t *nodes, size_t *bytes)
+{
+    if (*nodes > MX_CFG_MAX_NODES || *bytes > MX_CFG_MAX_BYTES) return;
+    (*nodes)++;
+    if (n->value) *bytes += strlen(n->value);
+    for (size_t i = 0; i < n->n; i++) {
+        if (n->kind == MX_NODE_MAP) {
+            tree_cost(n->keys[i], nodes, bytes);
+            tree_cost(n->vals[i], nodes, bytes);
+        } else if (n->kind == MX_NODE_SEQ) {
+            tree_cost(n->items[i], nodes, bytes);
+        }
+    }
+}
+
+int mx_cfg_charge_tree(mx_cfg_budget *b, const mx_node *n, const mx_node *at, mx_err *err)
+{
+    if (!b || !n) return 0;
+    size_t nodes = 0, bytes = 0;
+    tree_cost(n, &nodes, &bytes);
+    return mx_cfg_charge(b, nodes, bytes, at, err);
+}
+
 /* ---- substitution ---- */
 
 typedef struct ref {
@@ -219,7 +265,10 @@ typedef struct ref {
  * left alone. */
 static int next_ref(const char *s, size_t from, int pipeline_only, ref *r)
 {
-    for (const char *p = strstr(s + from, "<<"); p; p = strstr(p + 1, "<<")) {
+    /* a plain scan: strstr from each "<<" measures the rest of the string again under the
+     * sanitizers, quadratic in a value that holds many (a parameter pasted into itself) */
+    for (const char *p = s + from; *p; p++) {
+        if (p[0] != '<' || p[1] != '<') continue;
         const char *q = p + 2;
         while (*q == ' ' || *q == '\t')
             q++;
@@ -301,13 +350,14 @@ static int subst_scalar(const mx_node *in, const mx_cfg_scope *s, mx_node **out,
 {
     ref r;
     if (!next_ref(in->value, 0, s->pipeline_only, &r)) {
+        if (mx_cfg_charge(s->budget, 1, strlen(in->value), in, err) < 0) return -1;
         *out = mx_node_copy(in);
         return 0;
     }
     if (r.start == 0 && in->value[r.end] == '\0') {
         const mx_node *v = resolve(r.name, s, in, err);
         free(r.name);
-        if (!v) return -1;
+        if (!v || mx_cfg_charge_tree(s->budget, v, in, err) < 0) return -1;
         *out = mx_node_copy(v);
         *splice = v->kind == MX_NODE_SEQ;
         return 0;
@@ -329,11 +379,22 @@ static int subst_scalar(const mx_node *in, const mx_cfg_scope *s, mx_node **out,
             mx_buf_free(&b);
             return -1;
         }
-        mx_buf_adds(&b, mx_node_is_null(v) ? "" : v->value);
+        const char *text = mx_node_is_null(v) ? "" : v->value;
+        /* checked before growing: one scalar pasted into itself doubles at every level */
+        size_t room = s->budget ? MX_CFG_MAX_BYTES - s->budget->bytes : SIZE_MAX;
+        if (b.len > room || strlen(text) > room - b.len) {
+            mx_buf_free(&b);
+            return mx_cfg_charge(s->budget, 0, SIZE_MAX, in, err); /* fails, saying why */
+        }
+        mx_buf_adds(&b, text);
         pos = r.end;
         more = next_ref(in->value, pos, s->pipeline_only, &r);
     }
     mx_buf_adds(&b, in->value + pos);
+    if (mx_cfg_charge(s->budget, 1, b.len, in, err) < 0) {
+        mx_buf_free(&b);
+        return -1;
+    }
     mx_node *n = mx_node_new_scalar(b.data ? b.data : "", in);
     n->quoted = in->quoted;
     mx_buf_free(&b);
@@ -457,6 +518,7 @@ static int subst(const mx_node *in, const mx_cfg_scope *s, mx_node **out, int *s
 {
     *splice = 0;
     if (in->kind == MX_NODE_SCALAR) return subst_scalar_sections(in, s, out, splice, err);
+    if (mx_cfg_charge(s->budget, 1, 0, in, err) < 0) return -1;
     mx_node *n = mx_node_new(in->kind, in);
     for (size_t i = 0; i < in->n; i++) {
         mx_node *v = NULL, *k = NULL;
@@ -480,7 +542,7 @@ static int subst(const mx_node *in, const mx_cfg_scope *s, mx_node **out, int *s
             mx_node_free(v);
             goto fail;
         }
-        if (k->kind != MX_NODE_SCALAR) {
+        if (!k || k->kind != MX_NODE_SCALAR) {
             mx_node_fail(err, in->keys[i], "a map key must become a string");
             mx_node_free(k);
             mx_node_free(v);

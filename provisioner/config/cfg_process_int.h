@@ -4,12 +4,23 @@
 #define MX_CFG_PROCESS_INT_H
 
 #include "cfg_job_int.h"
+#include "cfg_params.h"
 #include "cfg_process.h"
 #include "cfg_yaml.h"
 #include "mx_buf.h"
 #include "mx_err.h"
 
 #define MX_CFG_MAX_NESTING 64 /* commands invoking commands: deeper is a loop */
+/* Steps of one job after expansion: every step is a message, a log section and a place the
+ * job can fail; a thousand is already more than any real job. */
+#define MX_CFG_MAX_STEPS 2000
+/* What one command invocation costs of the expansion budget (MX_CFG_MAX_NODES) besides the
+ * nodes it makes: commands that invoke commands that have no steps make almost no nodes, yet
+ * each invocation is work; counted so, 2^40 of them stop after some 25 000. */
+#define MX_CFG_INVOCATION_COST 16
+/* Jobs one matrix expands to: each is a VM.  The product of the value lists is checked
+ * before any job is made. */
+#define MX_CFG_MAX_MATRIX 512
 
 typedef struct mx_cfg_orb {
     char *alias;
@@ -29,6 +40,7 @@ typedef struct mx_cfg {
     mx_buf path;       /* where expansion is ("jobs.build.steps[2]"), for error messages */
     int wrapped;
     int depth;
+    mx_cfg_budget budget; /* everything expansion makes (MX_CFG_MAX_NODES) */
 } mx_cfg;
 
 int mx_cfg_open(const mx_node *root, const mx_cfg_opts *o, mx_cfg **out, mx_err *err);

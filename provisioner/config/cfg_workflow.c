@@ -115,6 +115,9 @@ static int expand_matrix(mx_cfg *c, mx_cfg_wf *w, const char *ref, const mx_node
             if (vals->items[j]->kind != MX_NODE_SCALAR)
                 return mx_node_fail(err, vals->items[j], "matrix values must be scalars");
     }
+    for (size_t i = 0, jobs = 1; i < mp->n; i++)
+        if ((jobs *= mp->vals[i]->n) > MX_CFG_MAX_MATRIX)
+            return mx_node_fail(err, mp, "the matrix makes more than %d jobs", MX_CFG_MAX_MATRIX);
     /* the parameters (keys with their value lists) in alphabetical order */
     size_t np = mp->n;
     const mx_node **names = mx_xcalloc(np, sizeof *names);
@@ -147,7 +150,7 @@ static int expand_matrix(mx_cfg *c, mx_cfg_wf *w, const char *ref, const mx_node
         int skip = 0;
         rc = excluded(ex, combo, mp, err, &skip);
         if (rc == 0 && !skip) {
-            mx_cfg_scope s = {.pipeline = c->pipeline, .matrix = combo};
+            mx_cfg_scope s = {.pipeline = c->pipeline, .matrix = combo, .budget = &c->budget};
             mx_node *node = NULL;
             rc = mx_cfg_subst(rest, &s, &node, err);
             for (size_t i = 0; rc == 0 && i < combo->n; i++)
@@ -234,7 +237,7 @@ static int parse_inv(mx_cfg *c, mx_cfg_wf *w, const mx_node *item, mx_err *err)
     } else {
         mx_node *node = NULL;
         if (args) {
-            mx_cfg_scope s = {.pipeline = c->pipeline};
+            mx_cfg_scope s = {.pipeline = c->pipeline, .budget = &c->budget};
             if (mx_cfg_subst(args, &s, &node, err) < 0) return -1;
         }
         const mx_node *given = mx_node_get(node, "name");

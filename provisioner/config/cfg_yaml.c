@@ -10,6 +10,7 @@
 #include <yaml.h>
 
 static void map_add(mx_node *m, mx_node *k, mx_node *v);
+static void seq_add(mx_node *s, mx_node *v);
 
 /* Nesting deeper than this is rejected: it is no config, and recursion must stay bounded. */
 #define MAX_DEPTH 256
@@ -17,6 +18,7 @@ static void map_add(mx_node *m, mx_node *k, mx_node *v);
 typedef struct anchor {
     char *name;
     mx_node *node; /* a copy: merges may free the original while the anchor is still usable */
+    size_t size;   /* its nodes: what each alias of it costs */
 } anchor;
 
 typedef struct loader {
@@ -24,6 +26,7 @@ typedef struct loader {
     const char *file;
     anchor *anchors;
     size_t nanchors;
+    size_t nodes; /* made so far, copies included (MX_YAML_MAX_NODES) */
     mx_err *err;
 } loader;
 
@@ -77,6 +80,7 @@ mx_node *mx_node_copy(const mx_node *n)
     c->line = n->line;
     c->col = n->col;
     c->n = n->n;
+    c->cap = n->n;
     if (n->kind == MX_NODE_MAP) {
         c->keys = mx_xcalloc(n->n, sizeof *c->keys);
         c->vals = mx_xcalloc(n->n, sizeof *c->vals);
@@ -90,6 +94,25 @@ mx_node *mx_node_copy(const mx_node *n)
             c->items[i] = mx_node_copy(n->items[i]);
     }
     return c;
+}
+
+static size_t count(const mx_node *n, size_t so_far, size_t stop)
+{
+    so_far++;
+    for (size_t i = 0; i < n->n && so_far < stop; i++) {
+        if (n->kind == MX_NODE_MAP) {
+            so_far = count(n->keys[i], so_far, stop);
+            if (so_far < stop) so_far = count(n->vals[i], so_far, stop);
+        } else if (n->kind == MX_NODE_SEQ) {
+            so_far = count(n->items[i], so_far, stop);
+        }
+    }
+    return so_far < stop ? so_far : stop;
+}
+
+size_t mx_node_count(const mx_node *n, size_t stop)
+{
+    return n && stop ? count(n, 0, stop) : 0;
 }
 
 mx_node *mx_node_new(mx_node_kind kind, const mx_node *at)
@@ -129,8 +152,7 @@ void mx_node_map_del(mx_node *m, const char *key)
 
 void mx_node_seq_add(mx_node *s, mx_node *v)
 {
-    s->items = mx_xrealloc(s->items, (s->n + 1) * sizeof *s->items);
-    s->items[s->n++] = v;
+    seq_add(s, v);
 }
 
 void mx_node_map_add(mx_node *m, mx_node *k, mx_node *v)
@@ -138,10 +160,22 @@ void mx_node_map_add(mx_node *m, mx_node *k, mx_node *v)
     map_add(m, k, v);
 }
 
+/* Room for one more entry. */
+static void grow(mx_node *n)
+{
+    if (n->n < n->cap) return;
+    n->cap = n->cap ? 2 * n->cap : 4;
+    if (n->kind == MX_NODE_MAP) {
+        n->keys = mx_xrealloc(n->keys, n->cap * sizeof *n->keys);
+        n->vals = mx_xrealloc(n->vals, n->cap * sizeof *n->vals);
+    } else {
+        n->items = mx_xrealloc(n->items, n->cap * sizeof *n->items);
+    }
+}
+
 static void map_add(mx_node *m, mx_node *k, mx_node *v)
 {
-    m->keys = mx_xrealloc(m->keys, (m->n + 1) * sizeof *m->keys);
-    m->vals = mx_xrealloc(m->vals, (m->n + 1) * sizeof *m->vals);
+    grow(m);
     m->keys[m->n] = k;
     m->vals[m->n] = v;
     m->n++;
@@ -149,7 +183,7 @@ static void map_add(mx_node *m, mx_node *k, mx_node *v)
 
 static void seq_add(mx_node *s, mx_node *v)
 {
-    s->items = mx_xrealloc(s->items, (s->n + 1) * sizeof *s->items);
+    grow(s);
     s->items[s->n++] = v;
 }
 
@@ -205,13 +239,31 @@ static int parser_fail(loader *l)
                    p->problem_mark.column + 1, problem);
 }
 
-static void remember_anchor(loader *l, const yaml_char_t *name, mx_node *n)
+/* Counts `more` nodes about to be made at line:col (1-based); fails once the file would
+ * hold more than MX_YAML_MAX_NODES. */
+static int charge(loader *l, size_t more, size_t line, size_t col, const char *what)
 {
-    if (!name) return;
+    if (more <= MX_YAML_MAX_NODES && l->nodes + more <= MX_YAML_MAX_NODES) {
+        l->nodes += more;
+        return 0;
+    }
+    return mx_fail(l->err, MX_USAGE,
+                   "%s:%zu:%zu: %s makes the config larger than %d nodes (anchors are copied at "
+                   "every alias; is this an alias bomb?)",
+                   l->file, line, col, what, MX_YAML_MAX_NODES);
+}
+
+static int remember_anchor(loader *l, const yaml_char_t *name, mx_node *n)
+{
+    if (!name) return 0;
+    size_t size = mx_node_count(n, MX_YAML_MAX_NODES + 1);
+    if (charge(l, size, (size_t)n->line, (size_t)n->col, "this anchor") < 0) return -1;
     l->anchors = mx_xrealloc(l->anchors, (l->nanchors + 1) * sizeof *l->anchors);
     l->anchors[l->nanchors].name = mx_xstrdup((const char *)name);
     l->anchors[l->nanchors].node = mx_node_copy(n);
+    l->anchors[l->nanchors].size = size;
     l->nanchors++;
+    return 0;
 }
 
 static int parse_node(loader *l, yaml_event_t *ev, int depth, mx_node **out);
@@ -234,9 +286,12 @@ static int apply_merge(loader *l, mx_node *m, size_t at)
             rc = mx_node_fail(l->err, maps[i], "a merge key (<<) takes a map or a list of maps");
             break;
         }
-        for (size_t k = 0; k < maps[i]->n; k++)
-            if (!mx_node_get(m, maps[i]->keys[k]->value))
-                map_add(m, mx_node_copy(maps[i]->keys[k]), mx_node_copy(maps[i]->vals[k]));
+        for (size_t k = 0; k < maps[i]->n && rc == 0; k++) {
+            if (mx_node_get(m, maps[i]->keys[k]->value)) continue;
+            size_t size = 1 + mx_node_count(maps[i]->vals[k], MX_YAML_MAX_NODES + 1);
+            rc = charge(l, size, (size_t)key->line, (size_t)key->col, "this merge (<<)");
+            if (rc == 0) map_add(m, mx_node_copy(maps[i]->keys[k]), mx_node_copy(maps[i]->vals[k]));
+        }
     }
     mx_node_free(key);
     mx_node_free(src);
@@ -311,45 +366,46 @@ static int parse_node(loader *l, yaml_event_t *ev, int depth, mx_node **out)
         return mx_fail(l->err, MX_USAGE, "%s:%zu:%zu: nesting deeper than %d levels", l->file,
                        ev->start_mark.line + 1, ev->start_mark.column + 1, MAX_DEPTH);
     mx_node *n = NULL;
+    size_t line = ev->start_mark.line + 1, col = ev->start_mark.column + 1;
+    if (ev->type != YAML_ALIAS_EVENT && charge(l, 1, line, col, "this node") < 0) return -1;
+    int rc = 0;
     switch (ev->type) {
     case YAML_SCALAR_EVENT:
         n = new_node(MX_NODE_SCALAR, l->file, ev->start_mark);
         n->value = mx_xstrndup((const char *)ev->data.scalar.value, ev->data.scalar.length);
         n->quoted = ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE;
-        remember_anchor(l, ev->data.scalar.anchor, n);
+        rc = remember_anchor(l, ev->data.scalar.anchor, n);
         break;
     case YAML_MAPPING_START_EVENT:
         n = new_node(MX_NODE_MAP, l->file, ev->start_mark);
-        if (parse_map(l, n, depth) < 0) {
-            mx_node_free(n);
-            return -1;
-        }
-        remember_anchor(l, ev->data.mapping_start.anchor, n);
+        rc = parse_map(l, n, depth);
+        if (rc == 0) rc = remember_anchor(l, ev->data.mapping_start.anchor, n);
         break;
     case YAML_SEQUENCE_START_EVENT:
         n = new_node(MX_NODE_SEQ, l->file, ev->start_mark);
-        if (parse_seq(l, n, depth) < 0) {
-            mx_node_free(n);
-            return -1;
-        }
-        remember_anchor(l, ev->data.sequence_start.anchor, n);
+        rc = parse_seq(l, n, depth);
+        if (rc == 0) rc = remember_anchor(l, ev->data.sequence_start.anchor, n);
         break;
     case YAML_ALIAS_EVENT: {
         const char *name = (const char *)ev->data.alias.anchor;
-        for (size_t i = l->nanchors; i-- > 0;) {
-            if (strcmp(l->anchors[i].name, name) == 0) {
-                n = mx_node_copy(l->anchors[i].node);
-                break;
-            }
-        }
-        if (!n)
-            return mx_fail(l->err, MX_USAGE, "%s:%zu:%zu: unknown anchor *%s", l->file,
-                           ev->start_mark.line + 1, ev->start_mark.column + 1, name);
+        const anchor *a = NULL;
+        for (size_t i = l->nanchors; i-- > 0 && !a;)
+            if (strcmp(l->anchors[i].name, name) == 0) a = &l->anchors[i];
+        if (!a)
+            return mx_fail(l->err, MX_USAGE, "%s:%zu:%zu: unknown anchor *%s", l->file, line, col,
+                           name);
+        char what[160];
+        snprintf(what, sizeof what, "alias *%.100s", name);
+        if (charge(l, a->size, line, col, what) < 0) return -1;
+        n = mx_node_copy(a->node);
         break;
     }
     default:
-        return mx_fail(l->err, MX_USAGE, "%s:%zu:%zu: unexpected YAML event", l->file,
-                       ev->start_mark.line + 1, ev->start_mark.column + 1);
+        return mx_fail(l->err, MX_USAGE, "%s:%zu:%zu: unexpected YAML event", l->file, line, col);
+    }
+    if (rc < 0) {
+        mx_node_free(n);
+        return -1;
     }
     *out = n;
     return 0;
@@ -421,7 +477,10 @@ int mx_yaml_load_file(const char *path, mx_node **root, mx_err *err)
 {
     mx_buf b;
     mx_buf_init(&b);
-    if (mx_read_file(path, &b, err) < 0) return -1;
+    if (mx_read_file_max(path, MX_YAML_MAX_FILE_BYTES, &b, err) < 0) {
+        mx_buf_free(&b);
+        return -1;
+    }
     int rc = mx_yaml_load_string(path, b.data, b.len, root, err);
     mx_buf_free(&b);
     return rc;

@@ -11,6 +11,19 @@
 
 #include <stddef.h>
 
+/* Limits on one loaded file.  A YAML anchor is copied at every alias (so expansion may edit a
+ * subtree freely), which turns a few hundred bytes of nested aliases into billions of nodes
+ * ("billion laughs").  Every node the loader makes — parsed, anchor copy, alias copy, merged
+ * entry — is counted, and the load stops at the first one over the limit, naming the alias.
+ * A node costs ~150 bytes, so the limit keeps a load near 40 MB; the largest real configs
+ * seen have a few ten thousand nodes. */
+#ifndef MX_YAML_MAX_NODES /* the fuzz build sets smaller limits: more inputs per second */
+#define MX_YAML_MAX_NODES 250000
+#endif
+/* Bytes of one file: larger is no config (CircleCI refuses configs over a few MB) and is not
+ * read into memory. */
+#define MX_YAML_MAX_FILE_BYTES (4u * 1024 * 1024)
+
 typedef enum { MX_NODE_SCALAR, MX_NODE_MAP, MX_NODE_SEQ } mx_node_kind;
 
 typedef struct mx_node {
@@ -20,16 +33,21 @@ typedef struct mx_node {
     struct mx_node **keys, **vals; /* map: scalar keys and their values */
     struct mx_node **items;        /* seq */
     size_t n;
+    size_t cap; /* of keys/vals or items: grown by doubling (a list of 250 000 is no quadratic) */
     char *file;
     int line, col; /* 1-based */
 } mx_node;
 
+/* Loads path (at most MX_YAML_MAX_FILE_BYTES) into a tree of at most MX_YAML_MAX_NODES. */
 int mx_yaml_load_file(const char *path, mx_node **root, mx_err *err);
 int mx_yaml_load_string(const char *name, const char *text, size_t len, mx_node **root,
                         mx_err *err);
 void mx_node_free(mx_node *n);
 MX_DEFINE_AUTOPTR(mx_node, mx_node_free)
 mx_node *mx_node_copy(const mx_node *n);
+/* The number of nodes in the tree n (keys included), counting no further than `stop` (a
+ * limit the caller checks against: the walk of a huge tree ends early). */
+size_t mx_node_count(const mx_node *n, size_t stop);
 
 /* Map lookup; NULL if n is not a map or lacks the key. */
 mx_node *mx_node_get(const mx_node *n, const char *key);

@@ -77,6 +77,32 @@ static int parse_capacity(mx_host_config *hc, const mx_node *m, mx_err *err)
     return 0;
 }
 
+static int parse_workspace(mx_host_config *hc, const mx_node *m, mx_err *err)
+{
+    if (m->kind != MX_NODE_MAP)
+        return mx_node_fail(err, m,
+                            "workspace must be a map {layer_max_mib, max_mib, layer_timeout}");
+    for (size_t i = 0; i < m->n; i++) {
+        const char *k = m->keys[i]->value;
+        int rc;
+        if (strcmp(k, "layer_max_mib") == 0)
+            rc = parse_int(m->vals[i], "workspace layer_max_mib", 1, 1 << 30, &hc->ws_layer_max_mib,
+                           err);
+        else if (strcmp(k, "max_mib") == 0)
+            rc = parse_int(m->vals[i], "workspace max_mib", 1, 1 << 30, &hc->ws_max_mib, err);
+        else if (strcmp(k, "layer_timeout") == 0)
+            rc = parse_int(m->vals[i], "workspace layer_timeout", 10, 86400,
+                           &hc->ws_layer_timeout_s, err);
+        else
+            rc = mx_node_fail(err, m->keys[i],
+                              "unknown workspace setting \"%s\" (known: layer_max_mib, max_mib, "
+                              "layer_timeout)",
+                              k);
+        if (rc < 0) return -1;
+    }
+    return 0;
+}
+
 static int parse_registries(mx_host_config *hc, const mx_node *m, mx_err *err)
 {
     if (m->kind != MX_NODE_MAP)
@@ -221,6 +247,10 @@ static int apply(mx_host_config *hc, const mx_node *root, mx_err *err)
             if (parse_capacity(hc, v, err) < 0) return -1;
             continue;
         }
+        if (strcmp(k, "workspace") == 0) {
+            if (parse_workspace(hc, v, err) < 0) return -1;
+            continue;
+        }
         if (strcmp(k, "registries") == 0) {
             if (parse_registries(hc, v, err) < 0) return -1;
             continue;
@@ -290,7 +320,7 @@ static int apply(mx_host_config *hc, const mx_node *root, mx_err *err)
                 "guest_services, "
                 "credential_helpers, aws, "
                 "resource_classes, capacity, cache_dir, cache_max_bytes, artifacts_max_bytes, "
-                "test_results_max_bytes, ssh_keys)",
+                "test_results_max_bytes, ssh_keys, workspace)",
                 k);
     }
     return 0;
@@ -314,6 +344,9 @@ int mx_host_config_load(mx_host_config *hc, mx_err *err)
     hc->instant_starts = 1;
     hc->forward_credentials = mx_xcalloc(1, sizeof *hc->forward_credentials);
     hc->orb_api = mx_xstrdup(MX_ORB_API_DEFAULT);
+    hc->ws_layer_max_mib = MX_WS_LAYER_MAX_MIB;
+    hc->ws_max_mib = MX_WS_MAX_MIB;
+    hc->ws_layer_timeout_s = MX_WS_LAYER_TIMEOUT_S;
     mx_rclass_defaults(&hc->classes);
     mx_host_steps_defaults(&hc->steps);
 

@@ -61,7 +61,18 @@ typedef struct mx_host_config {
     int capacity_vcpus;
     int capacity_memory_mib;
     mx_host_steps steps; /* caches, artifacts, test results, SSH keys (host_steps.h) */
+    /* workspace: what the host takes from an upstream job's guest (workflow_ws.c) */
+    int ws_layer_max_mib;   /* one persisted layer */
+    int ws_max_mib;         /* all layers of one workflow run */
+    int ws_layer_timeout_s; /* downloading one layer */
 } mx_host_config;
+
+/* A layer is downloaded from a guest the job controls: its size is refused above these before a
+ * byte moves, and its transfer cut off after the time (a guest can claim a 1 TB file and send
+ * it slowly).  CircleCI's own workspaces are meant for build outputs of a few GB at most. */
+#define MX_WS_LAYER_MAX_MIB 2048
+#define MX_WS_MAX_MIB 5120
+#define MX_WS_LAYER_TIMEOUT_S 1800
 
 int mx_host_config_load(mx_host_config *hc, mx_err *err);
 /* The host settings file mx_host_config_load reads: $MEXEC_HOST_CONFIG or the default. */

@@ -27,9 +27,9 @@ void mx_sink_output(int stream, const char *bytes, size_t len)
     if (sink && sink->output && len > 0) sink->output(sink->ud, stream, bytes, len);
 }
 
-void mx_sink_emit(void *ctx, const char *bytes, size_t len)
+void mx_sink_output_end(void)
 {
-    mx_sink_output(*(const int *)ctx, bytes, len);
+    if (sink && sink->output_end) sink->output_end(sink->ud);
 }
 
 /* vasprintf, or NULL when out of memory (the text is dropped, never half-shown). */

@@ -37,13 +37,20 @@ typedef struct mx_sink {
     /* A step begins: index 1..total; total 0 for CircleCI's "Spin up environment". */
     void (*step_started)(void *ud, size_t index, size_t total, const char *name);
     void (*step_ended)(void *ud, const mx_sink_step_end *end);
-    /* Bytes of output (already masked): stream 0 the job's stdout, 1 its stderr. */
+    /* Bytes of output (already masked): stream 0 the job's stdout, 1 its stderr.  They are the
+     * guest's: a view for a terminal must filter them (mx_term), as a stream, since an escape
+     * sequence may be split across calls. */
     void (*output)(void *ud, int stream, const char *bytes, size_t len);
+    /* A step's output has ended: what a view held back of it is settled (an unfinished escape
+     * sequence dropped, a colour left on reset). */
+    void (*output_end)(void *ud);
     /* A line mexec adds to the job's log (a skipped step, a cache hit), without newline. */
     void (*log)(void *ud, const char *text);
     /* A note about the run, outside the job's log (booting, guest up, cleanup trouble). */
     void (*note)(void *ud, const char *text);
-    /* What the agent itself wrote on its stderr (diagnostics, raw). */
+    /* One line the agent itself wrote on its stderr (diagnostics), masked, without newline.
+     * Log lines, notes, names and messages may all quote the config or the guest: a view for a
+     * terminal filters them too. */
     void (*agent)(void *ud, const char *bytes, size_t len);
     /* A workflow's job started or ended (seconds < 0: it never ran, e.g. an approval). */
     void (*job_started)(void *ud, const char *job);
@@ -59,6 +66,7 @@ void mx_sink_set(const mx_sink *s);
 void mx_sink_step_started(size_t index, size_t total, const char *name);
 void mx_sink_step_ended(const mx_sink_step_end *end);
 void mx_sink_output(int stream, const char *bytes, size_t len);
+void mx_sink_output_end(void);
 void mx_sink_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void mx_sink_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void mx_sink_agent(const char *bytes, size_t len);
@@ -67,7 +75,5 @@ void mx_sink_job_ended(const char *job, const char *status, double seconds);
 void mx_sink_workflow_ended(const mx_sink_wf_row *rows, size_t n);
 /* 1 approved, 0 not (also when the sink cannot ask). */
 int mx_sink_approve(const char *job);
-/* An mx_emit_fn (mx_mask.h) sending masked bytes to the sink; ctx points to the stream (int). */
-void mx_sink_emit(void *ctx, const char *bytes, size_t len);
 
 #endif

@@ -25,6 +25,8 @@ static void emit(const mx_job_proc *p, int stream, const char *line, size_t len)
     mx_buf_init(&b);
     mx_buf_adds(&b, p->prefix);
     mx_buf_add(&b, line, len);
+    /* a colour left on would paint the next job's prefix */
+    if (memchr(line, 0x1b, len)) mx_buf_adds(&b, "\x1b[0m");
     mx_buf_add(&b, "\n", 1);
     mx_sink_output(stream, b.data, b.len);
     mx_buf_free(&b);
@@ -48,6 +50,15 @@ static void emit_lines(mx_job_proc *p, int stream, int final)
     mx_buf_consume(b, at);
 }
 
+/* What the filter held back, then the last line.  No reset at the end: every line with a
+ * colour in it got its own. */
+static void end_stream(mx_job_proc *p, int s)
+{
+    p->term[s].sgr = 0;
+    mx_term_end(&p->term[s], &p->part[s]);
+    emit_lines(p, s, 1);
+}
+
 /* Reads what is there on stream s; closes it at end of file.  Returns 1 if it read bytes. */
 static int pump(mx_job_proc *p, int s)
 {
@@ -57,10 +68,10 @@ static int pump(mx_job_proc *p, int s)
     if (n <= 0) {
         close(p->fds[s]);
         p->fds[s] = -1;
-        emit_lines(p, s, 1);
+        end_stream(p, s);
         return 0;
     }
-    mx_buf_add(&p->part[s], buf, (size_t)n);
+    mx_term_feed(&p->term[s], buf, (size_t)n, &p->part[s]);
     emit_lines(p, s, 0);
     return 1;
 }
@@ -98,10 +109,12 @@ int mx_job_proc_start(mx_job_proc *p, const char *prefix, mx_job_proc_fn fn, voi
     }
     p->status_fd = sp[0];
     p->pid = pid;
-    p->prefix = strdup(prefix);
-    if (!p->prefix) mx_oom();
+    /* job names come from the config: made safe like what follows them */
+    p->prefix = mx_term_text(prefix);
     mx_buf_init(&p->part[0]);
     mx_buf_init(&p->part[1]);
+    mx_term_init(&p->term[0]);
+    mx_term_init(&p->term[1]);
     return 0;
 }
 
@@ -182,7 +195,7 @@ int mx_job_proc_reap(mx_job_proc *p, int *result, mx_err *err)
     for (int s = 0; s < 2; s++) {
         while (p->fds[s] >= 0 && pump(p, s))
             ;
-        if (p->fds[s] >= 0) emit_lines(p, s, 1);
+        if (p->fds[s] >= 0) end_stream(p, s);
     }
     verdict(p, wstatus, result, err);
     close_all(p);

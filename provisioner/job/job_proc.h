@@ -1,5 +1,8 @@
 /* One job of a workflow run in a child process of its own, its output relayed line by line
- * under a "NAME | " prefix so that jobs running at the same time stay readable.
+ * under a "NAME | " prefix so that jobs running at the same time stay readable.  The relay
+ * passes the output through the terminal filter (mx_term) once more: whatever a child wrote, no
+ * \r, cursor movement or erase can make a line look like another job's, and a colour a line
+ * leaves on is reset before the next prefix.
  *
  * Why processes: a job owns globals (the stop flag, stdout, its libvirt connection) and every
  * exit path of mx_job_run already tears its VM down, so a child per job gives concurrency
@@ -9,15 +12,17 @@
 
 #include "mx_buf.h"
 #include "mx_err.h"
+#include "mx_term.h"
 
 #include <sys/types.h>
 
 typedef struct mx_job_proc {
     pid_t pid; /* 0: not running */
     char *prefix;
-    int fds[2];     /* stdout, stderr of the child; -1 once closed */
-    mx_buf part[2]; /* bytes after the last newline, per stream */
-    int status_fd;  /* the child's verdict: "STATUS\tMESSAGE" */
+    int fds[2];      /* stdout, stderr of the child; -1 once closed */
+    mx_buf part[2];  /* bytes after the last newline, per stream */
+    mx_term term[2]; /* the child's output is made terminal-safe again before the prefix */
+    int status_fd;   /* the child's verdict: "STATUS\tMESSAGE" */
 } mx_job_proc;
 
 /* What the child runs: returns MX_OK, MX_JOB_FAILED, or -1 with *err set. */

@@ -16,6 +16,7 @@
 #include "mx_cleanup.h"
 #include "mx_fs.h"
 #include "mx_mask.h"
+#include "mx_term.h"
 #include "resource_class.h"
 #include "session.h"
 #include "signals.h"
@@ -298,6 +299,7 @@ static int follow(job_ctx *c, int no_output_timeout_s, mx_err *err)
     int followed = mx_session_follow_step(&c->se, &so, &r, err);
     mx_step_output_end(&so); /* before what we say about the step's end */
     int status = -1;
+    mx_autofree char *why = NULL;
     if (followed == 0) {
         status = r.exit_status;
         mx_sink_step_end end = {.how = MX_SINK_END_EXIT};
@@ -309,7 +311,9 @@ static int follow(job_ctx *c, int no_output_timeout_s, mx_err *err)
             if (status == 0) status = 1;
         } else if (r.reason == MX_END_FAILED) {
             end.how = MX_SINK_END_FAILED;
-            end.message = r.message ? r.message : "?";
+            /* the agent's words (a guest file name, say): masked like its output */
+            why = mx_secrets_mask(&c->secrets, r.message ? r.message : "?");
+            end.message = why;
             if (status == 0) status = 1;
         }
         end.status = status;
@@ -499,7 +503,9 @@ static int boot_and_run(job_ctx *c, mx_err *err)
     c->target = mx_vm_ssh_target(&c->vm);
     if (mx_ssh_connect(&c->ssh, &c->target, deadline, &mx_stop, err) < 0) {
         mx_autofree char *tail = mx_vm_console_tail(&c->vm, 15);
-        if (tail && !mx_stop) mx_sink_note("last lines of the guest console:\n%s", tail);
+        /* the guest wrote it: masked like its output */
+        mx_autofree char *masked = tail ? mx_secrets_mask(&c->secrets, tail) : NULL;
+        if (masked && !mx_stop) mx_sink_note("last lines of the guest console:\n%s", masked);
         return mx_wrap(err, "connect to %s", c->vm.domain_name);
     }
     mx_trace("ssh connected");
@@ -508,14 +514,15 @@ static int boot_and_run(job_ctx *c, mx_err *err)
     if (upload_inputs(c, err) < 0) return -1;
     if (job_steps_begin(c, info.branch, sha, err) < 0) return -1;
     mx_autofree char *agent_remote = mx_vm_agent_path(&c->vm);
-    if (mx_session_start(&c->se, &c->ssh, agent_remote, &mx_stop, err) < 0)
+    if (mx_session_start(&c->se, &c->ssh, agent_remote, &c->secrets, &mx_stop, err) < 0)
         return mx_wrap(err, "start agent");
     mx_trace("agent started");
     int rc = run_steps(c, err);
     /* a failed job keeps the layers it persisted before failing, as on CircleCI */
-    if (rc >= 0 && mx_job_ws_collect(&c->ws, &c->job, &c->se, &c->ssh, err) < 0) return -1;
+    int kept = rc >= 0 ? mx_job_ws_collect(&c->ws, &c->job, &c->se, &c->ssh, err) : 0;
+    if (kept < 0) return -1;
     if (rc >= 0) mx_job_steps_finish(&c->js);
-    return rc;
+    return kept > 0 ? MX_JOB_FAILED : rc; /* a layer over the host's limits fails the job */
 }
 
 /* --keep-on-failure: like CircleCI's "rerun job with SSH", the failed job's VM (and whatever

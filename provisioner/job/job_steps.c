@@ -1,6 +1,7 @@
 #include "job_steps.h"
 #include "mx_buf.h"
 #include "mx_cleanup.h"
+#include "mx_term.h"
 #include "signals.h"
 #include "sink.h"
 
@@ -60,9 +61,10 @@ char *mx_job_steps_clean(const mx_job_steps *js, const char *text)
     char *copy = mx_xstrdup(text);
     for (unsigned char *p = (unsigned char *)copy; *p; p++)
         if ((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f) *p = '?';
-    char *masked = mx_secrets_mask(js->c.secrets, copy);
+    /* masked, then what is left of terminal controls (C1, bytes that are not UTF-8) goes */
+    char *safe = mx_term_safe(js->c.secrets, copy);
     free(copy);
-    return masked;
+    return safe;
 }
 
 void mx_job_steps_say(const mx_job_steps *js, const char *fmt, ...)
@@ -78,14 +80,16 @@ void mx_job_steps_say(const mx_job_steps *js, const char *fmt, ...)
     free(text);
 }
 
-int mx_job_steps_status(const mx_msg *end)
+int mx_job_steps_status(const mx_job_steps *js, const mx_msg *end)
 {
     int status = end->exit_status;
     if (end->reason == MX_END_TIMEOUT) {
         mx_sink_log("Too long with no output");
         if (status == 0) status = 1;
     } else if (end->reason == MX_END_FAILED) {
-        mx_sink_log("mexec-agent could not run the step: %s", end->message ? end->message : "?");
+        /* the agent's words (a guest file name, say): shown like the step's log */
+        mx_autofree char *why = mx_job_steps_clean(js, end->message ? end->message : "?");
+        mx_sink_log("mexec-agent could not run the step: %s", why);
         if (status == 0) status = 1;
     }
     return status;
@@ -141,7 +145,7 @@ int mx_job_steps_pack(mx_job_steps *js, size_t i, enum mx_step_kind kind, char *
                 .nenv = env->n};
     mx_msg end;
     if (mx_job_steps_exchange(js, &m, &end, err) < 0) return -1;
-    int status = mx_job_steps_status(&end);
+    int status = mx_job_steps_status(js, &end);
     *empty = end.nvalues == 1 && strcmp(end.values[0], "empty") == 0;
     if (is_file) *is_file = end.nvalues == 1 && strcmp(end.values[0], "file") == 0;
     mx_msg_clear(&end);

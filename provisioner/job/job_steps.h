@@ -73,8 +73,9 @@ void mx_job_steps_say(const mx_job_steps *js, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* text as mx_job_steps_say shows it (caller frees). */
 char *mx_job_steps_clean(const mx_job_steps *js, const char *text);
-/* The exit status a step-end means, saying why a failure happened (as run steps do). */
-int mx_job_steps_status(const mx_msg *end);
+/* The exit status a step-end means, saying why a failure happened (as run steps do; the
+ * agent's message shown as mx_job_steps_say shows text). */
+int mx_job_steps_status(const mx_job_steps *js, const mx_msg *end);
 /* The transfer connection, opened on first use. */
 mx_ssh *mx_job_steps_xfer(mx_job_steps *js, mx_err *err);
 /* Removes a guest temporary (best effort). */

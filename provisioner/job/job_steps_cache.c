@@ -71,7 +71,7 @@ static int gather(mx_job_steps *js, size_t i, char *const *tmpls, size_t n, cons
             f->errs[k] = mx_xstrdup(strncmp(v, "error:", 6) == 0 ? v + 6 : v);
     }
     if (end.arch) f->arch = mx_xstrdup(end.arch);
-    int status = mx_job_steps_status(&end);
+    int status = mx_job_steps_status(js, &end);
     mx_msg_clear(&end);
     return status ? 1 : 0;
 }
@@ -151,7 +151,7 @@ int mx_job_steps_restore_cache(mx_job_steps *js, size_t i, const mx_envlist *env
             mx_msg end;
             rc = mx_job_steps_exchange(js, &m, &end, err);
             if (rc == 0) {
-                rc = mx_job_steps_status(&end);
+                rc = mx_job_steps_status(js, &end);
                 if (rc == 0) mx_job_steps_say(js, "Restored the cache of key %s", hit.key);
                 mx_msg_clear(&end);
             }

@@ -184,7 +184,7 @@ int mx_job_steps_ssh_keys(mx_job_steps *js, size_t i, const mx_envlist *env, mx_
         mx_msg end;
         rc = mx_job_steps_exchange(js, &m, &end, err);
         if (rc == 0) {
-            rc = mx_job_steps_status(&end);
+            rc = mx_job_steps_status(js, &end);
             mx_msg_clear(&end);
         }
     }

@@ -1,6 +1,7 @@
 #include "job_workspace.h"
 #include "mx_buf.h"
 #include "mx_cleanup.h"
+#include "host_config.h"
 #include "signals.h"
 #include "sink.h"
 
@@ -54,7 +55,7 @@ static int prepare_attach(mx_job_ws *w, const mx_job *job, const char *job_id, m
 {
     mx_ws_layers l;
     if (mx_ws_layers_list(w->view, &l, err) < 0) return mx_wrap(err, "attach_workspace");
-    int rc = mx_ws_find_conflict(w->view, &l, &w->conflict, err);
+    int rc = mx_ws_check_layers(w->view, &l, &w->conflict, err);
     if (rc < 0)
         mx_wrap(err, "attach_workspace");
     else if (!w->conflict) /* a refused step needs no layers */
@@ -109,17 +110,44 @@ void mx_job_ws_step_ended(mx_job_ws *w, const mx_job *job, size_t i, int status)
     if (w->view && job->steps[i].kind == MX_JOB_STEP_PERSIST) w->persisted[i] = status == 0;
 }
 
+/* The most the next layer may be, and which limit says so. */
+static long long room(const mx_ws_view *v, const char **which)
+{
+    long long layer =
+        v->layer_max_bytes > 0 ? v->layer_max_bytes : (long long)MX_WS_LAYER_MAX_MIB << 20;
+    long long all = v->max_bytes > 0 ? v->max_bytes : (long long)MX_WS_MAX_MIB << 20;
+    long long left = all - mx_ws_total_bytes(v);
+    if (left < 0) left = 0;
+    *which = left < layer ? "workspace max_mib (all layers of the run)" : "workspace layer_max_mib";
+    return left < layer ? left : layer;
+}
+
 int mx_job_ws_collect(mx_job_ws *w, const mx_job *job, mx_session *se, mx_ssh *ssh, mx_err *err)
 {
     if (!w->view || mx_stop) return 0;
     size_t k = 0;
+    int refused = 0;
     for (size_t i = 0; i < job->nsteps; i++) {
         if (!w->persisted[i]) continue;
         if (k == 0) mx_session_end(se); /* before the first transfer: see the header */
         mx_autofree char *local = mx_ws_layer_path(w->view, w->layer_base + k);
-        if (mx_ssh_download(ssh, w->persist_guest[i], local, err) < 0)
-            return mx_wrap(err, "step %zu (%s): keep its workspace layer as %s", i + 1,
-                           job->steps[i].name, local);
+        const char *which;
+        long long max = room(w->view, &which);
+        int timeout_s =
+            w->view->layer_timeout_s > 0 ? w->view->layer_timeout_s : MX_WS_LAYER_TIMEOUT_S;
+        if (mx_ssh_download(ssh, w->persist_guest[i], local, max, mx_now_ms() + timeout_s * 1000LL,
+                            err) < 0) {
+            if (err->status != MX_JOB_FAILED)
+                return mx_wrap(err, "step %zu (%s): keep its workspace layer as %s", i + 1,
+                               job->steps[i].name, local);
+            /* the guest's doing (too large, too slow): the job fails, not the machinery, and
+             * no layer of its is kept past this one */
+            mx_sink_note("step %zu (%s): workspace layer not kept: %s (host.yaml %s: %lld "
+                         "bytes; workspace layer_timeout: %d s)",
+                         i + 1, job->steps[i].name, err->msg, which, max, timeout_s);
+            refused = 1;
+            break;
+        }
         struct stat st;
         if (stat(local, &st) < 0)
             return mx_fail_errno(err, MX_INFRA, "step %zu (%s): stat %s", i + 1, job->steps[i].name,
@@ -129,7 +157,7 @@ int mx_job_ws_collect(mx_job_ws *w, const mx_job *job, mx_session *se, mx_ssh *s
                      job->steps[i].name, slash ? slash + 1 : local, (long long)st.st_size);
         k++;
     }
-    return 0;
+    return refused;
 }
 
 void mx_job_ws_free(mx_job_ws *w)

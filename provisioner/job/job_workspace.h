@@ -42,8 +42,10 @@ void mx_job_ws_fill(const mx_job_ws *w, size_t i, mx_msg *m);
 /* Records how step i ended (0: success). */
 void mx_job_ws_step_ended(mx_job_ws *w, const mx_job *job, size_t i, int status);
 /* Ends the agent session if some persist step succeeded, then downloads each such step's layer
- * into the view's persist_dir as 000.tar, 001.tar, ... (from layer_base) in step order.  A download
- * that fails is the job's infrastructure error. */
+ * into the view's persist_dir as 000.tar, 001.tar, ... (from layer_base) in step order.  A layer
+ * larger than the host allows (one layer, or the run's layers together; checked by the size the
+ * guest announces, before any data) or slower than its time ends the downloads: 1, the job
+ * failed (said on stderr).  Any other failed download is the job's infrastructure error: -1. */
 int mx_job_ws_collect(mx_job_ws *w, const mx_job *job, mx_session *se, mx_ssh *ssh, mx_err *err);
 void mx_job_ws_free(mx_job_ws *w);
 

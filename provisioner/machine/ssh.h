@@ -30,13 +30,17 @@ typedef struct mx_ssh_target {
  * when *stop becomes non-zero. */
 int mx_ssh_connect(mx_ssh *c, const mx_ssh_target *t, long long deadline_ms,
                    volatile sig_atomic_t *stop, mx_err *err);
-/* Copies a local file to remote_path with mode (SCP). */
+/* Copies a local file to remote_path with mode (SCP); fails when the guest takes nothing for
+ * two minutes. */
 int mx_ssh_upload(mx_ssh *c, const char *local, const char *remote_path, int mode, mx_err *err);
-/* Copies remote_path to local over SCP, leaving local (mode 0600) complete or absent.  Runs
- * the session in blocking mode: call it only when no non-blocking channel (the agent's session)
- * is open. */
-int mx_ssh_download(mx_ssh *c, const char *remote_path, const char *local, mx_err *err);
-/* The same, refusing (MX_JOB_FAILED, nothing written) a file larger than max bytes. */
+/* Copies remote_path to local over SCP, leaving local (mode 0600) complete or absent.  The guest
+ * decides what it sends: a file larger than max bytes (by the size it announces, before any
+ * data; nothing written) or not done by deadline_ms (CLOCK_MONOTONIC) fails with MX_JOB_FAILED;
+ * two minutes without progress fail with MX_INFRA.  Runs the session in blocking mode: call it
+ * only when no non-blocking channel (the agent's session) is open. */
+int mx_ssh_download(mx_ssh *c, const char *remote_path, const char *local, long long max,
+                    long long deadline_ms, mx_err *err);
+/* The same with no deadline but the two minutes without progress. */
 int mx_ssh_download_max(mx_ssh *c, const char *remote_path, const char *local, long long max,
                         mx_err *err);
 /* Opens a channel running command. */

@@ -25,21 +25,23 @@ static json_t *must(json_t *j)
 char *mx_vm_seed_cloud_config(const char *authorized_key, const char *host_key,
                               const char *host_pub, const mx_seed_file *files, size_t nfiles)
 {
-    mx_autojson json_t *doc = must(json_pack(
+    /* json_pack refuses strings that are not UTF-8 (a damaged key file): NULL, not abort */
+    mx_autojson json_t *doc = json_pack(
         "{s:[{s:s, s:[s,s], s:s, s:s, s:b, s:[s]}], s:{s:s, s:s}, s:b, s:[s], s:s, s:s}", "users",
         "name", "circleci", "groups", "docker", "sudo", "sudo", "ALL=(ALL) NOPASSWD:ALL", "shell",
         "/bin/bash", "lock_passwd", 1, "ssh_authorized_keys", authorized_key, "ssh_keys",
         "ed25519_private", host_key, "ed25519_public", host_pub, "ssh_deletekeys", 1,
-        "ssh_genkeytypes", "ed25519", "manage_etc_hosts", "localhost", "locale", "C.UTF-8"));
+        "ssh_genkeytypes", "ed25519", "manage_etc_hosts", "localhost", "locale", "C.UTF-8");
+    if (!doc) return NULL;
     if (nfiles) {
         json_t *wf = must(json_array());
         if (json_object_set_new(doc, "write_files", wf) != 0) mx_oom();
         for (size_t i = 0; i < nfiles; i++) {
             mx_autofree char *b64 = mx_b64_encode(files[i].data, files[i].len);
-            if (json_array_append_new(
-                    wf, must(json_pack("{s:s, s:s, s:s, s:s}", "path", files[i].path, "encoding",
-                                       "b64", "content", b64, "permissions", "0644"))) != 0)
-                mx_oom();
+            json_t *f = json_pack("{s:s, s:s, s:s, s:s}", "path", files[i].path, "encoding", "b64",
+                                  "content", b64, "permissions", "0644");
+            if (!f) return NULL; /* a path that is not UTF-8 */
+            if (json_array_append_new(wf, f) != 0) mx_oom();
         }
     }
     char *json = json_dumps(doc, JSON_INDENT(2));
@@ -240,6 +242,12 @@ int mx_vm_seed_create(const mx_seed_paths *p, const mx_host_config *hc, mx_err *
     }
     mx_autofree char *user =
         mx_vm_seed_cloud_config(client_pub, host_key, host_pub, files.v, files.n);
+    if (!user) {
+        free_files(&files);
+        return mx_fail(err, MX_INFRA,
+                       "the job's SSH keys or the guest's settings files are not text "
+                       "(UTF-8)");
+    }
     mx_autofree char *hostname = mx_xasprintf("%s\n", p->name);
     int rc = 0;
     if (put(dir, "meta-data", meta, 0600, err) < 0 || put(dir, "user-data", user, 0600, err) < 0 ||

@@ -45,7 +45,7 @@ typedef struct mx_seed_file {
     size_t len;
 } mx_seed_file;
 /* The cloud-config document (JSON is YAML), with files to write (cloud images have no
- * mexec-seed; none: nfiles 0); caller frees. */
+ * mexec-seed; none: nfiles 0); caller frees.  NULL when a key or a path is not UTF-8. */
 char *mx_vm_seed_cloud_config(const char *authorized_key, const char *host_key,
                               const char *host_pub, const mx_seed_file *files, size_t nfiles);
 

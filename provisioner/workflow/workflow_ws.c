@@ -63,6 +63,9 @@ int mx_wf_ws_create(mx_wf_ws *w, const mx_host_config *hc, const mx_plan *plan, 
         mx_wf_ws_remove(w);
         return -1;
     }
+    w->layer_max_bytes = (long long)hc->ws_layer_max_mib << 20;
+    w->max_bytes = (long long)hc->ws_max_mib << 20;
+    w->layer_timeout_s = hc->ws_layer_timeout_s;
     w->njobs = plan->njobs;
     w->layers = mx_xcalloc(w->njobs ? w->njobs : 1, sizeof *w->layers);
     w->upstream = mx_xcalloc(w->njobs ? w->njobs * w->njobs : 1, 1);
@@ -109,8 +112,14 @@ int mx_wf_ws_view(const mx_wf_ws *w, const mx_plan *plan, size_t j, mx_wf_view *
             out->ordered[a * m + b] = w->upstream[idx[a] * n + idx[b]];
     }
     free(idx);
-    out->v = (mx_ws_view){
-        .persist_dir = w->layers[j], .upstream = out->up, .nupstream = m, .ordered = out->ordered};
+    out->v = (mx_ws_view){.persist_dir = w->layers[j],
+                          .upstream = out->up,
+                          .nupstream = m,
+                          .ordered = out->ordered,
+                          .layer_max_bytes = w->layer_max_bytes,
+                          .max_bytes = w->max_bytes,
+                          .layer_timeout_s = w->layer_timeout_s,
+                          .root = w->dir};
     return 0;
 }
 

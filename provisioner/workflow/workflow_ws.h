@@ -16,6 +16,8 @@ typedef struct mx_wf_ws {
     char **layers; /* per plan job: dir/NNN-JOB */
     /* njobs x njobs: upstream[i * njobs + j] != 0 when job j requires job i, directly or not */
     unsigned char *upstream;
+    long long layer_max_bytes, max_bytes; /* host.yaml workspace: */
+    int layer_timeout_s;
 } mx_wf_ws;
 
 /* The directory under which runs keep their workspaces (beside the job state directory). */

@@ -1057,6 +1057,176 @@ static void test_lines_max_line(void **state)
     free(big);
 }
 
+/* Bytes that are not UTF-8 never abort: env values arrive exactly (env_b64), human text is
+ * repaired, and fields that must be exact are refused by mx_msg_check naming the field. */
+static void test_not_utf8(void **state)
+{
+    (void)state;
+    mx_kv env[] = {{"BRANCH", "f\xe9"
+                              "ature"},
+                   {"PLAIN", "caf\xc3\xa9"},
+                   {"DIR", "/p/\xff\xfe"}};
+    mx_msg m = {.type = MX_MSG_STEP,
+                .id = 1,
+                .kind = MX_STEP_RUN,
+                .name = "build \xff",
+                .command = "echo hi",
+                .env = env,
+                .nenv = 3};
+    mx_err err = {0};
+    assert_int_equal(mx_msg_check(&m, &err), 0); /* a name is text; values are carried */
+    wire_has(&m, "\"env_b64\":{");
+    wire_has(&m, "\"PLAIN\":\"caf\xc3\xa9\""); /* valid ones stay readable */
+    wire_has(&m, "\"name\":\"build \xef\xbf\xbd\"");
+    mx_msg out;
+    round_trip(&m, &out);
+    assert_int_equal(out.nenv, 3);
+    for (size_t i = 0; i < 3; i++) {
+        int found = 0;
+        for (size_t j = 0; j < out.nenv; j++)
+            if (strcmp(out.env[j].key, env[i].key) == 0) {
+                assert_string_equal(out.env[j].value, env[i].value); /* byte for byte */
+                found = 1;
+            }
+        assert_true(found);
+    }
+    mx_msg_clear(&out);
+    /* exact fields: refused before anything is sent, naming the step and the field */
+    static const char *const fields[] = {"command", "workdir", "shell", "key", "password"};
+    for (size_t f = 0; f < sizeof fields / sizeof *fields; f++) {
+        mx_msg bad = m;
+        mx_kv badenv[] = {{"K\xff", "v"}};
+        if (f == 0) bad.command = "echo \xff";
+        if (f == 1) bad.workdir = "/home/\xe9";
+        if (f == 2) bad.shell = "/bin/\xff";
+        if (f == 3) bad.env = badenv, bad.nenv = 1;
+        if (f == 4) {
+            bad.kind = MX_STEP_DOCKER_CHECK;
+            bad.docker.registry = "r.example";
+            bad.docker.password = "pa\xffss";
+        }
+        assert_int_equal(mx_msg_check(&bad, &err), -1);
+        assert_int_equal(err.status, MX_USAGE);
+        tu_assert_contains(err.msg, "step \"build \xef\xbf\xbd\": ");
+        tu_assert_contains(err.msg, "is not valid UTF-8");
+        /* and even unchecked, encoding does not abort */
+        char *line = mx_msg_encode(&bad, NULL);
+        assert_non_null(line);
+        free(line);
+    }
+    /* what the agent says: a guest file name in a message */
+    mx_msg end = {.type = MX_MSG_STEP_END,
+                  .id = 2,
+                  .reason = MX_END_FAILED,
+                  .message = "cannot open /tmp/\xff\xfe"};
+    round_trip(&end, &out);
+    assert_string_equal(out.message, "cannot open /tmp/\xef\xbf\xbd\xef\xbf\xbd");
+    mx_msg_clear(&out);
+    mx_msg e = {.type = MX_MSG_ERROR, .message = "\xc3"};
+    round_trip(&e, &out);
+    assert_string_equal(out.message, "\xef\xbf\xbd");
+    mx_msg_clear(&out);
+    assert_int_equal(mx_msg_check(&e, &err), 0);
+}
+
+static void test_reject_env_b64(void **state)
+{
+    (void)state;
+    reject("{\"type\":\"step\",\"id\":1,\"kind\":\"run\",\"env_b64\":[]}",
+           "\"env_b64\" is not an object");
+    reject("{\"type\":\"step\",\"id\":1,\"kind\":\"run\",\"env_b64\":{\"K\":1}}",
+           "env_b64 \"K\" is not a string");
+    reject("{\"type\":\"step\",\"id\":1,\"kind\":\"run\",\"env_b64\":{\"K\":\"*\"}}",
+           "env_b64 \"K\" is not base64");
+    reject("{\"type\":\"step\",\"id\":1,\"kind\":\"run\",\"env_b64\":{\"K\":\"YQBi\"}}",
+           "env_b64 \"K\" holds a NUL byte");
+    reject("{\"type\":\"step\",\"id\":1,\"kind\":\"run\",\"env\":{\"K\":\"a\"},"
+           "\"env_b64\":{\"K\":\"/w==\"}}",
+           "\"K\" is in both env and env_b64");
+    mx_msg m;
+    decode_ok("{\"type\":\"step\",\"id\":1,\"kind\":\"run\",\"env_b64\":{\"K\":\"/w==\"}}", &m);
+    assert_int_equal(m.nenv, 1);
+    assert_string_equal(m.env[0].value, "\xff");
+    mx_msg_clear(&m);
+}
+
+/* Output lines are written and read without jansson; both ways agree with jansson's. */
+static void test_output_fast_path(void **state)
+{
+    (void)state;
+    unsigned char bytes[300];
+    for (size_t i = 0; i < sizeof bytes; i++)
+        bytes[i] = (unsigned char)(i * 7);
+    for (size_t n = 0; n < sizeof bytes; n += 37) {
+        mx_msg m = {.type = MX_MSG_OUTPUT,
+                    .id = (int)n - 100,
+                    .stream = n % 2 ? MX_STREAM_STDERR : MX_STREAM_STDOUT,
+                    .data = bytes,
+                    .len = n};
+        size_t a, b;
+        char *fast = mx_msg_encode(&m, &a), *slow = mx_msg_encode_generic(&m, &b);
+        assert_int_equal(a, b);
+        assert_memory_equal(fast, slow, a);
+        mx_msg x, y;
+        mx_err err;
+        assert_int_equal(mx_msg_decode(fast, a - 1, &x, &err), 0);
+        assert_int_equal(mx_msg_decode_generic(fast, a - 1, &y, &err), 0);
+        assert_int_equal(x.id, m.id);
+        assert_int_equal(x.stream, m.stream);
+        assert_int_equal(x.len, n);
+        assert_int_equal(y.len, n);
+        if (n) assert_memory_equal(x.data, bytes, n);
+        mx_msg_clear(&x);
+        mx_msg_clear(&y);
+        free(fast);
+        free(slow);
+    }
+    /* other spellings of the same message go the general way, to the same result */
+    mx_msg m;
+    decode_ok("{\"type\":\"output\",\"stream\":\"stdout\",\"id\":4,\"data\":\"aGk=\"}", &m);
+    assert_int_equal(m.id, 4);
+    assert_int_equal(m.len, 2);
+    mx_msg_clear(&m);
+    decode_ok("{\"type\":\"output\",\"id\":4,\"stream\":\"stdout\",\"data\":\"a\\/8=\"}", &m);
+    assert_int_equal(m.len, 2);
+    mx_msg_clear(&m);
+    reject("{\"type\":\"output\",\"id\":04,\"stream\":\"stdout\",\"data\":\"aGk=\"}",
+           "bad protocol line");
+    reject("{\"type\":\"output\",\"id\":4,\"stream\":\"stdout\",\"data\":\"a*k=\"}",
+           "output message: output data is not base64");
+}
+
+/* mx_lines_view hands out lines in place; many lines in one feed are each handed out once. */
+static void test_lines_view(void **state)
+{
+    (void)state;
+    mx_lines l;
+    mx_lines_init(&l);
+    mx_err err;
+    mx_buf many;
+    mx_buf_init(&many);
+    for (int i = 0; i < 5000; i++)
+        mx_buf_printf(&many, "line %d\n", i);
+    mx_buf_adds(&many, "tail");
+    assert_int_equal(mx_lines_feed(&l, many.data, many.len, &err), 0);
+    const char *line;
+    size_t len;
+    for (int i = 0; i < 5000; i++) {
+        char want[32];
+        snprintf(want, sizeof want, "line %d", i);
+        assert_int_equal(mx_lines_view(&l, &line, &len), 1);
+        assert_int_equal(len, strlen(want));
+        assert_string_equal(line, want);
+    }
+    assert_int_equal(mx_lines_view(&l, &line, &len), 0);
+    assert_int_equal(mx_lines_feed(&l, "!\n", 2, &err), 0);
+    assert_int_equal(mx_lines_view(&l, &line, &len), 1);
+    assert_string_equal(line, "tail!");
+    assert_int_equal(mx_lines_view(&l, &line, &len), 0);
+    mx_buf_free(&many);
+    mx_lines_free(&l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1089,6 +1259,10 @@ int main(void)
         cmocka_unit_test(test_lines_basic),
         cmocka_unit_test(test_lines_every_split),
         cmocka_unit_test(test_lines_max_line),
+        cmocka_unit_test(test_not_utf8),
+        cmocka_unit_test(test_reject_env_b64),
+        cmocka_unit_test(test_lines_view),
+        cmocka_unit_test(test_output_fast_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,10 +12,17 @@ echo 'orb_api: none' >"$MEXEC_HOST_CONFIG"
 failures=0 passed=0
 
 # check NAME EXPECTED-STATUS EXPECTED-TEXT MEXEC-ARGS...  (text looked for in stdout+stderr)
+# With LIMIT_KB set, mexec runs with that much address space (ulimit -v; not in a sanitizer
+# build) and for 60 s at most.
 check() {
     local name=$1 want=$2 text=$3 rc=0
     shift 3
-    "$MEXEC" "$@" >"$T/out" 2>"$T/err" </dev/null || rc=$?
+    local run=("$MEXEC")
+    # shellcheck disable=SC2016 # expanded by the inner bash
+    [[ -n ${LIMIT_KB:-} ]] && run=(timeout 60 bash -c 'ulimit -v "$0" && exec "$@"' "$LIMIT_KB" "$MEXEC")
+    # AddressSanitizer reserves terabytes of address space for its shadow: no ulimit -v there
+    [[ -n ${LIMIT_KB:-} ]] && grep -qa __asan_init "$MEXEC" && run=(timeout 60 "$MEXEC")
+    "${run[@]}" "$@" >"$T/out" 2>"$T/err" </dev/null || rc=$?
     if [[ $rc -ne $want ]] || ! cat "$T/out" "$T/err" | grep -qF -- "$text"; then
         echo "FAIL $name: status $rc (want $want), output:" >&2
         sed 's/^/  /' "$T/out" "$T/err" >&2
@@ -74,6 +81,27 @@ else
     passed=$((passed + 1))
 fi
 check git-other-branch 0 "not the default branch" config process -c "$R/.circleci/config.yml" --branch topic
+
+# Input limits: each of these would allocate until it dies (exit 134, "out of memory") without
+# them; with them each is refused with exit 2 and file:line:col within 300 MB of address space.
+for bomb in alias_bomb command_steps command_fanout param_text param_steps matrix; do
+    LIMIT_KB=300000 check "limit-$bomb" 2 "$F/err_limit_$bomb.yml:" config validate -c "$F/err_limit_$bomb.yml"
+done
+LIMIT_KB=300000 check limit-alias-message 2 "alias *a4 makes the config larger than 250000 nodes" config process -c "$F/err_limit_alias_bomb.yml"
+# orbs: each file within the loader's limit (200 000 nodes through aliases), three together
+# over the config's budget of 500 000
+mkdir -p "$T/big-orbs/acme"
+for o in o1 o2 o3; do
+    {
+        printf 'version: 2.1\nexamples:\n  x:\n    a: &a [%s0]\n    b: [' "$(printf '0, %.0s' {1..98})"
+        printf '*a, %.0s' {1..1999}
+        printf '*a]\n'
+    } >"$T/big-orbs/acme/$o.yml"
+done
+printf 'version: 2.1\norbs: {a: acme/o1@1.0.0, b: acme/o2@1.0.0, c: acme/o3@1.0.0}\njobs:\n  j: {machine: true, steps: [checkout]}\n' >"$T/big-orbs.yml"
+MEXEC_ORB_DIR=$T/big-orbs LIMIT_KB=300000 check limit-orbs 2 "orb acme/o3@1.0.0: $T/big-orbs.yml:2:47: expanding the config here makes it larger than 500000 nodes" config validate -c "$T/big-orbs.yml"
+head -c 5000000 /dev/zero | tr '\0' '#' >"$T/huge.yml"
+LIMIT_KB=300000 check limit-file-size 2 "huge.yml is larger than 4194304 bytes" config validate -c "$T/huge.yml"
 
 # the output is a config mexec accepts as it is
 "$MEXEC" config process -c "$F/orb_inline.yml" >"$T/processed.yml"

@@ -82,6 +82,32 @@ check checkout-project-dir 3 'run: mexec image build debian-12:current' "$checko
 check project-dir-missing 2 "--project-dir $T/nope is not a directory" "$checkout_job" --job build --project-dir "$T/nope"
 check no-checkout-outside-git 3 'run: mexec image build debian-12:current' "$(job medium)" --job build --no-build
 
+# bytes that are not UTF-8: -e values reach the job exactly (so this gets as far as the image),
+# names, --param values and --branch/--tag are refused before anything starts
+check env-value-bytes 3 'run: mexec image build debian-12:current' "$(job medium)" --job build --no-build -e $'V=caf\xe9'
+check env-name-bytes 2 $'-e name "K\xef\xbf\xbd" is not valid UTF-8' "$(job medium)" --job build -e $'K\xff=v'
+check param-bytes 2 $'--param value "\xef\xbf\xbd" is not valid UTF-8' "$(job medium)" --job build --param $'p=\xff'
+check branch-bytes 2 $'--branch "r\xef\xbf\xbd" is not valid UTF-8' "$(job medium)" --job build --branch $'r\xe9'
+# the same for the branch git says is checked out, unless --branch names one
+if git init -q -b $'f\xe9ature' "$T/repo" 2>/dev/null &&
+    git -C "$T/repo" -c user.name=t -c user.email=t@t commit -q --allow-empty -m t; then
+    mkdir -p "$T/repo/.circleci" && job medium >"$T/repo/.circleci/config.yml"
+    rc=0
+    (cd "$T/repo" && "$MEXEC" run --job build --no-build >"$T/out" 2>"$T/err") || rc=$?
+    if [[ $rc -eq 2 ]] && grep -qF 'the checked-out git branch (give --branch NAME) "f' "$T/err"; then
+        passed=$((passed + 1))
+    else
+        echo "FAIL git-branch-bytes: status $rc" >&2; sed 's/^/  /' "$T/err" >&2; failures=$((failures + 1))
+    fi
+    rc=0
+    (cd "$T/repo" && "$MEXEC" run --job build --branch main --no-build >"$T/out" 2>"$T/err") || rc=$?
+    if [[ $rc -eq 3 ]] && grep -qF 'run: mexec image build debian-12:current' "$T/err"; then passed=$((passed + 1)); else
+        echo "FAIL git-branch-bytes-overridden: status $rc" >&2; failures=$((failures + 1)); fi
+fi
+# error messages quote the config: escape sequences in it do not reach the terminal
+check error-escapes 2 'no job named "nope' "$(job medium)" --job $'nope\e]52;c;aGk=\a\e[2J'
+if grep -qF $'\e' "$T/err"; then echo "FAIL error-escapes: ESC in stderr" >&2; failures=$((failures + 1)); fi
+
 rc=0
 "$MEXEC" run -c "$T/does-not-exist.yml" --job build >"$T/out" 2>"$T/err" || rc=$?
 if [[ $rc -eq 2 ]] && grep -qF "cannot read $T/does-not-exist.yml" "$T/err"; then passed=$((passed + 1)); else

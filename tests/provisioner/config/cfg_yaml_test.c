@@ -305,6 +305,95 @@ static void test_load_file(void **state)
     tu_rmdir(dir);
 }
 
+/* The node limit counts copies: an alias bomb stops at the first alias over it, a config just
+ * under it loads, and merges and anchors count too. */
+static void test_node_limit(void **state)
+{
+    (void)state;
+    /* nine levels of nine aliases: 9^9 nodes if copied; the second alias of line 6 is over */
+    mx_buf b;
+    mx_buf_init(&b);
+    mx_buf_adds(&b, "x0: &a0 [l,l,l,l,l,l,l,l,l]\n");
+    for (int i = 1; i < 10; i++) {
+        mx_buf_printf(&b, "x%d: &a%d [", i, i);
+        for (int k = 0; k < 9; k++)
+            mx_buf_printf(&b, "%s*a%d", k ? "," : "", i - 1);
+        mx_buf_adds(&b, "]\n");
+    }
+    load_fails(b.data, "t.yml:6:14: alias *a4 makes the config larger than 250000 nodes");
+    mx_buf_free(&b);
+    /* a list of n scalars is n + 1 nodes, the map holding it 3 more (map, key, the list):
+     * exactly the limit loads, one more node does not, naming where it would be */
+    for (int extra = 0; extra < 2; extra++) {
+        mx_buf_init(&b);
+        mx_buf_adds(&b, "k: [");
+        for (int i = 0; i < MX_YAML_MAX_NODES - 3 + extra; i++)
+            mx_buf_adds(&b, i ? ",x" : "x");
+        mx_buf_adds(&b, "]\n");
+        if (extra) {
+            char want[64];
+            snprintf(want, sizeof want, "t.yml:1:%d: this node makes the config larger",
+                     2 * (MX_YAML_MAX_NODES - 3) + 5);
+            load_fails(b.data, want);
+        } else {
+            mx_node *root = load(b.data);
+            assert_int_equal(mx_node_count(root, SIZE_MAX), MX_YAML_MAX_NODES);
+            mx_node_free(root);
+        }
+        mx_buf_free(&b);
+    }
+    /* an anchored list of 100000 costs as much again when anchored, and again per alias */
+    mx_buf_init(&b);
+    mx_buf_adds(&b, "a: &big [");
+    for (int i = 0; i < 100000; i++)
+        mx_buf_adds(&b, i ? ",x" : "x");
+    mx_buf_adds(&b, "]\nb: *big\n");
+    load_fails(b.data, "t.yml:2:4: alias *big makes the config larger");
+    mx_buf_free(&b);
+    /* merges copy the merged values: counted at the << key (here the alias's copy and the
+     * merged copy of it together are over) */
+    mx_buf_init(&b);
+    mx_buf_adds(&b, "a: &m {k: [");
+    for (int i = 0; i < 70000; i++)
+        mx_buf_adds(&b, i ? ",x" : "x");
+    mx_buf_adds(&b, "]}\nb: {<<: *m}\nc: {<<: [*m]}\n");
+    load_fails(b.data, "t.yml:2:5: this merge (<<) makes the config larger than 250000 nodes");
+    mx_buf_free(&b);
+    assert_int_equal(mx_node_count(NULL, 10), 0);
+}
+
+static void test_file_size_limit(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    mx_buf b;
+    mx_buf_init(&b);
+    mx_buf_adds(&b, "a: \"");
+    while (b.len < MX_YAML_MAX_FILE_BYTES - 1)
+        mx_buf_adds(&b, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+    b.len = MX_YAML_MAX_FILE_BYTES - 1;
+    mx_buf_adds(&b, "\"");
+    char *path = tu_write(dir, "max.yml", b.data); /* exactly the limit: loads */
+    mx_node *root = NULL;
+    mx_err err = {0};
+    assert_int_equal(mx_yaml_load_file(path, &root, &err), 0);
+    mx_node_free(root);
+    root = NULL;
+    free(path);
+    mx_buf_adds(&b, "\n");
+    path = tu_write(dir, "over.yml", b.data);
+    assert_int_equal(mx_yaml_load_file(path, &root, &err), -1);
+    assert_null(root);
+    assert_int_equal(err.status, MX_USAGE);
+    tu_assert_contains(err.msg, "over.yml is larger than 4194304 bytes");
+    /* a device that never ends is refused too, after reading no more than the limit */
+    assert_int_equal(mx_yaml_load_file("/dev/zero", &root, &err), -1);
+    tu_assert_contains(err.msg, "/dev/zero is larger than 4194304 bytes");
+    free(path);
+    mx_buf_free(&b);
+    tu_rmdir(dir);
+}
+
 static void test_node_fail(void **state)
 {
     (void)state;
@@ -334,6 +423,8 @@ int main(void)
         cmocka_unit_test(test_copy),
         cmocka_unit_test(test_load_file),
         cmocka_unit_test(test_node_fail),
+        cmocka_unit_test(test_node_limit),
+        cmocka_unit_test(test_file_size_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

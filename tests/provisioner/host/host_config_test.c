@@ -56,6 +56,7 @@ static void test_overrides(void **state)
                        "capacity:\n"
                        "  vcpus: 3\n"
                        "  memory_mib: 6000\n"
+                       "workspace: {layer_max_mib: 100, max_mib: 300, layer_timeout: 60}\n"
                        "resource_classes:\n"
                        "  medium: {vcpus: 1, memory_mib: 2048}\n"
                        "  big.arm:\n"
@@ -75,6 +76,9 @@ static void test_overrides(void **state)
     assert_int_equal(hc.instant_starts, 0);
     assert_int_equal(hc.capacity_vcpus, 3);
     assert_int_equal(hc.capacity_memory_mib, 6000);
+    assert_int_equal(hc.ws_layer_max_mib, 100);
+    assert_int_equal(hc.ws_max_mib, 300);
+    assert_int_equal(hc.ws_layer_timeout_s, 60);
     const mx_rclass *m = find_class(&hc, "medium");
     assert_non_null(m);
     assert_int_equal(m->vcpus, 1);
@@ -204,7 +208,18 @@ static void test_defaults_with_empty_map(void **state)
     /* unset: the capacity follows the host (mx_capacity_total) */
     assert_int_equal(hc.capacity_vcpus, 0);
     assert_int_equal(hc.capacity_memory_mib, 0);
+    assert_int_equal(hc.ws_layer_max_mib, MX_WS_LAYER_MAX_MIB);
+    assert_int_equal(hc.ws_max_mib, MX_WS_MAX_MIB);
+    assert_int_equal(hc.ws_layer_timeout_s, MX_WS_LAYER_TIMEOUT_S);
     assert_non_null(find_class(&hc, "2xlarge+"));
+    mx_host_config_free(&hc);
+    free(use_config(f, "workspace: {layer_max_mib: 0}\n"));
+    assert_int_equal(mx_host_config_load(&hc, &err), -1);
+    tu_assert_contains(err.msg, "workspace layer_max_mib must be a whole number from 1");
+    mx_host_config_free(&hc);
+    free(use_config(f, "workspace: {layer_max: 1}\n"));
+    assert_int_equal(mx_host_config_load(&hc, &err), -1);
+    tu_assert_contains(err.msg, "unknown workspace setting \"layer_max\"");
     mx_host_config_free(&hc);
 }
 
@@ -265,7 +280,7 @@ static void test_errors(void **state)
                "image_mirrors, guest_services, credential_helpers, aws, resource_classes, "
                "capacity, "
                "cache_dir, cache_max_bytes, artifacts_max_bytes, test_results_max_bytes, "
-               "ssh_keys)");
+               "ssh_keys, workspace)");
     load_fails(f, "guest_services: 5000\n", ":1:17: guest_services must be a list");
     load_fails(f, "guest_services: [5000, 0]\n",
                ":1:24: a guest service (a host loopback TCP port) must be a whole number from 1 "

@@ -19,6 +19,16 @@ static int job_prints(void *arg, mx_err *err)
     return *(int *)arg;
 }
 
+/* what a job's output could hold to fake another job's lines or act on the terminal */
+static int job_hostile(void *arg, mx_err *err)
+{
+    (void)arg;
+    (void)err;
+    printf("ok\rjob-b | FAKE succeeded\n\x1b]52;c;b3duZWQ=\x07\x1b[1A\x1b[2Kup\n\x1b[31mred\n");
+    fflush(stdout);
+    return MX_OK;
+}
+
 static int job_errs(void *arg, mx_err *err)
 {
     (void)arg;
@@ -87,6 +97,17 @@ static void test_relays_with_prefix(void **state)
     assert_int_equal(run(job_prints, &verdict, &err), MX_OK);
 }
 
+/* A \r shows as a new line under the prefix, OSC and cursor sequences are dropped, and a
+ * colour left on is reset before the next prefix. */
+static void test_relay_is_terminal_safe(void **state)
+{
+    (void)state;
+    mx_err err;
+    assert_int_equal(run(job_hostile, NULL, &err), MX_OK);
+    assert_string_equal(captured, "job-a | ok\njob-a | job-b | FAKE succeeded\njob-a | up\n"
+                                  "job-a | \x1b[31mred\x1b[0m\n");
+}
+
 static void test_error_message_reaches_parent(void **state)
 {
     (void)state;
@@ -109,6 +130,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_relays_with_prefix),
+        cmocka_unit_test(test_relay_is_terminal_safe),
         cmocka_unit_test(test_error_message_reaches_parent),
         cmocka_unit_test(test_death_without_verdict),
     };

@@ -4,6 +4,7 @@
 
 #include "job_steps.h"
 #include "run_outputs.h"
+#include "sink.h"
 
 static void test_key_selection(void **state)
 {
@@ -61,11 +62,50 @@ static void test_run_listing(void **state)
     tu_rmdir(dir);
 }
 
+static mx_buf logged;
+
+static void record_log(void *ud, const char *text)
+{
+    (void)ud;
+    mx_buf_printf(&logged, "%s\n", text);
+}
+
+/* What the host prints of the guest's words (file names, the agent's reasons for a failed
+ * step): masked, no escape sequence, no C1 control, no byte that is not UTF-8. */
+static void test_guest_text(void **state)
+{
+    (void)state;
+    mx_secrets secrets;
+    mx_secrets_init(&secrets);
+    mx_secrets_add(&secrets, "hunter22");
+    mx_job_steps_ctx ctx = {.hc = NULL, .secrets = &secrets};
+    mx_host_config hc = {0};
+    ctx.hc = &hc;
+    mx_job_steps js;
+    mx_job_steps_init(&js, &ctx);
+    char *shown = mx_job_steps_clean(&js, "a\x1b]52;c;aGk=\x07 hunter22 \xc2\x9b"
+                                          "2J \xff\n");
+    assert_string_equal(shown, "a?]52;c;aGk=? ******** 2J \xef\xbf\xbd\n");
+    free(shown);
+    /* a failed step's reason, as a line of the job's log */
+    mx_sink sink = {.log = record_log};
+    mx_sink_set(&sink);
+    mx_msg end = {
+        .type = MX_MSG_STEP_END, .reason = MX_END_FAILED, .message = "cannot \x1b[2Jhunter22"};
+    assert_int_equal(mx_job_steps_status(&js, &end), 1);
+    mx_sink_set(NULL);
+    assert_string_equal(logged.data, "mexec-agent could not run the step: cannot ?[2J********\n");
+    mx_buf_free(&logged);
+    mx_job_steps_free(&js);
+    mx_secrets_free(&secrets);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_key_selection),
         cmocka_unit_test(test_run_listing),
+        cmocka_unit_test(test_guest_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

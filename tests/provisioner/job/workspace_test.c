@@ -1,5 +1,6 @@
 /* workspace: the layers an attach step unpacks and in which order, conflicts between upstream
- * jobs that may have run concurrently (checked on real tar files), and layer names. */
+ * jobs that may have run concurrently (checked on real tar files), layers a hostile guest could
+ * write (symbolic links written through, "..", compressed, huge names), and layer names. */
 #include "test_util.h"
 
 #include "mx_proc.h"
@@ -165,7 +166,7 @@ static char *conflict_of(fixture *f)
     mx_err err = {0};
     if (mx_ws_layers_list(&f->view, &l, &err) < 0) fail_msg("%s", err.msg);
     char *conflict = (char *)"unset";
-    if (mx_ws_find_conflict(&f->view, &l, &conflict, &err) < 0) fail_msg("%s", err.msg);
+    if (mx_ws_check_layers(&f->view, &l, &conflict, &err) < 0) fail_msg("%s", err.msg);
     mx_ws_layers_free(&l);
     return conflict;
 }
@@ -227,22 +228,112 @@ static void test_conflict_first_pair_and_path(void **state)
     free(src);
 }
 
-static void test_conflict_bad_layer(void **state)
+/* A layer that is no tar is the job's problem: the attach is refused, naming it. */
+static void test_bad_layer_refused(void **state)
 {
     fixture *f = *state;
     make_layers(f);
-    char *lb = mx_path_join(f->layers[1], "003.tar");
     tu_write_free(f->layers[1], "003.tar", "this is not a tar file, and is long enough to tell");
-    mx_ws_layers l;
+    char *c = conflict_of(f);
+    assert_non_null(c);
+    tu_assert_contains(c, "workspace layer 003.tar of job \"b\": not a plain tar archive");
+    free(c);
+}
+
+/* Layers written the way a hostile guest could: each is refused, naming the layer, the job and
+ * what is wrong.  ws_layer.py writes them (GNU tar would not write most of these). */
+static void hostile(fixture *f, size_t job, const char *name, const char *const *members)
+{
+    char *out = mx_path_join(f->layers[job], name);
+    tu_mkdir(f->layers[job], 0700);
+    const char *argv[32] = {MX_WS_LAYER_PY, out};
+    size_t n = 2;
+    for (; *members && n < 31; members++)
+        argv[n++] = *members;
+    argv[n] = NULL;
     mx_err err = {0};
-    if (mx_ws_layers_list(&f->view, &l, &err) < 0) fail_msg("%s", err.msg);
-    char *conflict = NULL;
-    assert_int_equal(mx_ws_find_conflict(&f->view, &l, &conflict, &err), -1);
-    assert_null(conflict);
-    tu_assert_contains(err.msg, lb);
-    tu_assert_contains(err.msg, "tar");
-    mx_ws_layers_free(&l);
-    free(lb);
+    if (mx_proc_check(argv, NULL, NULL, &err) < 0) fail_msg("%s", err.msg);
+    free(out);
+}
+
+/* The issue's case: an earlier layer makes d -> /home/circleci, a later one writes d/.bashrc;
+ * GNU tar in the downstream guest would follow the link out of the attach directory. */
+static void test_symlink_escape_across_layers(void **state)
+{
+    fixture *f = *state;
+    /* b requires a, c requires b: ordered, so nothing else stands in the way */
+    f->ordered[0 * 3 + 1] = f->ordered[1 * 3 + 2] = f->ordered[0 * 3 + 2] = 1;
+    hostile(f, 0, "000.tar", (const char *const[]){"l:d=/home/circleci", "f:ok", NULL});
+    hostile(f, 1, "000.tar", (const char *const[]){"d:d", "f:d/.bashrc", NULL});
+    char *c = conflict_of(f);
+    assert_non_null(c);
+    tu_assert_contains(c, "\"d/.bashrc\" in workspace layer 000.tar of job \"b\" would be written "
+                          "through the symbolic link \"d\" that layer 000.tar of job \"a\" made");
+    free(c);
+    /* the same through a deeper path, a "./" spelling, and within one job's layers */
+    tu_rmdir(mx_xstrdup(f->layers[1]));
+    hostile(f, 1, "000.tar", (const char *const[]){"f:./d//sub/x", NULL});
+    c = conflict_of(f);
+    assert_non_null(c);
+    tu_assert_contains(c, "\"d/sub/x\" in workspace layer 000.tar of job \"b\"");
+    free(c);
+    tu_rmdir(mx_xstrdup(f->layers[1]));
+    hostile(f, 0, "001.tar", (const char *const[]){"f:d/x", NULL});
+    c = conflict_of(f);
+    assert_non_null(c);
+    tu_assert_contains(c, "layer 001.tar of job \"a\" would be written through the symbolic "
+                          "link \"d\" that layer 000.tar of job \"a\" made");
+    free(c);
+}
+
+static void test_hardlink_through_symlink(void **state)
+{
+    fixture *f = *state;
+    f->ordered[0 * 3 + 1] = 1;
+    hostile(f, 0, "000.tar", (const char *const[]){"l:etc=/etc", NULL});
+    hostile(f, 1, "000.tar", (const char *const[]){"h:pw=etc/passwd", NULL});
+    char *c = conflict_of(f);
+    assert_non_null(c);
+    tu_assert_contains(c, "\"pw\" in workspace layer 000.tar of job \"b\" is a hard link through "
+                          "the symbolic link \"etc\"");
+    free(c);
+}
+
+/* What the host will not read: compressed layers (never inflated here), "..", huge names. */
+static void test_layer_shapes_refused(void **state)
+{
+    fixture *f = *state;
+    static const struct {
+        const char *members[3];
+        const char *why;
+    } cases[] = {
+        {{"--gzip", "f:x", NULL}, "not a plain tar archive"},
+        {{"f:../escape", NULL}, "member \"../escape\" has a \"..\" component"},
+        {{"l:ok=../../etc", "f:a/../../x", NULL}, "has a \"..\" component"},
+        {{"h:x=../y", NULL}, "a hard link points to \"../y\", which has a \"..\" component"},
+        {{"f:LONG", NULL}, "a member name is missing or longer than 4096 bytes"},
+    };
+    char *longname = mx_xmalloc(5002);
+    memcpy(longname, "f:", 2);
+    memset(longname + 2, 'n', 4999);
+    longname[5001] = '\0';
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const char *m[3] = {cases[i].members[0], cases[i].members[1], NULL};
+        if (strcmp(m[0], "f:LONG") == 0) m[0] = longname;
+        tu_rmdir(mx_xstrdup(f->layers[2]));
+        hostile(f, 2, "000.tar", m);
+        char *c = conflict_of(f);
+        if (!c) fail_msg("case %zu accepted", i);
+        tu_assert_contains(c, "workspace layer 000.tar of job \"c\": ");
+        tu_assert_contains(c, cases[i].why);
+        free(c);
+    }
+    free(longname);
+    /* a symlink whose target leaves is fine on its own (tar writes links as they are); so is
+     * an absolute member name (tar strips the "/") */
+    tu_rmdir(mx_xstrdup(f->layers[2]));
+    hostile(f, 2, "000.tar", (const char *const[]){"l:up=../../etc", "f:/abs", NULL});
+    assert_null(conflict_of(f));
 }
 
 int main(void)
@@ -253,7 +344,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_layer_path, setup, teardown),
         cmocka_unit_test_setup_teardown(test_conflict, setup, teardown),
         cmocka_unit_test_setup_teardown(test_conflict_first_pair_and_path, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_conflict_bad_layer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_layer_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_symlink_escape_across_layers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hardlink_through_symlink, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_layer_shapes_refused, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -81,6 +81,16 @@ static void test_unicode_survives(void **state)
     free(ud);
 }
 
+/* a key that is not UTF-8 (a damaged file) is refused, not an abort */
+static void test_not_utf8_refused(void **state)
+{
+    (void)state;
+    assert_null(mx_vm_seed_cloud_config("ssh-ed25519 AAAA j\xf6rg", "k", "p", NULL, 0));
+    /* nor a write_files path */
+    mx_seed_file f = {.path = "/etc/j\xf6rg", .data = "x", .len = 1};
+    assert_null(mx_vm_seed_cloud_config("ssh-ed25519 AAAA k", "k", "p", &f, 1));
+}
+
 /* Cloud images get the guest dockerd's settings through write_files (base64: a CA may be any
  * bytes). */
 static void test_write_files(void **state)
@@ -178,11 +188,9 @@ static void test_hosts(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_user_data),
-        cmocka_unit_test(test_write_files),
-        cmocka_unit_test(test_unicode_survives),
-        cmocka_unit_test(test_daemon_json),
-        cmocka_unit_test(test_hosts),
+        cmocka_unit_test(test_user_data),        cmocka_unit_test(test_write_files),
+        cmocka_unit_test(test_unicode_survives), cmocka_unit_test(test_not_utf8_refused),
+        cmocka_unit_test(test_daemon_json),      cmocka_unit_test(test_hosts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

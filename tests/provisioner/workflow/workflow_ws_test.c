@@ -32,7 +32,10 @@ static void test_views(void **state)
 {
     (void)state;
     char *dir = tu_mkdtemp();
-    mx_host_config hc = {.state_dir = mx_path_join(dir, "jobs")};
+    mx_host_config hc = {.state_dir = mx_path_join(dir, "jobs"),
+                         .ws_layer_max_mib = 3,
+                         .ws_max_mib = 7,
+                         .ws_layer_timeout_s = 11};
     mx_node *root = NULL;
     mx_err err;
     assert_int_equal(mx_yaml_load_string("config.yml", config, strlen(config), &root, &err), 0);
@@ -61,6 +64,16 @@ static void test_views(void **state)
     assert_false(v.v.ordered[1 * 3 + 0]);
     assert_int_equal(stat(v.v.persist_dir, &st), 0);
     assert_true(S_ISDIR(st.st_mode));
+    /* the host's limits reach the job, and what the run's jobs persisted is counted */
+    assert_int_equal(v.v.layer_max_bytes, 3 << 20);
+    assert_int_equal(v.v.max_bytes, 7 << 20);
+    assert_int_equal(v.v.layer_timeout_s, 11);
+    assert_string_equal(v.v.root, ws.dir);
+    assert_int_equal(mx_ws_total_bytes(&v.v), 0);
+    tu_write_free(v.v.persist_dir, "000.tar", "12345");
+    tu_write_free(v.v.persist_dir, ".001.tar.Xy12ab", "123"); /* a download under way */
+    tu_write_free(v.v.persist_dir, "stray", "1");
+    assert_int_equal(mx_ws_total_bytes(&v.v), 8);
     mx_wf_view_free(&v);
 
     assert_int_equal(mx_wf_ws_view(&ws, &plan, pos(&plan, "lone"), &v, &err), 0);
