@@ -12,17 +12,7 @@ if [[ -z ${MX_REG_TLS:-} ]]; then
 fi
 # shellcheck source=tests/gitlab/lib.sh
 source "$(dirname "$0")/lib.sh"
-tls=${MX_REG_TLS##*:} token=${MX_REG_TOKEN##*:}
-cat >>"$MEXEC_HOST_CONFIG" <<YAML
-# per-run registry settings would key a new instant-start snapshot every run: boot
-instant_starts: false
-# the registries are reachable from the guest because they are listed here; the token
-# server (the token registry's realm) is a service of its own
-guest_services: [${MX_REG_AUTH##*:}]
-registries:
-  10.0.2.2:$tls: { ca: $MX_REG_TLS_CA }
-  10.0.2.2:$token: { insecure: true }
-YAML
+use_test_registries
 auth=$(printf 'alice:secret' | base64)
 dac="{\\\"auths\\\": {\\\"10.0.2.2:$token\\\": {\\\"auth\\\": \\\"$auth\\\"}}}"
 GL_VARS=", {\"key\": \"DOCKER_AUTH_CONFIG\", \"value\": \"$dac\"},

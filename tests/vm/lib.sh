@@ -100,6 +100,23 @@ require_image() {
     fi
 }
 
+# use_test_registries: host.yaml for the registries tests/registry/with-registries.sh started
+# (the TLS one with its CA, the token one, its token server as a guest service); sets $tls and
+# $token to their ports.  registries: is the file's last key, so a caller may append entries.
+use_test_registries() {
+    tls=${MX_REG_TLS##*:} token=${MX_REG_TOKEN##*:}
+    cat >>"$MEXEC_HOST_CONFIG" <<YAML
+# per-run registry settings would key a new instant-start snapshot every run: boot
+instant_starts: false
+# the registries are reachable from the guest because they are listed here; the token
+# server (the token registry's realm) is a service of its own
+guest_services: [${MX_REG_AUTH##*:}]
+registries:
+  10.0.2.2:$tls: { ca: $MX_REG_TLS_CA }
+  10.0.2.2:$token: { insecure: true }
+YAML
+}
+
 # use_tls_registry CONTEXT USER_VAR PASS_VAR: for tests run through with-registries.sh: the
 # htpasswd-over-HTTPS registry as the guest reaches it in $reg, its CA given to the guest's
 # dockerd (host.yaml registries:), and a context CONTEXT holding its user and password under
