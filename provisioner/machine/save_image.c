@@ -109,22 +109,13 @@ static char *new_head(int in, const char *src, const char *xml, size_t *len, mx_
     return mx_buf_steal(&b);
 }
 
-#define FEED_PIPE_SIZE (64 << 20)
-
 /* The feeding child: async-signal-safe calls only (it is forked from a process that may run
  * libvirt's threads).  Exits 0 once all of it is written. */
 static void feed(const char *fifo, const char *head, size_t len, int in)
 {
     prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlives the job's process */
     int out = open(fifo, O_WRONLY | O_CLOEXEC);
-    if (out < 0) _exit(1);
-    /* A FIFO holds 64 KiB: QEMU and this child would take turns ~5000 times for a 300 MB
-     * state, each turn a wake-up that waits for a CPU on a busy host (5 s of a restore under
-     * load).  A large pipe lets this child run ahead; splice only references the page
-     * cache's pages, so the size costs no copy.  Without the privilege for it (beyond
-     * /proc/sys/fs/pipe-max-size), the largest the system allows. */
-    if (fcntl(out, F_SETPIPE_SZ, FEED_PIPE_SIZE) < 0) (void)fcntl(out, F_SETPIPE_SZ, 1 << 20);
-    if (mx_write_all(out, head, len) < 0) _exit(1);
+    if (out < 0 || mx_write_all(out, head, len) < 0) _exit(1);
     for (;;) {
         ssize_t n = splice(in, NULL, out, NULL, 1 << 20, SPLICE_F_MOVE);
         if (n < 0 && errno == EINTR) continue;
