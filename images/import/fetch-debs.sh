@@ -120,11 +120,15 @@ trap 'rm -rf "$work"' EXIT
 trap 'exit 143' TERM # mexec passes its SIGTERM/SIGINT on: clean up on the way out
 trap 'exit 130' INT
 mkdir -p "$work/trusted.gpg.d" "$work/empty" "$work/state"
+# apt checks signatures as its own unprivileged user (_apt): the keys must be readable to it
+# (mktemp -d makes a directory only its owner can enter)
+chmod 0755 "$work" "$work/trusted.gpg.d"
 if [[ $(head -c 5 "$keyring") == "-----" ]]; then
     head -c 1048576 "$keyring" >"$work/trusted.gpg.d/image.asc"
 else
     head -c 1048576 "$keyring" >"$work/trusted.gpg.d/image.gpg"
 fi
+chmod 0644 "$work"/trusted.gpg.d/*
 cat >"$work/sources.list" <<EOF
 deb $m $codename $comps
 deb $m $codename-updates $comps
