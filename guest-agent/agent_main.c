@@ -2,6 +2,7 @@
 #include "agent.h"
 #include "agent_ctr.h"
 #include "agent_circleci.h"
+#include "agent_identity.h"
 #include "mx_fs.h"
 #include "mx_mask.h"
 
@@ -61,6 +62,8 @@ int main(int argc, char **argv)
      * ptrace by the steps we run */
     mx_err perr;
     if (mx_secrets_protect_process(&perr) < 0) fprintf(stderr, "mexec-agent: %s\n", perr.msg);
+    /* an instant start's identity step, before sshd lets the host in (agent_identity.h) */
+    if (argc > 1 && strcmp(argv[1], "--identity") == 0) return mx_agent_identity_main(argc, argv);
     /* inside a job's container, where it is mounted (agent_ctr.h) */
     int ctr = mx_agent_ctr_main(argc, argv);
     if (ctr >= 0) return ctr;

@@ -122,6 +122,12 @@ EOF
 
     # --- SSH: no baked host keys (each job gets its own, via the seed) ---
     rm -f "$root"/etc/ssh/ssh_host_*
+    # Instant starts write the job's host key while sshd already listens (mexec-identity.service)
+    # and rely on sshd loading the key files again for each connection, as OpenSSH before 9.8
+    # does.  From 9.8 sshd-session takes the keys the listener loaded at its start.
+    if [ -e "$root/usr/lib/openssh/sshd-session" ] || [ -e "$root/usr/libexec/sshd-session" ]; then
+        die "this OpenSSH has sshd-session (>= 9.8): its host keys are loaded once by the listener, which instant starts do not handle"
+    fi
 
     # --- entropy: virtio-rng (also in the initramfs; this is belt and braces) ---
     # isofs: the seed filesystem; virtio_console: the seed channel of
