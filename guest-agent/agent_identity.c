@@ -1,5 +1,6 @@
 #include "agent_identity.h"
 #include "mx_fs.h"
+#include "mx_num.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -56,49 +57,49 @@ static int read_exact(chan_reader *r, mx_buf *out, size_t size, mx_err *err)
     return 0;
 }
 
-static int all_in(const char *s, size_t len, const char *set)
-{
-    for (size_t i = 0; i < len; i++)
-        if (!s[i] || !strchr(set, s[i])) return 0;
-    return 1;
-}
-
-/* "file NAME SIZE" with NAME [a-z0-9_]+ and SIZE a decimal within the file limit. */
-static int parse_header(char *line, char **name, size_t *size, mx_err *err)
+/* "file NAME SIZE" with NAME [a-z0-9_]+ and SIZE a decimal within the file limit: NAME (inside
+ * line), or NULL after setting err. */
+static const char *parse_header(char *line, size_t *size, mx_err *err)
 {
     char *sp1 = strncmp(line, "file ", 5) == 0 ? line + 4 : NULL;
     char *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
-    if (!sp2) return mx_fail(err, MX_INFRA, "unexpected line on the seed channel: %.40s", line);
+    if (!sp2) {
+        mx_fail(err, MX_INFRA, "unexpected line on the seed channel: %.40s", line);
+        return NULL;
+    }
     *sp2 = '\0';
-    *name = sp1 + 1;
-    const char *num = sp2 + 1;
-    size_t nlen = strlen(*name), dlen = strlen(num);
-    if (nlen == 0 || nlen > 64 || !all_in(*name, nlen, "abcdefghijklmnopqrstuvwxyz0123456789_") ||
-        dlen == 0 || dlen > 6 || !all_in(num, dlen, "0123456789"))
-        return mx_fail(err, MX_INFRA, "bad file header on the seed channel");
-    *size = (size_t)strtoul(num, NULL, 10);
-    if (*size > MX_IDENTITY_MAX_FILE)
-        return mx_fail(err, MX_INFRA, "%s on the seed channel is too large (%zu bytes)", *name,
-                       *size);
-    return 0;
+    const char *name = sp1 + 1;
+    size_t nlen = strlen(name);
+    long long n = 0;
+    if (nlen == 0 || nlen > 64 || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") != nlen ||
+        mx_parse_int(sp2 + 1, 0, 999999, &n) < 0) {
+        mx_fail(err, MX_INFRA, "bad file header on the seed channel");
+        return NULL;
+    }
+    if ((size_t)n > MX_IDENTITY_MAX_FILE) {
+        mx_fail(err, MX_INFRA, "%s on the seed channel is too large (%lld bytes)", name, n);
+        return NULL;
+    }
+    *size = (size_t)n;
+    return name;
 }
 
 /* "SECONDS.NANOSECONDS" with exactly nine digits after the dot. */
 static int parse_clock(const mx_buf *b, struct timespec *ts)
 {
-    const char *dot = b->len ? memchr(b->data, '.', b->len) : NULL;
-    if (!dot) return -1;
-    size_t slen = (size_t)(dot - b->data), nslen = b->len - slen - 1;
-    if (slen == 0 || slen > 18 || nslen != 9 || !all_in(b->data, slen, "0123456789") ||
-        !all_in(dot + 1, nslen, "0123456789"))
+    char text[32];
+    if (b->len == 0 || b->len >= sizeof text) return -1;
+    memcpy(text, b->data, b->len);
+    text[b->len] = '\0';
+    char *dot = strchr(text, '.');
+    if (!dot || strlen(dot + 1) != 9 || strspn(dot + 1, "0123456789") != 9) return -1;
+    *dot = '\0';
+    long long sec = 0, nsec = 0;
+    if (mx_parse_int(text, 0, 999999999999999999LL, &sec) < 0 ||
+        mx_parse_int(dot + 1, 0, 999999999, &nsec) < 0)
         return -1;
-    char digits[20];
-    memcpy(digits, b->data, slen);
-    digits[slen] = '\0';
-    ts->tv_sec = (time_t)strtoll(digits, NULL, 10);
-    memcpy(digits, dot + 1, 9);
-    digits[9] = '\0';
-    ts->tv_nsec = strtol(digits, NULL, 10);
+    ts->tv_sec = (time_t)sec;
+    ts->tv_nsec = (long)nsec;
     return 0;
 }
 
@@ -176,7 +177,8 @@ int mx_identity_read(int fd, mx_identity *id, mx_err *err)
     mx_buf_init(&data);
     int seen = 0, rc = 0;
     for (int n = 0;; n++) {
-        char line[256], *name = NULL;
+        char line[256];
+        const char *name = NULL;
         size_t size = 0;
         if (read_line(r, line, sizeof line, err) < 0) {
             rc = -1;
@@ -188,7 +190,7 @@ int mx_identity_read(int fd, mx_identity *id, mx_err *err)
             break;
         }
         data.len = 0;
-        if (parse_header(line, &name, &size, err) < 0 || read_exact(r, &data, size, err) < 0 ||
+        if (!(name = parse_header(line, &size, err)) || read_exact(r, &data, size, err) < 0 ||
             take_file(id, name, &data, &seen, err) < 0) {
             rc = -1;
             break;
