@@ -287,23 +287,23 @@ int mx_identity_apply_kernel(const mx_identity *id, mx_err *err)
         return mx_fail_errno(err, MX_INFRA, "set the clock");
     int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
     if (fd < 0) return mx_fail_errno(err, MX_INFRA, "open /dev/urandom");
-    struct {
-        struct rand_pool_info info;
-        unsigned char bytes[MX_IDENTITY_MAX_RANDOM];
-    } pool;
-    pool.info.entropy_count = (int)(8 * id->random_len);
-    pool.info.buf_size = (int)id->random_len;
-    memcpy(pool.bytes, id->random, id->random_len);
+    /* rand_pool_info ends in a flexible array: the bytes follow it in one aligned buffer */
+    _Alignas(struct rand_pool_info) unsigned char
+        pool[sizeof(struct rand_pool_info) + MX_IDENTITY_MAX_RANDOM];
+    struct rand_pool_info *info = (struct rand_pool_info *)pool;
+    info->entropy_count = (int)(8 * id->random_len);
+    info->buf_size = (int)id->random_len;
+    memcpy(pool + sizeof *info, id->random, id->random_len);
     /* kernels >= 5.18 also reseed by themselves when the VM generation id changes (mexec
      * gives every restore a new one); older ones (Ubuntu 20.04's 5.4) need the explicit
      * reseed */
     int rc = 0;
-    if (ioctl(fd, RNDADDENTROPY, &pool) < 0)
+    if (ioctl(fd, RNDADDENTROPY, info) < 0)
         rc = mx_fail_errno(err, MX_INFRA, "add the job's random bytes to the kernel's pool");
     else if (ioctl(fd, RNDRESEEDCRNG) < 0)
         rc = mx_fail_errno(err, MX_INFRA, "reseed the kernel's RNG");
-    explicit_bzero(&pool, sizeof pool);
-    close(fd);
+    explicit_bzero(pool, sizeof pool);
+    if (close(fd) < 0 && rc == 0) rc = mx_fail_errno(err, MX_INFRA, "close /dev/urandom");
     if (rc == 0 && id->hostname[0] && sethostname(id->hostname, strlen(id->hostname)) < 0)
         rc = mx_fail_errno(err, MX_INFRA, "set the hostname");
     return rc;
