@@ -20,6 +20,8 @@ int mx_cmd_image_load(struct mx_host_config *hc, struct mx_catalog *cat, struct 
 struct mx_image;
 void mx_cmd_image_row(const struct mx_image *img, const char *note);
 int mx_cmd_gc(int argc, char **argv);
+/* `mexec __spare`: a warm spare's holder (spare.h), internal */
+int mx_cmd_spare(int argc, char **argv);
 int mx_cmd_ps(int argc, char **argv);
 int mx_cmd_ssh(int argc, char **argv);
 int mx_cmd_doctor(int argc, char **argv);

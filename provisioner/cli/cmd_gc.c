@@ -14,6 +14,7 @@
 #include "mx_num.h"
 #include "cli.h"
 #include "snapshot.h"
+#include "spare.h"
 #include "gitlab.h"
 #include "host_config.h"
 #include "image_import.h"
@@ -165,6 +166,12 @@ int mx_cmd_gc(int argc, char **argv)
     mx_err err;
     int removed = 0;
     int rc = mx_host_config_load(&hc, &err);
+    /* warm spares host.yaml no longer wants (spare.h): their holders end them */
+    if (rc == 0) {
+        int n = mx_spare_end_unwanted(&hc);
+        if (n) printf("ended %d warm spare%s beyond host.yaml's warm_spares\n", n, n == 1 ? "" : "s");
+        removed += n;
+    }
     /* domains first: their disks live in the job directories */
     if (rc == 0) rc = gc_domains(&hc, &removed, &err);
     if (rc == 0) rc = gc_dirs(hc.state_dir, "job files", &removed, &err);

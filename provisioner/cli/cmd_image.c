@@ -12,12 +12,15 @@
 #include "resource_class.h"
 #include "signals.h"
 #include "snapshot.h"
+#include "spare.h"
+#include "ssh.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Builds ref unless it is built (a dated tag: freezes it to that build). */
@@ -86,6 +89,32 @@ static int list(const mx_catalog *cat, const mx_host_config *hc, mx_err *err)
     return mx_cmd_image_list_imported(hc, err);
 }
 
+/* Starts the warm spares host.yaml asks for (spare.h) and waits until one answers. */
+static int prepare_spare(const mx_host_config *hc, const mx_image *img, const mx_rclass *rc,
+                         const mx_snapshot *snap, mx_err *err)
+{
+    if (hc->warm_spares <= 0 || !hc->instant_starts) return 0;
+    int ready = 0;
+    if (mx_spare_count(hc, snap->key, &ready) == 0 &&
+        mx_spare_spawn(hc, snap->key, img->ref, rc, err) < 0)
+        return -1;
+    long long start = mx_now_ms(), until = start + (long long)hc->boot_timeout_s * 1000;
+    /* the holder starts in the background: it has a few seconds to show its directory */
+    while (!mx_stop && mx_now_ms() < until &&
+           (mx_spare_count(hc, snap->key, &ready) > 0 || mx_now_ms() - start < 15000) && !ready) {
+        struct timespec ts = {0, 200 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    if (ready) {
+        printf("%s for %s: %d warm spare%s ready (`mexec ps`; ended after %d s unused)\n",
+               img->ref, rc->name, ready, ready == 1 ? "" : "s", hc->warm_spare_timeout_s);
+        return 0;
+    }
+    mx_autofree char *parent = mx_dirname(hc->state_dir);
+    return mx_fail(err, MX_INFRA, "%s for %s: no warm spare came up (see %s/spares.log)", img->ref,
+                   rc->name, parent);
+}
+
 /* mexec image prepare NAME:TAG [CLASS]: the instant-start snapshot of an image for a class
  * (default: the catalog's default class, medium), made now rather than by the first run. */
 static int prepare(const mx_catalog *cat, const mx_host_config *hc, const char *ref,
@@ -118,6 +147,7 @@ static int prepare(const mx_catalog *cat, const mx_host_config *hc, const char *
                    rc.name, snap.dir, (double)mx_snapshot_usage(img.dir, &n) / 1048576.0);
             r = 0;
         }
+        if (r == 0 && snap.dir) r = prepare_spare(hc, &img, &rc, &snap, err);
     }
     mx_snapshot_free(&snap);
     mx_image_free(&img);

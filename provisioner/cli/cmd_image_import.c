@@ -3,6 +3,7 @@
 #include "mx_num.h"
 #include "cli.h"
 #include "snapshot.h"
+#include "spare.h"
 #include "host_config.h"
 #include "image_import.h"
 #include "mx_cleanup.h"
@@ -92,6 +93,9 @@ int mx_cmd_image_rm(int argc, char **argv)
         rc = mx_catalog_resolve(&cat, &hc, argv[1], &img, &err);
         int n = 0;
         long long bytes = rc == 0 ? mx_snapshot_usage(img.dir, &n) : 0;
+        /* the warm spares restored from them first (spare.h) */
+        int spares = rc == 0 ? mx_spare_end_image(&hc, img.dir) : 0;
+        if (spares) printf("%s: ended %d warm spare%s\n", argv[1], spares, spares == 1 ? "" : "s");
         if (rc == 0) rc = mx_snapshot_rm_all(img.dir, &err);
         if (rc == 0)
             printf("%s: removed %d instant-start snapshot%s (%.0f MiB); the image build stays "

@@ -13,10 +13,13 @@
 #include "vm_xml.h"
 
 #include <stdio.h>
+#include <string.h>
 
 typedef struct ps_state {
     mx_cap used;
     int rows;
+    mx_cap spares; /* what warm spares hold (spare.h) */
+    int nspares;
 } ps_state;
 
 static const char *or_dash(const char *s)
@@ -49,6 +52,10 @@ static int print_row(const mx_vm_entry *e, void *ud, mx_err *err)
         printf("  ^ its GitLab cleanup failed: %s(`mexec gc` removes it)\n",
                why.data ? why.data : "");
     mx_buf_free(&why);
+    if (start && strcmp(start, "spare") == 0) {
+        st->nspares++;
+        (void)mx_capacity_count(e, &st->spares, err);
+    }
     return mx_capacity_count(e, &st->used, err);
 }
 
@@ -61,7 +68,7 @@ int mx_cmd_ps(int argc, char **argv)
     }
     mx_host_config hc;
     mx_err err;
-    ps_state st = {{0, 0}, 0};
+    ps_state st = {{0, 0}, 0, {0, 0}, 0};
     virConnectPtr conn = NULL;
     int rc = mx_host_config_load(&hc, &err);
     if (rc == 0 && !(conn = mx_virt_connect(hc.libvirt_uri, &err))) rc = -1;
@@ -73,7 +80,10 @@ int mx_cmd_ps(int argc, char **argv)
         if (!st.rows) puts("no mexec VMs running");
         printf("capacity: %ld/%ld vCPUs, %ld/%ld MiB in use\n", st.used.vcpus, total.vcpus,
                st.used.memory_mib, total.memory_mib);
-        /* what instant starts cost while nothing runs: disk only (no warm VMs) */
+        /* what instant starts cost while nothing runs: warm spares' capacity, snapshots' disk */
+        printf("warm spares: %d, holding %ld vCPUs/%ld MiB (paused: no CPU; host.yaml "
+               "warm_spares)\n",
+               st.nspares, st.spares.vcpus, st.spares.memory_mib);
         int n = 0;
         long long bytes = mx_snapshot_store_usage(hc.image_store, &n);
         printf("instant-start snapshots: %d, %.0f MiB on disk (per image: mexec image list)\n", n,

@@ -72,6 +72,7 @@ int main(int argc, char **argv)
     }
     int rc;
     if (strcmp(argv[1], "__watch-vm") == 0) return mx_vm_watch_main(argc - 1, argv + 1);
+    if (strcmp(argv[1], "__spare") == 0) return mx_cmd_spare(argc - 1, argv + 1);
     if (strcmp(argv[1], "run") == 0)
         rc = mx_cmd_run(argc - 1, argv + 1);
     else if (strcmp(argv[1], "image") == 0)

@@ -280,6 +280,17 @@ static int apply(mx_host_config *hc, const mx_node *root, mx_err *err)
                 return mx_node_fail(err, v, "instant_starts must be true or false");
             continue;
         }
+        if (strcmp(k, "warm_spares") == 0) {
+            if (parse_int(v, "warm_spares", 0, MX_WARM_SPARES_MAX, &hc->warm_spares, err) < 0)
+                return -1;
+            continue;
+        }
+        if (strcmp(k, "warm_spare_timeout") == 0) {
+            if (parse_int(v, "warm_spare_timeout", 10, 7 * 86400, &hc->warm_spare_timeout_s, err) <
+                0)
+                return -1;
+            continue;
+        }
         if (strcmp(k, "boot_timeout") == 0) {
             if (parse_int(v, "boot_timeout", 5, 86400, &hc->boot_timeout_s, err) < 0) return -1;
             continue;
@@ -316,7 +327,7 @@ static int apply(mx_host_config *hc, const mx_node *root, mx_err *err)
                 err, root->keys[i],
                 "unknown host setting \"%s\" (known: libvirt_uri, accel, image_store, "
                 "state_dir, images_dir, default_image, docker_vm_image, contexts_dir, orb_api, "
-                "boot_timeout, instant_starts, registries, registry_mirrors, image_mirrors, "
+                "boot_timeout, instant_starts, warm_spares, warm_spare_timeout, registries, registry_mirrors, image_mirrors, "
                 "guest_services, "
                 "credential_helpers, aws, "
                 "resource_classes, capacity, cache_dir, cache_max_bytes, artifacts_max_bytes, "
@@ -342,6 +353,8 @@ int mx_host_config_load(mx_host_config *hc, mx_err *err)
                                                 : mx_install_images_dir();
     hc->boot_timeout_s = DEFAULT_BOOT_TIMEOUT_S;
     hc->instant_starts = 1;
+    hc->warm_spares = 1;
+    hc->warm_spare_timeout_s = MX_WARM_SPARE_TIMEOUT_S;
     hc->forward_credentials = mx_xcalloc(1, sizeof *hc->forward_credentials);
     hc->orb_api = mx_xstrdup(MX_ORB_API_DEFAULT);
     hc->ws_layer_max_mib = MX_WS_LAYER_MAX_MIB;

@@ -2,6 +2,9 @@
 #ifndef MX_HOST_CONFIG_H
 #define MX_HOST_CONFIG_H
 
+#define MX_WARM_SPARES_MAX 8
+#define MX_WARM_SPARE_TIMEOUT_S 1800
+
 #include "accel.h"
 #include "host_steps.h"
 #include "mx_err.h"
@@ -38,6 +41,11 @@ typedef struct mx_host_config {
     int boot_timeout_s;
     /* instant starts from snapshots (snapshot.h); host.yaml instant_starts: false always boots */
     int instant_starts;
+    /* warm spares (spare.h): restored VMs kept paused per image + class, ready to be claimed by
+     * the next job (host.yaml warm_spares: N, 0 none), each ended after warm_spare_timeout
+     * seconds unclaimed */
+    int warm_spares;
+    int warm_spare_timeout_s;
     mx_accel_mode accel; /* accel: auto (default) | kvm | tcg */
     mx_registry_cfg *registries;
     size_t nregistries;

@@ -1,4 +1,5 @@
 #include "job_run.h"
+#include "spare.h"
 #include "snapshot.h"
 #include "trace.h"
 #include "catalog.h"
@@ -69,6 +70,7 @@ typedef struct job_ctx {
     char *out_dir;    /* this node's artifacts and test results */
     mx_msg ctr_msg;   /* a docker job's containers step */
     long long t0;
+    char snap_key[65]; /* the instant-start snapshot it started from: a warm spare follows */
 } job_ctx;
 
 static int resolve(job_ctx *c, mx_err *err)
@@ -451,6 +453,21 @@ static int start_vm(job_ctx *c, mx_err *err)
             r = mx_snapshot_get(c->hc, &c->img, &c->rc, c->agent_local, 1, &snap, &e2);
         }
         if (r > 0) {
+            memcpy(c->snap_key, snap.key, sizeof c->snap_key);
+            int chan = -1;
+            int s = mx_spare_claim(&c->vm, c->hc, snap.key, &chan, &e2);
+            if (s < 0) mx_sink_note("warm spare: %s; restoring instead", e2.msg);
+            if (s > 0) {
+                mx_sink_note("job %s: starting %s, a warm spare of %s as %s: %d vCPUs, %d MiB, %s",
+                             c->job.name, c->vm.domain_name, c->img.ref, c->job.resource_class,
+                             c->rc.vcpus, c->rc.memory_mib, mx_accel_probe(c->hc->accel).why);
+                r = mx_vm_start_claimed(&c->vm, c->hc, chan, &e2) == 0 ? 0 : -1;
+                if (r < 0) mx_vm_unrestore(&c->vm);
+                mx_snapshot_free(&snap);
+                if (r == 0) return 0;
+            }
+        }
+        if (r > 0) {
             mx_sink_note("job %s: restoring %s (%s) as %s: %d vCPUs, %d MiB, %s", c->job.name,
                          c->vm.domain_name, c->img.ref, c->job.resource_class, c->rc.vcpus,
                          c->rc.memory_mib, mx_accel_probe(c->hc->accel).why);
@@ -472,6 +489,9 @@ static int start_vm(job_ctx *c, mx_err *err)
 static int boot_and_run(job_ctx *c, mx_err *err)
 {
     if (mx_vm_prepare(&c->vm, c->hc, c->job.name, err) < 0) return mx_wrap(err, "prepare VM");
+    /* a host full of idle warm spares makes room for a job */
+    c->vm.make_room = mx_spare_make_room;
+    c->vm.room_ud = c->hc;
     mx_autofree char *sha = NULL, *branch = NULL;
     mx_checkout_git_info(c->project_dir, &sha, &branch);
     /* --branch/--tag say what this build is of; else the working tree's git state */
@@ -583,6 +603,11 @@ int mx_job_run(const mx_host_config *hc, const mx_run_opts *o, mx_err *err)
     mx_session_end(&c.se);
     mx_ssh_close(&c.ssh);
     mx_vm_teardown(&c.vm);
+    /* the next job of this image + class starts from a VM restored while nobody waits */
+    mx_err spare_err;
+    if (c.snap_key[0] && !mx_stop &&
+        mx_spare_spawn(hc, c.snap_key, c.img.ref, &c.rc, &spare_err) < 0)
+        mx_sink_note("warm spare: %s", spare_err.msg);
     if (rc >= 0)
         mx_sink_note("job %s %s in %.1f s", c.job.name, rc == MX_OK ? "succeeded" : "failed",
                      (double)(mx_now_ms() - c.t0) / 1000.0);

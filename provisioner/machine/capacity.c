@@ -118,6 +118,11 @@ int mx_capacity_admit(virConnectPtr conn, const mx_host_config *hc, const char *
         }
         /* let the others in while this job waits: a smaller VM may still fit */
         if (flock(fd, LOCK_UN) < 0) return mx_fail_errno(err, MX_INFRA, "unlock capacity.lock");
+        if (w->no_wait)
+            return mx_fail(err, MX_INFRA, "no room: %ld vCPUs/%ld MiB in use of %ld/%ld",
+                           used.vcpus, used.memory_mib, total.vcpus, total.memory_mib);
+        /* idle VMs kept for later jobs give way to a job that needs their room now */
+        if (w->make_room && w->make_room(w->room_ud) > 0) continue;
         if (!announced) {
             mx_autofree char *msg = mx_capacity_wait_message(job_name, need, used, total);
             mx_sink_note("%s", msg);

@@ -49,6 +49,12 @@ typedef struct mx_cap_wait {
      * test act at the moment admission is known to be waiting. */
     void (*on_wait)(void *ud);
     void *ud;
+    /* Called when the VM does not fit, before waiting; may be NULL.  Frees room if it can (ends
+     * warm spares, spare.h) and returns how many VMs it ended: more than 0, look again at once. */
+    int (*make_room)(const void *room_ud);
+    const void *room_ud;
+    /* Set: fail at once ("no room") instead of waiting (a warm spare takes only idle room). */
+    int no_wait;
 } mx_cap_wait;
 
 /* Waits until a VM of class class_name (size need) fits, then returns 0 holding the admission

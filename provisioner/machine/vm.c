@@ -264,7 +264,8 @@ static int random_uuid(char out[37], mx_err *err)
 
 /* Restores o->restore_from as this job's domain: a copy of the save image with the job's XML
  * (save_image.h says why a copy), removed once libvirt has read it. */
-static int restore_domain(mx_vm *vm, mx_vm_spec *spec, const char *from, mx_err *err)
+static int restore_domain(mx_vm *vm, mx_vm_spec *spec, const char *from, int paused,
+                          mx_err *err)
 {
     char uuid[37], genid[37];
     if (random_uuid(uuid, err) < 0 || random_uuid(genid, err) < 0) return -1;
@@ -275,7 +276,9 @@ static int restore_domain(mx_vm *vm, mx_vm_spec *spec, const char *from, mx_err 
     pid_t feeder;
     int rc = mx_save_image_feed(from, fifo, xml, &feeder, err);
     mx_trace("restore: save image feeder started");
-    if (rc == 0 && virDomainRestoreFlags(vm->conn, fifo, NULL, VIR_DOMAIN_SAVE_RUNNING) < 0) {
+    if (rc == 0 && virDomainRestoreFlags(vm->conn, fifo, NULL,
+                                        paused ? VIR_DOMAIN_SAVE_PAUSED
+                                               : VIR_DOMAIN_SAVE_RUNNING) < 0) {
         const char *msg = mx_virt_error();
         rc = mx_fail(err, MX_INFRA, "restore VM %s: %s%s", vm->domain_name, msg, create_hint(msg));
     }
@@ -340,9 +343,10 @@ static int create_domain(mx_vm *vm, const mx_host_config *hc, const mx_image *im
             .job_name = vm->job_name,
             .job_dir = vm->dir,
             .owner_pid = (long)getpid(),
+            .start = o->spare ? "spare" : NULL,
         };
         if (o->restore_from) {
-            if (restore_domain(vm, &spec, o->restore_from, err) == 0) return 0;
+            if (restore_domain(vm, &spec, o->restore_from, o->spare, err) == 0) return 0;
             mx_net_stop(vm->dir);
             return -1;
         }
@@ -395,7 +399,10 @@ int mx_vm_start_domain(mx_vm *vm, const mx_host_config *hc, const mx_image *img,
     np.blocked = mx_net_host_blocked(&np.nblocked);
     /* admitted until the domain exists (or failed to): then the next job's sum includes it */
     int lock_fd = -1;
-    mx_cap_wait w = {.stop = &mx_stop};
+    mx_cap_wait w = {.stop = &mx_stop,
+                     .make_room = vm->make_room,
+                     .room_ud = vm->room_ud,
+                     .no_wait = o->spare};
     int r = mx_capacity_admit(vm->conn, hc, vm->job_name, rc->name,
                               (mx_cap){rc->vcpus, rc->memory_mib}, &w, &lock_fd, err);
     if (r == 0) r = create_domain(vm, hc, img, rc, &qu, &np, o, err);
@@ -438,6 +445,53 @@ static void free_fields(mx_vm *vm)
     free(vm->domain_name);
     memset(vm, 0, sizeof *vm);
     vm->lock_fd = -1;
+}
+
+int mx_vm_spare_fields(mx_vm *vm, const char *dir, int port, mx_err *err)
+{
+    memset(vm, 0, sizeof *vm);
+    vm->lock_fd = -1;
+    const char *id = strrchr(dir, '/') ? strrchr(dir, '/') + 1 : dir;
+    if (!valid_id(id) || port <= 0 || port > 65535)
+        return mx_fail(err, MX_INFRA, "bad warm spare %s (port %d)", dir, port);
+    vm->dir = mx_xstrdup(dir);
+    vm->domain_name = mx_xasprintf(MX_DOMAIN_PREFIX "%s", id);
+    vm->ssh_port = port;
+    set_paths(vm);
+    return 0;
+}
+
+void mx_vm_adopt(mx_vm *vm, mx_vm *spare)
+{
+    /* the job's own directory holds only its lock and unused keys so far */
+    if (vm->dir) {
+        mx_err ignored;
+        (void)mx_rm_rf(vm->dir, &ignored);
+    }
+    if (vm->lock_fd >= 0) close(vm->lock_fd);
+    vm->lock_fd = -1;
+    char *job_id = mx_steal(&vm->job_id), *job_name = mx_steal(&vm->job_name);
+    virConnectPtr conn = vm->conn;
+    int outlive = vm->outlive_owner;
+    int (*make_room)(const void *) = vm->make_room;
+    const void *room_ud = vm->room_ud;
+    vm->conn = NULL;
+    free_fields(vm);
+    *vm = *spare;
+    memset(spare, 0, sizeof *spare);
+    spare->lock_fd = -1;
+    free(vm->job_id);
+    free(vm->job_name);
+    vm->job_id = job_id;
+    vm->job_name = job_name;
+    if (!vm->conn)
+        vm->conn = conn;
+    else if (conn)
+        virConnectClose(conn);
+    vm->outlive_owner = outlive;
+    vm->make_room = make_room;
+    vm->room_ud = room_ud;
+    vm->restored = 1;
 }
 
 void mx_vm_detach(mx_vm *vm)

@@ -38,6 +38,10 @@ typedef struct mx_vm {
     /* a restored VM's watchdog (vm_watch.c): its pid (0: none) and the pipe's write end */
     pid_t watch_pid;
     int watch_fd;
+    /* Set before starting: frees room when the host is full (spare.h: ends warm spares); see
+     * mx_cap_wait.make_room.  NULL: only wait. */
+    int (*make_room)(const void *room_ud);
+    const void *room_ud;
 } mx_vm;
 
 /* How mx_vm_start_domain starts a domain (cold boot, snapshot source, restore). */
@@ -48,6 +52,8 @@ typedef struct mx_vm_start {
     const char *restore_from; /* a save image (a snapshot's): restore it instead of booting */
     const char *share;        /* another image-store file QEMU must read (a snapshot's disk) */
     int *chan_fd;
+    /* a warm spare (spare.h): restored paused, labelled "spare", never waits for capacity */
+    int spare;
 } mx_vm_start;
 /* Admits against capacity, starts the guest network and the domain as o says. */
 int mx_vm_start_domain(mx_vm *vm, const mx_host_config *hc, const mx_image *img,
@@ -68,6 +74,22 @@ struct mx_snapshot;
  * it (its sshd starts then).  The domain has no auto-destroy. */
 int mx_vm_restore(mx_vm *vm, const mx_host_config *hc, const mx_image *img, const mx_rclass *rc,
                   const struct mx_snapshot *snap, mx_err *err);
+/* A warm spare (spare.h): mx_vm_restore without the identity.  The domain is restored paused,
+ * its watchdog started, and *chan_fd is the accepted seed channel, for mx_vm_start_claimed in
+ * the process that claims it.  Never waits for capacity. */
+int mx_vm_restore_spare(mx_vm *vm, const mx_host_config *hc, const mx_image *img,
+                        const mx_rclass *rc, const struct mx_snapshot *snap, int *chan_fd,
+                        mx_err *err);
+/* Resumes a claimed spare (mx_vm_adopt) and hands its guest the job's identity over chan_fd, as
+ * mx_vm_restore does after its restore; closes chan_fd. */
+int mx_vm_start_claimed(mx_vm *vm, const mx_host_config *hc, int chan_fd, mx_err *err);
+/* Makes vm (prepared, not started) the VM of spare, a warm spare this process claimed:
+ * vm's own directory is removed and vm takes spare's directory (its lock, keys, disk),
+ * domain, SSH port and watchdog; vm keeps its job id and name.  spare is emptied. */
+void mx_vm_adopt(mx_vm *vm, mx_vm *spare);
+/* Fills *vm with what names a spare's VM in dir: paths, domain name (MX_DOMAIN_PREFIX and
+ * the directory's name), port; no lock, no connection. */
+int mx_vm_spare_fields(mx_vm *vm, const char *dir, int port, mx_err *err);
 /* Starts the watchdog that destroys a restored VM when this process is gone (vm_watch.c). */
 int mx_vm_watch_start(mx_vm *vm, const mx_host_config *hc, mx_err *err);
 /* `mexec __watch-vm URI DOMAIN OWNER_PID`, the watchdog itself (fd 3: the pipe). */

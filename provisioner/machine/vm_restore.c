@@ -63,26 +63,39 @@ static int send_identity(const mx_vm *vm, int fd, long long deadline, mx_err *er
     return rc;
 }
 
-int mx_vm_restore(mx_vm *vm, const mx_host_config *hc, const mx_image *img, const mx_rclass *rc,
-                  const mx_snapshot *snap, mx_err *err)
+/* Overlay, guest network, the restored domain (running, or paused for a spare), its watchdog,
+ * and the seed channel QEMU connected (*fd). */
+static int restore(mx_vm *vm, const mx_host_config *hc, const mx_image *img, const mx_rclass *rc,
+                   const mx_snapshot *snap, int spare, long long deadline, int *fd, mx_err *err)
 {
+    *fd = -1;
     const char *argv[] = {"qemu-img", "create", "-q",       "-f",        "qcow2", "-F",
                           "qcow2",    "-b",     snap->disk, vm->overlay, NULL};
     if (mx_proc_check(argv, NULL, NULL, err) < 0) return mx_wrap(err, "create overlay disk");
     if (chmod(vm->overlay, 0600) < 0) return mx_fail_errno(err, MX_INFRA, "chmod %s", vm->overlay);
     mx_trace("restore: overlay made");
-    int lfd = -1, fd = -1;
-    mx_vm_start o = {
-        .channel = 1, .restore_from = snap->state, .share = snap->disk, .chan_fd = &lfd};
+    int lfd = -1;
+    mx_vm_start o = {.channel = 1,
+                     .restore_from = snap->state,
+                     .share = snap->disk,
+                     .chan_fd = &lfd,
+                     .spare = spare};
     /* no auto-destroy for a restored domain (libvirt has no such flag for restores): the
      * owner destroys it on every exit path it lives through, and `mexec gc` after a SIGKILL */
     vm->restored = 1;
-    long long deadline = mx_now_ms() + (long long)hc->boot_timeout_s * 1000;
     int r = mx_vm_start_domain(vm, hc, img, rc, &o, err);
     if (r == 0) mx_trace("restore: domain running");
     if (r == 0 && !vm->outlive_owner) r = mx_vm_watch_start(vm, hc, err);
-    if (r == 0 && (fd = mx_chan_accept(lfd, deadline, &mx_stop, err)) < 0) r = -1;
-    if (r == 0) r = send_identity(vm, fd, deadline, err);
+    if (r == 0 && (*fd = mx_chan_accept(lfd, deadline, &mx_stop, err)) < 0) r = -1;
+    if (lfd >= 0) close(lfd);
+    unlink(vm->channel);
+    return r;
+}
+
+/* The job's identity, once the guest runs: sent, then applied by the guest. */
+static int identity(mx_vm *vm, int fd, long long deadline, mx_err *err)
+{
+    int r = send_identity(vm, fd, deadline, err);
     if (r == 0) mx_trace("restore: identity sent");
     if (r == 0) r = mx_chan_expect(fd, "mexec-seed done", deadline, &mx_stop, err);
     if (r == 0) mx_trace("restore: guest applied its identity");
@@ -96,10 +109,42 @@ int mx_vm_restore(mx_vm *vm, const mx_host_config *hc, const mx_image *img, cons
                     tail);
         }
     }
-    if (fd >= 0) close(fd);
-    if (lfd >= 0) close(lfd);
-    unlink(vm->channel);
     if (r == 0) vm->agent = mx_xstrdup(MX_SNAPSHOT_AGENT);
+    return r;
+}
+
+int mx_vm_restore(mx_vm *vm, const mx_host_config *hc, const mx_image *img, const mx_rclass *rc,
+                  const mx_snapshot *snap, mx_err *err)
+{
+    long long deadline = mx_now_ms() + (long long)hc->boot_timeout_s * 1000;
+    int fd;
+    int r = restore(vm, hc, img, rc, snap, 0, deadline, &fd, err);
+    if (r == 0) r = identity(vm, fd, deadline, err);
+    if (fd >= 0) close(fd);
+    return r;
+}
+
+int mx_vm_restore_spare(mx_vm *vm, const mx_host_config *hc, const mx_image *img,
+                        const mx_rclass *rc, const mx_snapshot *snap, int *chan_fd, mx_err *err)
+{
+    long long deadline = mx_now_ms() + (long long)hc->boot_timeout_s * 1000;
+    int r = restore(vm, hc, img, rc, snap, 1, deadline, chan_fd, err);
+    if (r < 0 && *chan_fd >= 0) {
+        close(*chan_fd);
+        *chan_fd = -1;
+    }
+    return r;
+}
+
+int mx_vm_start_claimed(mx_vm *vm, const mx_host_config *hc, int chan_fd, mx_err *err)
+{
+    long long deadline = mx_now_ms() + (long long)hc->boot_timeout_s * 1000;
+    int r = 0;
+    if (virDomainResume(vm->dom) < 0)
+        r = mx_fail(err, MX_INFRA, "resume VM %s: %s", vm->domain_name, mx_virt_error());
+    if (r == 0) mx_trace("spare: resumed");
+    if (r == 0) r = identity(vm, chan_fd, deadline, err);
+    close(chan_fd);
     return r;
 }
 

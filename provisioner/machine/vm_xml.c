@@ -1,5 +1,6 @@
 #include "vm_xml.h"
 #include "mx_buf.h"
+#include "mx_cleanup.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,35 +13,56 @@ static void elem(mx_buf *b, const char *indent, const char *tag, const char *tex
     mx_buf_printf(b, "</%s>\n", tag);
 }
 
-static void add_metadata(mx_buf *b, const mx_vm_spec *s, const char *indent)
+/* Our metadata element: prefixed, with its namespace (in a domain's XML), or bare (p = "":
+ * virDomainSetMetadata puts it in the namespace itself and refuses one already there). */
+static void add_metadata(mx_buf *b, const mx_vm_spec *s, const char *indent, const char *p)
 {
     char pid[32], port[16];
     snprintf(pid, sizeof pid, "%ld", s->owner_pid);
     snprintf(port, sizeof port, "%d", s->ssh_port);
-    mx_buf_printf(b, "%s<" MX_METADATA_PREFIX ":job xmlns:" MX_METADATA_PREFIX "='%s'>\n", indent,
-                  MX_METADATA_NS);
+    if (*p)
+        mx_buf_printf(b, "%s<%s:job xmlns:%s='%s'>\n", indent, p, p, MX_METADATA_NS);
+    else
+        mx_buf_printf(b, "%s<job>\n", indent);
+    const char *sep = *p ? ":" : "";
     mx_buf i2;
     mx_buf_init(&i2);
     mx_buf_printf(&i2, "%s  ", indent);
-    elem(b, i2.data, MX_METADATA_PREFIX ":id", s->job_id);
-    elem(b, i2.data, MX_METADATA_PREFIX ":name", s->job_name);
-    elem(b, i2.data, MX_METADATA_PREFIX ":dir", s->job_dir);
-    elem(b, i2.data, MX_METADATA_PREFIX ":owner-pid", pid);
-    /* for `mexec ps`, and whoever wants to reach the guest without the job's files */
-    elem(b, i2.data, MX_METADATA_PREFIX ":ssh-port", port);
-    /* how it started: booted, restored from a snapshot, or the VM a snapshot is made of */
-    elem(b, i2.data, MX_METADATA_PREFIX ":start",
-         s->uuid && s->channel ? "snapshot" : (s->channel ? "snapshot-source" : "boot"));
+    const char *start =
+        s->start ? s->start
+                 : (s->uuid && s->channel ? "snapshot" : (s->channel ? "snapshot-source" : "boot"));
+    const char *fields[][2] = {
+        {"id", s->job_id},
+        {"name", s->job_name},
+        {"dir", s->job_dir},
+        {"owner-pid", pid},
+        /* for `mexec ps`, and whoever wants to reach the guest without the job's files */
+        {"ssh-port", port},
+        /* how it started: booted, restored from a snapshot (or a warm spare of one), or the VM
+         * a snapshot is made of */
+        {"start", start},
+    };
+    for (size_t i = 0; i < sizeof fields / sizeof *fields; i++) {
+        mx_autofree char *tag = mx_xasprintf("%s%s%s", p, sep, fields[i][0]);
+        elem(b, i2.data, tag, fields[i][1]);
+    }
     mx_buf_free(&i2);
-    mx_buf_printf(b, "%s</" MX_METADATA_PREFIX ":job>\n", indent);
+    mx_buf_printf(b, "%s</%s%sjob>\n", indent, p, sep);
 }
 
-// cppcheck-suppress unusedFunction ; capacity_test gives its domains the metadata mexec writes
 char *mx_vm_metadata_xml(const mx_vm_spec *s)
 {
     mx_buf b;
     mx_buf_init(&b);
-    add_metadata(&b, s, "");
+    add_metadata(&b, s, "", MX_METADATA_PREFIX);
+    return mx_buf_steal(&b);
+}
+
+char *mx_vm_metadata_bare_xml(const mx_vm_spec *s)
+{
+    mx_buf b;
+    mx_buf_init(&b);
+    add_metadata(&b, s, "", "");
     return mx_buf_steal(&b);
 }
 
@@ -72,7 +94,7 @@ char *mx_vm_domain_xml(const mx_vm_spec *s)
     else if (s->channel)
         mx_buf_adds(&b, "  <genid/>\n"); /* the snapshot has one, so each restore can change it */
     mx_buf_adds(&b, "  <metadata>\n");
-    add_metadata(&b, s, "    ");
+    add_metadata(&b, s, "    ", MX_METADATA_PREFIX);
     mx_buf_adds(&b, "  </metadata>\n");
     mx_buf_printf(&b, "  <memory unit='MiB'>%d</memory>\n  <vcpu>%d</vcpu>\n", s->memory_mib,
                   s->vcpus);

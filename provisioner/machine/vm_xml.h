@@ -38,12 +38,17 @@ typedef struct mx_vm_spec {
      * ssh_port above is recorded too) */
     const char *job_id, *job_name, *job_dir;
     long owner_pid;
+    /* how it started, for the metadata; NULL: from the fields above (boot, snapshot,
+     * snapshot-source); warm spares (spare.h) say "spare", and "warm" once a job claimed one */
+    const char *start;
 } mx_vm_spec;
 
 /* Returns the XML (caller frees). */
 char *mx_vm_domain_xml(const mx_vm_spec *s);
 /* The metadata element alone (virDomainSetMetadata / parsing tests). */
 char *mx_vm_metadata_xml(const mx_vm_spec *s);
+/* The same without prefix or namespace, as virDomainSetMetadata takes it (it adds both). */
+char *mx_vm_metadata_bare_xml(const mx_vm_spec *s);
 /* Reads a field of our metadata element ("<mexec:owner-pid>123</...>" in our domain XML,
  * "<owner-pid>123</...>" as virDomainGetMetadata returns it); caller frees. */
 char *mx_vm_metadata_field(const char *xml, const char *field);

@@ -23,6 +23,10 @@ resource_classes:
   test.small: { vcpus: 1, memory_mib: 1536 }
 YAML
 
+# no warm spares (provisioner/machine/spare.h) outliving a test's jobs: warm_spare_test.sh
+# turns them on
+echo "warm_spares: 0" >>"$MEXEC_HOST_CONFIG"
+
 # MEXEC_TEST_COLD=1: every job boots (instant starts off), e.g. to time the suite both ways
 if [[ ${MEXEC_TEST_COLD:-} == 1 ]]; then echo "instant_starts: false" >>"$MEXEC_HOST_CONFIG"; fi
 

@@ -136,6 +136,17 @@ cat >"$T/node.xml" <<'XML'
     <memory unit='MiB'>1536</memory><vcpu>2</vcpu><os><type>hvm</type></os>
   </domain>
   <domain type='test'>
+    <name>mexec-fedcba9876543210</name>
+    <metadata>
+      <mexec:job xmlns:mexec='https://mexec.dev/xmlns/job/1'>
+        <mexec:id>fedcba9876543210</mexec:id><mexec:name>(warm spare)</mexec:name>
+        <mexec:dir>JOBDIR</mexec:dir><mexec:owner-pid>4343</mexec:owner-pid>
+        <mexec:ssh-port>40223</mexec:ssh-port><mexec:start>spare</mexec:start>
+      </mexec:job>
+    </metadata>
+    <memory unit='MiB'>1024</memory><vcpu>1</vcpu><os><type>hvm</type></os>
+  </domain>
+  <domain type='test'>
     <name>not-ours</name>
     <memory unit='MiB'>512</memory><vcpu>1</vcpu><os><type>hvm</type></os>
   </domain>
@@ -145,9 +156,11 @@ mkdir -p "$T/jobdir" && sed -i "s|JOBDIR|$T/jobdir|" "$T/node.xml"
 printf 'libvirt_uri: test://%s/node.xml\nstate_dir: %s/jobs\nimage_store: %s/store\ncapacity: {vcpus: 3, memory_mib: 5000}\n' "$T" "$T" "$T" >"$T/ps.yaml"
 rc=0
 MEXEC_HOST_CONFIG=$T/ps.yaml "$MEXEC" ps >"$T/out" 2>"$T/err" || rc=$?
-if [[ $rc -eq 0 ]] && [[ $(wc -l <"$T/out") -eq 4 ]] &&
+if [[ $rc -eq 0 ]] && [[ $(wc -l <"$T/out") -eq 6 ]] &&
     grep -qE '^0123456789abcdef +2 +1536 +4242 +127\.0\.0\.1:40222 +snapshot +build & test$' "$T/out" &&
-    grep -qxF "capacity: 2/3 vCPUs, 1536/5000 MiB in use" "$T/out" &&
+    grep -qE '^fedcba9876543210 +1 +1024 +4343 +127\.0\.0\.1:40223 +spare +\(warm spare\)$' "$T/out" &&
+    grep -qxF "capacity: 3/3 vCPUs, 2560/5000 MiB in use" "$T/out" &&
+    grep -qxF "warm spares: 1, holding 1 vCPUs/1024 MiB (paused: no CPU; host.yaml warm_spares)" "$T/out" &&
     grep -qxF "instant-start snapshots: 0, 0 MiB on disk (per image: mexec image list)" "$T/out"; then passed=$((passed + 1)); else
     echo "FAIL ps-test-driver: status $rc" >&2; sed 's/^/  /' "$T/out" "$T/err" >&2; failures=$((failures + 1)); fi
 

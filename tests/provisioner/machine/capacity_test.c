@@ -379,6 +379,57 @@ static void test_admit_waits_for_room(void **state)
     virDomainFree(h.blocker);
 }
 
+static int free_blocker(const void *ud)
+{
+    hook *h = (hook *)ud;
+    h->calls++;
+    if (virDomainDestroy(h->blocker) < 0) fail_msg("destroy blocker: %s", mx_virt_error());
+    return 1;
+}
+
+/* idle warm spares (spare.h) give way: make_room runs before any wait, and admission looks
+ * again at once */
+static void test_admit_makes_room_before_waiting(void **state)
+{
+    fixture *f = *state;
+    f->hc.capacity_vcpus = 2;
+    f->hc.capacity_memory_mib = 4096;
+    hook h = {.stop_at = 1};
+    h.blocker = add_domain(f, "mx-spare", 2, 1024, 1, 1);
+    hook room = {.blocker = h.blocker};
+    mx_cap_wait w = {.stop = &h.stop, .on_wait = on_wait, .ud = &h, .make_room = free_blocker,
+                     .room_ud = &room};
+    int fd = -1;
+    mx_err err = {0};
+    if (mx_capacity_admit(f->conn, &f->hc, "build", "test.small", (mx_cap){1, 512}, &w, &fd,
+                          &err) < 0)
+        fail_msg("%s", err.msg);
+    assert_int_equal(room.calls, 1);
+    assert_int_equal(h.calls, 0); /* never waited */
+    mx_capacity_release(&fd);
+    virDomainFree(h.blocker);
+}
+
+/* a warm spare is made only in idle room: no wait, no note */
+static void test_admit_no_wait_fails_when_full(void **state)
+{
+    fixture *f = *state;
+    f->hc.capacity_vcpus = 2;
+    f->hc.capacity_memory_mib = 4096;
+    hook h = {.stop_at = 5};
+    virDomainPtr busy = add_domain(f, "mx-busy", 2, 1024, 1, 1);
+    mx_cap_wait w = {.stop = &h.stop, .on_wait = on_wait, .ud = &h, .no_wait = 1};
+    int fd = -1;
+    mx_err err = {0};
+    assert_int_equal(mx_capacity_admit(f->conn, &f->hc, "spare", "test.small", (mx_cap){1, 512},
+                                       &w, &fd, &err),
+                     -1);
+    assert_int_equal(h.calls, 0);
+    assert_int_equal(fd, -1);
+    tu_assert_contains(err.msg, "no room: 2 vCPUs/1024 MiB in use of 2/4096");
+    virDomainFree(busy);
+}
+
 static void test_admit_refuses_what_never_fits(void **state)
 {
     fixture *f = *state;
@@ -422,6 +473,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_admit_waits_for_room, setup, teardown),
         cmocka_unit_test_setup_teardown(test_admit_refuses_what_never_fits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_admit_makes_room_before_waiting, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_admit_no_wait_fails_when_full, setup, teardown),
         cmocka_unit_test_setup_teardown(test_admit_stopped_before_it_starts, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
