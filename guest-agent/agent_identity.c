@@ -16,6 +16,8 @@ typedef struct chan_reader {
     int fd;
     char buf[4096];
     size_t off, len;
+    int eof;   /* the host closed its end */
+    int begun; /* a byte of the bundle has arrived */
 } chan_reader;
 
 static int fill(chan_reader *r, mx_err *err)
@@ -24,9 +26,13 @@ static int fill(chan_reader *r, mx_err *err)
     while ((n = read(r->fd, r->buf, sizeof r->buf)) < 0 && errno == EINTR)
         ;
     if (n < 0) return mx_fail_errno(err, MX_INFRA, "read the seed channel");
-    if (n == 0) return mx_fail(err, MX_INFRA, "the seed channel closed");
+    if (n == 0) {
+        r->eof = 1;
+        return mx_fail(err, MX_INFRA, "the seed channel closed");
+    }
     r->off = 0;
     r->len = (size_t)n;
+    r->begun = 1;
     return 0;
 }
 
@@ -165,7 +171,7 @@ static int take_file(mx_identity *id, const char *name, mx_buf *data, int *seen,
     return 0;
 }
 
-int mx_identity_read(int fd, mx_identity *id, mx_err *err)
+int mx_identity_read(int fd, int refresh, mx_identity *id, mx_err *err)
 {
     memset(id, 0, sizeof *id);
     mx_buf_init(&id->host_key);
@@ -181,7 +187,8 @@ int mx_identity_read(int fd, mx_identity *id, mx_err *err)
         const char *name = NULL;
         size_t size = 0;
         if (read_line(r, line, sizeof line, err) < 0) {
-            rc = -1;
+            /* closed between bundles: the host is done with us */
+            rc = refresh && r->eof && !r->begun ? 1 : -1;
             break;
         }
         if (strcmp(line, "end") == 0) break;
@@ -200,15 +207,17 @@ int mx_identity_read(int fd, mx_identity *id, mx_err *err)
     mx_buf_free(&data);
     explicit_bzero(r, sizeof *r);
     free(r);
-    if (rc == 0 && (!id->host_key.len || !id->host_key_pub.len))
+    /* a refresh may leave the keys as they are, but not half of them */
+    int keys = id->host_key.len || id->host_key_pub.len || id->authorized_keys.len;
+    if (rc == 0 && (!refresh || keys) && (!id->host_key.len || !id->host_key_pub.len))
         rc = mx_fail(err, MX_INFRA, "the identity lacks the SSH host key");
-    else if (rc == 0 && !id->authorized_keys.len)
+    else if (rc == 0 && (!refresh || keys) && !id->authorized_keys.len)
         rc = mx_fail(err, MX_INFRA, "the identity lacks authorized_keys");
     else if (rc == 0 && !(seen & 1))
         rc = mx_fail(err, MX_INFRA, "the identity lacks the clock");
     else if (rc == 0 && !(seen & 2))
         rc = mx_fail(err, MX_INFRA, "the identity lacks the random seed");
-    if (rc < 0) mx_identity_free(id);
+    if (rc != 0) mx_identity_free(id);
     return rc;
 }
 
@@ -329,11 +338,17 @@ int mx_agent_identity_main(int argc, char **argv)
     mx_identity id;
     mx_err err;
     say(fd, "mexec-seed ready identity\n");
-    int rc = mx_identity_read(fd, &id, &err); /* <- the snapshot is taken while this waits */
-    if (rc == 0) {
+    /* the first bundle is the whole identity (the snapshot is taken while this waits); a warm
+     * spare (provisioner/machine/spare.h) gets a refresh later, when a job claims it: the
+     * clock and fresh random bytes.  The host closing the channel ends the loop. */
+    int rc, n;
+    for (n = 0; (rc = mx_identity_read(fd, n > 0, &id, &err)) == 0; n++) {
         rc = mx_identity_apply_kernel(&id, &err);
-        if (rc == 0) rc = mx_identity_write_files(&id, "", argv[3], &err);
+        if (rc == 0 && id.host_key.len) rc = mx_identity_write_files(&id, "", argv[3], &err);
         mx_identity_free(&id);
+        if (rc < 0) break;
+        say(fd, "mexec-seed done\n");
+        if (n == 0) printf("mexec-seed: identity applied; ssh accepts the host\n");
     }
     if (rc < 0) {
         /* the unit's output goes to the console, whose tail the host shows */
@@ -341,9 +356,6 @@ int mx_agent_identity_main(int argc, char **argv)
         char line[256];
         snprintf(line, sizeof line, "mexec-seed failed: %.200s\n", err.msg);
         say(fd, line);
-    } else {
-        say(fd, "mexec-seed done\n");
-        printf("mexec-seed: identity applied; ssh accepts the host\n");
     }
     close(fd);
     return rc < 0 ? 1 : 0;

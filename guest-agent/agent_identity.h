@@ -34,8 +34,10 @@ typedef struct mx_identity {
 
 /* Reads one bundle from fd and checks it: both halves of the host key, the authorized key,
  * the clock ("SECONDS.NANOSECONDS", nine digits) and 32..128 random bytes (hex) are
- * required; unknown names are ignored (a newer host may send more). */
-int mx_identity_read(int fd, mx_identity *id, mx_err *err);
+ * required, the keys only all or none in a refresh (a warm spare's second bundle); unknown
+ * names are ignored (a newer host may send more).  Returns 0, or (refresh only) 1 when fd
+ * closed before a bundle began (the host is done), or -1. */
+int mx_identity_read(int fd, int refresh, mx_identity *id, mx_err *err);
 void mx_identity_free(mx_identity *id);
 
 /* Writes the files: root + /etc/ssh/ssh_host_ed25519_key(.pub), authorized_keys (an absolute
@@ -50,8 +52,8 @@ int mx_identity_write_files(const mx_identity *id, const char *root, const char 
 int mx_identity_apply_kernel(const mx_identity *id, mx_err *err);
 
 /* `mexec-agent --identity PORT AUTHORIZED_KEYS`: says "mexec-seed ready identity" on PORT,
- * applies the bundle, says "mexec-seed done" (or "mexec-seed failed: WHY").  Returns the exit
- * status. */
+ * applies the bundle, says "mexec-seed done" (or "mexec-seed failed: WHY"), and so on for each
+ * refresh until the host closes the port.  Returns the exit status. */
 int mx_agent_identity_main(int argc, char **argv);
 
 #endif

@@ -169,7 +169,8 @@ int mx_cmd_gc(int argc, char **argv)
     /* warm spares host.yaml no longer wants (spare.h): their holders end them */
     if (rc == 0) {
         int n = mx_spare_end_unwanted(&hc);
-        if (n) printf("ended %d warm spare%s beyond host.yaml's warm_spares\n", n, n == 1 ? "" : "s");
+        if (n)
+            printf("ended %d warm spare%s beyond host.yaml's warm_spares\n", n, n == 1 ? "" : "s");
         removed += n;
     }
     /* domains first: their disks live in the job directories */

@@ -106,8 +106,8 @@ static int prepare_spare(const mx_host_config *hc, const mx_image *img, const mx
         nanosleep(&ts, NULL);
     }
     if (ready) {
-        printf("%s for %s: %d warm spare%s ready (`mexec ps`; ended after %d s unused)\n",
-               img->ref, rc->name, ready, ready == 1 ? "" : "s", hc->warm_spare_timeout_s);
+        printf("%s for %s: %d warm spare%s ready (`mexec ps`; ended after %d s unused)\n", img->ref,
+               rc->name, ready, ready == 1 ? "" : "s", hc->warm_spare_timeout_s);
         return 0;
     }
     mx_autofree char *parent = mx_dirname(hc->state_dir);

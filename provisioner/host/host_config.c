@@ -327,7 +327,8 @@ static int apply(mx_host_config *hc, const mx_node *root, mx_err *err)
                 err, root->keys[i],
                 "unknown host setting \"%s\" (known: libvirt_uri, accel, image_store, "
                 "state_dir, images_dir, default_image, docker_vm_image, contexts_dir, orb_api, "
-                "boot_timeout, instant_starts, warm_spares, warm_spare_timeout, registries, registry_mirrors, image_mirrors, "
+                "boot_timeout, instant_starts, warm_spares, warm_spare_timeout, registries, "
+                "registry_mirrors, image_mirrors, "
                 "guest_services, "
                 "credential_helpers, aws, "
                 "resource_classes, capacity, cache_dir, cache_max_bytes, artifacts_max_bytes, "

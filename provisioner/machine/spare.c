@@ -129,8 +129,7 @@ typedef struct claim_ctx {
 static int take_over(claim_ctx *c, mx_vm *sp, mx_err *err)
 {
     if (!(sp->dom = virDomainLookupByName(c->vm->conn, sp->domain_name)))
-        return mx_fail(err, MX_INFRA, "look up spare VM %s: %s", sp->domain_name,
-                       mx_virt_error());
+        return mx_fail(err, MX_INFRA, "look up spare VM %s: %s", sp->domain_name, mx_virt_error());
     if (!c->vm->outlive_owner && mx_vm_watch_start(sp, c->hc, err) < 0) return -1;
     mx_vm_spec spec = {.job_id = c->vm->job_id,
                        .job_name = c->vm->job_name,
@@ -156,8 +155,7 @@ static int claim_one(const mx_spare_info *s, void *ud)
     char line[64];
     mx_err e;
     if (mx_spare_send(sock, "claim\n", NULL, 0, &e) < 0 ||
-        mx_spare_recv(sock, line, sizeof line, fds, &nfds, mx_now_ms() + CLAIM_TIMEOUT_MS, &e) <
-            0)
+        mx_spare_recv(sock, line, sizeof line, fds, &nfds, mx_now_ms() + CLAIM_TIMEOUT_MS, &e) < 0)
         return 0;
     char extra;
     if (nfds != 2 || sscanf(line, "spare %d%c", &port, &extra) != 1) {
@@ -184,8 +182,7 @@ static int claim_one(const mx_spare_info *s, void *ud)
     return 1;
 }
 
-int mx_spare_claim(mx_vm *vm, const mx_host_config *hc, const char *key, int *chan_fd,
-                   mx_err *err)
+int mx_spare_claim(mx_vm *vm, const mx_host_config *hc, const char *key, int *chan_fd, mx_err *err)
 {
     *chan_fd = -1;
     if (hc->warm_spares <= 0) return 0;
@@ -214,8 +211,7 @@ static int end_one(const mx_spare_info *s, void *ud)
     char line[16];
     mx_err e;
     if (mx_spare_send(sock, "end\n", NULL, 0, &e) == 0 &&
-        mx_spare_recv(sock, line, sizeof line, fds, &nfds, mx_now_ms() + END_TIMEOUT_MS, &e) ==
-            0 &&
+        mx_spare_recv(sock, line, sizeof line, fds, &nfds, mx_now_ms() + END_TIMEOUT_MS, &e) == 0 &&
         strcmp(line, "ended") == 0)
         c->ended++;
     while (nfds > 0)

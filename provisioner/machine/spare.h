@@ -1,10 +1,10 @@
 /* Warm spares: VMs restored from an instant-start snapshot (snapshot.h) before a job asks.
  *
  * A restore costs seconds under TCG (QEMU loading ~300 MB of saved memory); a job that finds a
- * spare ready skips it and only resumes the VM and hands it the job's identity.  A spare is a
+ * spare ready skips it and only resumes the VM and refreshes its clock and RNG.  A spare is a
  * job directory like any other (STATE_DIR/ID, vm.h) with two more files:
  *   spare       "KEY\nSNAPSHOT_DIR\n": the snapshot it was restored from
- *   claim.sock  where its holder answers, once the domain is restored (paused) and ready
+ *   claim.sock  where its holder answers, once the domain is restored, named and paused
  * The holder (`mexec __spare`, started detached by mx_spare_spawn after a job, or by `mexec
  * image prepare`) holds the directory's lock and the VM's watchdog pipe like a job's owner, so
  * gc and SIGKILL behave as for a job.  It gives the VM to the first process that claims it
@@ -13,9 +13,11 @@
  * to (mx_spare_end: a job needs the room, `mexec image rm`, `mexec gc`), when its snapshot is
  * gone (rebuilt or removed), after host.yaml warm_spare_timeout, or on SIGTERM.
  *
- * A spare has never run a job: its disk is a fresh overlay on the snapshot's and its memory the
- * snapshot's; the identity (keys, clock, RNG seed, hostname) is the claiming job's, sent after
- * the claim.  What it costs: its class's memory in the capacity sum (paused: no CPU), shown by
+ * The holder restores the snapshot as a job would, applies the identity with the spare's own
+ * keys (made for it, never another's) and pauses the VM; the claimer resumes it and sends a
+ * refresh (wall clock, random bytes) on the seed channel.  A spare has never run a job: its
+ * disk is a fresh overlay on the snapshot's, its uuid and VM generation id are new.  What it
+ * costs: its class's vCPUs and memory in the capacity sum (paused: no CPU), shown by
  * `mexec ps`. */
 #ifndef MX_SPARE_H
 #define MX_SPARE_H
@@ -41,7 +43,7 @@ typedef struct mx_spare_info {
 int mx_spare_count(const mx_host_config *hc, const char *key, int *ready);
 
 /* The holder's life (`mexec __spare`): unless host.yaml's warm_spares of this snapshot live
- * already, restores it paused as a spare and serves claims until one takes it or it ends.
+ * already, restores it as a spare and serves claims until one takes it or it ends.
  * Returns 0 (claimed, ended, or not needed) or -1 (err set; the spare is gone). */
 int mx_spare_hold(const mx_host_config *hc, const mx_image *img, const mx_rclass *rc,
                   const struct mx_snapshot *snap, mx_err *err);
@@ -50,8 +52,7 @@ int mx_spare_hold(const mx_host_config *hc, const mx_image *img, const mx_rclass
  * success vm is the spare's VM (mx_vm_adopt) with this process its owner and the job's id and
  * name in its metadata, and *chan_fd is its seed channel for mx_vm_start_claimed.  Returns 1
  * claimed, 0 none ready (vm untouched), -1 error (vm untouched, err set). */
-int mx_spare_claim(mx_vm *vm, const mx_host_config *hc, const char *key, int *chan_fd,
-                   mx_err *err);
+int mx_spare_claim(mx_vm *vm, const mx_host_config *hc, const char *key, int *chan_fd, mx_err *err);
 
 /* Ends the ready spares for which end_it says 1 (NULL: all), each once its holder destroyed
  * it; returns how many. */

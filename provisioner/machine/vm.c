@@ -264,8 +264,7 @@ static int random_uuid(char out[37], mx_err *err)
 
 /* Restores o->restore_from as this job's domain: a copy of the save image with the job's XML
  * (save_image.h says why a copy), removed once libvirt has read it. */
-static int restore_domain(mx_vm *vm, mx_vm_spec *spec, const char *from, int paused,
-                          mx_err *err)
+static int restore_domain(mx_vm *vm, mx_vm_spec *spec, const char *from, mx_err *err)
 {
     char uuid[37], genid[37];
     if (random_uuid(uuid, err) < 0 || random_uuid(genid, err) < 0) return -1;
@@ -276,9 +275,7 @@ static int restore_domain(mx_vm *vm, mx_vm_spec *spec, const char *from, int pau
     pid_t feeder;
     int rc = mx_save_image_feed(from, fifo, xml, &feeder, err);
     mx_trace("restore: save image feeder started");
-    if (rc == 0 && virDomainRestoreFlags(vm->conn, fifo, NULL,
-                                        paused ? VIR_DOMAIN_SAVE_PAUSED
-                                               : VIR_DOMAIN_SAVE_RUNNING) < 0) {
+    if (rc == 0 && virDomainRestoreFlags(vm->conn, fifo, NULL, VIR_DOMAIN_SAVE_RUNNING) < 0) {
         const char *msg = mx_virt_error();
         rc = mx_fail(err, MX_INFRA, "restore VM %s: %s%s", vm->domain_name, msg, create_hint(msg));
     }
@@ -346,7 +343,7 @@ static int create_domain(mx_vm *vm, const mx_host_config *hc, const mx_image *im
             .start = o->spare ? "spare" : NULL,
         };
         if (o->restore_from) {
-            if (restore_domain(vm, &spec, o->restore_from, o->spare, err) == 0) return 0;
+            if (restore_domain(vm, &spec, o->restore_from, err) == 0) return 0;
             mx_net_stop(vm->dir);
             return -1;
         }
@@ -399,10 +396,8 @@ int mx_vm_start_domain(mx_vm *vm, const mx_host_config *hc, const mx_image *img,
     np.blocked = mx_net_host_blocked(&np.nblocked);
     /* admitted until the domain exists (or failed to): then the next job's sum includes it */
     int lock_fd = -1;
-    mx_cap_wait w = {.stop = &mx_stop,
-                     .make_room = vm->make_room,
-                     .room_ud = vm->room_ud,
-                     .no_wait = o->spare};
+    mx_cap_wait w = {
+        .stop = &mx_stop, .make_room = vm->make_room, .room_ud = vm->room_ud, .no_wait = o->spare};
     int r = mx_capacity_admit(vm->conn, hc, vm->job_name, rc->name,
                               (mx_cap){rc->vcpus, rc->memory_mib}, &w, &lock_fd, err);
     if (r == 0) r = create_domain(vm, hc, img, rc, &qu, &np, o, err);

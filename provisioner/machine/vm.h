@@ -52,7 +52,7 @@ typedef struct mx_vm_start {
     const char *restore_from; /* a save image (a snapshot's): restore it instead of booting */
     const char *share;        /* another image-store file QEMU must read (a snapshot's disk) */
     int *chan_fd;
-    /* a warm spare (spare.h): restored paused, labelled "spare", never waits for capacity */
+    /* a warm spare (spare.h): labelled "spare", never waits for capacity */
     int spare;
 } mx_vm_start;
 /* Admits against capacity, starts the guest network and the domain as o says. */
@@ -74,14 +74,14 @@ struct mx_snapshot;
  * it (its sshd starts then).  The domain has no auto-destroy. */
 int mx_vm_restore(mx_vm *vm, const mx_host_config *hc, const mx_image *img, const mx_rclass *rc,
                   const struct mx_snapshot *snap, mx_err *err);
-/* A warm spare (spare.h): mx_vm_restore without the identity.  The domain is restored paused,
- * its watchdog started, and *chan_fd is the accepted seed channel, for mx_vm_start_claimed in
- * the process that claims it.  Never waits for capacity. */
+/* A warm spare (spare.h): mx_vm_restore, with the spare's own keys, that never waits for
+ * capacity and keeps the seed channel open in *chan_fd (the guest waits there for a refresh),
+ * for mx_vm_start_claimed in the process that claims it. */
 int mx_vm_restore_spare(mx_vm *vm, const mx_host_config *hc, const mx_image *img,
                         const mx_rclass *rc, const struct mx_snapshot *snap, int *chan_fd,
                         mx_err *err);
-/* Resumes a claimed spare (mx_vm_adopt) and hands its guest the job's identity over chan_fd, as
- * mx_vm_restore does after its restore; closes chan_fd. */
+/* Resumes a claimed spare (mx_vm_adopt; its holder paused it) and refreshes its clock and
+ * random state over chan_fd; closes chan_fd. */
 int mx_vm_start_claimed(mx_vm *vm, const mx_host_config *hc, int chan_fd, mx_err *err);
 /* Makes vm (prepared, not started) the VM of spare, a warm spare this process claimed:
  * vm's own directory is removed and vm takes spare's directory (its lock, keys, disk),

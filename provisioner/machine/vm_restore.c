@@ -19,6 +19,14 @@
 #include <time.h>
 #include <unistd.h>
 
+/* The host's wall clock as the guest's identity step reads it: SECONDS.NANOSECONDS. */
+static void clock_text_now(char *out, size_t cap)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    snprintf(out, cap, "%lld.%09ld", (long long)now.tv_sec, now.tv_nsec);
+}
+
 /* What the guest's mexec-identity unit installs (images/common/mexec-seed): the job's SSH host
  * key (pinned by the host), its client key, the hostname, the host's wall clock and RNG seed
  * bytes. */
@@ -38,10 +46,8 @@ static int send_identity(const mx_vm *vm, int fd, long long deadline, mx_err *er
     else if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
         rc = mx_fail_errno(err, MX_INFRA, "getrandom");
     if (rc == 0) {
-        struct timespec now;
-        clock_gettime(CLOCK_REALTIME, &now);
         char clock_text[64];
-        snprintf(clock_text, sizeof clock_text, "%lld.%09ld", (long long)now.tv_sec, now.tv_nsec);
+        clock_text_now(clock_text, sizeof clock_text);
         mx_autofree char *hostname = mx_xasprintf("%s\n", vm->domain_name);
         for (size_t i = 0; i < sizeof rnd; i++)
             snprintf(hex + 2 * i, 3, "%02x", rnd[i]);
@@ -129,10 +135,30 @@ int mx_vm_restore_spare(mx_vm *vm, const mx_host_config *hc, const mx_image *img
 {
     long long deadline = mx_now_ms() + (long long)hc->boot_timeout_s * 1000;
     int r = restore(vm, hc, img, rc, snap, 1, deadline, chan_fd, err);
+    if (r == 0) r = identity(vm, *chan_fd, deadline, err);
     if (r < 0 && *chan_fd >= 0) {
         close(*chan_fd);
         *chan_fd = -1;
     }
+    return r;
+}
+
+/* What a claimed spare needs of the moment it is claimed: the wall clock (it waited paused)
+ * and random bytes of its own (belt and braces: its kernel was reseeded at its restore). */
+static int send_refresh(int fd, long long deadline, mx_err *err)
+{
+    unsigned char rnd[64];
+    char hex[2 * sizeof rnd + 1];
+    if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
+        return mx_fail_errno(err, MX_INFRA, "getrandom");
+    for (size_t i = 0; i < sizeof rnd; i++)
+        snprintf(hex + 2 * i, 3, "%02x", rnd[i]);
+    char clock_text[64];
+    clock_text_now(clock_text, sizeof clock_text);
+    mx_chan_file f[] = {{"clock", clock_text, strlen(clock_text)}, {"random", hex, 2 * sizeof rnd}};
+    int r = mx_chan_send(fd, f, sizeof f / sizeof *f, deadline, &mx_stop, err);
+    explicit_bzero(rnd, sizeof rnd);
+    explicit_bzero(hex, sizeof hex);
     return r;
 }
 
@@ -143,7 +169,9 @@ int mx_vm_start_claimed(mx_vm *vm, const mx_host_config *hc, int chan_fd, mx_err
     if (virDomainResume(vm->dom) < 0)
         r = mx_fail(err, MX_INFRA, "resume VM %s: %s", vm->domain_name, mx_virt_error());
     if (r == 0) mx_trace("spare: resumed");
-    if (r == 0) r = identity(vm, chan_fd, deadline, err);
+    if (r == 0) r = send_refresh(chan_fd, deadline, err);
+    if (r == 0) r = mx_chan_expect(chan_fd, "mexec-seed done", deadline, &mx_stop, err);
+    if (r == 0) mx_trace("spare: clock and RNG refreshed");
     close(chan_fd);
     return r;
 }

@@ -19,7 +19,7 @@
 #define RANDOM64 "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 
 /* Reads back what a writer puts on a pipe: the bundle bytes, possibly cut short. */
-static int read_bytes(const char *bytes, size_t len, mx_identity *id, mx_err *err)
+static int read_bytes_as(int refresh, const char *bytes, size_t len, mx_identity *id, mx_err *err)
 {
     int p[2];
     assert_int_equal(pipe(p), 0);
@@ -35,11 +35,16 @@ static int read_bytes(const char *bytes, size_t len, mx_identity *id, mx_err *er
         _exit(0);
     }
     close(p[1]);
-    int rc = mx_identity_read(p[0], id, err);
+    int rc = mx_identity_read(p[0], refresh, id, err);
     close(p[0]);
     int st;
     assert_int_equal(waitpid(pid, &st, 0), pid);
     return rc;
+}
+
+static int read_bytes(const char *bytes, size_t len, mx_identity *id, mx_err *err)
+{
+    return read_bytes_as(0, bytes, len, id, err);
 }
 
 static int read_files(const mx_chan_file *f, size_t n, mx_identity *id, mx_err *err)
@@ -226,6 +231,37 @@ static void write_identity(const char *root, int with_hostname, int want_rc)
     mx_identity_free(&id);
 }
 
+/* a warm spare's refresh: clock and random only; keys all or none; the host closing the
+ * channel between bundles is no error */
+static void test_refreshes_and_the_end(void **state)
+{
+    (void)state;
+    mx_identity id;
+    mx_err err;
+    mx_chan_file f[] = {{"clock", CLOCK, strlen(CLOCK)}, {"random", RANDOM64, strlen(RANDOM64)}};
+    size_t len;
+    char *b = mx_chan_encode(f, 2, &len);
+    assert_int_equal(read_bytes_as(1, b, len, &id, &err), 0);
+    assert_int_equal(id.clock.tv_sec, 1764576000);
+    assert_int_equal(id.random_len, 32);
+    assert_int_equal(id.host_key.len, 0);
+    mx_identity_free(&id);
+    /* the first bundle needs the keys */
+    assert_int_equal(read_bytes_as(0, b, len, &id, &err), -1);
+    tu_assert_contains(err.msg, "lacks the SSH host key");
+    free(b);
+    mx_chan_file half[] = {{"authorized_keys", AUTH, strlen(AUTH)},
+                           {"clock", CLOCK, strlen(CLOCK)},
+                           {"random", RANDOM64, strlen(RANDOM64)}};
+    b = mx_chan_encode(half, 3, &len);
+    assert_int_equal(read_bytes_as(1, b, len, &id, &err), -1);
+    tu_assert_contains(err.msg, "lacks the SSH host key");
+    free(b);
+    assert_int_equal(read_bytes_as(1, "", 0, &id, &err), 1);
+    assert_int_equal(read_bytes_as(1, "file clock 3\n12", 15, &id, &err), -1);
+    tu_assert_contains(err.msg, "closed");
+}
+
 static void test_files_are_written_through_keeping_modes(void **state)
 {
     (void)state;
@@ -289,6 +325,7 @@ int main(void)
         cmocka_unit_test(test_names_it_does_not_know_are_skipped),
         cmocka_unit_test(test_incomplete_or_malformed_identities_are_refused),
         cmocka_unit_test(test_broken_bundles_are_refused),
+        cmocka_unit_test(test_refreshes_and_the_end),
         cmocka_unit_test(test_files_are_written_through_keeping_modes),
         cmocka_unit_test(test_hosts_without_the_line_gets_it),
         cmocka_unit_test(test_missing_or_symlinked_files_are_refused),

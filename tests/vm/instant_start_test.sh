@@ -12,30 +12,12 @@ require_image "$image"
 JOBS=$T/instant.yml
 sed "s/debian-12:current/$image/" "$HERE/jobs/instant.yml" >"$JOBS"
 
-# field NAME FILE: the value of the step's "NAME=..." line
-field() { sed -n "s/^$1=//p" "$2" | head -n 1; }
-
 # The first start makes the snapshot if this image + class has none, then restores it too.
 for n in 1 2; do
-    before=$(date +%s)
-    run_job "$JOBS" identity --no-build
-    after=$(date +%s)
-    expect_rc 0
-    expect_err "restoring"
-    expect_out "first-step-output"
-    cp "$T/out" "$T/out$n"
-    clock=$(field clock "$T/out$n")
-    # the snapshot was saved before job 1 ran: a clock not set from the host's lags behind
-    ((clock >= before - 2 && clock <= after + 2)) ||
-        fail "job $n: guest clock $clock outside the host's [$before, $after] (+-2 s)"
-    [[ $(field disk "$T/out$n") == fresh ]] || fail "job $n found a file of an earlier job"
+    run_identity "$n" restoring --no-build
     expect_no_leftovers
 done
-for f in hostkey clientkey uuid urandom hostname; do
-    a=$(field "$f" "$T/out1") b=$(field "$f" "$T/out2")
-    [[ -n $a && -n $b ]] || fail "no $f in the output"
-    [[ $a != "$b" ]] || fail "two instant starts share their $f ($a)"
-done
+expect_own_identities
 if [[ $image != debian-12:current ]]; then
     echo "PASS instant_start $image"
     exit 0
@@ -46,7 +28,7 @@ run_job "$JOBS" identity --cold
 expect_rc 0
 expect_err "booting"
 grep -q "restoring" "$T/err" && fail "--cold restored a snapshot"
-[[ $(field disk "$T/out") == fresh ]] || fail "the cold job found a file of an earlier job"
+[[ $(identity_field disk "$T/out") == fresh ]] || fail "the cold job found a file of an earlier job"
 expect_no_leftovers
 
 # SIGTERM while a restored job's step runs

@@ -76,6 +76,40 @@ expect_no_leftovers() {
     fi
 }
 
+# Instant starts (jobs/instant.yml's identity job): identity_field NAME FILE is the value of
+# its "NAME=..." line.
+identity_field() { sed -n "s/^$1=//p" "$2" | head -n 1; }
+
+# run_identity N HOW [ARGS]: runs the identity job (in $JOBS) as start N, expecting HOW on
+# stderr ("restoring", "a warm spare of"); keeps its output in $T/outN, and checks that the
+# guest's clock is the host's (a snapshot's lags behind) and that its disk is fresh.
+run_identity() {
+    local n=$1 how=$2 before after clock
+    shift 2
+    before=$(date +%s)
+    run_job "$JOBS" identity "$@"
+    after=$(date +%s)
+    expect_rc 0
+    expect_err "$how"
+    expect_out "first-step-output"
+    cp "$T/out" "$T/out$n"
+    clock=$(identity_field clock "$T/out$n")
+    ((clock >= before - 2 && clock <= after + 2)) ||
+        fail "job $n: guest clock $clock outside the host's [$before, $after] (+-2 s)"
+    [[ $(identity_field disk "$T/out$n") == fresh ]] || fail "job $n found a file of an earlier job"
+}
+
+# expect_own_identities: starts 1 and 2 share no host key, client key, uuid, randomness or
+# hostname.
+expect_own_identities() {
+    local f a b
+    for f in hostkey clientkey uuid urandom hostname; do
+        a=$(identity_field "$f" "$T/out1") b=$(identity_field "$f" "$T/out2")
+        [[ -n $a && -n $b ]] || fail "no $f in the output"
+        [[ $a != "$b" ]] || fail "two instant starts share their $f ($a)"
+    done
+}
+
 # wait_for FILE TEXT SECONDS: waits until FILE contains TEXT.
 wait_for() {
     local i

@@ -273,15 +273,16 @@ static void load_fails(fixture *f, const char *text, const char *want)
 static void test_errors(void **state)
 {
     fixture *f = *state;
-    load_fails(f, "libvirt_uri: qemu:///system\nboot_timout: 30\n",
-               ":2:1: unknown host setting \"boot_timout\" (known: libvirt_uri, accel, "
-               "image_store, state_dir, images_dir, default_image, docker_vm_image, contexts_dir, "
-               "orb_api, boot_timeout, instant_starts, warm_spares, warm_spare_timeout, registries, "
-               "registry_mirrors, "
-               "image_mirrors, guest_services, credential_helpers, aws, resource_classes, "
-               "capacity, "
-               "cache_dir, cache_max_bytes, artifacts_max_bytes, test_results_max_bytes, "
-               "ssh_keys, workspace)");
+    load_fails(
+        f, "libvirt_uri: qemu:///system\nboot_timout: 30\n",
+        ":2:1: unknown host setting \"boot_timout\" (known: libvirt_uri, accel, "
+        "image_store, state_dir, images_dir, default_image, docker_vm_image, contexts_dir, "
+        "orb_api, boot_timeout, instant_starts, warm_spares, warm_spare_timeout, registries, "
+        "registry_mirrors, "
+        "image_mirrors, guest_services, credential_helpers, aws, resource_classes, "
+        "capacity, "
+        "cache_dir, cache_max_bytes, artifacts_max_bytes, test_results_max_bytes, "
+        "ssh_keys, workspace)");
     load_fails(f, "guest_services: 5000\n", ":1:17: guest_services must be a list");
     load_fails(f, "guest_services: [5000, 0]\n",
                ":1:24: a guest service (a host loopback TCP port) must be a whole number from 1 "

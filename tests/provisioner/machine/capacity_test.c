@@ -397,12 +397,12 @@ static void test_admit_makes_room_before_waiting(void **state)
     hook h = {.stop_at = 1};
     h.blocker = add_domain(f, "mx-spare", 2, 1024, 1, 1);
     hook room = {.blocker = h.blocker};
-    mx_cap_wait w = {.stop = &h.stop, .on_wait = on_wait, .ud = &h, .make_room = free_blocker,
-                     .room_ud = &room};
+    mx_cap_wait w = {
+        .stop = &h.stop, .on_wait = on_wait, .ud = &h, .make_room = free_blocker, .room_ud = &room};
     int fd = -1;
     mx_err err = {0};
-    if (mx_capacity_admit(f->conn, &f->hc, "build", "test.small", (mx_cap){1, 512}, &w, &fd,
-                          &err) < 0)
+    if (mx_capacity_admit(f->conn, &f->hc, "build", "test.small", (mx_cap){1, 512}, &w, &fd, &err) <
+        0)
         fail_msg("%s", err.msg);
     assert_int_equal(room.calls, 1);
     assert_int_equal(h.calls, 0); /* never waited */
@@ -421,9 +421,9 @@ static void test_admit_no_wait_fails_when_full(void **state)
     mx_cap_wait w = {.stop = &h.stop, .on_wait = on_wait, .ud = &h, .no_wait = 1};
     int fd = -1;
     mx_err err = {0};
-    assert_int_equal(mx_capacity_admit(f->conn, &f->hc, "spare", "test.small", (mx_cap){1, 512},
-                                       &w, &fd, &err),
-                     -1);
+    assert_int_equal(
+        mx_capacity_admit(f->conn, &f->hc, "spare", "test.small", (mx_cap){1, 512}, &w, &fd, &err),
+        -1);
     assert_int_equal(h.calls, 0);
     assert_int_equal(fd, -1);
     tu_assert_contains(err.msg, "no room: 2 vCPUs/1024 MiB in use of 2/4096");

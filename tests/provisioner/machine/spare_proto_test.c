@@ -51,12 +51,10 @@ static void test_two_lines_in_one_write(void **state)
     char line[16];
     int fds[MX_SPARE_MAX_FDS], n;
     mx_err err = {0};
-    assert_int_equal(mx_spare_recv(sv[1], line, sizeof line, fds, &n, mx_now_ms() + 5000, &err),
-                     0);
+    assert_int_equal(mx_spare_recv(sv[1], line, sizeof line, fds, &n, mx_now_ms() + 5000, &err), 0);
     assert_string_equal(line, "claim");
     assert_int_equal(n, 0);
-    assert_int_equal(mx_spare_recv(sv[1], line, sizeof line, fds, &n, mx_now_ms() + 5000, &err),
-                     0);
+    assert_int_equal(mx_spare_recv(sv[1], line, sizeof line, fds, &n, mx_now_ms() + 5000, &err), 0);
     assert_string_equal(line, "end");
     close(sv[0]);
     close(sv[1]);
@@ -92,8 +90,7 @@ static void test_refusals(void **state)
 
     pair(sv);
 
-    assert_int_equal(mx_spare_recv(sv[1], line, sizeof line, fds, &n, mx_now_ms() + 300, &err),
-                     -1);
+    assert_int_equal(mx_spare_recv(sv[1], line, sizeof line, fds, &n, mx_now_ms() + 300, &err), -1);
     tu_assert_contains(err.msg, "no answer in time");
     assert_int_equal(mx_spare_send(sv[0], "x\n", give, 3, &err), -1);
     close(p[1]);
