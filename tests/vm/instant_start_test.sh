@@ -49,14 +49,7 @@ pid=$!
 wait_for "$T/out" sleeping 300
 kill -KILL "$pid"
 wait "$pid" || true
-for ((i = 0; i < 100; i++)); do
-    virsh -q -c qemu:///system list --name | grep -q '^mexec-' || break
-    sleep 0.2
-done
-virsh -q -c qemu:///system list --name | grep -q '^mexec-' && fail "the killed run's VM runs on"
-"$MEXEC" gc >"$T/out" 2>"$T/err" || fail "gc failed"
-expect_out "removed job files"
-expect_no_leftovers
+expect_watchdog_then_gc run
 # A snapshot whose maker died half-way (no one holds its lock): gc removes it
 snaps=$("$MEXEC" image path debian-12:current)/snapshots
 key=$(head -c 32 /dev/urandom | sha256sum | cut -c1-64)

@@ -110,6 +110,21 @@ expect_own_identities() {
     done
 }
 
+# expect_watchdog_then_gc WHO: after a SIGKILL of a restored VM's owner (WHO, for the
+# message), its watchdog destroys the VM within 30 s; then `mexec gc` removes the files and
+# nothing is left.
+expect_watchdog_then_gc() {
+    local i
+    for ((i = 0; i < 150; i++)); do
+        virsh -q -c qemu:///system list --name | grep -q '^mexec-' || break
+        sleep 0.2
+    done
+    virsh -q -c qemu:///system list --name | grep -q '^mexec-' && fail "the killed $1's VM runs on"
+    "$MEXEC" gc >"$T/out" 2>"$T/err" || fail "gc failed"
+    expect_out "removed job files"
+    expect_no_leftovers
+}
+
 # wait_for FILE TEXT SECONDS: waits until FILE contains TEXT.
 wait_for() {
     local i

@@ -39,14 +39,7 @@ wait_spare
 sock=$(compgen -G "$T/jobs/*/claim.sock" | head -n 1)
 holder=$(head -n 1 "${sock%/claim.sock}/lock")
 kill -KILL "$holder"
-for ((i = 0; i < 150; i++)); do
-    virsh -q -c qemu:///system list --name | grep -q '^mexec-' || break
-    sleep 0.2
-done
-virsh -q -c qemu:///system list --name | grep -q '^mexec-' && fail "the killed holder's VM runs on"
-"$MEXEC" gc >"$T/out" 2>"$T/err" || fail "gc failed"
-expect_out "removed job files"
-expect_no_leftovers
+expect_watchdog_then_gc holder
 
 # No spare ready: the job restores, and leaves one; warm_spares: 0 and gc end it
 run_job "$JOBS" identity --no-build
