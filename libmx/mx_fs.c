@@ -6,6 +6,7 @@
 #include <ftw.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -116,6 +117,15 @@ int mx_write_file(const char *path, const void *data, size_t len, mode_t mode, m
     }
     if (close(fd) < 0) return mx_fail_errno(err, MX_INFRA, "write %s", path);
     return 0;
+}
+
+int mx_flock_held(const char *path)
+{
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0) return -1;
+    int held = flock(fd, LOCK_EX | LOCK_NB) < 0;
+    close(fd); /* the only descriptor of this open file: a lock taken here goes with it */
+    return held;
 }
 
 int mx_path_exists(const char *path)

@@ -29,12 +29,10 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -85,11 +83,9 @@ static int orphaned(const char *dir)
     mx_autofree char *failed = cleanup_failure(dir);
     if (failed) return 1;
     mx_autofree char *lock = mx_path_join(dir, "lock");
-    int fd = open(lock, O_RDWR | O_CLOEXEC);
-    if (fd < 0) return time(NULL) - st.st_mtime > GRACE_S;
-    int free_lock = flock(fd, LOCK_EX | LOCK_NB) == 0;
-    close(fd);
-    if (!free_lock) return 0;
+    int held = mx_flock_held(lock);
+    if (held < 0) return time(NULL) - st.st_mtime > GRACE_S;
+    if (held) return 0;
     mx_autofree char *saved = mx_path_join(dir, "vm.json");
     struct stat vs;
     if (stat(saved, &vs) == 0) return time(NULL) - vs.st_mtime > max_age(dir);

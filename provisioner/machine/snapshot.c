@@ -13,9 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -132,11 +130,7 @@ static int maker_gone(const char *snaps, const char *name)
     if (n > 4 && strcmp(name + n - 4, ".tmp") == 0) {
         /* KEY.tmp: its maker holds KEY.lock */
         mx_autofree char *lock = mx_xasprintf("%s/%.*s.lock", snaps, (int)(n - 4), name);
-        int fd = open(lock, O_RDWR | O_CLOEXEC);
-        if (fd < 0) return 1;
-        int gone = flock(fd, LOCK_EX | LOCK_NB) == 0;
-        close(fd);
-        return gone;
+        return mx_flock_held(lock) != 1;
     }
     if (strncmp(name, ".work.", 6) == 0) {
         long long pid;

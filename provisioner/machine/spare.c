@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -28,17 +27,6 @@
 #define LOG_MAX_BYTES (1 << 20)
 
 typedef int (*spare_visit)(const mx_spare_info *s, void *ud);
-
-/* 1 if some process holds dir's lock (a job's owner or a spare's holder). */
-static int lock_held(const char *dir)
-{
-    mx_autofree char *path = mx_path_join(dir, "lock");
-    int fd = open(path, O_RDWR | O_CLOEXEC);
-    if (fd < 0) return 0;
-    int held = flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
-    close(fd);
-    return held;
-}
 
 /* Calls visit for each spare directory in the state directory whose holder lives, until visit
  * returns non-zero (which is returned). */
@@ -62,7 +50,8 @@ static int each_spare(const mx_host_config *hc, spare_visit visit, void *ud)
             char *nl = strchr(b.data, '\n');
             char *snap = nl ? nl + 1 : NULL;
             char *end = snap ? strchr(snap, '\n') : NULL;
-            if (nl && end && nl - b.data == 64 && lock_held(dir)) {
+            mx_autofree char *lock = mx_path_join(dir, "lock");
+            if (nl && end && nl - b.data == 64 && mx_flock_held(lock) == 1) {
                 *nl = *end = '\0';
                 mx_autofree char *sock = mx_path_join(dir, "claim.sock");
                 mx_spare_info s = {

@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -171,6 +173,25 @@ static void test_path_exists(void **state)
     free(f);
 }
 
+/* gc, spares and snapshot makers tell a live owner from a dead one by its lock */
+static void test_flock_held(void **state)
+{
+    const char *dir = *state;
+    char *no = mx_path_join(dir, "nope");
+    assert_int_equal(mx_flock_held(no), -1);
+    char *f = tu_write(dir, "lock", "");
+    assert_int_equal(mx_flock_held(f), 0);
+    assert_int_equal(mx_flock_held(f), 0); /* the probe did not keep it */
+    int fd = open(f, O_RDWR | O_CLOEXEC);
+    assert_true(fd >= 0);
+    assert_int_equal(flock(fd, LOCK_EX), 0);
+    assert_int_equal(mx_flock_held(f), 1);
+    close(fd);
+    assert_int_equal(mx_flock_held(f), 0);
+    free(no);
+    free(f);
+}
+
 static void check_join(const char *a, const char *b, const char *want)
 {
     char *j = mx_path_join(a, b);
@@ -256,6 +277,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_write_read, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors_name_the_path, setup, teardown),
         cmocka_unit_test_setup_teardown(test_path_exists, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flock_held, setup, teardown),
         cmocka_unit_test(test_path_join),
         cmocka_unit_test(test_dirname),
         cmocka_unit_test(test_write_all_through_pipe),
