@@ -19,12 +19,26 @@
 #include <time.h>
 #include <unistd.h>
 
-/* The host's wall clock as the guest's identity step reads it: SECONDS.NANOSECONDS. */
-static void clock_text_now(char *out, size_t cap)
+/* What every bundle on the seed channel carries of the moment it is sent: the host's wall
+ * clock (SECONDS.NANOSECONDS: a restored or paused guest's is behind) and 64 random bytes from
+ * the host (hex) for the guest's RNG. */
+typedef struct moment {
+    char clock[64];
+    char random[2 * 64 + 1];
+} moment;
+
+static int moment_take(moment *m, mx_err *err)
 {
+    unsigned char rnd[64];
+    if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
+        return mx_fail_errno(err, MX_INFRA, "getrandom");
+    for (size_t i = 0; i < sizeof rnd; i++)
+        snprintf(m->random + 2 * i, 3, "%02x", rnd[i]);
+    explicit_bzero(rnd, sizeof rnd);
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
-    snprintf(out, cap, "%lld.%09ld", (long long)now.tv_sec, now.tv_nsec);
+    snprintf(m->clock, sizeof m->clock, "%lld.%09ld", (long long)now.tv_sec, now.tv_nsec);
+    return 0;
 }
 
 /* What the guest's mexec-identity unit installs (images/common/mexec-seed): the job's SSH host
@@ -37,31 +51,23 @@ static int send_identity(const mx_vm *vm, int fd, long long deadline, mx_err *er
     mx_buf_init(&key);
     mx_buf_init(&pub);
     mx_buf_init(&auth);
-    unsigned char rnd[64];
-    char hex[2 * sizeof rnd + 1];
+    moment m;
     int rc = 0;
     if (mx_read_file(host_key_path, &key, err) < 0 || mx_read_file(vm->host_pub, &pub, err) < 0 ||
-        mx_read_file(vm->client_pub, &auth, err) < 0)
+        mx_read_file(vm->client_pub, &auth, err) < 0 || moment_take(&m, err) < 0)
         rc = -1;
-    else if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
-        rc = mx_fail_errno(err, MX_INFRA, "getrandom");
     if (rc == 0) {
-        char clock_text[64];
-        clock_text_now(clock_text, sizeof clock_text);
         mx_autofree char *hostname = mx_xasprintf("%s\n", vm->domain_name);
-        for (size_t i = 0; i < sizeof rnd; i++)
-            snprintf(hex + 2 * i, 3, "%02x", rnd[i]);
         /* names and text only: the guest reads them with bash builtins into variables */
         mx_chan_file f[] = {{"ssh_host_ed25519_key", key.data, key.len},
                             {"ssh_host_ed25519_key_pub", pub.data, pub.len},
                             {"authorized_keys", auth.data, auth.len},
                             {"hostname", hostname, strlen(hostname)},
-                            {"clock", clock_text, strlen(clock_text)},
-                            {"random", hex, 2 * sizeof rnd}};
+                            {"clock", m.clock, strlen(m.clock)},
+                            {"random", m.random, strlen(m.random)}};
         rc = mx_chan_send(fd, f, sizeof f / sizeof *f, deadline, &mx_stop, err);
     }
-    explicit_bzero(rnd, sizeof rnd);
-    explicit_bzero(hex, sizeof hex);
+    explicit_bzero(&m, sizeof m);
     if (key.data) explicit_bzero(key.data, key.len);
     mx_buf_free(&key);
     mx_buf_free(&pub);
@@ -69,8 +75,8 @@ static int send_identity(const mx_vm *vm, int fd, long long deadline, mx_err *er
     return rc;
 }
 
-/* Overlay, guest network, the restored domain (running, or paused for a spare), its watchdog,
- * and the seed channel QEMU connected (*fd). */
+/* Overlay, guest network, the restored domain (labelled a spare, and admitted without waiting,
+ * when spare is set), its watchdog, and the seed channel QEMU connected (*fd). */
 static int restore(mx_vm *vm, const mx_host_config *hc, const mx_image *img, const mx_rclass *rc,
                    const mx_snapshot *snap, int spare, long long deadline, int *fd, mx_err *err)
 {
@@ -147,18 +153,12 @@ int mx_vm_restore_spare(mx_vm *vm, const mx_host_config *hc, const mx_image *img
  * and random bytes of its own (belt and braces: its kernel was reseeded at its restore). */
 static int send_refresh(int fd, long long deadline, mx_err *err)
 {
-    unsigned char rnd[64];
-    char hex[2 * sizeof rnd + 1];
-    if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
-        return mx_fail_errno(err, MX_INFRA, "getrandom");
-    for (size_t i = 0; i < sizeof rnd; i++)
-        snprintf(hex + 2 * i, 3, "%02x", rnd[i]);
-    char clock_text[64];
-    clock_text_now(clock_text, sizeof clock_text);
-    mx_chan_file f[] = {{"clock", clock_text, strlen(clock_text)}, {"random", hex, 2 * sizeof rnd}};
+    moment m;
+    if (moment_take(&m, err) < 0) return -1;
+    mx_chan_file f[] = {{"clock", m.clock, strlen(m.clock)},
+                        {"random", m.random, strlen(m.random)}};
     int r = mx_chan_send(fd, f, sizeof f / sizeof *f, deadline, &mx_stop, err);
-    explicit_bzero(rnd, sizeof rnd);
-    explicit_bzero(hex, sizeof hex);
+    explicit_bzero(&m, sizeof m);
     return r;
 }
 
