@@ -13,12 +13,39 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+/* The address of the unix socket at path: 0, or -1 when path does not fit in one. */
+static int unix_addr(const char *path, struct sockaddr_un *a)
+{
+    memset(a, 0, sizeof *a);
+    a->sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof a->sun_path) return -1;
+    memcpy(a->sun_path, path, strlen(path) + 1);
+    return 0;
+}
+
+int mx_chan_connect(const char *path)
+{
+    struct sockaddr_un a;
+    if (unix_addr(path, &a) < 0) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
 int mx_chan_listen(const char *path, uid_t uid, gid_t gid, mx_err *err)
 {
-    struct sockaddr_un a = {.sun_family = AF_UNIX};
-    if (strlen(path) >= sizeof a.sun_path)
+    struct sockaddr_un a;
+    if (unix_addr(path, &a) < 0)
         return mx_fail(err, MX_INFRA, "seed channel path too long: %s", path);
-    memcpy(a.sun_path, path, strlen(path) + 1);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return mx_fail_errno(err, MX_INFRA, "socket");
     if (unlink(path) < 0 && errno != ENOENT) {

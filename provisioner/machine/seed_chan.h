@@ -23,6 +23,9 @@ typedef struct mx_chan_file {
 /* Listens on path (removed first if it exists) for the one connection QEMU makes; the socket is
  * handed to uid:gid (QEMU's user) with mode 0600.  Returns the listening fd. */
 int mx_chan_listen(const char *path, uid_t uid, gid_t gid, mx_err *err);
+/* Connects to a unix socket such a listener holds (a warm spare's claim.sock, spare.h);
+ * returns the fd, or -1 (errno set) when nobody listens there. */
+int mx_chan_connect(const char *path);
 /* Accepts QEMU's connection; returns the connected fd. */
 int mx_chan_accept(int lfd, long long deadline_ms, volatile sig_atomic_t *stop, mx_err *err);
 /* Reads one line (at most 255 bytes) and fails unless it is want. */

@@ -3,6 +3,7 @@
 #include "mx_buf.h"
 #include "mx_cleanup.h"
 #include "mx_fs.h"
+#include "seed_chan.h"
 #include "spare_proto.h"
 #include "ssh.h"
 #include "trace.h"
@@ -14,9 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -91,17 +90,8 @@ int mx_spare_count(const mx_host_config *hc, const char *key, int *ready)
 /* A connection to the spare's holder, or -1. */
 static int connect_holder(const char *dir)
 {
-    struct sockaddr_un a = {.sun_family = AF_UNIX};
     mx_autofree char *path = mx_path_join(dir, "claim.sock");
-    if (strlen(path) >= sizeof a.sun_path) return -1;
-    memcpy(a.sun_path, path, strlen(path) + 1);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return -1;
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
+    return mx_chan_connect(path);
 }
 
 typedef struct claim_ctx {
